@@ -12,3 +12,8 @@ from workbench.errors import DataError, MissingTableError, ParameterError, Workb
 from workbench.loader import Dataset, load  # noqa: E402
 
 __all__ = ["Dataset", "load", "DataError", "MissingTableError", "ParameterError", "WorkbenchError", "__version__"]
+
+from workbench import charts, queries  # noqa: E402
+from workbench.notebook import setup  # noqa: E402
+
+__all__ += ["setup", "charts", "queries"]

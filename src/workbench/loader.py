@@ -60,12 +60,13 @@ class Problem:
     fix: str
     rows: list = field(default_factory=list)
     count: int = 0
+    row_label: str = "rows"
 
     def __str__(self) -> str:
         where = f"{self.file}" + (f", column '{self.column}'" if self.column else "")
         text = f"{self.severity.upper()}: {where}: {self.message}"
         if self.rows:
-            text += f" (e.g. rows {', '.join(str(r) for r in self.rows)})"
+            text += f" (e.g. {self.row_label} {', '.join(str(r) for r in self.rows)})"
         if self.fix:
             text += f"\n    fix: {self.fix}"
         return text
@@ -319,6 +320,10 @@ def load(source: str | os.PathLike, tables: Iterable[str] | None = None, strict:
     _check_currencies(con, sources, problems)
 
     ds = Dataset(root, con, sources, problems, tmpdir)
+    if not ds.errors:
+        from workbench.queries import create_derived_views
+
+        create_derived_views(ds)
     if not sources:
         raise DataError(f"{root}: holds none of the model's tables; expected files such as orders.parquet "
                         f"or orders.csv (tables: {', '.join(schema.TABLES)})")
@@ -397,7 +402,8 @@ def _build_view(con: duckdb.DuckDBPyConnection, table: schema.Table, src: TableS
                 shown = ", ".join(repr(v[0]) for v in vals if v[0] is not None)
                 problems.append(Problem("error", src.label, table.name, col.name,
                                         f"{n:,} {what}" + (f" such as {shown}" if shown else ""), fix,
-                                        rows=rows, count=n))
+                                        rows=rows, count=n,
+                                        row_label="lines" if src.kind == "csv" else "rows"))
 
     keys = ", ".join(_q(k) for k in table.key)
     dup = con.execute(

@@ -1,0 +1,131 @@
+"""The ``workbench`` command.
+
+    workbench sample --out DIR [--seed N] [--scale S]     generate the sample shop
+    workbench validate PATH                               check a dataset, report, exit 1 when unusable
+    workbench dictionary [--out FILE]                     write the data dictionary
+    workbench run [NOTEBOOK ...] [options]                run notebooks in batch, write a report
+    workbench serve [--port P]                            dashboards (Voila) on 127.0.0.1
+    workbench lab                                         JupyterLab on the notebooks
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from workbench.errors import WorkbenchError
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from workbench.sample import generate
+
+    truth = generate(args.out, seed=args.seed, scale=args.scale)
+    counts = truth.get("row_counts", {})
+    print(f"wrote the sample shop to {args.out} (seed {args.seed}, scale {args.scale:g}): "
+          + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from workbench.loader import load
+
+    ds = load(args.path, strict=False)
+    print(ds.report())
+    if args.notebooks:
+        from workbench.sections import coverage_report
+
+        print(coverage_report(ds))
+    return 1 if ds.errors else 0
+
+
+def _cmd_dictionary(args: argparse.Namespace) -> int:
+    from workbench.schema import data_dictionary_markdown
+
+    text = data_dictionary_markdown()
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from workbench import runner
+
+    return runner.main(args)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from workbench import serve
+
+    return serve.main(args)
+
+
+def _cmd_lab(args: argparse.Namespace) -> int:
+    from workbench import serve
+
+    return serve.lab(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench", description="E-commerce operations workbench")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sample", help="generate the sample shop with planted effects")
+    p.add_argument("--out", default="data/sample", help="output folder (default: data/sample)")
+    p.add_argument("--seed", type=int, default=20240101, help="random seed (same seed, same files)")
+    p.add_argument("--scale", type=float, default=1.0, help="size: 1 is about 100,000 orders")
+    p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser("validate", help="check a dataset against the data model")
+    p.add_argument("path", help="folder of <table>.parquet/.csv files or a DuckDB file")
+    p.add_argument("--notebooks", action="store_true", help="also list which notebooks and sections it feeds")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("dictionary", help="write the data dictionary generated from the model")
+    p.add_argument("--out", default="docs/data-dictionary.md", help="file to write, or - for stdout")
+    p.set_defaults(func=_cmd_dictionary)
+
+    p = sub.add_parser("run", help="run notebooks in batch and write a static report")
+    p.add_argument("notebooks", nargs="*", help="notebook names or paths (default: every notebook)")
+    p.add_argument("--data", help="data folder (default: the sample shop)")
+    p.add_argument("--start", help="first day, YYYY-MM-DD")
+    p.add_argument("--end", help="last day, YYYY-MM-DD")
+    p.add_argument("--period", help="relative period such as last-28d, mtd, ytd")
+    p.add_argument("--as-of", dest="as_of", help="reference day of a relative period, YYYY-MM-DD")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="any notebook parameter (repeatable)")
+    p.add_argument("--params", dest="params_file", help="YAML file of parameters")
+    p.add_argument("--out", help="report folder (default: reports/<as-of date>)")
+    p.add_argument("--jobs", type=int, help="notebooks run at once (default: number of cores)")
+    p.add_argument("--timeout", type=float, default=600.0, help="time limit per notebook in seconds")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("serve", help="serve the notebooks as dashboards (Voila) on 127.0.0.1")
+    p.add_argument("--port", type=int, default=8866)
+    p.add_argument("--data", help="data folder (default: the sample shop)")
+    p.add_argument("--no-preheat", dest="preheat", action="store_false", help="start kernels on request")
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("lab", help="open JupyterLab on the notebooks")
+    p.add_argument("--port", type=int, default=8888)
+    p.set_defaults(func=_cmd_lab)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``workbench`` console command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

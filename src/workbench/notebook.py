@@ -1,0 +1,448 @@
+"""The notebook contract: one setup call turns the parameters cell into a working page.
+
+A topic notebook looks like this::
+
+    # parameters (tagged cell)
+    data = ""; start = ""; end = ""; period = "last-28d"; as_of = ""
+    channels = "all"; compare = "previous"; language = "zh"; findings_path = ""
+
+    import workbench as wb
+    nb = wb.setup("01_sales_traffic", globals())
+
+    @nb.section("trend", en="How are sales moving?", zh="销售走势如何？", needs={"orders": []})
+    def trend(f):
+        daily = wb.queries.daily_kpis(nb.data, f)
+        nb.show(wb.charts.line(daily, "date", "gmv", title=nb.text("GMV by day", "每日成交额"), lang=nb.lang))
+        nb.finding("gmv", en="...", zh="...", value=...)
+
+Each section runs at once and again whenever the filter bar changes (in JupyterLab and
+Voila); under ``workbench run`` (batch mode) there is no filter bar and charts are shown so
+that a static HTML report renders them offline. A section whose tables are missing says so
+in one line and the rest of the notebook runs. Findings are shown at the top and written
+to ``findings_path`` as JSON after every change, atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import os
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from workbench import charts, params as params_mod, queries
+from workbench.errors import EmptyPeriodError, MissingTableError, WorkbenchError
+from workbench.i18n import label, pick
+from workbench.loader import Dataset, load
+from workbench.queries import Filters
+from workbench.topics import topic as topic_of
+
+_DATASETS: dict[str, Dataset] = {}
+
+
+def repo_root() -> Path | None:
+    """The checkout this package was installed from (editable install), if any."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").exists() and (parent / "notebooks").is_dir():
+            return parent
+    return None
+
+
+def default_data() -> Path:
+    """The data folder used when a notebook's ``data`` parameter is empty.
+
+    ``WORKBENCH_DATA`` when set, otherwise ``data/sample`` of the checkout.
+    """
+    env = os.environ.get("WORKBENCH_DATA")
+    if env:
+        return Path(env)
+    root = repo_root()
+    if root is not None:
+        return root / "data" / "sample"
+    return Path.cwd() / "data" / "sample"
+
+
+def open_dataset(data: str | os.PathLike | None) -> Dataset:
+    """Load (once per process) the dataset at ``data`` or at :func:`default_data`."""
+    path = Path(data) if data else default_data()
+    key = str(path.resolve())
+    if key not in _DATASETS:
+        _DATASETS[key] = load(path)
+    return _DATASETS[key]
+
+
+def resolve_filters(p: Mapping[str, Any], span: tuple[dt.date, dt.date] | None) -> Filters:
+    """Turn validated parameters into concrete :class:`Filters`.
+
+    Explicit ``start``/``end`` win; otherwise ``period`` counts back from ``as_of`` (default: the
+    last day with data). Raises :class:`EmptyPeriodError` when the period lies outside the data.
+    """
+    if span is None:
+        raise EmptyPeriodError("the data holds no dated rows; load a dataset with orders (or traffic, "
+                               "tickets, reviews) first")
+    first, last = span
+    as_of = dt.date.fromisoformat(p["as_of"]) if p.get("as_of") else last
+    period = p.get("period", "last-28d")
+    if p.get("start") or p.get("end"):
+        start = dt.date.fromisoformat(p["start"]) if p.get("start") else first
+        end = dt.date.fromisoformat(p["end"]) if p.get("end") else as_of
+    elif period == "all":
+        start, end = first, as_of
+    elif period == "mtd":
+        start, end = as_of.replace(day=1), as_of
+    elif period == "qtd":
+        start, end = as_of.replace(month=(as_of.month - 1) // 3 * 3 + 1, day=1), as_of
+    elif period == "ytd":
+        start, end = as_of.replace(month=1, day=1), as_of
+    else:
+        n = int(period.removeprefix("last-").removesuffix("d"))
+        start, end = as_of - dt.timedelta(days=n - 1), as_of
+    if end < first or start > last:
+        raise EmptyPeriodError(
+            f"the period {start} to {end} holds no data: the data covers {first} to {last}; "
+            f"choose dates inside that range (parameters start/end, or as_of)")
+    cs, ce = queries.compare_window(start, end, p.get("compare", "previous"))
+    channels = () if p.get("channels", "all") == "all" else tuple(p["channels"].split(","))
+    return Filters(start=start, end=end, channels=channels, compare=p.get("compare", "previous"),
+                   compare_start=cs, compare_end=ce)
+
+
+@dataclass
+class Finding:
+    """One sentence computed from the data, with the number behind it."""
+
+    key: str
+    text: str
+    section: str
+    value: float | None = None
+    unit: str | None = None
+    change: float | None = None
+    status: str | None = None
+    headline: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    needs: dict[str, Iterable[str]]
+    draw: Callable[[Filters], Any]
+    status: str = "pending"
+    message: str = ""
+    output: Any = None
+    seconds: float = 0.0
+
+
+@dataclass
+class Notebook:
+    """What a notebook works with after :func:`setup`: parameters, data, filters and output helpers."""
+
+    name: str
+    params: dict[str, Any]
+    data: Dataset
+    filters: Filters
+    batch: bool
+    sections: list[Section] = field(default_factory=list)
+    findings: dict[str, Finding] = field(default_factory=dict)
+    _findings_handle: Any = None
+    _current: str = ""
+
+    @property
+    def lang(self) -> str:
+        return self.params["language"]
+
+    @property
+    def title(self) -> str:
+        return topic_of(self.name).title(self.lang)
+
+    def text(self, en: str, zh: str) -> str:
+        """The English or Chinese text, by the notebook's language."""
+        return pick(self.lang, en, zh)
+
+    def label(self, key: object) -> str:
+        return label(key, self.lang)
+
+    # ----- sections -------------------------------------------------------------------------
+    def section(self, key: str, en: str, zh: str,
+                needs: Mapping[str, Iterable[str]] | None = None) -> Callable[[Callable], Callable]:
+        """Decorate a function ``draw(filters)`` as a section: a question, then its answer.
+
+        The function runs at once and after every filter change. ``needs`` ({table: [columns]})
+        is checked first: what is missing is said in one line and the section is skipped.
+        """
+        def register(draw: Callable[[Filters], Any]) -> Callable:
+            sec = Section(key, pick(self.lang, en, zh), dict(needs or {}), draw)
+            self.sections.append(sec)
+            self._run_section(sec, first=True)
+            return draw
+        return register
+
+    def _run_section(self, sec: Section, first: bool = False) -> None:
+        from IPython.display import HTML, display
+
+        if first:
+            display(HTML(f"<h2 class='wb-question'>{html.escape(sec.title)}</h2>"))
+            if not self.batch:
+                import ipywidgets as widgets
+
+                sec.output = widgets.Output()
+                display(sec.output)
+        for k in [k for k, f in self.findings.items() if f.section == sec.key]:
+            del self.findings[k]
+        t0 = time.perf_counter()
+        self._current = sec.key
+        try:
+            if sec.output is not None:
+                sec.output.clear_output(wait=True)
+                with sec.output:
+                    self._draw(sec)
+            else:
+                self._draw(sec)
+        finally:
+            self._current = ""
+            sec.seconds = time.perf_counter() - t0
+            self._publish_findings()
+
+    def _draw(self, sec: Section) -> None:
+        from IPython.display import HTML, display
+
+        missing = self.data.missing(sec.needs)
+        if missing:
+            sec.status, sec.message = "skipped", self.text(
+                f"This section needs {', '.join(missing)}, which the data does not have; add it "
+                "(see docs/data-dictionary.md) to see this analysis.",
+                f"本节需要 {', '.join(missing)}，当前数据中没有；补充后即可查看（见 docs/data-dictionary.md）。")
+            display(HTML(f"<p class='wb-skipped'>⚠ {html.escape(sec.message)}</p>"))
+            return
+        try:
+            sec.draw(self.filters)
+            sec.status, sec.message = "ok", ""
+        except (MissingTableError, EmptyPeriodError) as exc:
+            sec.status, sec.message = "skipped", str(exc)
+            display(HTML(f"<p class='wb-skipped'>⚠ {html.escape(str(exc))}</p>"))
+
+    def redraw(self, filters: Filters | None = None) -> None:
+        """Re-run every section for ``filters`` (the filter bar calls this)."""
+        if filters is not None:
+            self.filters = filters
+        for sec in self.sections:
+            self._run_section(sec)
+
+    # ----- output helpers -------------------------------------------------------------------
+    def show(self, fig: Any) -> None:
+        """Show a plotly figure: interactive in JupyterLab/Voila, self-contained HTML in batch reports."""
+        from IPython.display import display
+
+        if self.batch:
+            div_id = "wb-" + uuid.uuid4().hex[:12]
+            spec = fig.to_json()
+            bundle = {
+                "application/vnd.plotly.v1+json": json.loads(spec),
+                "text/html": (f"<div id='{div_id}' class='wb-chart' style='height:{fig.layout.height or 450}px'>"
+                              f"</div><script>(function(){{var s={spec};"
+                              f"Plotly.newPlot('{div_id}', s.data, s.layout, {{responsive: true, "
+                              f"displaylogo: false}});}})();</script>"),
+                "text/plain": f"<figure: {fig.layout.title.text or ''}>",
+            }
+            display(bundle, raw=True)
+        else:
+            fig.show()
+
+    def table(self, frame: Any, formats: Mapping[str, str] | None = None, rows: int = 20) -> None:
+        """Show a small frame as a table (first ``rows`` rows), numbers formatted by ``formats``."""
+        from IPython.display import HTML, display
+
+        shown = frame.head(rows).copy()
+        for col, fmt in (formats or {}).items():
+            if col in shown:
+                shown[col] = shown[col].map(lambda v, f=fmt: "" if v != v else format(v, f))
+        shown.columns = [self.label(c) for c in shown.columns]
+        display(HTML(shown.to_html(index=False, classes="wb-table", border=0, na_rep="")))
+
+    def say(self, en: str, zh: str) -> None:
+        """A sentence of explanation under a chart (not recorded as a finding)."""
+        from IPython.display import Markdown, display
+
+        display(Markdown(pick(self.lang, en, zh)))
+
+    def finding(self, key: str, en: str, zh: str, value: float | None = None, unit: str | None = None,
+                change: float | None = None, status: str | None = None, headline: bool = False) -> None:
+        """Record and show a finding: a sentence computed from the data and the number behind it.
+
+        ``headline`` findings feed the overview's headline numbers; ``change`` is a relative change
+        (0.12 for +12%); ``status`` is green, amber or red when the notebook judges one.
+        """
+        from IPython.display import HTML, display
+
+        text = pick(self.lang, en, zh)
+        self.findings[key] = Finding(key, text, self._current, None if value is None else float(value), unit,
+                                     None if change is None else float(change), status, headline)
+        display(HTML(f"<p class='wb-finding'>▶ {html.escape(text)}</p>"))
+
+    # ----- findings record ------------------------------------------------------------------
+    def record(self) -> dict[str, Any]:
+        """The machine-readable record of this run: parameters, filters, sections and findings."""
+        f = self.filters
+        return {
+            "notebook": self.name,
+            "title": self.title,
+            "language": self.lang,
+            "params": {k: v for k, v in self.params.items() if k != "findings_path"},
+            "period": {"start": str(f.start), "end": str(f.end),
+                       "compare_start": str(f.compare_start) if f.compare_start else None,
+                       "compare_end": str(f.compare_end) if f.compare_end else None,
+                       "channels": list(f.channels) or ["all"]},
+            "sections": [{"key": s.key, "title": s.title, "status": s.status, "message": s.message,
+                          "seconds": round(s.seconds, 3)} for s in self.sections],
+            "findings": [x.as_dict() for x in self.findings.values()],
+        }
+
+    def _publish_findings(self) -> None:
+        from IPython.display import HTML
+
+        if self._findings_handle is not None:
+            self._findings_handle.update(HTML(self._findings_html()))
+        path = self.params.get("findings_path")
+        if path:
+            target = Path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(target.suffix + ".tmp")
+            tmp.write_text(json.dumps(self.record(), ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+            os.replace(tmp, target)
+
+    def _findings_html(self) -> str:
+        items = "".join(f"<li>{html.escape(x.text)}</li>" for x in self.findings.values())
+        skipped = [s for s in self.sections if s.status == "skipped"]
+        skip = ""
+        if skipped:
+            skip = (f"<p class='wb-skipped'>{label('skipped', self.lang)}: "
+                    + html.escape("; ".join(s.title for s in skipped)) + "</p>")
+        return (f"<div class='wb-findings'><h3>{label('findings', self.lang)}</h3>"
+                f"<ul>{items or '<li>…</li>'}</ul>{skip}</div>")
+
+    # ----- header and filter bar ------------------------------------------------------------
+    def _header(self) -> None:
+        from IPython.display import HTML, display
+
+        t = topic_of(self.name)
+        display(HTML(_STYLE + f"<h1 class='wb-title'>{html.escape(self.title)}</h1>"
+                     f"<p class='wb-question-main'>{html.escape(pick(self.lang, t.question_en, t.question_zh))}</p>"))
+        if self.batch:
+            display(HTML(f"<p class='wb-filters'>{html.escape(self.describe_filters())}</p>"))
+        else:
+            display(self._filter_bar())
+        self._findings_handle = display(HTML(self._findings_html()), display_id=True)
+
+    def describe_filters(self) -> str:
+        f = self.filters
+        chans = ", ".join(self.label(c) for c in f.channels) if f.channels else self.label("all")
+        cmp = (f"{self.label(f.compare)} {f.compare_start} – {f.compare_end}" if f.compare_start
+               else self.label("none"))
+        return (f"{self.label('period')}: {f.start} – {f.end} ({f.days} d) · {self.label('channels')}: {chans} · "
+                f"{self.label('compare')}: {cmp}")
+
+    def _filter_bar(self) -> Any:
+        import ipywidgets as widgets
+        from workbench import schema
+
+        f = self.filters
+        start = widgets.DatePicker(value=f.start, description=self.label("start"))
+        end = widgets.DatePicker(value=f.end, description=self.label("end"))
+        options = [(self.label(c), c) for c in schema.CHANNELS]
+        chans = widgets.SelectMultiple(options=options, value=f.channels or tuple(schema.CHANNELS), rows=4,
+                                       description=self.label("channels"))
+        cmp = widgets.Dropdown(options=[(self.label(c), c) for c in params_mod.COMPARISONS], value=f.compare,
+                               description=self.label("compare"))
+        status = widgets.HTML()
+
+        def changed(_: Any = None) -> None:
+            if not start.value or not end.value or start.value > end.value or not chans.value:
+                status.value = self.text("Choose a start before the end and at least one channel.",
+                                         "请选择有效的起止日期和至少一个渠道。")
+                return
+            cs, ce = queries.compare_window(start.value, end.value, cmp.value)
+            picked = tuple(chans.value)
+            new = Filters(start=start.value, end=end.value,
+                          channels=() if len(picked) == len(schema.CHANNELS) else picked,
+                          compare=cmp.value, compare_start=cs, compare_end=ce)
+            status.value = "…"
+            t0 = time.perf_counter()
+            self.redraw(new)
+            status.value = f"<span class='wb-redraw'>{(time.perf_counter() - t0) * 1000:.0f} ms</span>"
+
+        for w in (start, end, chans, cmp):
+            w.observe(changed, names="value")
+        bar = widgets.HBox([widgets.VBox([start, end, cmp]), chans, status])
+        bar.add_class("wb-filter-bar")
+        self._widgets = {"start": start, "end": end, "channels": chans, "compare": cmp, "status": status}
+        return bar
+
+
+_STYLE = """<style>
+.wb-title{margin-bottom:0}.wb-question-main{color:#555;margin-top:4px}
+.wb-findings{background:#f4f8ff;border-left:4px solid #1f6feb;padding:6px 14px;margin:10px 0}
+.wb-finding{margin:4px 0 14px 0;font-weight:500}.wb-skipped{color:#9a6700}
+.wb-table{border-collapse:collapse;font-size:13px}.wb-table td,.wb-table th{padding:3px 10px;text-align:right}
+</style>"""
+
+
+def _install_error_display() -> None:
+    """Show a :class:`WorkbenchError` as its message, not a traceback (the cell still fails)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+
+    def handler(shell: Any, etype: type, evalue: BaseException, tb: Any, tb_offset: Any = None) -> list[str]:
+        message = [f"{etype.__name__}: {evalue}"]
+        shell._showtraceback(etype, evalue, message)
+        return message
+
+    ip.set_custom_exc((WorkbenchError,), handler)
+
+
+def _url_values() -> dict[str, str]:
+    """Parameters given in a dashboard's URL (empty outside Voila); validated like any other."""
+    from workbench.serve import url_parameters
+
+    return url_parameters()
+
+
+def setup(name: str, namespace: Mapping[str, Any]) -> Notebook:
+    """Turn a notebook's parameters into a :class:`Notebook`: data, filters, theme and header.
+
+    ``name`` is the notebook's file stem (``"01_sales_traffic"``); ``namespace`` is ``globals()``
+    of the notebook, from which the parameters in :data:`workbench.params.SPEC` are read and
+    validated. Batch mode (static output, no filter bar) is on when ``WORKBENCH_BATCH=1``.
+    Raises :class:`~workbench.errors.ParameterError`, :class:`~workbench.errors.DataError` or
+    :class:`~workbench.errors.EmptyPeriodError` with a message that says what to fix.
+    """
+    _install_error_display()
+    values = {k: namespace[k] for k in params_mod.SPEC if k in namespace}
+    values.update(_url_values())
+    p = params_mod.validate(values)
+    charts.use_theme()
+    ds = open_dataset(p["data"])
+    filters = resolve_filters(p, queries.data_range(ds))
+    batch = os.environ.get("WORKBENCH_BATCH") == "1"
+    nb = Notebook(name=name, params=p, data=ds, filters=filters, batch=batch)
+    nb._header()
+    nb._publish_findings()
+    return nb
+
+
+def format_exception_brief(exc: BaseException) -> str:
+    """One line for an unexpected error (used where a traceback must not reach a viewer)."""
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()

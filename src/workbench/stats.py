@@ -1,0 +1,86 @@
+"""Small statistical helpers shared by the analyses: intervals for rates and changes.
+
+Every estimate a manager reads carries an interval or a sample size; these helpers return
+them as plain numbers or as columns of a tidy frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+
+def wilson_interval(successes: np.ndarray | float, trials: np.ndarray | float,
+                    level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a proportion; arrays in, (low, high) arrays out (NaN where trials = 0)."""
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    z = sps.norm.ppf(0.5 + level / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        denom = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+        low, high = centre - half, centre + half
+    low = np.where(n > 0, low, np.nan)
+    high = np.where(n > 0, high, np.nan)
+    return low, high
+
+
+def add_rate_interval(frame: pd.DataFrame, successes: str, trials: str, name: str,
+                      level: float = 0.95) -> pd.DataFrame:
+    """Return ``frame`` with ``name``, ``name_low`` and ``name_high`` (Wilson) columns added."""
+    low, high = wilson_interval(frame[successes].to_numpy(), frame[trials].to_numpy(), level)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = frame[successes].to_numpy(dtype=float) / frame[trials].to_numpy(dtype=float)
+    return frame.assign(**{name: rate, f"{name}_low": low, f"{name}_high": high})
+
+
+def pct_change(current: float, previous: float) -> float:
+    """Relative change (0.12 for +12%); NaN when the previous value is zero or missing."""
+    if previous is None or not np.isfinite(previous) or previous == 0:
+        return float("nan")
+    return current / previous - 1.0
+
+
+def ratio_of_means_interval(current: np.ndarray, previous: np.ndarray, level: float = 0.95,
+                            n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """Change in the mean of daily values between two periods with a bootstrap interval.
+
+    Returns (change, low, high) as relative changes; days are resampled within each period.
+    """
+    cur = np.asarray(current, dtype=float)
+    prev = np.asarray(previous, dtype=float)
+    if len(cur) == 0 or len(prev) == 0 or prev.mean() == 0:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    bc = rng.choice(cur, size=(n_boot, len(cur))).mean(axis=1)
+    bp = rng.choice(prev, size=(n_boot, len(prev))).mean(axis=1)
+    ratios = bc / np.where(bp == 0, np.nan, bp) - 1
+    a = (1 - level) / 2
+    return cur.mean() / prev.mean() - 1, float(np.nanquantile(ratios, a)), float(np.nanquantile(ratios, 1 - a))
+
+
+def fmt_pct(x: float, signed: bool = True, digits: int = 1) -> str:
+    """Format a relative number as a percentage ('+12.4%'); '–' for NaN."""
+    if x is None or not np.isfinite(x):
+        return "–"
+    return f"{x:+.{digits}%}" if signed else f"{x:.{digits}%}"
+
+
+def fmt_money(x: float, lang: str = "zh") -> str:
+    """Format CNY compactly: ¥1.23M / ¥12.3万 style by language."""
+    if x is None or not np.isfinite(x):
+        return "–"
+    if lang == "zh":
+        if abs(x) >= 1e8:
+            return f"¥{x / 1e8:.2f}亿"
+        if abs(x) >= 1e4:
+            return f"¥{x / 1e4:.1f}万"
+        return f"¥{x:,.0f}"
+    if abs(x) >= 1e6:
+        return f"¥{x / 1e6:.2f}M"
+    if abs(x) >= 1e3:
+        return f"¥{x / 1e3:.1f}k"
+    return f"¥{x:,.0f}"
