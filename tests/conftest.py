@@ -41,7 +41,7 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
         "phone": ["13800000001", "13800000002", "+1 555 0100"],
     })
     products = pd.DataFrame({
-        "product_id": ["p1", "p2"], "category": ["skincare", "apparel"], "list_price_cny": [100.0, 250.0],
+        "product_id": ["p1", "p2"], "category": ["护肤", "服饰"], "list_price_cny": [100.0, 250.0],
     })
     orders = pd.DataFrame({
         "order_id": ["o1", "o2", "o3", "o4"],

@@ -63,6 +63,12 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+def register(labels: dict[str, tuple[str, str]]) -> None:
+    """Add labels (key -> (zh, en)) for a topic's own values and metrics."""
+    for key, pair in labels.items():
+        LABELS.setdefault(key, pair)
+
+
 def label(key: object, lang: str = "zh") -> str:
     """The label of ``key`` in ``lang`` (zh or en); the key itself when there is none."""
     pair = LABELS.get(str(key))

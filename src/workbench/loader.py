@@ -8,6 +8,8 @@ temporary copy that the dataset owns.
 
 Every table becomes a DuckDB view with the model's column names and types; a
 column the file lacks but the model allows to be missing is present as NULL.
+Personal data columns (``pii`` in the model: names, phones, addresses) are replaced by
+a stable token in the views, so that no analysis, chart or report can show them.
 Heavy aggregation runs as SQL on these views (see :mod:`workbench.queries`);
 pandas receives only aggregated results.
 """
@@ -354,6 +356,10 @@ def _build_view(con: duckdb.DuckDBPyConnection, table: schema.Table, src: TableS
         if col.name in by_norm:
             raw_ref = _q(by_norm[col.name])
             typed = _cast_expr(col, raw_ref)
+            if col.pii:
+                # personal data never leaves the loader: analyses see a stable token (for grouping,
+                # e.g. many accounts at one address), reports and dashboards can only show the token
+                typed = f"'pii-' || substr(md5({typed}), 1, 12)"
             selects.append(f"{typed} AS {_q(col.name)}")
             checks.append((col, raw_ref, typed))
         else:

@@ -155,6 +155,7 @@ class Notebook:
     findings: dict[str, Finding] = field(default_factory=dict)
     _findings_handle: Any = None
     _current: str = ""
+    _memo: dict = field(default_factory=dict)
 
     @property
     def lang(self) -> str:
@@ -236,6 +237,17 @@ class Notebook:
             self.filters = filters
         for sec in self.sections:
             self._run_section(sec)
+
+    def memo(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(self.data, *args)``, computed once per notebook for the same arguments.
+
+        For models fitted on the whole history (an elasticity, a churn model) that a filter
+        change should not refit; ``args`` must be hashable (Filters are).
+        """
+        key = (getattr(fn, "__module__", ""), getattr(fn, "__qualname__", repr(fn)), args)
+        if key not in self._memo:
+            self._memo[key] = fn(self.data, *args)
+        return self._memo[key]
 
     # ----- output helpers -------------------------------------------------------------------
     def show(self, fig: Any) -> None:
