@@ -4,6 +4,7 @@
     workbench validate PATH                               check a dataset, report, exit 1 when unusable
     workbench dictionary [--out FILE]                     write the data dictionary
     workbench run [NOTEBOOK ...] [options]                run notebooks in batch, write a report
+    workbench import KIND SOURCE --out DIR                turn a platform export into the model
     workbench serve [--port P]                            dashboards (Voila) on 127.0.0.1
     workbench lab                                         JupyterLab on the notebooks
 """
@@ -57,6 +58,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return runner.main(args)
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from workbench import importers
+
+    return importers.main(args)
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from workbench import serve
 
@@ -102,6 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, help="notebooks run at once (default: number of cores)")
     p.add_argument("--timeout", type=float, default=600.0, help="time limit per notebook in seconds")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("import", help="turn a platform export into the data model (Parquet)")
+    p.add_argument("kind", nargs="?", help="taobao, shopify, transactions or generic")
+    p.add_argument("source", nargs="?", help="the export file (CSV or Excel)")
+    p.add_argument("--out", help="dataset folder to write or update")
+    p.add_argument("--mapping", help="mapping YAML for the generic importer")
+    p.add_argument("--suggest", metavar="SOURCE", help="propose a mapping YAML from a file's headers")
+    p.set_defaults(func=_cmd_import)
 
     p = sub.add_parser("serve", help="serve the notebooks as dashboards (Voila) on 127.0.0.1")
     p.add_argument("--port", type=int, default=8866)

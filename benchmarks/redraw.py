@@ -1,0 +1,51 @@
+"""Time a widget redraw: run each notebook in an in-process IPython shell, then change the filters.
+
+The filter bar's callback calls ``Notebook.redraw(filters)``; this measures exactly that call
+(every section of the notebook recomputed and redrawn) after a change of period and channels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def measure_redraw(names: list[str] | None = None, repeats: int = 3) -> dict:
+    """Median milliseconds of one redraw per notebook, as {'per_notebook_ms': {name: ms}}."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    os.environ["WORKBENCH_BATCH"] = "1"  # no widget front-end in-process; sections recompute the same
+    shell = InteractiveShell.instance()
+    out: dict[str, float] = {}
+    os.chdir(ROOT / "notebooks")
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        if names and path.stem not in names:
+            continue
+        nb = nbformat.read(path, as_version=4)
+        with capture_output():
+            for cell in nb.cells:
+                if cell.cell_type == "code":
+                    res = shell.run_cell(cell.source)
+                    if not res.success:
+                        break
+        book = shell.user_ns.get("nb")
+        if book is None or not res.success:
+            out[path.stem] = float("nan")
+            continue
+        f = book.filters
+        changed = dataclasses.replace(f, start=f.start - (f.end - f.start), channels=("tmall", "jd", "douyin"))
+        times = []
+        for _ in range(repeats):
+            with capture_output():
+                t0 = time.perf_counter()
+                book.redraw(changed)
+                times.append((time.perf_counter() - t0) * 1000)
+        out[path.stem] = sorted(times)[len(times) // 2]
+    return {"per_notebook_ms": out}
