@@ -1,0 +1,1 @@
+"""Packaged import mappings (YAML), read with importlib.resources."""
