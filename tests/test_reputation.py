@@ -52,8 +52,18 @@ def test_ratings_of_the_defect_product_match_truth(ds, drop):
     date = dt.date.fromisoformat(drop["date"])
     f = Filters(date + dt.timedelta(days=14), date + dt.timedelta(days=120))
     row = rep.rating_by(ds, f, "product_id", min_reviews=10).set_index("group").loc[drop["product_id"]]
-    # late deliveries lower some ratings further, so allow a little below the planted mean
-    assert row["rating_low"] - 0.3 <= drop["mean_rating_after"] <= row["rating_high"]
+    # the planted mean is before the planted delay effect, which lowers ratings by up to
+    # |slope| stars per late day (less where the one-star floor binds): the expected mean lies
+    # between planted + slope x mean late days and the planted value
+    delay = json.loads((Path(ds.source) / "truth.json").read_text(encoding="utf-8"))["effects"]["delay_effect"]
+    late = ds.sql(f"""
+        SELECT avg(least({delay['cap_days']}, greatest(0, ceil((epoch(s.delivered_at) - epoch(s.promised_at))
+                   / 86400.0)))) AS late_days
+        FROM reviews r JOIN shipments s USING (order_id)
+        WHERE r.product_id = '{drop['product_id']}' AND s.delivered_at IS NOT NULL
+          AND CAST(r.created_at AS DATE) BETWEEN DATE '{f.start}' AND DATE '{f.end}'""")["late_days"].iloc[0]
+    lowest = drop["mean_rating_after"] + delay["rating_per_late_day"] * late
+    assert row["rating_low"] <= drop["mean_rating_after"] and row["rating_high"] >= lowest
     assert row["negative_share_low"] - 0.05 <= drop["negative_share_after"] <= row["negative_share_high"] + 0.05
 
 

@@ -41,9 +41,11 @@ def year(ds) -> Filters:
     return Filters(start=end - dt.timedelta(days=364), end=end)
 
 
-def test_planted_slow_category_is_found_with_its_median(ds, truth, year) -> None:
+def test_planted_slow_category_is_found_with_its_median(ds, truth) -> None:
     planted = truth["slow_support_category"]
-    times = service.response_times(ds, year, "category")
+    # the planted durations hold over the whole history: estimate from all of it
+    first, last = ds.sql("SELECT min(CAST(created_at AS DATE)), max(CAST(created_at AS DATE)) FROM tickets").iloc[0]
+    times = service.response_times(ds, Filters(start=first, end=last), "category")
     slow = service.slowest_category(times)
     assert slow.category == planted["category"]
     assert slow.separated
