@@ -112,6 +112,9 @@ def embed_plotly_outputs(nb: Any) -> int:
 
 _EXTERNAL_SCRIPT = re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^>]*>\s*</script>\s*", re.IGNORECASE)
 _HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
+# nbconvert's loader of mermaid.js (imported from a CDN when a page has diagrams; ours have none)
+_MERMAID_MODULE = re.compile(r"<script type=\"module\">(?:(?!</script>).)*?mermaid(?:(?!</script>).)*</script>\s*",
+                             re.IGNORECASE | re.DOTALL)
 
 
 def make_offline(page: str, plotly_src: str = PLOTLY_ASSET) -> str:
@@ -119,10 +122,11 @@ def make_offline(page: str, plotly_src: str = PLOTLY_ASSET) -> str:
 
     Removes every ``<script src="http(s)://...">`` (require.js and MathJax from CDNs: they
     would block the page while the network times out, and nothing in a batch report needs
-    them) and inserts ``<script src="{plotly_src}"></script>`` as the first element of
+    them), nbconvert's mermaid loader (a module importing from a CDN), and inserts ``<script src="{plotly_src}"></script>`` as the first element of
     ``<head>``, so that plotly.js defines ``window.Plotly`` before any other script runs.
     """
     page = _EXTERNAL_SCRIPT.sub("", page)
+    page = _MERMAID_MODULE.sub("", page)
     tag = f'<script src="{html.escape(plotly_src)}"></script>'
     match = _HEAD.search(page)
     if match is None:
