@@ -8,6 +8,7 @@ double counting, and fail on a missing essential column with a message naming fi
 from __future__ import annotations
 
 import csv
+import html
 import os
 import random
 import subprocess
@@ -557,14 +558,9 @@ customer_ids: keep
 
 # ---------------------------------------------------------------- every notebook on each import
 
-def _notebooks() -> list[Path]:
-    return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-
-
 @pytest.mark.slow
-def test_partial_dataset_notebooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_partial_dataset_notebooks(tmp_path: Path) -> None:
     """Each imported export (orders only, more or less) runs through every notebook without a failure."""
-    pm = pytest.importorskip("papermill")
     datasets = {
         "taobao": import_file("taobao", write_taobao(tmp_path / "tb.csv", taobao_orders(0, 300)), tmp_path / "tb").out,
         "shopify": import_file("shopify", write_shopify(tmp_path / "sh.csv", shopify_orders(0, 200)),
@@ -572,14 +568,18 @@ def test_partial_dataset_notebooks(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         "transactions": import_file("transactions", write_transactions(tmp_path / "tx.csv", transaction_rows(1, 28)),
                                     tmp_path / "tx").out,
     }
-    monkeypatch.setenv("WORKBENCH_BATCH", "1")
+    from workbench import runner
+
     failures = []
-    for nb in _notebooks():
-        for kind, data in datasets.items():
-            try:
-                pm.execute_notebook(str(nb), str(tmp_path / f"{nb.stem}-{kind}.ipynb"), kernel_name="python3",
-                                    parameters={"data": data, "period": "all"}, cwd=str(nb.parent),
-                                    progress_bar=False)
-            except pm.PapermillExecutionError as exc:
-                failures.append(f"{nb.stem} on {kind}: {str(exc).strip().splitlines()[-1][:300]}")
+    for kind, data in datasets.items():
+        result = runner.run_batch(runner.resolve_notebooks(), {"data": str(data), "period": "all"},
+                                  out=tmp_path / f"run-{kind}", jobs=2, timeout=300)
+        failures += [f"{r.name} on {kind}: {(r.error or {}).get('evalue', '')[:300]}"
+                     for r in result.notebooks if r.status != "succeeded"]
+        # every section that could not run said so, and the index shows the skipped sections
+        skipped = [s for r in result.notebooks for s in (r.findings or {}).get("sections", [])
+                   if s["status"] == "skipped"]
+        assert skipped and all(s["message"] for s in skipped)
+        index = (result.run_dir / "index.html").read_text(encoding="utf-8")
+        assert all(html.escape(s["title"], quote=True) in index for s in skipped)
     assert not failures, "\n".join(failures)
