@@ -210,9 +210,6 @@ def test_landing_page_dashboard_and_filter_change(warm_server: str, local_page: 
     _assert_no_errors(page)
 
 
-@pytest.mark.xfail(strict=True, reason="notebook.py shows the findings box with display(..., display_id=True) and "
-                   "updates it with update_display_data, which Voila streams before the update (and its page "
-                   "ignores later updates): the box stays '…'. An ipywidgets.HTML box fixes it; then drop this mark.")
 def test_findings_box_is_filled_in_a_dashboard(warm_server: str, local_page: Any) -> None:
     page = local_page
     _open_dashboard(page, f"{warm_server}{DASHBOARD}")

@@ -154,6 +154,7 @@ class Notebook:
     sections: list[Section] = field(default_factory=list)
     findings: dict[str, Finding] = field(default_factory=dict)
     _findings_handle: Any = None
+    _findings_widget: Any = None
     _current: str = ""
     _memo: dict = field(default_factory=dict)
 
@@ -321,7 +322,9 @@ class Notebook:
     def _publish_findings(self) -> None:
         from IPython.display import HTML
 
-        if self._findings_handle is not None:
+        if self._findings_widget is not None:  # dashboards: Voila ignores later display updates
+            self._findings_widget.value = self._findings_html()
+        elif self._findings_handle is not None:
             self._findings_handle.update(HTML(self._findings_html()))
         path = self.params.get("findings_path")
         if path:
@@ -350,9 +353,13 @@ class Notebook:
                      f"<p class='wb-question-main'>{html.escape(pick(self.lang, t.question_en, t.question_zh))}</p>"))
         if self.batch:
             display(HTML(f"<p class='wb-filters'>{html.escape(self.describe_filters())}</p>"))
+            self._findings_handle = display(HTML(self._findings_html()), display_id=True)
         else:
+            import ipywidgets as widgets
+
             display(self._filter_bar())
-        self._findings_handle = display(HTML(self._findings_html()), display_id=True)
+            self._findings_widget = widgets.HTML(self._findings_html())
+            display(self._findings_widget)
 
     def describe_filters(self) -> str:
         f = self.filters
@@ -403,6 +410,7 @@ _STYLE = """<style>
 .wb-title{margin-bottom:0}.wb-question-main{color:#555;margin-top:4px}
 .wb-findings{background:#f4f8ff;border-left:4px solid #1f6feb;padding:6px 14px;margin:10px 0}
 .wb-finding{margin:4px 0 14px 0;font-weight:500}.wb-skipped{color:#9a6700}
+.wb-error{background:#fff5f5;border-left:4px solid #c92a2a;padding:8px 14px;white-space:pre-wrap}
 .wb-table{border-collapse:collapse;font-size:13px}.wb-table td,.wb-table th{padding:3px 10px;text-align:right}
 </style>"""
 
@@ -442,13 +450,20 @@ def setup(name: str, namespace: Mapping[str, Any]) -> Notebook:
     :class:`~workbench.errors.EmptyPeriodError` with a message that says what to fix.
     """
     _install_error_display()
+    batch = os.environ.get("WORKBENCH_BATCH") == "1"
     values = {k: namespace[k] for k in params_mod.SPEC if k in namespace}
     values.update(_url_values())
-    p = params_mod.validate(values)
-    charts.use_theme()
-    ds = open_dataset(p["data"])
-    filters = resolve_filters(p, queries.data_range(ds))
-    batch = os.environ.get("WORKBENCH_BATCH") == "1"
+    try:
+        p = params_mod.validate(values)
+        charts.use_theme()
+        ds = open_dataset(p["data"])
+        filters = resolve_filters(p, queries.data_range(ds))
+    except WorkbenchError as exc:
+        if not batch:  # dashboards hide tracebacks: say what is wrong in the page itself
+            from IPython.display import HTML, display
+
+            display(HTML(_STYLE + f"<div class='wb-error' role='alert'>⚠ {html.escape(str(exc))}</div>"))
+        raise
     nb = Notebook(name=name, params=p, data=ds, filters=filters, batch=batch)
     nb._header()
     nb._publish_findings()

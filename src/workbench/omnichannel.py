@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from workbench import i18n
+from workbench import i18n, queries
 from workbench.errors import EmptyPeriodError
 from workbench.loader import Dataset
 from workbench.queries import Filters
@@ -65,7 +65,7 @@ def channel_mix(ds: Dataset, f: Filters) -> pd.DataFrame:
     and products.unit_cost_cny are present; otherwise GMV − fees). ``growth`` is against the
     comparison period. Returns one row per channel sorted by GMV, with ``gmv_share``.
     """
-    has_cost = ds.has("products", ["unit_cost_cny"]) and "items_cny" in _views(ds)
+    has_cost = ds.has("products", ["unit_cost_cny"]) and "items_cny" in queries.relations(ds)
 
     def totals(ff: Filters) -> pd.DataFrame:
         cost = ("LEFT JOIN (SELECT i.order_id, sum(i.quantity * p.unit_cost_cny) AS cost FROM order_items i "
@@ -92,10 +92,6 @@ def channel_mix(ds: Dataset, f: Filters) -> pd.DataFrame:
     else:
         cur["gmv_comparison"], cur["growth"] = np.nan, np.nan
     return cur.sort_values("gmv", ascending=False).reset_index(drop=True)
-
-
-def _views(ds: Dataset) -> set[str]:
-    return {r[0] for r in ds.con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
 
 
 # ----- multi-channel customers ------------------------------------------------------------------

@@ -74,11 +74,22 @@ def compare_window(start: dt.date, end: dt.date, compare: str) -> tuple[dt.date 
     return None, None
 
 
+#: Up to this many orders, ``orders_cny`` and ``items_cny`` are materialised in memory once (the
+#: currency join then runs once, not in every query: dashboards redraw several times faster);
+#: above it they stay views over the files, so memory follows the aggregated results.
+MATERIALISE_MAX_ORDERS = 2_000_000
+
+
 def create_derived_views(ds: "Dataset") -> None:
-    """Create ``orders_cny`` and ``items_cny`` over the loaded tables (when orders are present)."""
+    """Create ``orders_cny`` and ``items_cny`` over the loaded tables (when orders are present).
+
+    Small datasets get them as in-memory tables (see :data:`MATERIALISE_MAX_ORDERS`), large
+    ones as views; queries cannot tell the difference.
+    """
     con = ds.con
     if "orders" not in ds.sources:
         return
+    kind = "TABLE" if ds.row_count("orders") <= MATERIALISE_MAX_ORDERS else "VIEW"
     has_fx = "fx_rates" in ds.sources
     fx_join = (
         "ASOF LEFT JOIN fx_rates fx ON upper(o.currency) = upper(fx.currency) "
@@ -88,7 +99,7 @@ def create_derived_views(ds: "Dataset") -> None:
     rate = ("CASE WHEN upper(o.currency) = 'CNY' THEN 1.0 ELSE fx.rate_to_cny END" if has_fx
             else "CASE WHEN upper(o.currency) = 'CNY' THEN 1.0 END")
     con.execute(f"""
-        CREATE OR REPLACE VIEW orders_cny AS
+        CREATE OR REPLACE {kind} orders_cny AS
         SELECT o.*,
                CAST(o.ordered_at AS DATE) AS order_date,
                {rate} AS fx_rate,
@@ -100,8 +111,8 @@ def create_derived_views(ds: "Dataset") -> None:
         FROM orders o {fx_join}
     """)
     if "order_items" in ds.sources:
-        con.execute("""
-            CREATE OR REPLACE VIEW items_cny AS
+        con.execute(f"""
+            CREATE OR REPLACE {kind} items_cny AS
             SELECT i.*, o.order_date, o.channel, o.customer_id, o.is_valid, o.fx_rate,
                    i.quantity * i.unit_price * o.fx_rate AS line_gmv_cny,
                    i.unit_price * o.fx_rate AS unit_price_cny
@@ -153,15 +164,17 @@ def kpi_totals(ds: "Dataset", f: Filters) -> dict[str, float]:
         "refund_rate": float(refunded or 0) / gmv if gmv else float("nan"),
         "units": float("nan"),
     }
-    if "items_cny" in _views(ds):
+    if "items_cny" in relations(ds):
         units = ds.con.execute(
             f"SELECT sum(quantity) FROM items_cny WHERE is_valid AND {f.where()}").fetchone()[0]
         out["units"] = float(units or 0)
     return out
 
 
-def _views(ds: "Dataset") -> set[str]:
-    return {r[0] for r in ds.con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+def relations(ds: "Dataset") -> set[str]:
+    """Names of the views and tables of the dataset's connection (derived ones included)."""
+    views = {r[0] for r in ds.con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    return views | {r[0] for r in ds.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
 
 
 def daily_kpis(ds: "Dataset", f: Filters, by: str | None = None) -> pd.DataFrame:

@@ -348,8 +348,8 @@ def staffing(ds: Dataset, f: Filters, weeks: int = 8, forecast_weeks: int = 2, h
     recent = per_day[per_day.index > f.end - dt.timedelta(weeks=4)].mean()
     trend = recent / per_day.mean() if per_day.mean() > 0 else 1.0
     if peak_day:
-        wd = pd.to_datetime(grid["day"]).dt.weekday
-        busiest = per_day.groupby(pd.to_datetime(per_day.index).weekday).mean().idxmax()
+        wd = pd.to_datetime(grid["day"]).dt.day_of_week
+        busiest = per_day.groupby(pd.to_datetime(per_day.index).day_of_week).mean().idxmax()
         grid = grid[wd == busiest]
     rate = grid.groupby("hour")["tickets"].mean() * trend
     from scipy import stats as sps
