@@ -90,7 +90,7 @@ def bench_batch(data: Path | None, jobs: int | None, label: str) -> None:
 
 
 def bench_dashboard() -> None:
-    code = ("from workbench.serve import measure_first_chart\n"
+    code = ("import sys\nsys.path.insert(0, 'benchmarks')\nfrom dashboard import measure_first_chart\n"
             "result = measure_first_chart()\n")
     try:
         r = _child(code)
@@ -99,7 +99,7 @@ def bench_dashboard() -> None:
         return
     for key, value in r.items():
         if key not in ("seconds", "peak_mb"):
-            print(f"dashboard {key}: {value:.2f} s" if isinstance(value, float) else f"dashboard {key}: {value}")
+            print(f"dashboard {key}: {value:.2f}" if isinstance(value, float) else f"dashboard {key}: {value}")
 
 
 def bench_redraw() -> None:
@@ -113,8 +113,10 @@ def bench_redraw() -> None:
     except RuntimeError as exc:
         print(f"redraw: not measured ({str(exc).splitlines()[-1][:200]})")
         return
+    first = r.get("first_section_ms", {})
     for name, ms in sorted(r.get("per_notebook_ms", {}).items()):
-        print(f"redraw {name}: {ms:.0f} ms (all sections, one filter change)")
+        print(f"redraw {name}: first section {first.get(name, float('nan')):.0f} ms, all sections {ms:.0f} ms "
+              "(one filter change)")
 
 
 def main() -> None:
