@@ -38,8 +38,8 @@ def _child(code: str, env: dict | None = None) -> dict:
     proc = subprocess.run([PY, "-c", wrapper], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, **(env or {})})
     for line in proc.stdout.splitlines():
-        if line.startswith("BENCH "):
-            return json.loads(line[6:])
+        if "BENCH " in line:
+            return json.loads(line[line.index("BENCH ") + 6:])
     raise RuntimeError(f"benchmark step failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
 
 
@@ -83,10 +83,17 @@ def bench_batch(data: Path | None, jobs: int | None, label: str) -> None:
             nbs = m.get("notebooks", [])
             n = len(nbs)
             ok = sum(1 for x in nbs if x.get("status") == "succeeded")
+            for x in nbs:  # each kernel records its own peak memory in its findings
+                f = Path(tmp) / "run" / f"{x['name']}.findings.json"
+                x["peak_mb"] = json.loads(f.read_text()).get("peak_memory_mb") if f.exists() else None
             peak = max((x.get("peak_mb") or 0) for x in nbs) if nbs else 0
         peak_txt = f", peak kernel {peak:,.0f} MB" if peak else ""
         print(f"batch {label} --jobs {jobs or os.cpu_count()}: {wall:.1f} s wall, {ok}/{n} notebooks succeeded"
               f"{peak_txt} (exit {proc.returncode})")
+        if manifest.exists():
+            for x in nbs:
+                mem = f"{x['peak_mb']:,.0f} MB" if x.get("peak_mb") else ""
+                print(f"    {x['name']:<22} {x.get('status'):<10} {x.get('seconds', 0):6.1f} s  {mem}")
 
 
 def bench_dashboard() -> None:

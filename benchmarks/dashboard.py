@@ -31,6 +31,7 @@ def _free_port() -> int:
 
 
 def _start(tmp: Path, preheat: bool) -> tuple[subprocess.Popen, str]:
+    tmp.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     env = {**os.environ, **{v: str(tmp / v.lower()) for v in
                             ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR")}}

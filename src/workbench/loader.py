@@ -276,8 +276,15 @@ def load(source: str | os.PathLike, tables: Iterable[str] | None = None, strict:
     if not root.exists():
         raise DataError(f"{root}: no such folder or file; give the folder that holds your tables "
                         f"(for the sample shop: data/sample, made by `workbench sample --out data/sample`)")
-    con = duckdb.connect(config={"threads": os.cpu_count() or 2})
+    con = duckdb.connect(config={
+        "threads": os.cpu_count() or 2,
+        # bounded memory: large joins and aggregations spill to a temporary folder instead of
+        # growing the kernel (WORKBENCH_DUCKDB_MEMORY overrides, e.g. "8GB" on a bigger machine)
+        "memory_limit": os.environ.get("WORKBENCH_DUCKDB_MEMORY", "2GB"),
+        "temp_directory": str(Path(tempfile.gettempdir()) / "workbench-duckdb"),
+    })
     con.execute("SET TimeZone = 'Asia/Shanghai'")
+    con.execute("SET enable_progress_bar = false")
     wanted = set(tables) if tables is not None else set(schema.TABLES)
     sources: dict[str, TableSource] = {}
     problems: list[Problem] = []

@@ -317,6 +317,7 @@ class Notebook:
             "sections": [{"key": s.key, "title": s.title, "status": s.status, "message": s.message,
                           "seconds": round(s.seconds, 3)} for s in self.sections],
             "findings": [x.as_dict() for x in self.findings.values()],
+            "peak_memory_mb": round(_peak_memory_mb(), 1),
         }
 
     def _publish_findings(self) -> None:
@@ -413,6 +414,13 @@ _STYLE = """<style>
 .wb-error{background:#fff5f5;border-left:4px solid #c92a2a;padding:8px 14px;white-space:pre-wrap}
 .wb-table{border-collapse:collapse;font-size:13px}.wb-table td,.wb-table th{padding:3px 10px;text-align:right}
 </style>"""
+
+
+def _peak_memory_mb() -> float:
+    """Peak resident memory of this process (the kernel running the notebook), in MB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _install_error_display() -> None:
