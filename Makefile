@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test report serve lab sample bench dictionary notebooks clean
+.PHONY: setup test test-fast report serve lab sample bench dictionary notebooks clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ setup: $(STAMP)  ## create .venv and install the package with its development ex
 
 test: $(STAMP)  ## run the test suite (browser tests need /usr/bin/chromium)
 	$(PY) -m pytest
+
+test-fast: $(STAMP)  ## the tests without notebook batches and browser (about 2 minutes)
+	$(PY) -m pytest -m "not slow and not browser"
 
 report: $(STAMP)  ## run every notebook on the sample data; writes reports/<date>/index.html
 	$(VENV)/bin/workbench run

@@ -14,6 +14,7 @@ import os
 import re
 import threading
 import time
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -577,3 +578,23 @@ def test_real_sales_notebook_runs_in_batch(tmp_path: Path) -> None:
     assert "wb.setup(" not in page
     index = (result.run_dir / "index.html").read_text(encoding="utf-8")
     assert "Sales and traffic" in index and "01_sales_traffic.html" in index
+
+
+# ----- large data is validated once per batch -------------------------------------------------------
+def test_large_data_is_validated_once_and_bad_data_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           tiny_shop: Path) -> None:
+    from workbench import runner as runner_mod
+    from workbench.errors import DataError
+    from workbench.loader import fingerprint, load
+
+    assert runner_mod.validate_large_data(str(tiny_shop)) is None  # small: each notebook checks it
+    monkeypatch.setattr(runner_mod, "VALIDATE_ONCE_BYTES", 0)
+    assert runner_mod.validate_large_data(str(tiny_shop)) == fingerprint(tiny_shop)
+    # unchecked loading builds the same views without re-running the checks
+    ds = load(tiny_shop, checks=False)
+    assert ds.row_count("orders") == 4 and not ds.problems
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_shop, broken)
+    (broken / "orders.csv").write_text((broken / "orders.csv").read_text().replace("o2,", "o1,"))
+    with pytest.raises(DataError, match="duplicated key"):
+        runner_mod.validate_large_data(str(broken))

@@ -168,13 +168,8 @@ class Dataset:
         return self.sources[table].rows if table in self.sources else 0
 
     def fingerprint(self) -> str:
-        """A short hash of the files' names, sizes and modification times (cheap, for run manifests)."""
-        h = hashlib.sha256()
-        for name in sorted(self.sources):
-            src = self.sources[name]
-            st = src.path.stat()
-            h.update(f"{name}:{src.path.name}:{st.st_size}:{int(st.st_mtime)}".encode())
-        return h.hexdigest()[:16]
+        """A short hash of the source's file names, sizes and modification times (see :func:`fingerprint`)."""
+        return fingerprint(self.source)
 
     def report(self) -> str:
         """The findings as a readable text report (what ``workbench validate`` prints)."""
@@ -193,6 +188,24 @@ class Dataset:
         verdict = "cannot be used until the errors are fixed" if n_err else "can be used"
         lines.append(f"{n_err} error(s), {n_warn} warning(s): the data {verdict}.")
         return "\n".join(lines)
+
+
+def fingerprint(path: str | os.PathLike) -> str:
+    """A short hash of a data folder's (or file's) names, sizes and modification times; no data is read.
+
+    Cheap enough to tell, before loading, whether data is unchanged since it was validated.
+    A missing path gives ``"missing"``.
+    """
+    path = Path(path)
+    if not path.exists():
+        return "missing"
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for f in files:
+        st = f.stat()
+        name = f.relative_to(path).as_posix() if path.is_dir() else f.name
+        digest.update(f"{name}:{st.st_size}:{int(st.st_mtime)}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def _detect_encoding(path: Path) -> str:
@@ -263,14 +276,18 @@ def _cast_expr(col: schema.Column, raw: str) -> str:
     return f"TRY_CAST({raw} AS {sql_type})"
 
 
-def load(source: str | os.PathLike, tables: Iterable[str] | None = None, strict: bool = True) -> Dataset:
+def load(source: str | os.PathLike, tables: Iterable[str] | None = None, strict: bool = True,
+         checks: bool = True) -> Dataset:
     """Load a shop's data and check it against the model.
 
     ``source`` is a folder of ``<table>.parquet`` / ``<table>.csv`` files or a DuckDB database
     file. ``tables`` limits loading to some tables. With ``strict`` (the default) any error
     raises :class:`DataError` whose message lists every problem with file, column, example rows
     and the fix; with ``strict=False`` the dataset is returned with its ``problems`` for a report.
-    Warnings never raise. Returns a :class:`Dataset`.
+    Warnings never raise. ``checks=False`` skips the row-level checks (types, allowed values,
+    keys, references, currencies) for data already validated unchanged (see :func:`fingerprint`):
+    the batch runner validates large data once instead of once per notebook.
+    Returns a :class:`Dataset`.
     """
     root = Path(source).expanduser()
     if not root.exists():
@@ -324,9 +341,10 @@ def load(source: str | os.PathLike, tables: Iterable[str] | None = None, strict:
             sources[name] = src
 
     for name, src in sources.items():
-        _build_view(con, schema.TABLES[name], src, problems)
-    _check_references(con, sources, problems)
-    _check_currencies(con, sources, problems)
+        _build_view(con, schema.TABLES[name], src, problems, checks)
+    if checks:
+        _check_references(con, sources, problems)
+        _check_currencies(con, sources, problems)
 
     ds = Dataset(root, con, sources, problems, tmpdir)
     if not ds.errors:
@@ -342,7 +360,7 @@ def load(source: str | os.PathLike, tables: Iterable[str] | None = None, strict:
 
 
 def _build_view(con: duckdb.DuckDBPyConnection, table: schema.Table, src: TableSource,
-                problems: list[Problem]) -> None:
+                problems: list[Problem], checks: bool = True) -> None:
     """Create the typed view of one table and record the problems of its columns and key."""
     raw = _q("raw_" + table.name)
     raw_cols = [r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall()]
@@ -373,7 +391,7 @@ def _build_view(con: duckdb.DuckDBPyConnection, table: schema.Table, src: TableS
             selects.append(f"CAST(NULL AS {SQL_TYPES[col.dtype]}) AS {_q(col.name)}")
     con.execute(f"CREATE VIEW {_q(table.name)} AS SELECT {', '.join(selects)} FROM {raw}")
     src.rows = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
-    if missing_required or not src.rows:
+    if missing_required or not src.rows or not checks:
         if not src.rows:
             problems.append(Problem("warning", src.label, table.name, None, "the table has no rows",
                                     "export the table again with a date range that holds data"))

@@ -16,7 +16,6 @@ Everything here works on plain data (dicts, paths, strings): nothing reads globa
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import html
 import json
 import os
@@ -184,21 +183,10 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 # ----- manifest ---------------------------------------------------------------------------------
 def data_fingerprint(path: Path) -> str:
-    """A short hash of the data's file names, sizes and modification times (no data is read).
+    """A short hash of the data's file names, sizes and modification times (no data is read)."""
+    from workbench.loader import fingerprint
 
-    ``path`` is a folder of tables or a single file; a missing path gives ``"missing"``.
-    """
-    path = Path(path)
-    if not path.exists():
-        return "missing"
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    digest = hashlib.sha256()
-    for f in files:
-        st = f.stat()
-        name = f.relative_to(path).as_posix() if path.is_dir() else f.name
-        digest.update(f"{name}:{st.st_size}:{int(st.st_mtime)}\n".encode())
-    return digest.hexdigest()[:16]
-
+    return fingerprint(path)
 
 def package_versions(names: Iterable[str] = VERSIONED_PACKAGES) -> dict[str, str | None]:
     """The installed version of each distribution in ``names`` (None when absent), and Python's."""
