@@ -1,4 +1,4 @@
-"""Section needs are read from the notebooks, and `workbench validate --notebooks` reports coverage."""
+"""Section needs are read from the notebooks, and `workbench validate` reports coverage."""
 
 from __future__ import annotations
 
@@ -32,6 +32,6 @@ def test_orders_only_dataset_feeds_the_order_sections(tiny_shop: Path, capsys: p
     assert not by_key[("01_sales_traffic", "funnel")]["ok"]
     assert "traffic" in by_key[("01_sales_traffic", "funnel")]["missing"]
     assert not any(r["ok"] for r in rows if r["notebook"] == "05_customer_service")
-    assert cli(["validate", str(tiny_shop), "--notebooks"]) == 0
+    assert cli(["validate", str(tiny_shop)]) == 0
     out = capsys.readouterr().out
     assert "What this data can feed" in out and "needs tickets" in out

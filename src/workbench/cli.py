@@ -33,7 +33,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     ds = load(args.path, strict=False)
     print(ds.report())
-    if args.notebooks:
+    if not ds.errors:  # usable data: which notebooks and sections it can feed
         from workbench.sections import coverage_report
 
         print(coverage_report(ds))
@@ -86,9 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, default=1.0, help="size: 1 is about 100,000 orders")
     p.set_defaults(func=_cmd_sample)
 
-    p = sub.add_parser("validate", help="check a dataset against the data model")
+    p = sub.add_parser("validate", help="check a dataset against the data model and list what it can feed")
     p.add_argument("path", help="folder of <table>.parquet/.csv files or a DuckDB file")
-    p.add_argument("--notebooks", action="store_true", help="also list which notebooks and sections it feeds")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("dictionary", help="write the data dictionary generated from the model")
