@@ -598,3 +598,39 @@ def test_large_data_is_validated_once_and_bad_data_refused(tmp_path: Path, monke
     (broken / "orders.csv").write_text((broken / "orders.csv").read_text().replace("o2,", "o1,"))
     with pytest.raises(DataError, match="duplicated key"):
         runner_mod.validate_large_data(str(broken))
+
+
+def test_a_kernel_that_dies_at_start_is_started_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench import runner as runner_mod
+
+    calls = []
+
+    def flaky(*args: object, **kwargs: object) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        Path(args[1]).write_text("{}")
+
+    import papermill
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    import nbformat
+
+    from workbench import report as report_mod
+
+    monkeypatch.setattr(report_mod, "export_html", lambda *a, **k: "<html></html>")
+    task = {"input": "in.ipynb", "output": str(tmp_path / "out.ipynb"), "html": str(tmp_path / "out.html"),
+            "cwd": str(tmp_path), "parameters": {}}
+    monkeypatch.setattr(nbformat, "read", lambda *a, **k: nbformat.v4.new_notebook())
+    answer = runner_mod._execute_task(task)
+    assert answer["status"] == "succeeded" and len(calls) == 2
+    # any other failure is not retried
+    calls.clear()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        calls.append(1)
+        raise RuntimeError("No such kernel named python9")
+
+    monkeypatch.setattr(papermill, "execute_notebook", broken)
+    answer = runner_mod._execute_task(task)
+    assert answer["status"] == "failed" and len(calls) == 1 and "python9" in answer["error"]["evalue"]

@@ -722,6 +722,16 @@ def _first_lines(source: str, n: int = 3, width: int = 160) -> str:
     return "\n".join(lines[:n]) + ("\n…" if len(lines) > n else "")
 
 
+#: Times a notebook is started when its kernel dies before running anything.
+KERNEL_START_ATTEMPTS = 3
+
+
+def _kernel_did_not_start(exc: BaseException) -> bool:
+    """True for the errors of a kernel that died or hung before its first cell (nothing ran yet)."""
+    text = str(exc)
+    return "before replying to kernel_info" in text or "Kernel didn't respond" in text
+
+
 def _execute_task(task: Mapping[str, Any]) -> dict[str, Any]:
     """Run one notebook (unless ``execute`` is false) and export its page; the answer for the parent."""
     import nbformat
@@ -735,7 +745,8 @@ def _execute_task(task: Mapping[str, Any]) -> dict[str, Any]:
     status = "succeeded"
     timings: dict[str, float] = {}
     t0 = time.monotonic()
-    if task.get("execute", True):
+    attempts = KERNEL_START_ATTEMPTS if task.get("execute", True) else 0
+    for attempt in range(1, attempts + 1):
         try:
             papermill.execute_notebook(
                 task["input"], str(output), parameters=task["parameters"], kernel_name=task.get("kernel", KERNEL),
@@ -747,8 +758,14 @@ def _execute_task(task: Mapping[str, Any]) -> dict[str, Any]:
             error = {"ename": exc.ename, "evalue": str(exc.evalue)[:600], "cell": _first_lines(exc.source),
                      "cell_index": exc.cell_index}
         except Exception as exc:  # kernel died, bad notebook file...: recorded, the batch goes on
+            if attempt < attempts and _kernel_did_not_start(exc):
+                # two kernels starting at once can race for the same free port: start again
+                print(f"kernel did not start ({exc}); attempt {attempt + 1} of {attempts}", file=sys.stderr)
+                time.sleep(1.0)
+                continue
             status = "failed"
             error = {"ename": type(exc).__name__, "evalue": str(exc)[:600]}
+        break
     timings["execute"] = round(time.monotonic() - t0, 3)
     t0 = time.monotonic()
     html_written = False
