@@ -522,13 +522,15 @@ def test_parameters_merge_yaml_then_assignments_then_options(tmp_path: Path) -> 
         runner.collect_params(bad)
 
 
-def test_run_label_prefers_end_then_as_of_then_today() -> None:
+def test_run_label_prefers_end_then_as_of_then_data_then_today() -> None:
     import datetime as dt
 
     today = dt.date(2026, 1, 2)
     assert runner.run_label({"end": "2025-12-31", "as_of": "2025-11-30"}, today) == "2025-12-31"
     assert runner.run_label({"end": "", "as_of": "2025-11-30"}, today) == "2025-11-30"
     assert runner.run_label({"end": "", "as_of": ""}, today) == "2026-01-02"
+    # without either, the data's last day: the as-of date the notebooks use by default
+    assert runner.run_label({"end": "", "as_of": ""}, today, last_day=dt.date(2025, 12, 31)) == "2025-12-31"
 
 
 def test_make_offline_puts_plotly_first_and_drops_cdn_scripts() -> None:

@@ -409,9 +409,24 @@ def reports_root() -> Path:
     return (root if root is not None else Path.cwd()) / "reports"
 
 
-def run_label(effective: Mapping[str, Any], today: dt.date | None = None) -> str:
-    """The date a run is named after: its ``end``, else its ``as_of``, else today (YYYY-MM-DD)."""
-    return effective.get("end") or effective.get("as_of") or (today or dt.date.today()).isoformat()
+def run_label(effective: Mapping[str, Any], today: dt.date | None = None, last_day: dt.date | None = None) -> str:
+    """The date a run is named after (YYYY-MM-DD): its ``end``, else its ``as_of``, else the data's
+    last day (``last_day``, the as-of date the notebooks use by default), else today."""
+    return (effective.get("end") or effective.get("as_of") or (last_day.isoformat() if last_day else "")
+            or (today or dt.date.today()).isoformat())
+
+
+def data_last_day(data: str) -> dt.date | None:
+    """The last day with data (the notebooks' default as-of date), or None when it cannot be read."""
+    from workbench.loader import load
+    from workbench.notebook import default_data
+    from workbench.queries import data_range
+
+    try:
+        span = data_range(load(Path(data) if data else default_data(), checks=False))
+    except WorkbenchError:
+        return None
+    return span[1] if span else None
 
 
 def _make_temp_dir(parent: Path) -> Path:
@@ -902,7 +917,9 @@ def run_batch(notebooks: Sequence[Path], params: Mapping[str, Any], out: Path | 
 
     root = (Path(root) if root is not None else reports_root()).resolve()
     if out is None:
-        base, latest_root = root / run_label(checked.effective), root
+        eff = checked.effective
+        last = None if (eff.get("end") or eff.get("as_of")) else data_last_day(eff.get("data") or "")
+        base, latest_root = root / run_label(eff, last_day=last), root
     else:
         base, latest_root = Path(out).resolve(), None
     remove_stale_temp_dirs(base.parent)
