@@ -208,38 +208,50 @@ def fingerprint(path: str | os.PathLike) -> str:
     return digest.hexdigest()[:16]
 
 
-def _detect_encoding(path: Path) -> str:
-    """Return the encoding of a text file: utf-8, utf-8-sig, gb18030 or charset-normalizer's guess."""
-    with open(path, "rb") as fh:
-        head = fh.read(4)
-    if head.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    for enc in ("utf-8", "gb18030"):
+def decode_to_utf8(path: Path, tmpdir: str, encoding: str = "auto",
+                   fix: str = "save the file as UTF-8 (GBK and GB18030 are read too)") -> tuple[str, Path]:
+    """Return (encoding read, UTF-8 file): ``path`` itself when it is UTF-8, else a decoded copy in ``tmpdir``.
+
+    ``auto`` checks for a byte-order mark, then UTF-8, then GB18030 (a superset of GBK and GB2312,
+    the encodings of Chinese platform exports), decoding while it checks, then asks
+    charset-normalizer. The original file is never modified. ``fix`` ends the error raised when
+    the file cannot be decoded.
+    """
+    candidates: list[str]
+    if encoding != "auto":
+        candidates = [encoding]
+    else:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+        if head.startswith(b"\xef\xbb\xbf"):
+            candidates = ["utf-8-sig"]
+        elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            candidates = ["utf-16"]
+        else:
+            candidates = ["utf-8", "gb18030"]
+    target = Path(tmpdir) / (path.stem + ".utf8" + path.suffix)
+    for enc in candidates:
         try:
-            with open(path, encoding=enc) as fh:
-                while fh.read(1 << 20):
-                    pass
-            return enc
+            if enc == "utf-8":
+                with open(path, encoding="utf-8") as fh:  # validate only: DuckDB reads the file itself
+                    while fh.read(1 << 22):
+                        pass
+                return enc, path
+            with open(path, encoding=enc, newline="") as src, open(target, "w", encoding="utf-8", newline="") as dst:
+                while chunk := src.read(1 << 22):
+                    dst.write(chunk)
+            return enc, target
         except UnicodeDecodeError:
             continue
-    from charset_normalizer import from_path
+        except LookupError:
+            raise DataError(f"{path.name}: unknown encoding {enc!r}; use auto, utf-8 or gb18030") from None
+    if encoding == "auto":
+        from charset_normalizer import from_path
 
-    best = from_path(path).best()
-    if best is None:
-        raise DataError(f"{path.name}: cannot tell the text encoding of this CSV file; "
-                        "save it as UTF-8 (or GBK/GB18030) and load it again")
-    return best.encoding
-
-
-def _utf8_copy(path: Path, encoding: str, tmpdir: str) -> Path:
-    """Decode ``path`` into a UTF-8 copy inside ``tmpdir``; the original is left untouched."""
-    target = Path(tmpdir) / path.name
-    with open(path, encoding=encoding, newline="") as src, open(target, "w", encoding="utf-8", newline="") as dst:
-        while chunk := src.read(1 << 22):
-            dst.write(chunk)
-    return target
+        best = from_path(path).best()
+        if best is not None and best.encoding:
+            return decode_to_utf8(path, tmpdir, best.encoding, fix)
+    raise DataError(f"{path.name}: cannot be decoded as {' or '.join(candidates)}; {fix}")
 
 
 def _find_sources(root: Path) -> dict[str, tuple[Path, str]]:
@@ -326,11 +338,11 @@ def load(source: str | os.PathLike, tables: Iterable[str] | None = None, strict:
                 reader = f"read_parquet({_lit(str(path))})"
                 src = TableSource(name, path, kind)
             else:
-                encoding = _detect_encoding(path) if not path.name.endswith(".gz") else "utf-8"
-                read_path = path
-                if encoding not in ("utf-8", "ascii"):
+                if path.name.endswith(".gz"):
+                    encoding, read_path = "utf-8", path
+                else:
                     tmpdir = tmpdir or tempfile.mkdtemp(prefix="workbench-csv-")
-                    read_path = _utf8_copy(path, encoding, tmpdir)
+                    encoding, read_path = decode_to_utf8(path, tmpdir)
                 reader = f"read_csv({_lit(str(read_path))}, all_varchar = true, header = true)"
                 src = TableSource(name, path, kind, encoding=encoding)
             try:

@@ -18,7 +18,6 @@ sorted by key with pyarrow, so the same input gives byte-identical files.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
@@ -32,6 +31,7 @@ import pyarrow.parquet as pq
 
 from workbench import schema
 from workbench.errors import DataError
+from workbench.loader import decode_to_utf8
 from workbench.importers.mapping import (
     AMOUNT_FIELDS,
     CHANNEL_WORDS,
@@ -177,7 +177,9 @@ def read_source(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, tmpdi
         con.execute("CREATE TABLE raw AS SELECT row_number() OVER () AS _rn, * FROM excel_frame")
         con.unregister("excel_frame")
         return None
-    enc, read_path = _decoded(path, encoding, tmpdir)
+    enc, read_path = decode_to_utf8(path, tmpdir, encoding,
+                                    fix="set `encoding:` in a mapping to the file's encoding (gb18030 reads GBK "
+                                        "exports) or save the file as UTF-8")
     try:
         # a view: only the mapped columns are ever materialised (in ``rows``)
         con.execute(f"""CREATE VIEW raw AS SELECT row_number() OVER () AS _rn, *
@@ -188,50 +190,6 @@ def read_source(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, tmpdi
         raise DataError(f"{path.name}: cannot be read as CSV ({str(exc).splitlines()[0]}); check that it is a "
                         "complete export with one header row, saved as CSV") from None
     return enc
-
-
-def _decoded(path: Path, encoding: str, tmpdir: str) -> tuple[str, Path]:
-    """Return (encoding, UTF-8 file): the file itself when it is UTF-8, else a decoded copy in ``tmpdir``.
-
-    ``auto`` checks for a byte-order mark, then UTF-8, then GB18030 (a superset of GBK and GB2312, the
-    encodings of Chinese platform exports) in one pass, then asks charset-normalizer.
-    """
-    candidates: list[str]
-    if encoding != "auto":
-        candidates = [encoding]
-    else:
-        with open(path, "rb") as fh:
-            head = fh.read(4)
-        if head.startswith(b"\xef\xbb\xbf"):
-            candidates = ["utf-8-sig"]
-        elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            candidates = ["utf-16"]
-        else:
-            candidates = ["utf-8", "gb18030"]
-    target = Path(tmpdir) / (path.stem + ".utf8.csv")
-    for enc in candidates:
-        try:
-            if enc == "utf-8":
-                with open(path, encoding="utf-8") as fh:  # validate only: DuckDB reads the file itself
-                    while fh.read(1 << 22):
-                        pass
-                return enc, path
-            with open(path, encoding=enc, newline="") as src, open(target, "w", encoding="utf-8", newline="") as dst:
-                while chunk := src.read(1 << 22):
-                    dst.write(chunk)
-            return enc, target
-        except UnicodeDecodeError:
-            continue
-        except LookupError:
-            raise DataError(f"{path.name}: unknown encoding {enc!r} in the mapping; use auto, utf-8 or gb18030") from None
-    if encoding == "auto":
-        from charset_normalizer import from_path
-
-        best = from_path(path).best()
-        if best is not None and best.encoding:
-            return _decoded(path, best.encoding, tmpdir)
-    raise DataError(f"{path.name}: cannot be decoded as {' or '.join(candidates)}; set `encoding:` in a mapping to the "
-                    "file's encoding (gb18030 reads GBK exports) or save the file as UTF-8")
 
 
 # ---------------------------------------------------------------- mapping the columns
