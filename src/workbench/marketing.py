@@ -50,7 +50,6 @@ i18n.register({
     "conversions": ("转化", "Conversions"),
     "lift": ("提升", "Lift"),
     "visitors_per_arm": ("每组所需访客", "Visitors needed per variant"),
-    "current_spend": ("当前日均花费 (元)", "Current spend per day (CNY)"),
     "plan": ("方案", "Plan"),
 })
 

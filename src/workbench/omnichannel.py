@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from workbench import i18n, queries
 from workbench.errors import EmptyPeriodError

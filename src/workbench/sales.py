@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from workbench import i18n, queries
-from workbench.errors import EmptyPeriodError
 from workbench.loader import Dataset
 from workbench.queries import Filters
 from workbench.stats import add_rate_interval, pct_change

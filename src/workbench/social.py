@@ -244,7 +244,7 @@ def incrementality(ds: Dataset, f: Filters, after_days: int = 3, weeks: int = 5)
     following days. Totals carry 95% intervals from the spread of per-day lifts.
     Raises :class:`EmptyPeriodError` when no stream falls in the period.
     """
-    streams = ds.sql(f"""
+    streams = ds.sql("""
         SELECT DISTINCT channel, CAST(started_at AS DATE) AS date FROM livestreams
     """)
     streams["date"] = pd.to_datetime(streams["date"])
