@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,7 @@ def _child(code: str, env: dict | None = None) -> dict:
 
 
 def bench_generate(scale: float, out: Path) -> None:
-    r = _child(f"from workbench.sample import generate\n"
+    r = _child(f"from workbench.data.sample import generate\n"
                f"truth = generate({str(out)!r}, scale={scale})\n"
                f"result = {{'rows': sum(truth['row_counts'].values()), 'orders': truth['row_counts']['orders']}}")
     size = sum(p.stat().st_size for p in out.glob("*.parquet")) / 1e6

@@ -76,7 +76,7 @@ def build(kind: str, n: int, folder: Path) -> Path:
 
 def child(kind: str, source: str, out: str) -> None:
     os.environ.setdefault("WORKBENCH_PSEUDONYM_KEY", "benchmark-key")
-    from workbench.importers import import_file
+    from workbench.data.importers import import_file
 
     t0 = time.perf_counter()
     ru0 = resource.getrusage(resource.RUSAGE_SELF)

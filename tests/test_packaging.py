@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from workbench.schema import data_dictionary_markdown
+from workbench.data.schema import data_dictionary_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 

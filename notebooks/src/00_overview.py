@@ -15,8 +15,9 @@ findings_path = ""        # set by `workbench run`
 from IPython.display import HTML, display
 
 import workbench as wb
-from workbench import overview
-from workbench.topics import TOPICS, topic
+from workbench.present import charts
+from workbench.topics import overview
+from workbench.text.pages import TOPICS, topic
 
 nb = wb.setup("00_overview", globals())
 threshold = nb.params["threshold_pct"]
@@ -39,7 +40,7 @@ def headlines(f):
                "暂无核心指标：数据中没有各主题所需的表。")
         return
     display(HTML(overview.headline_tiles_html(table, nb.lang, static_links, sparks)))
-    nb.show(overview.status_chart(table, lang=nb.lang,
+    nb.show(charts.status_chart(table, lang=nb.lang,
                                   title=nb.text("Change of each headline number on the comparison period (%), "
                                                 "coloured by status", "各核心指标较对比期的变化（%，颜色表示状态）")))
     counts = table["status"].value_counts()

@@ -12,7 +12,8 @@ findings_path = ""        # set by `workbench run`
 
 # %%
 import workbench as wb
-from workbench import charts, sales
+from workbench.present import charts
+from workbench.topics import sales
 from workbench.stats import fmt_money, fmt_pct
 
 nb = wb.setup("01_sales_traffic", globals())

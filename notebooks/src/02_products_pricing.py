@@ -12,7 +12,8 @@ findings_path = ""        # set by `workbench run`
 
 # %%
 import workbench as wb
-from workbench import charts, products
+from workbench.present import charts
+from workbench.topics import products
 from pandas import Timestamp as wb_date
 from workbench.stats import fmt_money, fmt_pct
 

@@ -15,7 +15,9 @@ ab_test = ""              # A/B test to read: "visitors_a,conversions_a,visitors
 import pandas as pd
 
 import workbench as wb
-from workbench import charts, marketing, sales
+from workbench.present import charts
+from workbench.topics import marketing
+from workbench.topics import sales
 from workbench.stats import fmt_money, fmt_pct
 
 nb = wb.setup("03_marketing", globals())

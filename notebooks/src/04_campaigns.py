@@ -17,7 +17,7 @@ import plotly.express as px
 from pandas import Timedelta, Timestamp as wb_ts
 
 import workbench as wb
-from workbench import campaigns
+from workbench.topics import campaigns
 from workbench.stats import fmt_money, fmt_pct
 
 warnings.filterwarnings("ignore", module="statsmodels")

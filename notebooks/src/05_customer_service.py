@@ -12,7 +12,8 @@ findings_path = ""        # set by `workbench run`
 
 # %%
 import workbench as wb
-from workbench import charts, service
+from workbench.present import charts
+from workbench.topics import service
 
 nb = wb.setup("05_customer_service", globals())
 
@@ -116,7 +117,7 @@ def levels(f):
             zh="什么让客户对服务不满意？", needs=service.NEEDS_DRIVERS)
 def drivers(f):
     model = nb.memo(service.dissatisfaction_drivers, f)
-    nb.show(service.odds_ratio_chart(
+    nb.show(charts.odds_ratio_chart(
         model.odds_ratios, lang=nb.lang,
         title=nb.text(f"Odds of a 1–3 score by category and channel (vs {nb.label(model.baseline_category)}, "
                       f"{nb.label(model.baseline_channel)}) and per doubling of waiting times, 95% intervals",

@@ -12,7 +12,8 @@ findings_path = ""        # set by `workbench run`
 
 # %%
 import workbench as wb
-from workbench import charts, logistics as lg
+from workbench.present import charts
+from workbench.topics import logistics as lg
 from workbench.stats import fmt_money
 
 nb = wb.setup("06_logistics", globals())
@@ -24,7 +25,7 @@ def on_time(f):
     if table.empty:
         nb.say("No shipments in this period and channel selection.", "所选周期和渠道内没有发货记录。")
         return
-    nb.show(lg.interval_bar(table, x="carrier", y="on_time_rate", low="on_time_rate_low", high="on_time_rate_high",
+    nb.show(charts.interval_bar(table, x="carrier", y="on_time_rate", low="on_time_rate_low", high="on_time_rate_high",
                             percent=True, lang=nb.lang, units={"on_time_rate": "%"},
                             title=nb.text("On-time delivery rate by carrier, with 95% intervals",
                                           "各承运商准时送达率（含 95% 置信区间）")))
@@ -67,7 +68,7 @@ def where(f):
         table = lg.on_time_by(nb.data, f, by)
         if table.empty:
             continue
-        nb.show(lg.interval_bar(table, x=by, y="on_time_rate", low="on_time_rate_low", high="on_time_rate_high",
+        nb.show(charts.interval_bar(table, x=by, y="on_time_rate", low="on_time_rate_low", high="on_time_rate_high",
                                 percent=True, lang=nb.lang, units={"on_time_rate": "%"}, title=nb.text(en, zh)))
         enough = table[table["delivered"] >= 30]
         if by == "region" and not enough.empty:
@@ -111,7 +112,7 @@ def times(f):
 def lateness_cost(f):
     cost = nb.memo(lg.lateness_cost, 365)
     buckets = cost.by_days.assign(late_bucket=lambda d: d["late_bucket"].map(nb.label))
-    nb.show(lg.interval_bar(buckets, x="late_bucket", y="repeat_rate", low="repeat_rate_low", high="repeat_rate_high",
+    nb.show(charts.interval_bar(buckets, x="late_bucket", y="repeat_rate", low="repeat_rate_low", high="repeat_rate_high",
                             percent=True, lang=nb.lang, units={"repeat_rate": "%"},
                             title=nb.text(f"Repeat purchase within {cost.window_days} days by how late the order arrived "
                                           "(95% intervals)",
@@ -149,7 +150,7 @@ def returns(f):
     if by_channel.empty or by_channel["orders"].sum() == 0:
         nb.say("No orders in this selection.", "所选范围内没有订单。")
         return
-    nb.show(lg.interval_bar(by_channel, x="channel", y="return_rate", low="return_rate_low", high="return_rate_high",
+    nb.show(charts.interval_bar(by_channel, x="channel", y="return_rate", low="return_rate_low", high="return_rate_high",
                             color="channel", percent=True, lang=nb.lang, units={"return_rate": "%"},
                             title=nb.text("Share of orders returned by channel, with 95% intervals",
                                           "各渠道订单退货率（含 95% 置信区间）")))

@@ -14,8 +14,9 @@ findings_path = ""        # set by `workbench run`
 import pandas as pd
 
 import workbench as wb
-from workbench import charts, omnichannel as om
-from workbench.logistics import interval_bar
+from workbench.present import charts
+from workbench.topics import omnichannel as om
+from workbench.present.charts import interval_bar
 from workbench.stats import fmt_money, fmt_pct
 
 nb = wb.setup("07_omnichannel", globals())

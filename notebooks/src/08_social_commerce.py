@@ -14,8 +14,9 @@ findings_path = ""        # set by `workbench run`
 import pandas as pd
 
 import workbench as wb
-from workbench import charts, social
-from workbench.logistics import interval_bar
+from workbench.present import charts
+from workbench.topics import social
+from workbench.present.charts import interval_bar
 from workbench.stats import fmt_money
 
 nb = wb.setup("08_social_commerce", globals())

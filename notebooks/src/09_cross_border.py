@@ -12,8 +12,9 @@ findings_path = ""        # set by `workbench run`
 
 # %%
 import workbench as wb
-from workbench import charts, crossborder as cb
-from workbench.logistics import interval_bar
+from workbench.present import charts
+from workbench.topics import crossborder as cb
+from workbench.present.charts import interval_bar
 from workbench.stats import fmt_money, fmt_pct
 
 nb = wb.setup("09_cross_border", globals())

@@ -14,8 +14,8 @@ findings_path = ""        # set by `workbench run`
 from pathlib import Path
 
 import workbench as wb
-from workbench import charts
-from workbench import personalisation as pz
+from workbench.present import charts
+from workbench.topics import personalisation as pz
 from workbench.stats import fmt_money
 
 nb = wb.setup("10_personalisation", globals())

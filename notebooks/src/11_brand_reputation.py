@@ -12,8 +12,8 @@ findings_path = ""        # set by `workbench run`
 
 # %%
 import workbench as wb
-from workbench import charts
-from workbench import reputation as rep
+from workbench.present import charts
+from workbench.topics import reputation as rep
 from workbench.stats import fmt_pct
 
 nb = wb.setup("11_brand_reputation", globals())
@@ -24,7 +24,7 @@ nb = wb.setup("11_brand_reputation", globals())
 def ratings(f):
     s = rep.rating_summary(nb.data, f)
     trend = rep.rating_trend(nb.data, f, by="category")
-    nb.show(rep.ci_band_chart(trend, "week", "rating", "rating_low", "rating_high", color="group", lang=nb.lang,
+    nb.show(charts.ci_band_chart(trend, "week", "rating", "rating_low", "rating_high", color="group", lang=nb.lang,
                               title=nb.text("Average rating per week by category, with 95% intervals",
                                             "各品类每周平均评分（含 95% 置信区间）"),
                               y_title=nb.text("Average rating (stars, 1–5)", "平均评分（星，1–5）")))
@@ -64,7 +64,7 @@ def sentiment(f):
     nb.memo(rep.sentiment_lookup)
     a = rep.sentiment_agreement(nb.data, f)
     trend = rep.sentiment_trend(nb.data, f, by="language")
-    nb.show(rep.ci_band_chart(trend, "week", "sentiment", "sentiment_low", "sentiment_high", color="group",
+    nb.show(charts.ci_band_chart(trend, "week", "sentiment", "sentiment_low", "sentiment_high", color="group",
                               lang=nb.lang,
                               title=nb.text("Text sentiment per week by language (lexicon method; −1 negative to "
                                             "+1 positive), with 95% intervals",
@@ -103,7 +103,7 @@ def sentiment_alerts(f):
         return
     trend = rep.sentiment_trend(nb.data, f, by="product_id")
     shown = trend[trend["group"].isin(drops["product_id"].head(3))]
-    fig = rep.ci_band_chart(shown, "week", "sentiment", "sentiment_low", "sentiment_high", color="group",
+    fig = charts.ci_band_chart(shown, "week", "sentiment", "sentiment_low", "sentiment_high", color="group",
                             lang=nb.lang,
                             title=nb.text("Weekly text sentiment of the products with an alert, with 95% intervals",
                                           "触发预警商品的每周文本情感（含 95% 置信区间）"),

@@ -15,7 +15,8 @@ import pandas as pd
 import plotly.express as px
 
 import workbench as wb
-from workbench import charts, crm
+from workbench.present import charts
+from workbench.topics import crm
 from workbench.stats import fmt_money
 
 nb = wb.setup("12_crm", globals())

@@ -12,7 +12,8 @@ findings_path = ""        # set by `workbench run`
 
 # %%
 import workbench as wb
-from workbench import risk
+from workbench.present import charts
+from workbench.topics import risk
 from workbench.stats import fmt_money, fmt_pct
 
 nb = wb.setup("13_risk", globals())
@@ -39,7 +40,7 @@ def alerts(f):
 @nb.section("refunds", en="Are refunds spiking?", zh="退款是否异常激增？", needs=risk.NEEDS_REFUNDS)
 def refunds(f):
     a = nb.memo(risk.assess, f)
-    nb.show(risk.band_chart(a.refunds, "refunds", lang=nb.lang, flag_low=False,
+    nb.show(charts.band_chart(a.refunds, "refunds", lang=nb.lang, flag_low=False,
                             title=nb.text("Refunds per day against the seasonal baseline and its robust band",
                                           "每日退款笔数与季节性基线及稳健区间"),
                             y_title=nb.text("Refunds per day (count)", "每日退款（笔）")))
@@ -71,7 +72,7 @@ def refunds(f):
 def kpi_anomalies(f):
     a = nb.memo(risk.assess, f)
     gmv = a.kpis[a.kpis["metric"] == "gmv"]
-    nb.show(risk.band_chart(gmv, "value", lang=nb.lang,
+    nb.show(charts.band_chart(gmv, "value", lang=nb.lang,
                             title=nb.text("GMV per day against the seasonal baseline and its robust band",
                                           "每日成交额与季节性基线及稳健区间"),
                             y_title=nb.text("GMV per day (CNY)", "每日成交额（元）")))
@@ -126,8 +127,9 @@ def stock(f):
         nb.say("No product sold in the last 28 days, so no stock-out risk can be measured.",
                "近 28 天没有商品售出，无法评估断货风险。")
         return
-    low = cover.head(15).assign(err_plus=lambda d: d["cover_high"] - d["cover_days"])
-    fig = wb.charts.bar(low, x="product_id", y="cover_days", color="level", error="err_plus", lang=nb.lang,
+    low = cover.head(15)
+    fig = charts.bar(low, x="product_id", y="cover_days", color="level", low="cover_low", high="cover_high",
+                     bounds=(0, float("inf")), lang=nb.lang,
                         title=nb.text(f"Days of cover of the 15 lowest products on {cover.attrs['as_of']} "
                                       "(stock ÷ average daily sales of 28 days, with 95% upper bound)",
                                       f"{cover.attrs['as_of']} 可售天数最低的 15 个商品（库存 ÷ 近 28 天日均销量，"
@@ -148,8 +150,8 @@ def stock(f):
 def concentration(f):
     a = nb.memo(risk.assess, f)
     table = risk.concentration_table(a.concentration)
-    shown = table.assign(dimension=table["dimension"].map(nb.label), err=table["hhi_high"] - table["hhi"])
-    fig = wb.charts.bar(shown, x="dimension", y="hhi", error="err", lang=nb.lang,
+    shown = table.assign(dimension=table["dimension"].map(nb.label))
+    fig = charts.bar(shown, x="dimension", y="hhi", low="hhi_low", high="hhi_high", bounds=(0, 1), lang=nb.lang,
                         title=nb.text("Concentration index (HHI) by dimension, with 95% intervals; "
                                       "0.15 moderate, 0.25 high",
                                       "各维度集中度指数 (HHI) 及 95% 区间；0.15 为中度，0.25 为高度"),
@@ -180,7 +182,7 @@ def currency(f):
         nb.finding("currency", value=0, unit="CNY", en="No sales in foreign currencies in the period.",
                    zh="本期没有外币销售。")
         return
-    nb.show(wb.charts.bar(fx, x="currency", y="exposure_cny", lang=nb.lang,
+    nb.show(charts.bar(fx, x="currency", y="exposure_cny", lang=nb.lang,
                           title=nb.text("Sales in foreign currencies in the period (CNY)", "本期外币销售额（元）"),
                           units={"exposure_cny": "CNY"}))
     nb.table(fx, formats={"exposure_cny": ",.0f", "orders": ",.0f", "share_of_gmv": ".1%", "rate_change": "+.2%",
@@ -199,7 +201,7 @@ def currency(f):
 def register(f):
     a = nb.memo(risk.assess, f)
     reg = risk.apply_indicators(risk.load_register(register_file), a.indicators)
-    nb.show(risk.matrix_chart(reg, lang=nb.lang,
+    nb.show(charts.matrix_chart(reg, lang=nb.lang,
                               title=nb.text("Risk matrix: likelihood × impact (filled: likelihood from the data)",
                                             "风险矩阵：可能性 × 影响（实心：可能性来自数据）")))
     name, mit = ("risk_zh", "mitigation_zh") if nb.lang == "zh" else ("risk_en", "mitigation_en")

@@ -19,7 +19,7 @@ from workbench.errors import WorkbenchError
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from workbench.sample import generate
+    from workbench.data.sample import generate
 
     truth = generate(args.out, seed=args.seed, scale=args.scale)
     counts = truth.get("row_counts", {})
@@ -29,19 +29,20 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from workbench.loader import load
+    from workbench.data.loader import load
 
     ds = load(args.path, strict=False)
     print(ds.report())
     if not ds.errors:  # usable data: which notebooks and sections it can feed
-        from workbench.sections import coverage_report
+        from workbench.app.sections import coverage_report
+        from workbench.run.runner import resolve_notebooks
 
-        print(coverage_report(ds))
+        print(coverage_report(ds, resolve_notebooks()))
     return 1 if ds.errors else 0
 
 
 def _cmd_dictionary(args: argparse.Namespace) -> int:
-    from workbench.schema import data_dictionary_markdown
+    from workbench.data.schema import data_dictionary_markdown
 
     text = data_dictionary_markdown()
     if args.out == "-":
@@ -53,25 +54,25 @@ def _cmd_dictionary(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from workbench import runner
+    from workbench.run import runner
 
     return runner.main(args)
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from workbench import importers
+    from workbench.data import importers
 
     return importers.main(args)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from workbench import serve
+    from workbench.serve import server as serve
 
     return serve.main(args)
 
 
 def _cmd_lab(args: argparse.Namespace) -> int:
-    from workbench import serve
+    from workbench.serve import server as serve
 
     return serve.lab(args)
 

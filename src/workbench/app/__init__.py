@@ -1,0 +1,1 @@
+"""Application layer: the notebook contract (``setup``, sections, findings), parameters and widgets."""

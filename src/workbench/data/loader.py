@@ -1,0 +1,540 @@
+"""Read a shop's data into a :class:`Dataset`, checked against the model.
+
+A source is a folder of ``<table>.parquet`` or ``<table>.csv`` files (one file per
+table, named after the table), or a DuckDB database file whose tables carry the
+model's names. Files are never modified: CSV files in another encoding than
+UTF-8 (GBK, GB18030, UTF-8 with a byte-order mark, ...) are decoded into a
+temporary copy that the dataset owns.
+
+Every table becomes a DuckDB view with the model's column names and types; a
+column the file lacks but the model allows to be missing is present as NULL.
+Personal data columns (``pii`` in the model: names, phones, addresses) are replaced by
+a stable token in the views, so that no analysis, chart or report can show them.
+Heavy aggregation runs as SQL on these views (see :mod:`workbench.sql.common`);
+pandas receives only aggregated results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import duckdb
+import pandas as pd
+
+from workbench.data import schema
+from workbench.errors import DataError, MissingTableError
+
+SQL_TYPES = {
+    "string": "VARCHAR",
+    "category": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "bool": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMPTZ",
+}
+
+#: References whose orphans make the data unusable (an order of an unknown customer
+#: breaks every customer analysis). Other orphans are warnings with counts.
+STRICT_REFERENCES = {("orders", "customer_id"), ("order_items", "order_id"), ("order_items", "product_id")}
+
+#: Share of orphan rows above which even a lenient reference is an error.
+ORPHAN_ERROR_SHARE = 0.05
+
+SAMPLE_ROWS = 5
+
+
+@dataclass
+class Problem:
+    """One finding about the input: an ``error`` stops its use, a ``warning`` does not."""
+
+    severity: str
+    file: str
+    table: str
+    column: str | None
+    message: str
+    fix: str
+    rows: list = field(default_factory=list)
+    count: int = 0
+    row_label: str = "rows"
+
+    def __str__(self) -> str:
+        where = f"{self.file}" + (f", column '{self.column}'" if self.column else "")
+        text = f"{self.severity.upper()}: {where}: {self.message}"
+        if self.rows:
+            text += f" (e.g. {self.row_label} {', '.join(str(r) for r in self.rows)})"
+        if self.fix:
+            text += f"\n    fix: {self.fix}"
+        return text
+
+
+@dataclass
+class TableSource:
+    """Where one table came from: the file, its format and (for CSV) the encoding read."""
+
+    table: str
+    path: Path
+    kind: str
+    encoding: str | None = None
+    columns: list[str] = field(default_factory=list)
+    rows: int = 0
+
+    @property
+    def label(self) -> str:
+        return self.path.name if self.kind != "duckdb" else f"{self.path.name}:{self.table}"
+
+
+class Dataset:
+    """A loaded shop: DuckDB views of the tables that are present, and what was found on the way.
+
+    Use :meth:`has` / :meth:`require` to check for tables and columns, :meth:`sql` to run an
+    aggregation and get a pandas frame, and :meth:`frame` for a small table as a frame.
+    """
+
+    def __init__(self, source: Path, con: duckdb.DuckDBPyConnection, sources: dict[str, TableSource],
+                 problems: list[Problem], tmpdir: str | None) -> None:
+        self.source = source
+        self.con = con
+        self.sources = sources
+        self.problems = problems
+        self._tmpdir = tmpdir
+
+    def __del__(self) -> None:  # the decoded copies of CSV files
+        if getattr(self, "_tmpdir", None):
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+    def __repr__(self) -> str:
+        return f"Dataset({str(self.source)!r}, tables={self.tables})"
+
+    @property
+    def tables(self) -> list[str]:
+        """Names of the model tables present, in model order."""
+        return [t for t in schema.TABLES if t in self.sources]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def has(self, table: str, columns: Iterable[str] = ()) -> bool:
+        """True when ``table`` is present and every column in ``columns`` came from the file."""
+        src = self.sources.get(table)
+        return src is not None and all(c in src.columns for c in columns)
+
+    def missing(self, needs: dict[str, Iterable[str]]) -> list[str]:
+        """What of ``needs`` ({table: [columns]}) the dataset lacks, as ``table`` or ``table.column``."""
+        out: list[str] = []
+        for t, cols in needs.items():
+            if t not in self.sources:
+                out.append(t)
+            else:
+                out += [f"{t}.{c}" for c in cols if c not in self.sources[t].columns]
+        return out
+
+    def require(self, needs: dict[str, Iterable[str]] | Iterable[str]) -> None:
+        """Raise :class:`MissingTableError` naming what is missing and how to provide it."""
+        if not isinstance(needs, dict):
+            needs = {t: () for t in needs}
+        gone = self.missing(needs)
+        if gone:
+            tables = [g for g in gone if "." not in g]
+            cols = [g for g in gone if "." in g]
+            raise MissingTableError(
+                f"needs {', '.join(f'`{g}`' for g in gone)}, which the data in {self.source} does not have; "
+                f"add {' and '.join(f'{t}.parquet or {t}.csv' for t in tables) or 'the columns'} "
+                "(see docs/data-dictionary.md) or import an export with `workbench import`",
+                tables=tables, columns=cols)
+
+    def sql(self, query: str, params: list | dict | None = None) -> pd.DataFrame:
+        """Run a SQL query over the table views and return the result as a pandas frame."""
+        return self.con.execute(query, params or []).df()
+
+    def frame(self, table: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
+        """Return a whole table (or some columns) as a pandas frame; for small tables only."""
+        self.require([table])
+        cols = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+        return self.sql(f'SELECT {cols} FROM "{table}"')
+
+    def row_count(self, table: str) -> int:
+        return self.sources[table].rows if table in self.sources else 0
+
+    def fingerprint(self) -> str:
+        """A short hash of the source's file names, sizes and modification times (see :func:`fingerprint`)."""
+        return fingerprint(self.source)
+
+    def report(self) -> str:
+        """The findings as a readable text report (what ``workbench validate`` prints)."""
+        lines = [f"Data source: {self.source}"]
+        for t in schema.TABLES:
+            if t in self.sources:
+                s = self.sources[t]
+                enc = f", encoding {s.encoding}" if s.encoding else ""
+                lines.append(f"  {t:<16} {s.rows:>12,} rows  from {s.label}{enc}")
+        absent = [t for t in schema.TABLES if t not in self.sources]
+        if absent:
+            lines.append(f"  absent tables: {', '.join(absent)}")
+        for p in self.problems:
+            lines.append(str(p))
+        n_err, n_warn = len(self.errors), len(self.warnings)
+        verdict = "cannot be used until the errors are fixed" if n_err else "can be used"
+        lines.append(f"{n_err} error(s), {n_warn} warning(s): the data {verdict}.")
+        return "\n".join(lines)
+
+
+def fingerprint(path: str | os.PathLike) -> str:
+    """A short hash of a data folder's (or file's) names, sizes and modification times; no data is read.
+
+    Cheap enough to tell, before loading, whether data is unchanged since it was validated.
+    A missing path gives ``"missing"``.
+    """
+    path = Path(path)
+    if not path.exists():
+        return "missing"
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for f in files:
+        st = f.stat()
+        name = f.relative_to(path).as_posix() if path.is_dir() else f.name
+        digest.update(f"{name}:{st.st_size}:{int(st.st_mtime)}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def decode_to_utf8(path: Path, tmpdir: str, encoding: str = "auto",
+                   fix: str = "save the file as UTF-8 (GBK and GB18030 are read too)") -> tuple[str, Path]:
+    """Return (encoding read, UTF-8 file): ``path`` itself when it is UTF-8, else a decoded copy in ``tmpdir``.
+
+    ``auto`` checks for a byte-order mark, then UTF-8, then GB18030 (a superset of GBK and GB2312,
+    the encodings of Chinese platform exports), decoding while it checks, then asks
+    charset-normalizer. The original file is never modified. ``fix`` ends the error raised when
+    the file cannot be decoded.
+    """
+    candidates: list[str]
+    if encoding != "auto":
+        candidates = [encoding]
+    else:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+        if head.startswith(b"\xef\xbb\xbf"):
+            candidates = ["utf-8-sig"]
+        elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            candidates = ["utf-16"]
+        else:
+            candidates = ["utf-8", "gb18030"]
+    target = Path(tmpdir) / (path.stem + ".utf8" + path.suffix)
+    for enc in candidates:
+        try:
+            if enc == "utf-8":
+                with open(path, encoding="utf-8") as fh:  # validate only: DuckDB reads the file itself
+                    while fh.read(1 << 22):
+                        pass
+                return enc, path
+            with open(path, encoding=enc, newline="") as src, open(target, "w", encoding="utf-8", newline="") as dst:
+                while chunk := src.read(1 << 22):
+                    dst.write(chunk)
+            return enc, target
+        except UnicodeDecodeError:
+            continue
+        except LookupError:
+            raise DataError(f"{path.name}: unknown encoding {enc!r}; use auto, utf-8 or gb18030") from None
+    if encoding == "auto":
+        from charset_normalizer import from_path
+
+        best = from_path(path).best()
+        if best is not None and best.encoding:
+            return decode_to_utf8(path, tmpdir, best.encoding, fix)
+    raise DataError(f"{path.name}: cannot be decoded as {' or '.join(candidates)}; {fix}")
+
+
+def _find_sources(root: Path) -> dict[str, tuple[Path, str]]:
+    found: dict[str, tuple[Path, str]] = {}
+    for name in schema.TABLES:
+        for ext, kind in ((".parquet", "parquet"), (".csv", "csv"), (".csv.gz", "csv")):
+            p = root / f"{name}{ext}"
+            if p.exists():
+                found[name] = (p, kind)
+                break
+    return found
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _cast_expr(col: schema.Column, raw: str) -> str:
+    sql_type = SQL_TYPES[col.dtype]
+    if col.dtype == "date":
+        return (f"COALESCE(TRY_CAST({raw} AS DATE), "
+                f"TRY_CAST(TRY_STRPTIME(CAST({raw} AS VARCHAR), '%Y/%m/%d') AS DATE))")
+    if col.dtype == "timestamp":
+        return (f"COALESCE(TRY_CAST({raw} AS TIMESTAMPTZ), "
+                f"TRY_CAST(TRY_STRPTIME(CAST({raw} AS VARCHAR), '%Y/%m/%d %H:%M:%S') AS TIMESTAMPTZ))")
+    if col.dtype == "category":
+        return f"NULLIF(lower(TRIM(CAST({raw} AS VARCHAR))), '')"
+    if col.dtype == "string":
+        return f"NULLIF(TRIM(CAST({raw} AS VARCHAR)), '')"
+    return f"TRY_CAST({raw} AS {sql_type})"
+
+
+def load(source: str | os.PathLike, tables: Iterable[str] | None = None, strict: bool = True,
+         checks: bool = True) -> Dataset:
+    """Load a shop's data and check it against the model.
+
+    ``source`` is a folder of ``<table>.parquet`` / ``<table>.csv`` files or a DuckDB database
+    file. ``tables`` limits loading to some tables. With ``strict`` (the default) any error
+    raises :class:`DataError` whose message lists every problem with file, column, example rows
+    and the fix; with ``strict=False`` the dataset is returned with its ``problems`` for a report.
+    Warnings never raise. ``checks=False`` skips the row-level checks (types, allowed values,
+    keys, references, currencies) for data already validated unchanged (see :func:`fingerprint`):
+    the batch runner validates large data once instead of once per notebook.
+    Returns a :class:`Dataset`.
+    """
+    root = Path(source).expanduser()
+    if not root.exists():
+        raise DataError(f"{root}: no such folder or file; give the folder that holds your tables "
+                        f"(for the sample shop: data/sample, made by `workbench sample --out data/sample`)")
+    con = duckdb.connect(config={
+        "threads": os.cpu_count() or 2,
+        # bounded memory: large joins and aggregations spill to a temporary folder instead of
+        # growing the kernel (WORKBENCH_DUCKDB_MEMORY overrides, e.g. "8GB" on a bigger machine)
+        "memory_limit": os.environ.get("WORKBENCH_DUCKDB_MEMORY", "2GB"),
+        "temp_directory": str(Path(tempfile.gettempdir()) / "workbench-duckdb"),
+    })
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    con.execute("SET enable_progress_bar = false")
+    wanted = set(tables) if tables is not None else set(schema.TABLES)
+    sources: dict[str, TableSource] = {}
+    problems: list[Problem] = []
+    tmpdir: str | None = None
+
+    if root.is_file():
+        if root.suffix not in (".duckdb", ".db"):
+            raise DataError(f"{root}: not a folder or a DuckDB database; give the folder that holds "
+                            "your <table>.parquet or <table>.csv files")
+        con.execute(f"ATTACH {_lit(str(root))} AS src (READ_ONLY)")
+        present = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'src'").fetchall()}
+        for name in schema.TABLES:
+            if name in present and name in wanted:
+                con.execute(f"CREATE VIEW {_q('raw_' + name)} AS SELECT * FROM src.main.{_q(name)}")
+                sources[name] = TableSource(name, root, "duckdb")
+    else:
+        for name, (path, kind) in _find_sources(root).items():
+            if name not in wanted:
+                continue
+            if kind == "parquet":
+                reader = f"read_parquet({_lit(str(path))})"
+                src = TableSource(name, path, kind)
+            else:
+                if path.name.endswith(".gz"):
+                    encoding, read_path = "utf-8", path
+                else:
+                    tmpdir = tmpdir or tempfile.mkdtemp(prefix="workbench-csv-")
+                    encoding, read_path = decode_to_utf8(path, tmpdir)
+                reader = f"read_csv({_lit(str(read_path))}, all_varchar = true, header = true)"
+                src = TableSource(name, path, kind, encoding=encoding)
+            try:
+                con.execute(f"CREATE VIEW {_q('raw_' + name)} AS SELECT * FROM {reader}")
+            except duckdb.Error as exc:
+                raise DataError(f"{path.name}: cannot be read as {kind.upper()} ({str(exc).splitlines()[0]}); "
+                                "check that it is a complete, unmodified export") from None
+            sources[name] = src
+
+    for name, src in sources.items():
+        _build_view(con, schema.TABLES[name], src, problems, checks)
+    if checks:
+        _check_references(con, sources, problems)
+        _check_currencies(con, sources, problems)
+
+    ds = Dataset(root, con, sources, problems, tmpdir)
+    if not ds.errors:
+        from workbench.data.views import create_derived_views
+
+        create_derived_views(ds)
+    if not sources:
+        raise DataError(f"{root}: holds none of the model's tables; expected files such as orders.parquet "
+                        f"or orders.csv (tables: {', '.join(schema.TABLES)})")
+    if strict and ds.errors:
+        raise DataError("the data cannot be used:\n" + "\n".join(str(p) for p in ds.errors), ds.errors)
+    return ds
+
+
+def _build_view(con: duckdb.DuckDBPyConnection, table: schema.Table, src: TableSource,
+                problems: list[Problem], checks: bool = True) -> None:
+    """Create the typed view of one table and record the problems of its columns and key."""
+    raw = _q("raw_" + table.name)
+    raw_cols = [r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall()]
+    # match columns case-insensitively and ignoring surrounding blanks (exports often differ there)
+    by_norm = {c.strip().lower(): c for c in raw_cols}
+    src.columns = [c.name for c in table.columns if c.name in by_norm]
+    missing_required = [c.name for c in table.columns if c.required and c.name not in by_norm]
+    for col in missing_required:
+        near = [c for c in raw_cols if col.split("_")[0] in c.lower()]
+        hint = f" (columns that look close: {', '.join(near[:3])})" if near else ""
+        problems.append(Problem("error", src.label, table.name, col,
+                                f"required column '{col}' is missing{hint}",
+                                f"add a column named '{col}' ({table.column(col).description.rstrip('.')}), "
+                                "or rename the matching column of your export; see docs/data-dictionary.md"))
+
+    selects, checks = [], []
+    for col in table.columns:
+        if col.name in by_norm:
+            raw_ref = _q(by_norm[col.name])
+            typed = _cast_expr(col, raw_ref)
+            if col.pii:
+                # personal data never leaves the loader: analyses see a stable token (for grouping,
+                # e.g. many accounts at one address), reports and dashboards can only show the token
+                typed = f"'pii-' || substr(md5({typed}), 1, 12)"
+            selects.append(f"{typed} AS {_q(col.name)}")
+            checks.append((col, raw_ref, typed))
+        else:
+            selects.append(f"CAST(NULL AS {SQL_TYPES[col.dtype]}) AS {_q(col.name)}")
+    con.execute(f"CREATE VIEW {_q(table.name)} AS SELECT {', '.join(selects)} FROM {raw}")
+    src.rows = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
+    if missing_required or not src.rows or not checks:
+        if not src.rows:
+            problems.append(Problem("warning", src.label, table.name, None, "the table has no rows",
+                                    "export the table again with a date range that holds data"))
+        return
+
+    # one pass over the table counts every per-column fault; examples are fetched only for faults found
+    conditions: list[tuple[schema.Column, str, str, str]] = []
+    for col, raw_ref, typed in checks:
+        nonblank = f"NULLIF(TRIM(CAST({raw_ref} AS VARCHAR)), '') IS NOT NULL"
+        if col.dtype not in ("string", "category"):
+            conditions.append((col, f"{nonblank} AND ({typed}) IS NULL",
+                               f"values that cannot be read as {col.dtype}",
+                               _type_fix(col)))
+        if col.required and not col.nullable:
+            conditions.append((col, f"({typed}) IS NULL AND NOT ({nonblank})", "empty values",
+                               f"fill every row of '{col.name}'; it is required"))
+        if col.allowed:
+            allowed = ", ".join(_lit(a) for a in col.allowed)
+            conditions.append((col, f"({typed}) IS NOT NULL AND ({typed}) NOT IN ({allowed})",
+                               "values outside the allowed set",
+                               f"use one of: {', '.join(col.allowed)} (map your export's values with "
+                               "`workbench import` or edit a copy of the file)"))
+        if col.minimum is not None:
+            conditions.append((col, f"({typed}) < {col.minimum}", f"values below {col.minimum:g}",
+                               f"'{col.name}' cannot be below {col.minimum:g}; check for sign errors or "
+                               "returns booked as negative sales (returns belong in returns)"))
+        if col.maximum is not None:
+            conditions.append((col, f"({typed}) > {col.maximum}", f"values above {col.maximum:g}",
+                               f"'{col.name}' cannot be above {col.maximum:g}"))
+    if conditions:
+        agg = ", ".join(f"count(*) FILTER (WHERE {cond})" for _, cond, _, _ in conditions)
+        counts = con.execute(f"SELECT {agg} FROM {raw}").fetchone()
+        for (col, cond, what, fix), n in zip(conditions, counts):
+            if n:
+                rows = _example_rows(con, raw, cond, src)
+                vals = con.execute(
+                    f"SELECT DISTINCT CAST({_q(by_norm[col.name])} AS VARCHAR) FROM {raw} WHERE {cond} LIMIT 3"
+                ).fetchall()
+                shown = ", ".join(repr(v[0]) for v in vals if v[0] is not None)
+                problems.append(Problem("error", src.label, table.name, col.name,
+                                        f"{n:,} {what}" + (f" such as {shown}" if shown else ""), fix,
+                                        rows=rows, count=n,
+                                        row_label="lines" if src.kind == "csv" else "rows"))
+
+    keys = ", ".join(_q(k) for k in table.key)
+    dup = con.execute(
+        f"SELECT count(*), sum(n) FROM (SELECT {keys}, count(*) AS n FROM {_q(table.name)} "
+        f"GROUP BY ALL HAVING count(*) > 1)").fetchone()
+    if dup[0]:
+        examples = con.execute(
+            f"SELECT {keys} FROM {_q(table.name)} GROUP BY ALL HAVING count(*) > 1 LIMIT 3").fetchall()
+        shown = "; ".join(", ".join(str(v) for v in e) for e in examples)
+        problems.append(Problem("error", src.label, table.name, ", ".join(table.key),
+                                f"{dup[0]:,} duplicated key values ({int(dup[1]):,} rows), such as {shown}",
+                                f"each row needs a unique {' + '.join(table.key)}; remove repeated rows "
+                                "(an export downloaded twice and concatenated is the usual cause)",
+                                count=int(dup[1])))
+
+
+def _type_fix(col: schema.Column) -> str:
+    return {
+        "date": "write dates as YYYY-MM-DD (or YYYY/MM/DD)",
+        "timestamp": "write times as YYYY-MM-DD HH:MM:SS, optionally with an offset such as +08:00",
+        "int": "use whole numbers without thousands separators or units",
+        "float": "use plain numbers: no currency signs (¥, $) or thousands separators",
+        "bool": "use true/false or 1/0",
+    }.get(col.dtype, "")
+
+
+def _example_rows(con: duckdb.DuckDBPyConnection, raw: str, cond: str, src: TableSource) -> list[int]:
+    """Row numbers (1-based data rows; a CSV's line number is one more for the header) that fail ``cond``."""
+    rows = con.execute(
+        f"SELECT rn FROM (SELECT *, row_number() OVER () AS rn FROM {raw}) WHERE {cond} ORDER BY rn "
+        f"LIMIT {SAMPLE_ROWS}").fetchall()
+    offset = 1 if src.kind == "csv" else 0
+    return [int(r[0]) + offset for r in rows]
+
+
+def _check_references(con: duckdb.DuckDBPyConnection, sources: dict[str, TableSource],
+                      problems: list[Problem]) -> None:
+    """Orphan checks for every reference whose both ends are loaded."""
+    bad_tables = {p.table for p in problems if p.severity == "error" and p.message.startswith("required column")}
+    for name, src in sources.items():
+        if name in bad_tables or not src.rows:
+            continue
+        for col in schema.TABLES[name].columns:
+            if not col.references or col.name not in src.columns:
+                continue
+            ref_table, ref_col = col.references.split(".")
+            if ref_table not in sources or ref_table in bad_tables:
+                continue
+            n = con.execute(
+                f"SELECT count(*) FROM {_q(name)} a WHERE a.{_q(col.name)} IS NOT NULL AND NOT EXISTS "
+                f"(SELECT 1 FROM {_q(ref_table)} b WHERE b.{_q(ref_col)} = a.{_q(col.name)})").fetchone()[0]
+            if not n:
+                continue
+            examples = [r[0] for r in con.execute(
+                f"SELECT DISTINCT a.{_q(col.name)} FROM {_q(name)} a WHERE a.{_q(col.name)} IS NOT NULL AND NOT "
+                f"EXISTS (SELECT 1 FROM {_q(ref_table)} b WHERE b.{_q(ref_col)} = a.{_q(col.name)}) LIMIT 3"
+            ).fetchall()]
+            share = n / src.rows
+            strict = (name, col.name) in STRICT_REFERENCES or share > ORPHAN_ERROR_SHARE
+            problems.append(Problem(
+                "error" if strict else "warning", src.label, name, col.name,
+                f"{n:,} rows ({share:.1%}) point at a {ref_table[:-1] if ref_table.endswith('s') else ref_table} "
+                f"that {sources[ref_table].label} does not hold, such as {', '.join(map(repr, examples))}",
+                f"export {ref_table} for the same period as {name}, or remove those rows" if strict else
+                "these rows are left out of analyses that join the two tables",
+                count=n))
+
+
+def _check_currencies(con: duckdb.DuckDBPyConnection, sources: dict[str, TableSource],
+                      problems: list[Problem]) -> None:
+    """Every non-CNY currency in orders and returns needs rates in fx_rates."""
+    for name in ("orders", "returns"):
+        src = sources.get(name)
+        if src is None or "currency" not in src.columns or not src.rows:
+            continue
+        if any(p.severity == "error" and p.table == name and p.message.startswith("required") for p in problems):
+            continue
+        used = [r[0] for r in con.execute(
+            f"SELECT DISTINCT upper(currency) FROM {_q(name)} WHERE currency IS NOT NULL").fetchall()]
+        foreign = sorted(c for c in used if c != schema.REPORTING_CURRENCY)
+        if not foreign:
+            continue
+        known: set[str] = set()
+        if "fx_rates" in sources and sources["fx_rates"].rows:
+            known = {r[0] for r in con.execute("SELECT DISTINCT upper(currency) FROM fx_rates").fetchall()}
+        lacking = [c for c in foreign if c not in known]
+        if lacking:
+            problems.append(Problem(
+                "error", src.label, name, "currency",
+                f"amounts in {', '.join(lacking)} have no exchange rate to {schema.REPORTING_CURRENCY}",
+                "add daily rates for these currencies to fx_rates (date, currency, rate_to_cny)"))

@@ -1,0 +1,252 @@
+"""Chart helpers in plotly express style: a tidy frame and column names in, a figure out.
+
+:func:`use_theme` registers the ``workbench`` template (CJK-capable fonts, one colour per
+sales channel) and makes it the default; the helpers translate axis labels and legend
+values into the notebook's language and put units on the axes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from workbench.data import schema
+from workbench.text import labels as i18n
+from workbench.text.labels import label
+from workbench.text.pages import topic as topic_of
+from workbench.topics import overview, risk
+
+FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif'
+PALETTE = ["#1f6feb", "#e8590c", "#2f9e44", "#c2255c", "#7048e8", "#f08c00", "#0c8599", "#5c940d", "#862e9c"]
+CHANNEL_COLOURS = dict(zip(schema.CHANNELS, PALETTE))
+
+
+def use_theme() -> None:
+    """Register the ``workbench`` plotly template and make it the default."""
+    if "workbench" not in pio.templates:
+        base = go.layout.Template(pio.templates["plotly_white"])
+        base.layout.font = dict(family=FONT, size=13)
+        base.layout.colorway = PALETTE
+        base.layout.title = dict(x=0.0, xanchor="left", font=dict(size=16))
+        base.layout.margin = dict(l=60, r=20, t=60, b=50)
+        base.layout.legend = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0)
+        pio.templates["workbench"] = base
+    pio.templates.default = "workbench"
+    px.defaults.template = "workbench"
+
+
+def _translated(frame: pd.DataFrame, columns: list[str | None], lang: str) -> pd.DataFrame:
+    out = frame.copy()
+    for c in columns:
+        if c and c in out and (out[c].dtype == object or isinstance(out[c].dtype, pd.StringDtype)
+                               or isinstance(out[c].dtype, pd.CategoricalDtype)):
+            out[c] = out[c].map(lambda v: label(v, lang))
+    return out
+
+
+def _colours(color: str | None, lang: str) -> dict | None:
+    if color == "channel":
+        return {label(k, lang): v for k, v in CHANNEL_COLOURS.items()}
+    return None
+
+
+def _labels(cols: list[str | None], lang: str, units: dict[str, str] | None) -> dict[str, str]:
+    out = {}
+    for c in cols:
+        if c:
+            out[c] = label(c, lang) + (f" ({units[c]})" if units and c in units else "")
+    return out
+
+
+def line(frame: pd.DataFrame, x: str, y: str, title: str, color: str | None = None, lang: str = "zh",
+         units: dict[str, str] | None = None, dash: str | None = None) -> go.Figure:
+    """A line chart of ``y`` over ``x`` (one line per ``color``), labels in ``lang``."""
+    data = _translated(frame, [color, dash], lang)
+    fig = px.line(data, x=x, y=y, color=color, line_dash=dash, title=title,
+                  labels=_labels([x, y, color, dash], lang, units), color_discrete_map=_colours(color, lang))
+    return fig
+
+
+def _interval_columns(frame: pd.DataFrame, value: str, low: str | None, high: str | None,
+                      bounds: tuple[float, float] | None) -> dict[str, pd.Series]:
+    """The distances from ``value`` down to ``low`` and up to ``high``, the bounds first clipped to ``bounds``."""
+    v = frame[value].astype(float)
+    lo = frame[low].astype(float) if low else v
+    hi = frame[high].astype(float) if high else v
+    if bounds is not None:
+        lo, hi = lo.clip(*bounds), hi.clip(*bounds)
+    return {"_minus": (v - lo).clip(lower=0), "_plus": (hi - v).clip(lower=0)}
+
+
+def bar(frame: pd.DataFrame, x: str, y: str, title: str, color: str | None = None, lang: str = "zh",
+        units: dict[str, str] | None = None, orientation: str = "v", barmode: str = "relative",
+        low: str | None = None, high: str | None = None, bounds: tuple[float, float] | None = None,
+        percent: bool = False, text: str | None = None, error: str | None = None) -> go.Figure:
+    """A bar chart; ``low``/``high`` name the interval's bound columns, drawn as asymmetric error bars.
+
+    (``error``, a column of symmetric half-widths, is the older form, being replaced by ``low``/``high``.)
+
+    The bounds are clipped to ``bounds`` (the feasible range: ``(0, 1)`` for a share, ``(0, inf)``
+    for days of cover) before they are drawn; ``percent`` writes the value axis in per cent.
+    """
+    cat = x if orientation == "v" else y
+    val = y if orientation == "v" else x
+    data = _translated(frame, [cat, color], lang)
+    kw = {}
+    if low or high:
+        data = data.assign(**_interval_columns(frame, val, low, high, bounds))
+        kw = ({"error_y": "_plus", "error_y_minus": "_minus"} if orientation == "v"
+              else {"error_x": "_plus", "error_x_minus": "_minus"})
+    elif error:
+        kw = {"error_x" if orientation == "h" else "error_y": error}
+    fig = px.bar(data, x=x, y=y, color=color, title=title, orientation=orientation, barmode=barmode,
+                 labels=_labels([x, y, color], lang, units), color_discrete_map=_colours(color, lang),
+                 text=text, **kw)
+    if percent:
+        (fig.update_yaxes if orientation == "v" else fig.update_xaxes)(tickformat=".0%")
+    return fig
+
+
+def interval_bar(frame: pd.DataFrame, x: str, y: str, low: str, high: str, title: str, lang: str = "zh",
+                 color: str | None = None, orientation: str = "v", percent: bool = False,
+                 units: dict[str, str] | None = None, bounds: tuple[float, float] | None = None) -> go.Figure:
+    """A bar chart of ``y`` with its interval from the ``low``/``high`` columns (asymmetric error bars).
+
+    A share (``percent``) is clipped to 0–1 unless other ``bounds`` are given.
+    """
+    if bounds is None and percent:
+        bounds = (0.0, 1.0)
+    return bar(frame, x=x, y=y, title=title, color=color, lang=lang, units=units, orientation=orientation,
+               low=low, high=high, bounds=bounds, percent=percent)
+
+
+def heatmap(frame: pd.DataFrame, x: str, y: str, z: str, title: str, lang: str = "zh",
+            fmt: str = ".0%") -> go.Figure:
+    """A heat map of ``z`` on a grid of ``x`` by ``y`` (a tidy frame, one row per cell)."""
+    grid = frame.pivot(index=y, columns=x, values=z)
+    fig = px.imshow(grid, text_auto=fmt, aspect="auto", color_continuous_scale="Blues", title=title,
+                    labels={"x": label(x, lang), "y": label(y, lang), "color": label(z, lang)})
+    return fig
+
+
+# ----- charts of the topic pages ------------------------------------------------------------
+
+
+def odds_ratio_chart(table: pd.DataFrame, title: str, lang: str = "zh"):
+    """A forest plot of odds ratios with their 95% intervals on a log axis (``term``, ``odds_ratio``,
+    ``low``, ``high`` columns); returns a plotly figure."""
+    import plotly.express as px
+
+    data = table.assign(term=table["term"].map(lambda v: i18n.label(v, lang)),
+                        plus=table["high"] - table["odds_ratio"], minus=table["odds_ratio"] - table["low"])
+    data = data.iloc[::-1]
+    fig = px.scatter(data, x="odds_ratio", y="term", error_x="plus", error_x_minus="minus", log_x=True, title=title,
+                     labels={"odds_ratio": i18n.label("odds_ratio", lang) + " (log)", "term": i18n.label("term", lang)})
+    fig.add_vline(x=1.0, line_dash="dot", line_color="#888")
+    return fig
+
+
+def band_chart(daily: pd.DataFrame, y: str, title: str, y_title: str, lang: str = "zh",
+               flag_low: bool = True, flag_high: bool = True) -> Any:
+    """A daily series with its robust band (``low``–``high``), its ``baseline`` and flagged days marked.
+
+    ``daily`` is a frame from :func:`robust_baseline` or :func:`refund_daily` (``date``, ``y``,
+    ``baseline``, ``low``, ``high``, ``robust_z``); the current period (``in_period``) is shaded.
+    """
+    import plotly.graph_objects as go
+
+    d = daily.dropna(subset=["baseline"])
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=d["date"], y=d["high"], line=dict(width=0), showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=d["date"], y=d["low"].clip(lower=0), fill="tonexty", line=dict(width=0),
+                             fillcolor="rgba(31,111,235,0.12)",
+                             name=i18n.pick(lang, f"normal range (robust z within ±{risk.Z_ALERT:g})",
+                                            f"正常范围（稳健 z 值 ±{risk.Z_ALERT:g} 内）")))
+    fig.add_trace(go.Scatter(x=d["date"], y=d["baseline"], line=dict(color="#888", dash="dot"),
+                             name=i18n.label("baseline", lang)))
+    fig.add_trace(go.Scatter(x=d["date"], y=d[y], line=dict(color="#1f6feb"), name=y_title))
+    mask = ((d["robust_z"] > risk.Z_ALERT) & flag_high) | ((d["robust_z"] < -risk.Z_ALERT) & flag_low)
+    fig.add_trace(go.Scatter(x=d.loc[mask, "date"], y=d.loc[mask, y], mode="markers",
+                             marker=dict(color="#c2255c", size=10, symbol="diamond"),
+                             name=i18n.pick(lang, "alert", "预警")))
+    if "in_period" in d and d["in_period"].any():
+        per = d[d["in_period"]]["date"]
+        fig.add_vrect(x0=per.min(), x1=per.max(), fillcolor="rgba(0,0,0,0.05)", line_width=0)
+    fig.update_layout(title=title, xaxis_title=i18n.label("date", lang), yaxis_title=y_title)
+    return fig
+
+
+_CATEGORY_COLOURS = dict(zip(risk.CATEGORIES, ["#1f6feb", "#e8590c", "#7048e8", "#c2255c", "#2f9e44"]))
+
+
+def matrix_chart(register: pd.DataFrame, title: str, lang: str = "zh") -> Any:
+    """The likelihood × impact matrix: one marker per risk (filled when the likelihood comes from data),
+    the background shaded green/amber/red by exposure."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for li in range(1, 6):
+        for im in range(1, 6):
+            e = li * im
+            colour = "rgba(47,158,68,0.12)" if e < 8 else "rgba(240,140,0,0.15)" if e < 15 else "rgba(194,37,92,0.15)"
+            fig.add_shape(type="rect", x0=li - 0.5, x1=li + 0.5, y0=im - 0.5, y1=im + 0.5, fillcolor=colour,
+                          line=dict(color="white", width=1), layer="below")
+    rng = np.random.default_rng(0)
+    name_col = "risk_zh" if lang == "zh" else "risk_en"
+    for cat, g in register.groupby("category", sort=False):
+        jitter_x = rng.uniform(-0.25, 0.25, len(g))
+        jitter_y = rng.uniform(-0.25, 0.25, len(g))
+        fig.add_trace(go.Scatter(
+            x=g["likelihood"] + jitter_x, y=g["impact"] + jitter_y, mode="markers+text",
+            text=g["id"], textposition="top center", textfont=dict(size=10), name=i18n.label(cat, lang),
+            hovertext=g[name_col], marker=dict(size=14, color=_CATEGORY_COLOURS.get(cat, "#555"),
+                                               symbol=np.where(g["likelihood_source"] == "data", "circle",
+                                                               "circle-open"),
+                                               line=dict(width=2, color=_CATEGORY_COLOURS.get(cat, "#555")))))
+    fig.update_layout(title=title, height=520,
+                      xaxis=dict(title=i18n.label("likelihood", lang), range=[0.5, 5.5], dtick=1),
+                      yaxis=dict(title=i18n.label("impact", lang), range=[0.5, 5.5], dtick=1))
+    return fig
+
+
+def ci_band_chart(frame: pd.DataFrame, x: str, y: str, low: str, high: str, title: str, y_title: str,
+                  color: str | None = None, lang: str = "zh"):
+    """Lines of ``y`` over ``x`` with a shaded ``low``–``high`` band per ``color`` group."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    groups = frame.groupby(color, sort=False) if color else [(None, frame)]
+    for i, (name, g) in enumerate(groups):
+        colour = PALETTE[i % len(PALETTE)]
+        label = i18n.label(name, lang) if name is not None else y_title
+        fig.add_trace(go.Scatter(x=g[x], y=g[high], line=dict(width=0), showlegend=False, hoverinfo="skip",
+                                 legendgroup=str(name)))
+        fig.add_trace(go.Scatter(x=g[x], y=g[low], fill="tonexty", line=dict(width=0), showlegend=False,
+                                 hoverinfo="skip", fillcolor=_rgba(colour, 0.15), legendgroup=str(name)))
+        fig.add_trace(go.Scatter(x=g[x], y=g[y], line=dict(color=colour), name=label, legendgroup=str(name)))
+    fig.update_layout(title=title, xaxis_title=i18n.label(x, lang), yaxis_title=y_title)
+    return fig
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    return f"rgba({int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha})"
+
+
+def status_chart(frame: pd.DataFrame, title: str, lang: str):
+    """Bar chart of the headline changes (per cent), coloured by status."""
+    import plotly.graph_objects as go
+
+    d = frame[frame["change"].notna()].copy()
+    d["label"] = [f"{topic_of(t).title(lang)} · {i18n.label(m, lang)}" for t, m in zip(d["topic"], d["metric"])]
+    fig = go.Figure(go.Bar(x=d["change"] * 100, y=d["label"], orientation="h",
+                           marker_color=[overview.STATUS_COLOURS.get(s, "#999") for s in d["status"]]))
+    fig.update_layout(title=title, height=max(300, 28 * len(d) + 120),
+                      xaxis_title=i18n.pick(lang, "Change on the comparison period (%)", "较对比期变化（%）"),
+                      yaxis_title="", yaxis=dict(autorange="reversed"))
+    return fig

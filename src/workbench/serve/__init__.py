@@ -1,0 +1,1 @@
+"""Dashboards: ``workbench serve`` (Voila) and ``workbench lab`` (JupyterLab) over the notebooks."""

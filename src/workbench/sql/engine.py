@@ -1,0 +1,41 @@
+"""The one executor: every query of the SQL layer runs through :func:`query` with bound parameters.
+
+Values (dates, channels, thresholds) are never spliced into SQL text; they are passed as named
+parameters (``$start``, ``$end``, ``$c0``…) that the engine binds. Identifiers that a caller may
+choose (a ``by`` column) are checked against an allow-list with :func:`identifier` first.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable
+
+from workbench.errors import ParameterError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from workbench.data.loader import Dataset
+
+
+def query(ds: "Dataset", sql: str, params: dict[str, Any] | None = None) -> "pd.DataFrame":
+    """Run ``sql`` over the dataset's views with ``params`` bound; a pandas frame comes back.
+
+    Only the parameters that the statement names are passed (a shared filter may bind more).
+    """
+    used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
+    return ds.con.execute(sql, used).df()
+
+
+def scalar(ds: "Dataset", sql: str, params: dict[str, Any] | None = None) -> Any:
+    """The single value of a one-row, one-column query (None when it returns no row)."""
+    used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
+    row = ds.con.execute(sql, used).fetchone()
+    return None if row is None else row[0]
+
+
+def identifier(name: str, allowed: Iterable[str]) -> str:
+    """``name`` when it is one of ``allowed`` (a column a caller may group by), else :class:`ParameterError`."""
+    allowed = tuple(allowed)
+    if name not in allowed:
+        raise ParameterError(f"cannot group by {name!r}; choose one of {', '.join(allowed)}")
+    return name

@@ -1,0 +1,163 @@
+"""The metric registry: each KPI defined once — its SQL, unit, direction and thresholds.
+
+Every page that shows a KPI (the overview, ``13_risk``, the topic pages) reads it through
+:func:`workbench.topics.kpi.kpi`, which evaluates the definition here; so the same filters give the
+same number and the same status everywhere.
+
+A :class:`Metric` is a ratio of two sums over one source, ``num / den`` (``den`` absent for a total
+such as GMV), with ``n`` the observations behind it. The source is filtered by the period on
+``date`` and, where it has one, by channel on ``channel``. :func:`daily` returns the sums by day
+(for sparklines and day-clustered intervals), :func:`period` for the whole period (distinct counts
+such as buyers are not additive over days, so the period is queried, not summed).
+
+Definitions worth knowing (the choices that pages used to make differently):
+
+* **on-time rate**: delivered shipments of valid orders placed in the period, delivered no later
+  than promised, over delivered shipments (period by *order* date, as every other orders KPI);
+* **refund rate**: refunded orders over valid orders placed in the period (a share of orders);
+* **repeat rate**: valid orders in the period placed by customers whose first valid order was
+  earlier (over all the data), over valid orders in the period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from workbench.sql import engine
+from workbench.sql.filters import Filters
+
+if TYPE_CHECKING:
+    from workbench.data.loader import Dataset
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One KPI: ``num``/``den``/``n`` SQL aggregates over ``source`` (``{where}`` marks its filter).
+
+    ``unit`` is a unit of :mod:`workbench.text.fmt`; ``better`` is ``up`` or ``down``; a relative
+    change in the bad direction beyond ``amber`` (``red``) makes the status amber (red). ``interval``
+    is ``wilson`` (a share of counts), ``ratio`` (a ratio of sums, day-clustered) or ``none`` (a
+    total: a census of the period, not an estimate). ``page`` is the notebook that explains it.
+    """
+
+    key: str
+    page: str
+    unit: str
+    better: str
+    source: str
+    date: str
+    num: str
+    n: str
+    den: str | None = None
+    channel: str | None = None
+    interval: str = "none"
+    needs: dict[str, list[str]] = field(default_factory=dict)
+    amber: float = 0.05
+    red: float = 0.10
+    min_n: int = 30
+    bounds: tuple[float, float] | None = None
+
+
+_VALID = "orders_cny o"
+_O = {"orders": ["paid_amount", "ordered_at", "channel"]}
+
+METRICS: dict[str, Metric] = {m.key: m for m in (
+    Metric("gmv", "01_sales_traffic", "money", "up", _VALID + " WHERE o.is_valid AND {where}", "o.order_date",
+           "sum(o.gmv_cny)", "count(*)", channel="o.channel", needs=_O),
+    Metric("orders", "01_sales_traffic", "count", "up", _VALID + " WHERE o.is_valid AND {where}", "o.order_date",
+           "count(*)", "count(*)", channel="o.channel", needs=_O),
+    Metric("aov", "01_sales_traffic", "money", "up", _VALID + " WHERE o.is_valid AND {where}", "o.order_date",
+           "sum(o.gmv_cny)", "count(*)", den="count(*)", channel="o.channel", interval="ratio", needs=_O),
+    Metric("buyers", "10_personalisation", "count", "up", _VALID + " WHERE o.is_valid AND {where}", "o.order_date",
+           "count(DISTINCT o.customer_id)", "count(*)", channel="o.channel", needs=_O),
+    Metric("conversion", "01_sales_traffic", "share", "up", "traffic t WHERE {where}", "t.date",
+           "sum(t.paid_orders)", "sum(t.sessions)", den="sum(t.sessions)", channel="t.channel", interval="wilson",
+           needs={"traffic": ["date", "sessions", "paid_orders"]}),
+    Metric("refund_rate", "13_risk", "share", "down", _VALID + " WHERE o.is_valid AND {where}", "o.order_date",
+           "sum(CASE WHEN o.status = 'refunded' THEN 1 ELSE 0 END)", "count(*)", den="count(*)",
+           channel="o.channel", interval="wilson", needs={"orders": ["status", "ordered_at", "channel"]}),
+    Metric("discount_depth", "02_products_pricing", "share", "down", _VALID + " WHERE o.is_valid AND {where}",
+           "o.order_date", "sum(o.discount_cny)", "count(*)", den="sum(o.gross_cny)", channel="o.channel",
+           interval="ratio", bounds=(0.0, 1.0), needs={"orders": ["gross_amount", "discount_amount"]}),
+    Metric("repeat_rate", "12_crm", "share", "up",
+           "orders_cny o JOIN (SELECT customer_id, min(order_date) AS first_date FROM orders_cny WHERE is_valid "
+           "GROUP BY customer_id) fi ON fi.customer_id = o.customer_id WHERE o.is_valid AND {where}",
+           "o.order_date", "sum(CASE WHEN o.order_date > fi.first_date THEN 1 ELSE 0 END)", "count(*)",
+           den="count(*)", channel="o.channel", interval="wilson", needs=_O),
+    Metric("on_time_rate", "06_logistics", "share", "up",
+           "shipments s JOIN orders_cny o ON o.order_id = s.order_id WHERE o.is_valid AND {where}", "o.order_date",
+           "sum(CASE WHEN s.delivered_at IS NOT NULL AND s.delivered_at <= s.promised_at THEN 1 ELSE 0 END)",
+           "sum(CASE WHEN s.delivered_at IS NOT NULL THEN 1 ELSE 0 END)",
+           den="sum(CASE WHEN s.delivered_at IS NOT NULL THEN 1 ELSE 0 END)", channel="o.channel",
+           interval="wilson", needs={"shipments": ["promised_at", "delivered_at"], "orders": ["ordered_at", "channel"]}),
+    Metric("roas", "03_marketing", "ratio", "up", "marketing_spend m WHERE {where}", "m.date",
+           "sum(m.attributed_gmv_cny)", "count(*)", den="sum(m.spend_cny)", channel="m.channel", interval="ratio",
+           needs={"marketing_spend": ["attributed_gmv_cny", "spend_cny"]}),
+    Metric("rating", "11_brand_reputation", "stars", "up", "reviews r WHERE {where}", "CAST(r.created_at AS DATE)",
+           "sum(r.rating)", "count(*)", den="count(*)", channel="r.channel", interval="ratio", bounds=(1.0, 5.0),
+           needs={"reviews": ["rating", "created_at"]}),
+    Metric("first_response_minutes", "05_customer_service", "minutes", "down", "tickets k WHERE {where}",
+           "CAST(k.created_at AS DATE)",
+           "sum(date_diff('second', k.created_at, k.first_response_at) / 60.0)", "count(k.first_response_at)",
+           den="count(k.first_response_at)", channel="k.channel", interval="ratio", bounds=(0.0, float("inf")),
+           needs={"tickets": ["created_at", "first_response_at"]}),
+    Metric("campaign_share", "04_campaigns", "share", "up", _VALID + " WHERE o.is_valid AND {where}", "o.order_date",
+           "sum(CASE WHEN o.campaign_id IS NOT NULL THEN o.gmv_cny ELSE 0 END)", "count(*)", den="sum(o.gmv_cny)",
+           channel="o.channel", interval="ratio", bounds=(0.0, 1.0), needs={"orders": ["campaign_id"]}),
+    Metric("o2o_share", "07_omnichannel", "share", "up", _VALID + " WHERE o.is_valid AND {where}", "o.order_date",
+           "sum(CASE WHEN o.fulfilment IN ('pickup_in_store', 'ship_from_store', 'in_store') THEN 1 ELSE 0 END)",
+           "count(*)", den="count(*)", channel="o.channel", interval="wilson", needs={"orders": ["fulfilment"]}),
+    Metric("livestream_share", "08_social_commerce", "share", "up", _VALID + " WHERE o.is_valid AND {where}",
+           "o.order_date", "sum(CASE WHEN o.livestream_id IS NOT NULL THEN o.gmv_cny ELSE 0 END)", "count(*)",
+           den="sum(o.gmv_cny)", channel="o.channel", interval="ratio", bounds=(0.0, 1.0),
+           needs={"orders": ["livestream_id"]}),
+    Metric("cross_border_gmv", "09_cross_border", "money", "up", _VALID + " WHERE o.is_valid AND {where}",
+           "o.order_date", "sum(CASE WHEN o.channel = 'cross_border' THEN o.gmv_cny ELSE 0 END)",
+           "sum(CASE WHEN o.channel = 'cross_border' THEN 1 ELSE 0 END)", channel="o.channel", needs=_O),
+)}
+
+
+def metric(key: str) -> Metric:
+    """The registered metric ``key``; ``KeyError`` naming the known keys otherwise."""
+    try:
+        return METRICS[key]
+    except KeyError:
+        raise KeyError(f"no metric {key!r}; known: {', '.join(METRICS)}") from None
+
+
+def _statement(m: Metric, ds: "Dataset", f: Filters, by_day: bool) -> tuple[str, dict]:
+    chan = m.channel if m.channel and (not m.channel.startswith("r.") or ds.has("reviews", ["channel"])) else None
+    where, params = f.bind(m.date, chan)
+    den = m.den or "NULL"
+    head = f"{m.date} AS date, " if by_day else ""
+    tail = " GROUP BY 1 ORDER BY 1" if by_day else ""
+    return (f"SELECT {head}{m.num} AS num, {den} AS den, {m.n} AS n FROM {m.source.format(where=where)}{tail}",
+            params)
+
+
+def period(ds: "Dataset", f: Filters, key: str) -> dict[str, float | None]:
+    """``{num, den, n}`` of metric ``key`` over the whole period of ``f`` (None where absent)."""
+    sql, params = _statement(metric(key), ds, f, by_day=False)
+    row = engine.query(ds, sql, params).iloc[0]
+    return {k: (None if pd.isna(row[k]) else float(row[k])) for k in ("num", "den", "n")}
+
+
+def daily(ds: "Dataset", f: Filters, key: str) -> pd.DataFrame:
+    """``date``, ``num``, ``den``, ``n`` of metric ``key`` per day of the period (every day present)."""
+    sql, params = _statement(metric(key), ds, f, by_day=True)
+    frame = engine.query(ds, sql, params)
+    frame["date"] = pd.to_datetime(frame["date"])
+    calendar = pd.DataFrame({"date": pd.date_range(f.start, f.end, freq="D")})
+    out = calendar.merge(frame, on="date", how="left")
+    out[["num", "n"]] = out[["num", "n"]].fillna(0.0)
+    if metric(key).den is not None:
+        out["den"] = out["den"].fillna(0.0)
+    return out
+
+
+def available(ds: "Dataset") -> list[str]:
+    """The keys of the metrics whose tables and columns the dataset has."""
+    return [k for k, m in METRICS.items() if not ds.missing(m.needs)]

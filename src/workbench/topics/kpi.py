@@ -1,0 +1,106 @@
+"""KPIs evaluated once, for every page: value with interval, comparison, change, status and history.
+
+:func:`kpi` reads a definition of :mod:`workbench.sql.metrics` and returns a :class:`Kpi`; the
+overview, ``13_risk`` and the topic pages all call it, so a KPI reads the same everywhere. (This
+module is shared by the topic modules; it is not a topic itself.)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from workbench.data.loader import Dataset
+from workbench.sql import metrics as registry
+from workbench.sql.filters import Filters
+from workbench.stats.ratio import clustered_ratio, total
+from workbench.stats.result import Estimate
+
+#: The statuses a KPI can have; ``none`` always comes with a reason key (``kpi.reason.<reason>``).
+STATUSES = ("red", "amber", "green", "none")
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI for one period: ``value`` and ``comparison`` Estimates, relative ``change``, ``status``.
+
+    ``status`` is red, amber, green or none; with none, ``reason`` says why (``no_comparison``,
+    ``no_data``, ``too_few``, ``comparison_empty``). ``daily`` is the period's history by day
+    (``date``, ``value``) for a sparkline.
+    """
+
+    key: str
+    page: str
+    unit: str
+    better: str
+    value: Estimate
+    comparison: Estimate | None
+    change: float
+    status: str
+    reason: str | None
+    daily: pd.DataFrame
+
+    def as_dict(self) -> dict:
+        return {"key": self.key, "page": self.page, "unit": self.unit, "better": self.better,
+                "value": self.value.as_dict(),
+                "comparison": self.comparison.as_dict() if self.comparison is not None else None,
+                "change": None if not math.isfinite(self.change) else self.change,
+                "status": self.status, "reason": self.reason}
+
+
+def estimate(ds: Dataset, f: Filters, key: str, level: float = 0.95) -> tuple[Estimate, pd.DataFrame]:
+    """The value of metric ``key`` for ``f`` as an :class:`Estimate`, and its daily history."""
+    m = registry.metric(key)
+    days = registry.daily(ds, f, key)
+    whole = registry.period(ds, f, key)
+    n = int(whole["n"] or 0)
+    if m.den is None:
+        est = total(whole["num"] or 0.0, n, m.unit)
+        days = days.assign(value=days["num"])
+    elif m.interval == "wilson":
+        est = Estimate.proportion(whole["num"] or 0.0, whole["den"] or 0.0, level=level, min_n=m.min_n)
+        est = Estimate(est.estimate, est.low, est.high, level, n, "wilson", m.unit, m.bounds, m.min_n)
+        days = days.assign(value=days["num"] / days["den"].where(days["den"] > 0))
+    else:
+        est = clustered_ratio(days["num"], days["den"], n=n, level=level, unit=m.unit, bounds=m.bounds,
+                              min_n=m.min_n)
+        if whole["den"]:  # distinct counts are not additive over days: the period's own ratio is the value
+            est = Estimate(whole["num"] / whole["den"], est.low, est.high, level, n, est.method, m.unit, m.bounds,
+                           m.min_n)
+        days = days.assign(value=days["num"] / days["den"].where(days["den"] > 0))
+    return est, days[["date", "value"]]
+
+
+def status_of(m: registry.Metric, value: Estimate, comparison: Estimate | None,
+              change: float) -> tuple[str, str | None]:
+    """Red, amber or green by the adverse relative change against the metric's thresholds, else none+reason."""
+    if comparison is None:
+        return "none", "no_comparison"
+    if value.too_few or comparison.too_few:
+        return "none", "too_few"
+    if not math.isfinite(value.estimate):
+        return "none", "no_data"
+    if not math.isfinite(comparison.estimate) or comparison.estimate == 0:
+        return "none", "comparison_empty"
+    adverse = -change if m.better == "up" else change
+    return ("red" if adverse > m.red else "amber" if adverse > m.amber else "green"), None
+
+
+def kpi(ds: Dataset, f: Filters, key: str, level: float = 0.95) -> Kpi:
+    """Metric ``key`` for ``f`` and its comparison period: value, change, status and history."""
+    m = registry.metric(key)
+    value, days = estimate(ds, f, key, level)
+    cmp_f = f.comparison()
+    comparison = estimate(ds, cmp_f, key, level)[0] if cmp_f is not None else None
+    change = math.nan
+    if comparison is not None and math.isfinite(comparison.estimate) and comparison.estimate:
+        change = value.estimate / comparison.estimate - 1
+    st, reason = status_of(m, value, comparison, change)
+    return Kpi(key, m.page, m.unit, m.better, value, comparison, change, st, reason, days)
+
+
+def kpis(ds: Dataset, f: Filters, keys: list[str] | None = None, level: float = 0.95) -> list[Kpi]:
+    """:func:`kpi` for each of ``keys`` (default: every metric the dataset can feed)."""
+    return [kpi(ds, f, k, level) for k in (keys or registry.available(ds))]

@@ -1,0 +1,311 @@
+"""The dashboards and a static report, driven in Chromium (Debian's /usr/bin/chromium through Playwright).
+
+Every page runs with the network cut off except the local server (dashboards) or file://
+(static report): a request to anywhere else is aborted and fails the test. Screenshots of
+each step are kept in ``test-artifacts/`` and the measured times in
+``test-artifacts/browser-timings.json``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from test_serve import running_server
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DASHBOARD = "voila/render/01_sales_traffic.ipynb"
+CHART = ".js-plotly-plot .main-svg"  # an svg plotly has drawn
+STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+TIMEOUT_MS = 90_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+                                                     "(apt-get install chromium fonts-noto-cjk)"),
+]
+
+TIMINGS: dict[str, float] = {}
+
+
+# ----- fixtures --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module", autouse=True)
+def artifacts() -> Iterator[Path]:
+    """``test-artifacts/`` (kept after the run); the timings are written there at the end."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    yield ARTIFACTS
+    if TIMINGS:
+        (ARTIFACTS / "browser-timings.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
+        print("\nbrowser timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in TIMINGS.items()))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def warm_server(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Iterator[str]:
+    """``workbench serve`` with preheated kernels (the default)."""
+    with running_server(tmp_path_factory.mktemp("warm"), preheat=True, data=sample_dir) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def cold_server(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Iterator[str]:
+    """``workbench serve --no-preheat``: a kernel is started for each request."""
+    with running_server(tmp_path_factory.mktemp("cold"), preheat=False, data=sample_dir) as base:
+        yield base
+
+
+def _page(browser: Any, allowed: Callable[[str], bool], blocked: list[str], offline: bool = False) -> Any:
+    """A new page in its own context; requests that ``allowed`` rejects are aborted and recorded."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+    if offline:
+        context.set_offline(True)
+
+    def route(r: Any) -> None:
+        if allowed(r.request.url):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    return page
+
+
+def _local(url: str) -> bool:
+    return url.startswith(("data:", "blob:")) or urlparse(url).hostname in ("127.0.0.1", "localhost")
+
+
+@pytest.fixture
+def local_page(browser: Any) -> Iterator[Any]:
+    """A page that may reach only 127.0.0.1; fails the test if it tried anything else (a CDN)."""
+    blocked: list[str] = []
+    page = _page(browser, _local, blocked)
+    yield page
+    page.context.close()
+    assert not blocked, f"the page tried to load from the network: {blocked[:5]}"
+
+
+# ----- helpers ------------------------------------------------------------------------------------------
+def _shot(page: Any, name: str) -> None:
+    """Screenshot the whole page; a dashboard scrolls inside ``#rendered_cells``, so grow the viewport."""
+    size = page.viewport_size
+    extra = page.evaluate("() => { const r = document.getElementById('rendered_cells'); "
+                          "return r ? r.scrollHeight - r.clientHeight : 0; }")
+    if extra > 0:
+        page.set_viewport_size({"width": size["width"], "height": min(size["height"] + extra, 12000)})
+        page.wait_for_timeout(300)  # let plotly's responsive charts settle
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    if extra > 0:
+        page.set_viewport_size(size)
+
+
+def _open_dashboard(page: Any, url: str) -> float:
+    """Open a dashboard; return the seconds from the request to the first chart drawn."""
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    page.wait_for_selector(CHART, state="attached")
+    return time.perf_counter() - t0
+
+
+def _settle(page: Any, timeout: float = 60.0) -> None:
+    """Wait until Voila has finished and the number of charts and findings stays put for a second."""
+    page.wait_for_function("() => !document.getElementById('loading') || "
+                           "getComputedStyle(document.getElementById('rendered_cells')).display !== 'none'")
+    deadline, last, stable = time.monotonic() + timeout, None, 0
+    while time.monotonic() < deadline and stable < 4:
+        now = page.evaluate(f"() => [document.querySelectorAll('{CHART}').length, "
+                            "document.querySelectorAll('.wb-finding').length]")
+        stable = stable + 1 if now == last else 0
+        last = now
+        time.sleep(0.25)
+
+
+def _state(page: Any) -> dict[str, Any]:
+    """The findings' text and every chart's traces (names and values) as shown now."""
+    return page.evaluate("""() => ({
+        findings: Array.from(document.querySelectorAll('.wb-finding')).map(e => e.innerText).join('\\n'),
+        charts: Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => JSON.stringify(
+            (gd.data || []).map(t => [t.name, Array.from(t.y || []).slice(0, 400)]))),
+    })""")
+
+
+def _assert_no_errors(page: Any) -> None:
+    assert page.locator(STDERR).count() == 0, page.locator(STDERR).first.inner_text()
+    text = page.inner_text("body")
+    for bad in ("Traceback", "There was an error", "Exception"):
+        assert bad not in text, f"{bad!r} in the page"
+
+
+# ----- a: landing page, dashboard, a filter change -------------------------------------------------------
+def test_landing_page_dashboard_and_filter_change(warm_server: str, local_page: Any) -> None:
+    page = local_page
+    page.goto(warm_server)
+    page.wait_for_selector(".wb-topic")
+    _shot(page, "a1-landing.png")
+    from workbench.text.pages import topic
+
+    present = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    assert page.locator(".wb-topic").count() == len(present)
+    for nb in present:
+        link = page.locator(f'.wb-topic[href$="voila/render/{nb.name}"]')
+        assert link.count() == 1 and topic(nb.stem).title_zh in link.inner_text()
+
+    t0 = time.perf_counter()
+    page.locator(f'.wb-topic[href$="{DASHBOARD}"]').click()
+    page.wait_for_selector(CHART, state="attached")
+    TIMINGS["first_chart_first_visit_after_start"] = time.perf_counter() - t0
+    _settle(page)
+    _shot(page, "a2-dashboard.png")
+    _assert_no_errors(page)
+    assert page.locator(".wb-nav a.wb-current").inner_text().startswith("01")
+    assert page.locator(".wb-nav a.wb-nav-home").count() == 1
+    before = _state(page)
+    assert before["findings"] and before["charts"]
+
+    t0 = time.perf_counter()
+    page.locator(".wb-filter-bar select[multiple]").select_option(index=[0])  # one channel only
+    page.wait_for_function(
+        """([chart, before]) => {
+            const now = Array.from(document.querySelectorAll('.wb-finding')).map(e => e.innerText).join('\\n');
+            const drawn = document.querySelectorAll(chart).length > 0;
+            return drawn && now && now !== before;
+        }""", arg=[CHART, before["findings"]])
+    TIMINGS["findings_after_filter_change"] = time.perf_counter() - t0
+    page.wait_for_selector(".wb-redraw")  # the filter bar's status: every section has been redrawn
+    TIMINGS["redraw_all_sections"] = time.perf_counter() - t0
+    page.wait_for_function(  # the last outputs are drawn by the page after the kernel is done
+        """(before) => Array.from(document.querySelectorAll('.js-plotly-plot')).some(gd => !before.includes(
+            JSON.stringify((gd.data || []).map(t => [t.name, Array.from(t.y || []).slice(0, 400)]))))""",
+        arg=before["charts"])
+    _settle(page)
+    _shot(page, "a3-after-filter-change.png")
+    after = _state(page)
+    assert after["findings"] != before["findings"]
+    assert set(after["charts"]) != set(before["charts"]), "no chart changed with the channel filter"
+    TIMINGS["redraw_reported_ms"] = float(page.locator(".wb-redraw").inner_text().split()[0])
+    _assert_no_errors(page)
+
+
+def test_findings_box_is_filled_in_a_dashboard(warm_server: str, local_page: Any) -> None:
+    page = local_page
+    _open_dashboard(page, f"{warm_server}{DASHBOARD}")
+    _settle(page)
+    items = page.locator(".wb-findings li").all_inner_texts()
+    assert items and items != ["…"], items
+
+
+# ----- b: parameters in the URL ------------------------------------------------------------------------
+def _assert_english_90_days(page: Any) -> None:
+    assert page.locator("h1.wb-title").inner_text().strip() == "Sales and traffic"
+    assert "How did the headline numbers move?" in page.inner_text("body")
+    findings = page.locator(".wb-finding").all_inner_texts()
+    assert any("over 90 days" in f for f in findings), findings
+    assert page.locator(".wb-nav a.wb-nav-home").inner_text().strip().endswith("Home")
+    assert "language=en" in page.locator(".wb-nav a.wb-nav-home").get_attribute("href")
+
+
+def test_url_parameters_without_preheating(cold_server: str, local_page: Any, tmp_path: Path) -> None:
+    page = local_page
+    TIMINGS["first_chart_cold"] = _open_dashboard(page, f"{cold_server}{DASHBOARD}?language=en&period=last-90d")
+    _settle(page)
+    _shot(page, "b1-url-parameters-cold.png")
+    _assert_english_90_days(page)
+    _assert_no_errors(page)
+
+    marker = tmp_path / "executed"
+    page.goto(f"{cold_server}{DASHBOARD}?period=__import__('os').system('touch%20{marker}')")
+    page.wait_for_selector(".wb-refused")
+    page.wait_for_function("() => getComputedStyle(document.getElementById('rendered_cells')).display !== 'none'")
+    _shot(page, "b2-refused-parameter.png")
+    refusal = page.locator(".wb-refused").inner_text()
+    assert "period" in refusal and "expected one of" in refusal
+    assert page.locator(".js-plotly-plot").count() == 0 and page.locator(".wb-finding").count() == 0
+    assert "Traceback" not in page.inner_text("body")
+    assert not any(el.is_visible() for el in page.locator(STDERR).all()), "Voila's generic error line is shown"
+    assert not marker.exists()
+
+
+def test_url_parameters_on_the_preheating_server(warm_server: str, local_page: Any) -> None:
+    """A link with parameters must not get the preheated page (rendered with the defaults)."""
+    page = local_page
+    TIMINGS["first_chart_with_query_on_preheating_server"] = _open_dashboard(
+        page, f"{warm_server}{DASHBOARD}?language=en&period=last-90d")
+    _settle(page)
+    _shot(page, "b3-url-parameters-preheating-server.png")
+    _assert_english_90_days(page)
+    _assert_no_errors(page)
+    page.goto(f"{warm_server}{DASHBOARD}?period=last-90d&data=/etc")
+    page.wait_for_selector(".wb-refused")
+    assert "cannot be set from a dashboard address" in page.locator(".wb-refused").inner_text()
+    assert page.locator(".js-plotly-plot").count() == 0
+
+
+# ----- c: a static report, offline ------------------------------------------------------------------------
+def _static_report(out: Path, data: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The HTML page of 01 from a batch run (the runner's, or papermill + nbconvert if there is none)."""
+    source = NOTEBOOKS / "01_sales_traffic.ipynb"
+    try:
+        from workbench.run.runner import run_batch
+    except ImportError:
+        run_batch = None
+    if run_batch is not None:
+        result = run_batch([source], {"data": str(data)}, out=out / "report", jobs=1, progress=io.StringIO())
+        assert result.ok, [nb.error for nb in result.failed]
+        return result.run_dir / result.notebooks[0].outputs["html"]
+
+    import nbformat
+    import papermill
+    import plotly
+    from nbconvert import HTMLExporter
+
+    monkeypatch.setenv("WORKBENCH_BATCH", "1")  # the kernel inherits it: charts as HTML calling Plotly.newPlot
+    executed = out / "01_sales_traffic.ipynb"
+    papermill.execute_notebook(str(source), str(executed), parameters={"data": str(data)}, progress_bar=False,
+                               cwd=str(NOTEBOOKS))
+    body, _ = HTMLExporter(exclude_input=True).from_notebook_node(nbformat.read(executed, as_version=4))
+    (out / "assets").mkdir(exist_ok=True)
+    shutil.copyfile(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", out / "assets" / "plotly.min.js")
+    page = out / "01_sales_traffic.html"
+    page.write_text(body.replace("<head>", '<head><script src="assets/plotly.min.js"></script>', 1), encoding="utf-8")
+    return page
+
+
+def test_static_report_renders_charts_offline(browser: Any, tmp_path: Path, sample_dir: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    report = _static_report(tmp_path, sample_dir, monkeypatch)
+    blocked: list[str] = []
+    page = _page(browser, lambda url: url.startswith("file:"), blocked, offline=True)
+    try:
+        t0 = time.perf_counter()
+        page.goto(report.as_uri())
+        page.wait_for_selector(CHART, state="attached")
+        TIMINGS["static_report_first_chart"] = time.perf_counter() - t0
+        _shot(page, "c1-static-report-offline.png")
+        assert page.locator(".js-plotly-plot svg").count() >= 1
+        assert page.locator(".wb-finding").count() >= 1
+        assert "Traceback" not in page.inner_text("body")
+    finally:
+        page.context.close()

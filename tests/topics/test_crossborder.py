@@ -1,0 +1,81 @@
+"""Cross-border: the planted currency move is recovered and the GMV split adds up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+
+import workbench
+from workbench.errors import EmptyPeriodError
+from workbench.sql.common import Filters
+from workbench.topics import crossborder as cb
+
+
+@pytest.fixture(scope="module")
+def ds(sample_dir):
+    return workbench.load(sample_dir)
+
+
+@pytest.fixture(scope="module")
+def truth(sample_dir):
+    return json.loads((sample_dir / "truth.json").read_text(encoding="utf-8"))["effects"]
+
+
+def _windows(move: dict) -> tuple[tuple[str, str], tuple[str, str]]:
+    """A month before the move starts and a month after it ends."""
+    start, end = pd.Timestamp(move["start"]), pd.Timestamp(move["end"])
+    before = ((start - pd.Timedelta(days=30)).date().isoformat(), (start - pd.Timedelta(days=1)).date().isoformat())
+    after = ((end + pd.Timedelta(days=1)).date().isoformat(), (end + pd.Timedelta(days=30)).date().isoformat())
+    return before, after
+
+
+def test_currency_move_recovers_the_planted_move(ds, truth):
+    move = truth["fx_move"]
+    before, after = _windows(move)
+    est = cb.currency_move(ds, move["currency"], before, after)
+    assert est.low <= move["percent_change"] / 100 <= est.high
+    assert est.high < 0 if move["percent_change"] < 0 else est.low > 0
+
+
+def test_decomposition_adds_up_and_assigns_the_move_to_fx(ds, truth):
+    move = truth["fx_move"]
+    before, after = _windows(move)
+    f = Filters(dt.date.fromisoformat(after[0]), dt.date.fromisoformat(after[1]),
+                compare_start=dt.date.fromisoformat(before[0]), compare_end=dt.date.fromisoformat(before[1]))
+    d = cb.fx_decomposition(ds, f)
+    assert d.totals["contribution_cny"].sum() == pytest.approx(d.gmv_change_cny, rel=1e-6, abs=1e-3)
+    est = cb.currency_move(ds, move["currency"], before, after)
+    fx = d.fx_change.set_index("currency").loc[move["currency"], "change"]
+    # the rate the orders were converted at moved as the currency did, within the currency's own noise
+    assert est.low <= fx <= est.high
+    jp = d.table[(d.table["currency"] == move["currency"]) & (d.table["factor"] == "fx")]
+    assert (jp["contribution_cny"] < 0).all() == (move["percent_change"] < 0)
+
+
+def test_margin_delivery_and_scorecard(ds):
+    f = Filters(dt.date(2025, 7, 1), dt.date(2025, 12, 31), compare_start=dt.date(2025, 1, 1),
+                compare_end=dt.date(2025, 6, 30))
+    margin = cb.landed_margin(ds, f)
+    assert len(margin) > 1
+    total_cost = margin[["product_cost", "shipping", "duty", "platform_fee"]].sum(axis=1)
+    assert (margin["margin"] - (margin["gmv_cny"] - total_cost)).abs().max() < 1e-6
+    times = cb.delivery_by_market(ds, f)
+    assert (times["clearance_days"] <= times["median_days"]).all()
+    card = cb.market_scorecard(ds, f)
+    assert {"market", "gmv_cny", "growth", "margin_rate", "return_rate", "fx_volatility"} <= set(card.columns)
+
+
+def test_lmdi_adds_up_exactly():
+    parts = cb.lmdi({"a": 2.0, "b": 3.0}, {"a": 1.0, "b": 4.0}, 6.0, 4.0)
+    assert sum(parts.values()) == pytest.approx(2.0)
+
+
+def test_no_comparison_or_empty_period_is_a_clear_error(ds):
+    with pytest.raises(EmptyPeriodError):
+        cb.fx_decomposition(ds, Filters(dt.date(2025, 1, 1), dt.date(2025, 1, 31)))
+    with pytest.raises(EmptyPeriodError):
+        cb.market_scorecard(ds, Filters(dt.date(2030, 1, 1), dt.date(2030, 1, 31)))
+    assert cb.market_totals(ds, Filters(dt.date(2030, 1, 1), dt.date(2030, 1, 31))).empty

@@ -1,0 +1,98 @@
+"""Logistics: the planted late carrier and the cost of lateness are recovered from the sample shop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+import workbench
+from workbench.errors import EmptyPeriodError
+from workbench.sql.common import Filters
+from workbench.topics import logistics as lg
+
+ALL = Filters(dt.date(2024, 1, 1), dt.date(2025, 12, 31))
+
+
+@pytest.fixture(scope="module")
+def ds(sample_dir):
+    return workbench.load(sample_dir)
+
+
+@pytest.fixture(scope="module")
+def truth(sample_dir):
+    return json.loads((sample_dir / "truth.json").read_text(encoding="utf-8"))["effects"]
+
+
+@pytest.fixture(scope="module")
+def lateness_frame(ds):
+    return lg.order_lateness_frame(ds, 365)
+
+
+def test_on_time_rates_contain_the_planted_rates(ds, truth):
+    planted = truth["late_carrier"]
+    carriers = planted["late_probability"]
+    # outside the Spring Festival slowdowns the chance of being late is the carrier's own; one 95% family
+    table = lg.on_time_by(ds, ALL, "carrier", exclude=planted["spring_festival_slowdowns"],
+                          level=1 - 0.05 / len(carriers))
+    assert set(table["carrier"]) == set(carriers)
+    for row in table.itertuples():
+        true_rate = 1 - carriers[row.carrier]
+        assert row.on_time_rate_low <= true_rate <= row.on_time_rate_high, row.carrier
+    assert table.iloc[0]["carrier"] == planted["carrier"]  # sorted worst first
+
+
+def test_scorecard_ranks_the_planted_carrier_last(ds, truth):
+    card = lg.carrier_scorecard(ds, ALL)
+    assert card.worst == truth["late_carrier"]["carrier"]
+    assert card.worst_clearly_last
+    assert list(card.table["score_rank"]) == list(range(1, len(card.table) + 1))
+
+
+def test_rating_drop_per_late_day_contains_the_truth(lateness_frame, truth):
+    effect = lg.rating_drop_per_late_day(lateness_frame)
+    planted = truth["delay_effect"]["rating_per_late_day"]
+    assert effect.low <= planted <= effect.high
+    assert effect.high - effect.low < 0.1
+    # the plain regression with controls agrees in sign and is smaller (the 1-star floor)
+    ols = lg.lateness_effect_on_rating(None, "late_days_capped", frame=lateness_frame)
+    assert ols.high < 0 and ols.estimate > effect.estimate
+
+
+def test_late_delivery_lowers_the_odds_of_buying_again(lateness_frame, truth):
+    effect = lg.lateness_effect_on_repeat(None, 365, frame=lateness_frame, odds_ratio=True)
+    assert effect.low <= truth["delay_effect"]["repeat_odds_ratio_if_late"] <= effect.high
+    assert effect.high < 1
+    lpm = lg.lateness_effect_on_repeat(None, 365, frame=lateness_frame)
+    assert lpm.high < 0
+
+
+def test_returns_and_distributions_are_consistent(ds):
+    f = Filters(dt.date(2025, 10, 1), dt.date(2025, 12, 31))
+    by_channel = lg.returns_by(ds, f, "channel")
+    assert (by_channel["returned_orders"] <= by_channel["orders"]).all()
+    assert ((by_channel["return_rate_low"] <= by_channel["return_rate"])
+            & (by_channel["return_rate"] <= by_channel["return_rate_high"])).all()
+    dist = lg.delivery_time_distribution(ds, f)
+    assert dist.groupby("carrier")["share"].sum().round(6).eq(1).all()
+    mix = lg.outcome_mix(ds, f)
+    assert set(mix["outcome"]) <= {"on_time", "late", "lost", "damaged", "in_transit"}
+
+
+def test_an_empty_period_is_said_not_crashed(ds):
+    empty = Filters(dt.date(2030, 1, 1), dt.date(2030, 1, 31))
+    assert lg.on_time_by(ds, empty).empty
+    assert lg.delivery_time_distribution(ds, empty).empty
+    with pytest.raises(EmptyPeriodError):
+        lg.carrier_scorecard(ds, empty)
+
+
+def test_orders_alone_lack_what_the_sections_need(tiny_shop):
+    small = workbench.load(tiny_shop)
+    assert "shipments" in small.missing(lg.NEEDS)
+    assert small.missing(lg.NEEDS_RETURNS)
+    import pandas as pd
+
+    tiny = pd.DataFrame({"rating": [5.0, 4.0], "late": [0, 1]})
+    assert not lg._fit_effect(tiny, "rating", "late", (), "too few rows").ok

@@ -1,0 +1,115 @@
+"""Marketing: delivery KPIs add up, the A/B reader agrees with statsmodels, and the planted
+response (adstock carry-over, exponential saturation) is recovered as far as the data allow.
+
+What the sample allows (stated tolerance): the planted response lifts orders by 4–12% per
+channel at most, and spend varies only moderately from day to day, so over ~500 usable days
+each channel's (beta, gamma) pair is weakly identified (a steep curve with a small maximum and
+a flat one with a large maximum fit alike). The tests therefore ask for calibration, not
+precision: the planted carry-over and the planted marginal ROAS at today's spend lie inside
+the model's 95% intervals for at least 4 of the 6 channels, and the planted total lift at
+today's spend lies inside the 95% interval of the estimated total lift.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pytest
+from statsmodels.stats.proportion import proportions_ztest
+
+import workbench
+from workbench.errors import ParameterError
+from workbench.sql.common import Filters
+from workbench.topics import marketing
+
+
+@pytest.fixture(scope="module")
+def ds(sample_dir):
+    return workbench.load(sample_dir)
+
+
+@pytest.fixture(scope="module")
+def truth(sample_dir):
+    effects = json.loads((sample_dir / "truth.json").read_text(encoding="utf-8"))["effects"]
+    return effects["marketing_response"]["by_marketing_channel"]
+
+
+@pytest.fixture(scope="module")
+def model(ds):
+    m = marketing.fit_response(ds)
+    assert m is not None
+    return m
+
+
+def _true_theta(model, truth):
+    return np.concatenate([[truth[c]["beta"] for c in model.channels],
+                           [np.log(truth[c]["gamma_cny"]) for c in model.channels],
+                           [truth[c]["lambda"] for c in model.channels]])
+
+
+def test_carry_over_is_recovered(model, truth):
+    p = model.params.set_index("marketing_channel")
+    inside = [p.loc[c, "decay_low"] <= truth[c]["lambda"] <= p.loc[c, "decay_high"] for c in model.channels]
+    assert sum(inside) >= 4, p[["decay", "decay_low", "decay_high"]]
+
+
+def test_marginal_roas_intervals_hold_the_planted_values(model, truth):
+    table = marketing.marginal_roas_table(model)
+    planted = model.marginal_roas(model.current_spend[model.channels].to_numpy(), _true_theta(model, truth))
+    inside = (table["marginal_roas_low"].to_numpy() <= planted) & (planted <= table["marginal_roas_high"].to_numpy())
+    assert inside.sum() >= 4, table.assign(planted=planted)
+    assert (table["marginal_roas_low"] <= table["marginal_roas"] + 1e-9).all()
+
+
+def test_total_lift_at_current_spend_holds_the_planted_value(model, truth):
+    cur = model.current_spend[model.channels].to_numpy()
+    planted = model.steady_response(cur, _true_theta(model, truth)).sum()
+    sims = np.array([model.steady_response(cur, t).sum() for t in model.draws(500)])
+    lo, hi = np.quantile(sims, [0.025, 0.975])
+    assert lo <= planted <= hi, (lo, planted, hi)
+
+
+def test_reallocation_keeps_the_budget_and_reports_its_uncertainty(model):
+    plan = marketing.reallocate(model, max_change=0.5)
+    t = plan.table
+    assert t["proposed_spend"].sum() == pytest.approx(t["current_spend"].sum(), rel=1e-6)
+    assert ((t["proposed_spend"] >= 0.5 * t["current_spend"] - 1e-6)
+            & (t["proposed_spend"] <= 1.5 * t["current_spend"] + 1e-6)).all()
+    assert plan.gain >= -1e-6  # the optimiser never proposes a loss under the fitted curves
+    assert plan.gain_low <= plan.gain_high and 0 <= plan.prob_positive <= 1
+
+
+def test_delivery_kpis_add_up(ds):
+    end = ds.sql("SELECT max(date) AS d FROM marketing_spend")["d"].iloc[0]
+    end = end.date() if hasattr(end, "date") else end
+    f = Filters(start=end - dt.timedelta(days=27), end=end)
+    kpis = marketing.channel_kpis(ds, f)
+    total = ds.sql(f"SELECT sum(spend_cny) s FROM marketing_spend WHERE {f.where('date')}")["s"].iloc[0]
+    assert kpis["spend_cny"].sum() == pytest.approx(total)
+    ok = kpis.dropna(subset=["ctr"])
+    assert ((ok["ctr_low"] <= ok["ctr"]) & (ok["ctr"] <= ok["ctr_high"])).all()
+
+
+def test_ab_reader_agrees_with_statsmodels_and_checks_power():
+    t = marketing.ab_test(12000, 384, 11800, 431)
+    _, p = proportions_ztest([431, 384], [11800, 12000])
+    assert t.p_value == pytest.approx(p, rel=1e-6)
+    assert t.low < t.difference < t.high
+    assert not t.enough and t.needed_per_arm > 12000 and 0 < t.power < 0.8
+    big = marketing.ab_test(200000, 6400, 200000, 7200)
+    assert big.p_value < 1e-6 and big.enough and big.low > 0
+    assert marketing.required_sample(0.03, 0.1) > marketing.required_sample(0.03, 0.2)
+
+
+def test_degenerate_inputs(ds, tiny_shop):
+    assert marketing.parse_ab("") is None
+    assert marketing.parse_ab("1000, 30, 1000, 45") == (1000, 30, 1000, 45)
+    for bad in ("1000,30,1000", "1000,3000,1000,45", "a,b,c,d"):
+        with pytest.raises(ParameterError):
+            marketing.parse_ab(bad)
+    tiny = workbench.load(tiny_shop)
+    assert tiny.missing(marketing.NEEDS_RESPONSE) == ["marketing_spend"]
+    empty = Filters(start=dt.date(1990, 1, 1), end=dt.date(1990, 1, 28))
+    assert marketing.channel_kpis(ds, empty).empty

@@ -1,0 +1,99 @@
+"""Customer service: the planted slow category is found; Erlang C matches a worked example; gaps are handled."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import workbench
+from conftest import tiny_tables, write_csvs
+from workbench.errors import EmptyPeriodError
+from workbench.sql.common import Filters
+from workbench.topics import service
+
+
+def test_erlang_c_matches_the_textbook_example() -> None:
+    # 10 erlangs offered: P(wait) with 11 agents is 0.682 (Erlang C tables)
+    assert service.erlang_c_wait_probability(11, 10.0) == pytest.approx(0.6821, abs=1e-3)
+    assert service.erlang_c_wait_probability(10, 10.0) == 1.0
+    # 200 tickets/hour, 3 minutes each, 80% within 20 seconds: 14 agents (13 give 79.6%)
+    assert service.agents_needed(200, 3.0, 20 / 60, 0.8) == 14
+    assert service.agents_needed(0, 3.0, 1.0) == 0
+
+
+@pytest.fixture(scope="module")
+def ds(sample_dir: Path) -> workbench.Dataset:
+    return workbench.load(sample_dir)
+
+
+@pytest.fixture(scope="module")
+def truth(sample_dir: Path) -> dict:
+    return json.loads((sample_dir / "truth.json").read_text(encoding="utf-8"))["effects"]
+
+
+@pytest.fixture(scope="module")
+def year(ds) -> Filters:
+    end = pd.Timestamp(ds.sql("SELECT max(CAST(created_at AS DATE)) AS d FROM tickets")["d"].iloc[0]).date()
+    return Filters(start=end - dt.timedelta(days=364), end=end)
+
+
+def test_planted_slow_category_is_found_with_its_median(ds, truth) -> None:
+    planted = truth["slow_support_category"]
+    # the planted durations hold over the whole history: estimate from all of it
+    first, last = ds.sql("SELECT min(CAST(created_at AS DATE)), max(CAST(created_at AS DATE)) FROM tickets").iloc[0]
+    times = service.response_times(ds, Filters(start=first, end=last), "category")
+    slow = service.slowest_category(times)
+    assert slow.category == planted["category"]
+    assert slow.separated
+    medians = planted["median_resolution_hours"]
+    # the planted median of the slow category lies in the distribution-free 95% interval of the sample median
+    assert slow.median_low <= medians[planted["category"]] <= slow.median_high
+    # and every category's median is recovered to within 20% (open tickets at the data's end are left out)
+    res = times[times["measure"] == "resolution_hours"].set_index("category")
+    for category, hours in medians.items():
+        assert res.loc[category, "p50"] == pytest.approx(hours, rel=0.2), category
+    # quantile intervals bracket their estimates everywhere
+    ok = times.dropna(subset=["p50_low", "p50_high"])
+    assert ((ok["p50_low"] <= ok["p50"]) & (ok["p50"] <= ok["p50_high"])).all()
+
+
+def test_slow_resolution_drives_low_satisfaction(ds, year) -> None:
+    model = service.dissatisfaction_drivers(ds, year)
+    res = model.odds_ratios.set_index("term").loc["log2_resolution_hours"]
+    assert res["low"] > 1          # longer resolution raises the odds of a 1-2 score
+    assert model.n > 1000
+
+
+def test_service_levels_and_staffing_are_sane(ds, year) -> None:
+    lv = service.service_levels(ds, year, "channel")
+    assert (lv["sla_rate_low"] <= lv["sla_rate"]).all() and (lv["sla_rate"] <= lv["sla_rate_high"]).all()
+    plan = service.staffing(ds, year)
+    assert len(plan.plan) == 24
+    busiest = plan.plan.sort_values("tickets_per_hour").iloc[-1]
+    quietest = plan.plan.sort_values("tickets_per_hour").iloc[0]
+    assert busiest["agents"] >= quietest["agents"]
+    assert (plan.plan["agents_high"] >= plan.plan["agents"]).all()
+
+
+def test_missing_and_empty_tickets_are_reported(tmp_path: Path) -> None:
+    tables = tiny_tables()
+    tiny = workbench.load(write_csvs(tmp_path / "no_tickets", tables))
+    assert tiny.missing(service.NEEDS) == ["tickets"]
+    tables["tickets"] = pd.DataFrame({
+        "ticket_id": ["t1", "t2"], "channel": ["tmall", "jd"], "category": ["delivery", "invoice"],
+        "created_at": ["2025-01-02 10:00:00", "2025-01-03 11:00:00"],
+        "first_response_at": ["2025-01-02 10:30:00", ""], "resolved_at": ["2025-01-02 20:00:00", ""],
+        "satisfaction": [5, None], "escalated": [False, False]})
+    small = workbench.load(write_csvs(tmp_path / "two_tickets", tables))
+    f = Filters(start=dt.date(2025, 1, 1), end=dt.date(2025, 1, 6))
+    times = service.response_times(small, f)
+    assert set(times["category"]) == {"delivery", "invoice"}
+    with pytest.raises(EmptyPeriodError):
+        service.dissatisfaction_drivers(small, f)
+    with pytest.raises(EmptyPeriodError):
+        service.staffing(small, Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 3, 1)))
+    assert service.volume(small, Filters(start=dt.date(2020, 1, 1), end=dt.date(2020, 1, 2))).empty

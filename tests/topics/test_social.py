@@ -1,0 +1,89 @@
+"""Social commerce: the planted best and worst KOL are found with intervals holding the planted ROIs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+import workbench
+from workbench.errors import EmptyPeriodError
+from workbench.sql.common import Filters
+from workbench.topics import social
+
+ALL = Filters(dt.date(2024, 1, 1), dt.date(2025, 12, 31))
+
+
+@pytest.fixture(scope="module")
+def ds(sample_dir):
+    return workbench.load(sample_dir)
+
+
+@pytest.fixture(scope="module")
+def truth(sample_dir):
+    return json.loads((sample_dir / "truth.json").read_text(encoding="utf-8"))["effects"]
+
+
+@pytest.fixture(scope="module")
+def ranking(ds):
+    return social.kol_ranking(ds, ALL)
+
+
+def test_ranking_finds_the_planted_best_and_worst_kol(ranking, truth):
+    assert ranking.best == truth["kol_roi"]["best"]
+    assert ranking.worst == truth["kol_roi"]["worst"]
+    assert ranking.best_clearly_first and ranking.worst_clearly_last
+
+
+def test_best_and_worst_intervals_hold_the_planted_roi(ranking, truth):
+    table = ranking.table.set_index("kol_id")
+    for kol in (truth["kol_roi"]["best"], truth["kol_roi"]["worst"]):
+        assert table.at[kol, "roi_low"] <= truth["kol_roi"]["roi"][kol] <= table.at[kol, "roi_high"], kol
+    # ROI is GMV over fixed fees plus commission
+    row = table.iloc[0]
+    assert row["roi"] == pytest.approx(row["gmv"] / (row["fee"] + row["commission"]))
+
+
+def test_livestream_table_and_incrementality(ds):
+    f = Filters(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+    streams = social.livestream_table(ds, f)
+    assert len(streams) > 0 and (streams["orders"] >= 0).all()
+    inc = social.incrementality(ds, f)
+    assert inc.n_days > 0
+    assert inc.during_low <= inc.during <= inc.during_high
+
+
+def test_matched_difference_recovers_a_known_gap():
+    import pandas as pd
+
+    strata = pd.DataFrame({"stratum": ["a", "a", "b", "b"], "treated": [1, 0, 1, 0], "n": [100, 300, 50, 50],
+                           "y_sum": [60.0, 120.0, 40.0, 30.0], "y_sq": [60.0, 120.0, 40.0, 30.0]})
+    md = social.matched_difference(strata, "repeat", "test")
+    # stratum a: 0.6 - 0.4 = 0.2 (weight 2/3); b: 0.8 - 0.6 = 0.2 (weight 1/3)
+    assert md.difference == pytest.approx(0.2)
+    assert md.low < 0.2 < md.high and md.n_treated == 150
+
+
+def test_private_traffic_and_referrals_give_intervals(ds):
+    res = social.private_traffic_effect(ds)
+    assert res["repeat"].n_treated > 0 and res["repeat"].low <= res["repeat"].difference <= res["repeat"].high
+    f = Filters(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+    try:
+        ref = social.referrals(ds, f)
+    except EmptyPeriodError:
+        return  # the sample may carry no shares
+    assert ref.low <= ref.orders_per_referrer <= ref.high
+
+
+def test_empty_period_raises_a_clear_error(ds):
+    empty = Filters(dt.date(2030, 1, 1), dt.date(2030, 1, 31))
+    with pytest.raises(EmptyPeriodError):
+        social.kol_ranking(ds, empty)
+    with pytest.raises(EmptyPeriodError):
+        social.incrementality(ds, empty)
+
+
+def test_orders_alone_lack_kols(tiny_shop):
+    small = workbench.load(tiny_shop)
+    assert small.missing(social.NEEDS_KOL) and small.missing(social.NEEDS_STREAM)
