@@ -24,19 +24,22 @@ to ``findings_path`` as JSON after every change, atomically.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import json
-import os
 import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from workbench.app import params as params_mod
-from workbench.data.loader import Dataset, fingerprint, load
+from workbench.app.findings import Finding, findings_html, peak_memory_mb, write_record
+from workbench.app.mode import headless, self_contained
+from workbench.app.paths import default_data, open_dataset, repo_root  # noqa: F401  (re-exported)
+from workbench.app.period import resolve_filters
+from workbench.app.style import STYLE
+from workbench.app.widgets import filter_bar
+from workbench.data.loader import Dataset
 from workbench.errors import EmptyPeriodError, MissingTableError, WorkbenchError
 from workbench.present import charts
 from workbench.sql import common as queries
@@ -45,107 +48,6 @@ from workbench.text import catalogue
 from workbench.text.labels import label, pick
 from workbench.text.pages import namespace as page_namespace
 from workbench.text.pages import topic as topic_of
-
-_DATASETS: dict[str, Dataset] = {}
-
-
-def repo_root() -> Path | None:
-    """The checkout this package was installed from (editable install), if any."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "pyproject.toml").exists() and (parent / "notebooks").is_dir():
-            return parent
-    return None
-
-
-def default_data() -> Path:
-    """The data folder used when a notebook's ``data`` parameter is empty.
-
-    ``WORKBENCH_DATA`` when set, otherwise ``data/sample`` of the checkout.
-    """
-    env = os.environ.get("WORKBENCH_DATA")
-    if env:
-        return Path(env)
-    root = repo_root()
-    if root is not None:
-        return root / "data" / "sample"
-    return Path.cwd() / "data" / "sample"
-
-
-def open_dataset(data: str | os.PathLike | None) -> Dataset:
-    """Load (once per process) the dataset at ``data`` or at :func:`default_data`."""
-    path = Path(data) if data else default_data()
-    key = str(path.resolve())
-    if key not in _DATASETS:
-        # a batch validates large data once and says so; unchanged files need no second check
-        validated = os.environ.get("WORKBENCH_VALIDATED")
-        checks = not validated or validated != fingerprint(path)
-        _DATASETS[key] = load(path, checks=checks)
-    return _DATASETS[key]
-
-
-def resolve_filters(p: Mapping[str, Any], span: tuple[dt.date, dt.date] | None) -> Filters:
-    """Turn validated parameters into concrete :class:`Filters`.
-
-    Explicit ``start``/``end`` win; otherwise ``period`` counts back from ``as_of`` (default: the
-    last day with data). Raises :class:`EmptyPeriodError` when the period lies outside the data.
-    """
-    if span is None:
-        raise EmptyPeriodError("the data holds no dated rows; load a dataset with orders (or traffic, "
-                               "tickets, reviews) first")
-    first, last = span
-    as_of = dt.date.fromisoformat(p["as_of"]) if p.get("as_of") else last
-    period = p.get("period", "last-28d")
-    if p.get("start") or p.get("end"):
-        start = dt.date.fromisoformat(p["start"]) if p.get("start") else first
-        end = dt.date.fromisoformat(p["end"]) if p.get("end") else as_of
-    elif period == "all":
-        start, end = first, as_of
-    elif period == "mtd":
-        start, end = as_of.replace(day=1), as_of
-    elif period == "qtd":
-        start, end = as_of.replace(month=(as_of.month - 1) // 3 * 3 + 1, day=1), as_of
-    elif period == "ytd":
-        start, end = as_of.replace(month=1, day=1), as_of
-    else:
-        n = int(period.removeprefix("last-").removesuffix("d"))
-        start, end = as_of - dt.timedelta(days=n - 1), as_of
-    if end < first or start > last:
-        raise EmptyPeriodError(
-            f"the period {start} to {end} holds no data: the data covers {first} to {last}; "
-            f"choose dates inside that range (parameters start/end, or as_of)")
-    cs, ce = queries.compare_window(start, end, p.get("compare", "previous"))
-    channels = () if p.get("channels", "all") == "all" else tuple(p["channels"].split(","))
-    return Filters(start=start, end=end, channels=channels, compare=p.get("compare", "previous"),
-                   compare_start=cs, compare_end=ce)
-
-
-@dataclass
-class Finding:
-    """One sentence computed from the data, with the figure behind it (the findings JSON contract).
-
-    ``estimate``, ``low``, ``high``, ``level``, ``n``, ``unit`` and ``method`` are the figure's
-    :class:`~workbench.stats.result.Estimate`; ``status`` is red, amber, green or none (with
-    ``status_reason``); ``change`` is a relative change against the comparison period.
-    """
-
-    key: str
-    text: str
-    section: str
-    estimate: float | None = None
-    low: float | None = None
-    high: float | None = None
-    level: float | None = None
-    n: int | None = None
-    unit: str | None = None
-    method: str | None = None
-    change: float | None = None
-    status: str | None = None
-    status_reason: str | None = None
-    headline: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: (None if isinstance(v, float) and v != v else v) for k, v in self.__dict__.items()}
 
 
 @dataclass
@@ -175,6 +77,7 @@ class Notebook:
     _findings_widget: Any = None
     _current: str = ""
     _memo: dict = field(default_factory=dict)
+    _plotly_included: bool = False
 
     @property
     def lang(self) -> str:
@@ -282,9 +185,13 @@ class Notebook:
         if self.batch:
             div_id = "wb-" + uuid.uuid4().hex[:12]
             spec = fig.to_json()
+            loader = ""
+            if self_contained() and not self._plotly_included:  # plain papermill / nbconvert: carry plotly.js once
+                loader = _plotly_js_tag()
+                self._plotly_included = True
             bundle = {
                 "application/vnd.plotly.v1+json": json.loads(spec),
-                "text/html": (f"<div id='{div_id}' class='wb-chart' style='height:{fig.layout.height or 450}px'>"
+                "text/html": (loader + f"<div id='{div_id}' class='wb-chart' style='height:{fig.layout.height or 450}px'>"
                               f"</div><script>(function(){{var s={spec};"
                               f"Plotly.newPlot('{div_id}', s.data, s.layout, {{responsive: true, "
                               f"displaylogo: false}});}})();</script>"),
@@ -344,16 +251,26 @@ class Notebook:
     def finding(self, key: str, en: str | None = None, zh: str | None = None, value: float | None = None,
                 unit: str | None = None, change: float | None = None, status: str | None = None,
                 headline: bool = False, *, estimate: Any = None, message: str | None = None,
-                status_reason: str | None = None, **values: Any) -> None:
+                status_reason: str | None = None, kpi: Any = None, **values: Any) -> None:
         """Record and show a finding: a sentence computed from the data and the figure behind it.
 
         The sentence is the catalogue message ``<page>.finding.<key>`` (or ``message``) filled from
         ``values``; ``estimate`` (an :class:`~workbench.stats.result.Estimate`) is the figure written
         to the findings JSON, and is available to the template as ``{estimate}``. ``headline``
         findings feed the overview; ``change`` is a relative change (0.12 for +12%); ``status`` is
-        green, amber or red when the page judges one. (``en``/``zh`` sentences are the older form.)
+        green, amber or red when the page judges one. ``kpi`` (a :class:`~workbench.topics.kpi.Kpi`)
+        gives the figure, change, status and metric of a registry KPI at once, so that the KPI reads
+        the same on every page. (``en``/``zh`` sentences are the older form.)
         """
         from IPython.display import HTML, display
+
+        metric = None
+        if kpi is not None:
+            estimate = kpi.value if estimate is None else estimate
+            change = kpi.change if change is None else change
+            status = kpi.status if status is None else status
+            status_reason = kpi.reason if status_reason is None else status_reason
+            metric = kpi.key
 
         if en is not None or zh is not None:
             text = pick(self.lang, en or "", zh or "")
@@ -368,7 +285,8 @@ class Notebook:
             if unit is not None:
                 fig["unit"] = unit
         self.findings[key] = Finding(key, text, self._current, change=None if change is None else float(change),
-                                     status=status, status_reason=status_reason, headline=headline, **fig)
+                                     status=status, status_reason=status_reason, headline=headline, metric=metric,
+                                     **fig)
         display(HTML(f"<p class='wb-finding'>▶ {html.escape(text)}</p>"))
 
     # ----- findings record ------------------------------------------------------------------
@@ -387,7 +305,7 @@ class Notebook:
             "sections": [{"key": s.key, "title": s.title, "status": s.status, "message": s.message,
                           "seconds": round(s.seconds, 3)} for s in self.sections],
             "findings": [x.as_dict() for x in self.findings.values()],
-            "peak_memory_mb": round(_peak_memory_mb(), 1),
+            "peak_memory_mb": round(peak_memory_mb(), 1),
         }
 
     def _publish_findings(self) -> None:
@@ -399,28 +317,18 @@ class Notebook:
             self._findings_handle.update(HTML(self._findings_html()))
         path = self.params.get("findings_path")
         if path:
-            target = Path(path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(target.suffix + ".tmp")
-            tmp.write_text(json.dumps(self.record(), ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-            os.replace(tmp, target)
+            write_record(path, self.record())
 
     def _findings_html(self) -> str:
-        items = "".join(f"<li>{html.escape(x.text)}</li>" for x in self.findings.values())
-        skipped = [s for s in self.sections if s.status == "skipped"]
-        skip = ""
-        if skipped:
-            skip = (f"<p class='wb-skipped'>{label('skipped', self.lang)}: "
-                    + html.escape("; ".join(s.title for s in skipped)) + "</p>")
-        return (f"<div class='wb-findings'><h3>{label('findings', self.lang)}</h3>"
-                f"<ul>{items or '<li>…</li>'}</ul>{skip}</div>")
+        skipped = [s.title for s in self.sections if s.status == "skipped"]
+        return findings_html(self.findings.values(), skipped, self.lang)
 
     # ----- header and filter bar ------------------------------------------------------------
     def _header(self) -> None:
         from IPython.display import HTML, display
 
         t = topic_of(self.name)
-        display(HTML(_STYLE + f"<h1 class='wb-title'>{html.escape(self.title)}</h1>"
+        display(HTML(STYLE + f"<h1 class='wb-title'>{html.escape(self.title)}</h1>"
                      f"<p class='wb-question-main'>{html.escape(pick(self.lang, t.question_en, t.question_zh))}</p>"))
         if self.batch:
             display(HTML(f"<p class='wb-filters'>{html.escape(self.describe_filters())}</p>"))
@@ -428,7 +336,7 @@ class Notebook:
         else:
             import ipywidgets as widgets
 
-            display(self._filter_bar())
+            display(filter_bar(self))
             self._findings_widget = widgets.HTML(self._findings_html())
             display(self._findings_widget)
 
@@ -441,57 +349,16 @@ class Notebook:
                       channels_label=self.label("channels"), channels=chans, compare_label=self.label("compare"),
                       compare=cmp)
 
-    def _filter_bar(self) -> Any:
-        import ipywidgets as widgets
 
-        from workbench.data import schema
+def _plotly_js_tag() -> str:
+    """plotly.js inline, for a static page that has no report folder beside it (works offline)."""
+    from importlib import resources
 
-        f = self.filters
-        start = widgets.DatePicker(value=f.start, description=self.label("start"))
-        end = widgets.DatePicker(value=f.end, description=self.label("end"))
-        options = [(self.label(c), c) for c in schema.CHANNELS]
-        chans = widgets.SelectMultiple(options=options, value=f.channels or tuple(schema.CHANNELS), rows=4,
-                                       description=self.label("channels"))
-        cmp = widgets.Dropdown(options=[(self.label(c), c) for c in params_mod.COMPARISONS], value=f.compare,
-                               description=self.label("compare"))
-        status = widgets.HTML()
-
-        def changed(_: Any = None) -> None:
-            if not start.value or not end.value or start.value > end.value or not chans.value:
-                status.value = self.t("app.choose_valid")
-                return
-            cs, ce = queries.compare_window(start.value, end.value, cmp.value)
-            picked = tuple(chans.value)
-            new = Filters(start=start.value, end=end.value,
-                          channels=() if len(picked) == len(schema.CHANNELS) else picked,
-                          compare=cmp.value, compare_start=cs, compare_end=ce)
-            status.value = "…"
-            t0 = time.perf_counter()
-            self.redraw(new)
-            status.value = f"<span class='wb-redraw'>{(time.perf_counter() - t0) * 1000:.0f} ms</span>"
-
-        for w in (start, end, chans, cmp):
-            w.observe(changed, names="value")
-        bar = widgets.HBox([widgets.VBox([start, end, cmp]), chans, status])
-        bar.add_class("wb-filter-bar")
-        self._widgets = {"start": start, "end": end, "channels": chans, "compare": cmp, "status": status}
-        return bar
-
-
-_STYLE = """<style>
-.wb-title{margin-bottom:0}.wb-question-main{color:#555;margin-top:4px}
-.wb-findings{background:#f4f8ff;border-left:4px solid #1f6feb;padding:6px 14px;margin:10px 0}
-.wb-finding{margin:4px 0 14px 0;font-weight:500}.wb-skipped{color:#9a6700}
-.wb-error{background:#fff5f5;border-left:4px solid #c92a2a;padding:8px 14px;white-space:pre-wrap}
-.wb-table{border-collapse:collapse;font-size:13px}.wb-table td,.wb-table th{padding:3px 10px;text-align:right}
-</style>"""
-
-
-def _peak_memory_mb() -> float:
-    """Peak resident memory of this process (the kernel running the notebook), in MB."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    js = (resources.files("plotly") / "package_data" / "plotly.min.js").read_text(encoding="utf-8")
+    # hide an AMD loader (require.js in nbconvert's templates) so that plotly.js sets window.Plotly
+    return ("<script>window._wbDefine = window.define; window.define = undefined;</script>"
+            f"<script type='text/javascript'>{js}</script>"
+            "<script>window.define = window._wbDefine;</script>")
 
 
 def _install_error_display() -> None:
@@ -524,12 +391,12 @@ def setup(name: str, namespace: Mapping[str, Any]) -> Notebook:
 
     ``name`` is the notebook's file stem (``"01_sales_traffic"``); ``namespace`` is ``globals()``
     of the notebook, from which the parameters in :data:`workbench.app.params.SPEC` are read and
-    validated. Batch mode (static output, no filter bar) is on when ``WORKBENCH_BATCH=1``.
+    validated. Static output (no filter bar) when no front end can show widgets (:mod:`workbench.app.mode`).
     Raises :class:`~workbench.errors.ParameterError`, :class:`~workbench.errors.DataError` or
     :class:`~workbench.errors.EmptyPeriodError` with a message that says what to fix.
     """
     _install_error_display()
-    batch = os.environ.get("WORKBENCH_BATCH") == "1"
+    batch = headless()
     values = {k: namespace[k] for k in params_mod.SPEC if k in namespace}
     values.update(_url_values())
     try:
@@ -541,7 +408,7 @@ def setup(name: str, namespace: Mapping[str, Any]) -> Notebook:
         if not batch:  # dashboards hide tracebacks: say what is wrong in the page itself
             from IPython.display import HTML, display
 
-            display(HTML(_STYLE + f"<div class='wb-error' role='alert'>⚠ {html.escape(str(exc))}</div>"))
+            display(HTML(STYLE + f"<div class='wb-error' role='alert'>⚠ {html.escape(str(exc))}</div>"))
         raise
     nb = Notebook(name=name, params=p, data=ds, filters=filters, batch=batch)
     nb._header()
