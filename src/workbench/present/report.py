@@ -29,6 +29,8 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
+from workbench.text import catalogue
+
 PLOTLY_ASSET = "assets/plotly.min.js"
 """Where a run keeps plotly.js, relative to the run folder (and so to every report page)."""
 
@@ -37,32 +39,10 @@ STATUSES = ("succeeded", "failed", "timeout")
 VERSIONED_PACKAGES = ("workbench", "pandas", "plotly", "statsmodels", "papermill", "duckdb", "voila",
                       "nbconvert", "ipykernel")
 
-_TEXT = {  # key: (en, zh)
-    "title": ("Operations report", "运营分析报告"),
-    "run_at": ("Run", "运行时间"),
-    "took": ("took", "耗时"),
-    "data": ("Data", "数据"),
-    "fingerprint": ("fingerprint", "指纹"),
-    "parameters": ("Parameters", "参数"),
-    "defaults": ("defaults only", "全部为默认值"),
-    "notebook": ("Notebook", "分析主题"),
-    "status": ("Status", "状态"),
-    "duration": ("Duration", "用时"),
-    "findings": ("Headline findings", "主要发现"),
-    "skipped": ("Skipped sections", "跳过的部分"),
-    "succeeded": ("succeeded", "成功"),
-    "failed": ("failed", "失败"),
-    "timeout": ("timed out", "超时"),
-    "summary": ("{ok} of {n} notebooks succeeded", "{n} 个分析中 {ok} 个成功"),
-    "no_page": ("no page", "无页面"),
-    "error": ("Error", "错误"),
-    "versions": ("Versions", "软件版本"),
-}
 
 
-def _t(key: str, lang: str) -> str:
-    en, zh = _TEXT[key]
-    return zh if lang == "zh" else en
+def _t(key: str, lang: str, **values: Any) -> str:
+    return catalogue.message(f"report.{key}", lang, **values)
 
 
 # ----- report pages ---------------------------------------------------------------------------
@@ -188,6 +168,7 @@ def data_fingerprint(path: Path) -> str:
 
     return fingerprint(path)
 
+
 def package_versions(names: Iterable[str] = VERSIONED_PACKAGES) -> dict[str, str | None]:
     """The installed version of each distribution in ``names`` (None when absent), and Python's."""
     out: dict[str, str | None] = {}
@@ -303,12 +284,12 @@ def render_index(manifest: Mapping[str, Any]) -> str:
     ok = sum(1 for r in rows if r["status"] == "succeeded")
     period = next((r["period"] for r in rows if r.get("period")), None)
     when = manifest.get("started", "")
-    heading = _t("title", lang) + (f" {period['start']} – {period['end']}" if period else "")
+    heading = _t("heading", lang, start=period["start"], end=period["end"]) if period else _t("title", lang)
     params = manifest.get("params") or {}
     param_items = "".join(f"<li><code>{_esc(k)}</code> = {_esc(v)}</li>" for k, v in sorted(params.items()))
     versions = ", ".join(f"{k} {v}" for k, v in (manifest.get("versions") or {}).items() if v)
     data = manifest.get("data") or {}
-    summary = _t("summary", lang).format(ok=ok, n=len(rows))
+    summary = _t("summary", lang, ok=ok, n=len(rows))
     values = {
         "lang": _esc(lang),
         "title": _esc(heading),
@@ -316,10 +297,10 @@ def render_index(manifest: Mapping[str, Any]) -> str:
         "summary_class": "all-ok" if ok == len(rows) else "some-failed",
         "run_label": _esc(_t("run_at", lang)),
         "run_at": _esc(when.replace("T", " ")),
-        "took": _esc(f"{_t('took', lang)} {float(manifest.get('seconds') or 0):.1f} s"),
+        "took": _esc(_t("took", lang, seconds=float(manifest.get("seconds") or 0))),
         "data_label": _esc(_t("data", lang)),
         "data_path": _esc(data.get("path")),
-        "fingerprint": _esc(f"{_t('fingerprint', lang)} {data.get('fingerprint', '')}"),
+        "fingerprint": _esc(_t("fingerprint", lang, value=data.get("fingerprint", ""))),
         "params_label": _esc(_t("parameters", lang)),
         "params": f"<ul class='params'>{param_items}</ul>" if param_items
                   else f"<p class='muted'>{_esc(_t('defaults', lang))}</p>",
