@@ -49,9 +49,18 @@ def _translated(frame: pd.DataFrame, columns: list[str | None], lang: str) -> pd
     return out
 
 
+#: This period and the comparison period keep their colours in every chart of every page.
+PERIOD_COLOURS = {"current": "#1f6feb", "comparison": "#adb5bd", "previous": "#adb5bd", "last_year": "#adb5bd"}
+
+#: At most this many shaded interval bands in one chart (more are unreadable).
+MAX_BANDS = 3
+
+
 def _colours(color: str | None, lang: str) -> dict | None:
     if color == "channel":
         return {label(k, lang): v for k, v in CHANNEL_COLOURS.items()}
+    if color == "period":
+        return {label(k, lang): v for k, v in PERIOD_COLOURS.items()}
     return None
 
 
@@ -64,11 +73,17 @@ def _labels(cols: list[str | None], lang: str, units: dict[str, str] | None) -> 
 
 
 def line(frame: pd.DataFrame, x: str, y: str, title: str, color: str | None = None, lang: str = "zh",
-         units: dict[str, str] | None = None, dash: str | None = None) -> go.Figure:
-    """A line chart of ``y`` over ``x`` (one line per ``color``), labels in ``lang``."""
+         units: dict[str, str] | None = None, dash: str | None = None, percent: bool = False) -> go.Figure:
+    """A line chart of ``y`` over ``x`` (one line per ``color``), labels in ``lang``.
+
+    ``color="period"`` (values ``current``/``comparison``) keeps the two periods' colours fixed;
+    ``percent`` writes the value axis in per cent.
+    """
     data = _translated(frame, [color, dash], lang)
     fig = px.line(data, x=x, y=y, color=color, line_dash=dash, title=title,
                   labels=_labels([x, y, color, dash], lang, units), color_discrete_map=_colours(color, lang))
+    if percent:
+        fig.update_yaxes(tickformat=".0%")
     return fig
 
 
@@ -215,8 +230,12 @@ def matrix_chart(register: pd.DataFrame, title: str, lang: str = "zh") -> Any:
 
 
 def ci_band_chart(frame: pd.DataFrame, x: str, y: str, low: str, high: str, title: str, y_title: str,
-                  color: str | None = None, lang: str = "zh"):
-    """Lines of ``y`` over ``x`` with a shaded ``low``–``high`` band per ``color`` group."""
+                  color: str | None = None, lang: str = "zh", bounds: tuple[float, float] | None = None):
+    """Lines of ``y`` over ``x`` with a shaded ``low``–``high`` band per ``color`` group.
+
+    Bands are clipped to ``bounds`` (the feasible range); only the first :data:`MAX_BANDS` groups
+    get a band, the others a line only, so that the bands stay readable.
+    """
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -224,10 +243,14 @@ def ci_band_chart(frame: pd.DataFrame, x: str, y: str, low: str, high: str, titl
     for i, (name, g) in enumerate(groups):
         colour = PALETTE[i % len(PALETTE)]
         label = i18n.label(name, lang) if name is not None else y_title
-        fig.add_trace(go.Scatter(x=g[x], y=g[high], line=dict(width=0), showlegend=False, hoverinfo="skip",
-                                 legendgroup=str(name)))
-        fig.add_trace(go.Scatter(x=g[x], y=g[low], fill="tonexty", line=dict(width=0), showlegend=False,
-                                 hoverinfo="skip", fillcolor=_rgba(colour, 0.15), legendgroup=str(name)))
+        lo, hi = g[low], g[high]
+        if bounds is not None:
+            lo, hi = lo.clip(*bounds), hi.clip(*bounds)
+        if i < MAX_BANDS:
+            fig.add_trace(go.Scatter(x=g[x], y=hi, line=dict(width=0), showlegend=False, hoverinfo="skip",
+                                     legendgroup=str(name)))
+            fig.add_trace(go.Scatter(x=g[x], y=lo, fill="tonexty", line=dict(width=0), showlegend=False,
+                                     hoverinfo="skip", fillcolor=_rgba(colour, 0.15), legendgroup=str(name)))
         fig.add_trace(go.Scatter(x=g[x], y=g[y], line=dict(color=colour), name=label, legendgroup=str(name)))
     fig.update_layout(title=title, xaxis_title=i18n.label(x, lang), yaxis_title=y_title)
     return fig

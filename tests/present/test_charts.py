@@ -1,0 +1,50 @@
+"""Charts (workbench.present.charts): intervals drawn as they are, on axes a reader reads."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from workbench.present import charts
+
+
+def _shares() -> pd.DataFrame:
+    return pd.DataFrame({"carrier": ["a", "b"], "on_time_rate": [0.97, 0.5], "on_time_rate_low": [0.93, 0.3],
+                         "on_time_rate_high": [1.02, 0.6]})
+
+
+def test_intervals_are_asymmetric_and_clipped_to_the_feasible_range() -> None:
+    fig = charts.interval_bar(_shares(), x="carrier", y="on_time_rate", low="on_time_rate_low",
+                              high="on_time_rate_high", title="t", percent=True, lang="en")
+    err = fig.data[0].error_y
+    assert list(err.arrayminus) == [0.97 - 0.93, 0.5 - 0.3]
+    assert abs(err.array[0] - 0.03) < 1e-12  # 1.02 clipped to 1.0
+    assert abs(err.array[1] - 0.1) < 1e-12
+    assert fig.layout.yaxis.tickformat == ".0%"
+
+
+def test_axis_titles_and_categories_are_labelled_not_raw_columns() -> None:
+    fig = charts.bar(pd.DataFrame({"channel": ["tmall", "jd"], "gmv": [1.0, 2.0]}), x="channel", y="gmv",
+                     title="t", lang="zh")
+    assert fig.layout.xaxis.title.text == "渠道"
+    assert "gmv" not in fig.layout.yaxis.title.text
+    assert list(fig.data[0].x) == ["天猫", "京东"]
+
+
+def test_this_period_and_the_comparison_keep_their_colours() -> None:
+    frame = pd.DataFrame({"day": [1, 2, 1, 2], "gmv": [1, 2, 3, 4],
+                          "period": ["current", "current", "comparison", "comparison"]})
+    a = charts.line(frame, x="day", y="gmv", color="period", title="t", lang="en")
+    b = charts.line(frame.iloc[::-1], x="day", y="gmv", color="period", title="t", lang="en")
+    colours = lambda fig: {tr.name: tr.line.color for tr in fig.data}  # noqa: E731
+    assert colours(a) == colours(b)
+    assert len(set(colours(a).values())) == 2
+
+
+def test_no_more_than_three_interval_bands_in_one_chart() -> None:
+    frame = pd.DataFrame({"week": list(range(3)) * 5, "g": sum([[k] * 3 for k in "abcde"], []),
+                          "s": 0.1, "lo": -1.5, "hi": 0.5})
+    fig = charts.ci_band_chart(frame, x="week", y="s", low="lo", high="hi", title="t", y_title="s", color="g",
+                               bounds=(-1.0, 1.0))
+    bands = [tr for tr in fig.data if tr.fill == "tonexty"]
+    assert len(bands) == charts.MAX_BANDS
+    assert min(min(tr.y) for tr in bands) >= -1.0
