@@ -1,0 +1,49 @@
+"""The SQL layer: one executor with bound parameters, and no other layer touches the connection."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+import workbench
+from workbench.errors import ParameterError
+from workbench.sql import engine, metrics
+from workbench.sql.filters import Filters
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "workbench"
+
+
+@pytest.fixture(scope="module")
+def ds(sample_dir: Path) -> workbench.Dataset:
+    return workbench.load(sample_dir)
+
+
+def test_filters_bind_values_as_parameters_never_as_sql_text() -> None:
+    f = Filters(dt.date(2025, 1, 1), dt.date(2025, 1, 31), channels=("tmall", "o'brien; DROP TABLE orders"))
+    sql, params = f.bind("o.order_date", "o.channel")
+    assert "2025" not in sql and "tmall" not in sql and "DROP" not in sql
+    assert params == {"start": dt.date(2025, 1, 1), "end": dt.date(2025, 1, 31), "c0": "tmall",
+                      "c1": "o'brien; DROP TABLE orders"}
+
+
+def test_a_hostile_channel_name_is_only_a_value(ds: workbench.Dataset) -> None:
+    f = Filters(dt.date(2025, 1, 1), dt.date(2025, 1, 31), channels=("x' OR '1'='1",))
+    assert metrics.period(ds, f, "orders")["num"] == 0
+    assert metrics.period(ds, Filters(dt.date(2025, 1, 1), dt.date(2025, 1, 31)), "orders")["num"] > 0
+
+
+def test_grouping_columns_come_from_an_allow_list() -> None:
+    assert engine.identifier("carrier", ("carrier", "warehouse")) == "carrier"
+    with pytest.raises(ParameterError, match="cannot group by"):
+        engine.identifier("carrier; DROP TABLE x", ("carrier", "warehouse"))
+
+
+def test_the_daily_history_sums_to_the_period(ds: workbench.Dataset) -> None:
+    f = Filters(dt.date(2025, 11, 1), dt.date(2025, 11, 30))
+    for key in ("gmv", "orders", "on_time_rate", "refund_rate"):
+        days, whole = metrics.daily(ds, f, key), metrics.period(ds, f, key)
+        assert len(days) == 30
+        assert days["num"].sum() == pytest.approx(whole["num"])
