@@ -13,12 +13,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from workbench.run import runner
+from workbench import run
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = runner.resolve_notebooks()
+NOTEBOOKS = run.resolve_notebooks()
 
 OTHER = {"language": "en", "period": "last-90d", "channels": "tmall,jd,douyin,cross_border", "compare": "last_year"}
 
@@ -26,8 +26,8 @@ OTHER = {"language": "en", "period": "last-90d", "channels": "tmall,jd,douyin,cr
 @pytest.fixture(scope="module", params=[{}, OTHER], ids=["defaults", "english-90d-3channels-last-year"])
 def batch(request: pytest.FixtureRequest, sample_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("batch") / "run"
-    result = runner.run_batch(NOTEBOOKS, {"data": str(sample_dir), **request.param}, out=out, jobs=2,
-                              timeout=300)
+    result = run.run_batch(NOTEBOOKS, {"data": str(sample_dir), **request.param}, out=out, jobs=2,
+                           timeout=300)
     return request.param, result
 
 

@@ -268,7 +268,7 @@ def _static_report(out: Path, data: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     """The HTML page of 01 from a batch run (the runner's, or papermill + nbconvert if there is none)."""
     source = NOTEBOOKS / "01_sales_traffic.ipynb"
     try:
-        from workbench.run.runner import run_batch
+        from workbench.run import run_batch
     except ImportError:
         run_batch = None
     if run_batch is not None:
