@@ -35,7 +35,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     print(ds.report())
     if not ds.errors:  # usable data: which notebooks and sections it can feed
         from workbench.app.sections import coverage_report
-        from workbench.run.runner import resolve_notebooks
+        from workbench.run import resolve_notebooks
 
         print(coverage_report(ds, resolve_notebooks()))
     return 1 if ds.errors else 0
@@ -54,9 +54,9 @@ def _cmd_dictionary(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from workbench.run import runner
+    from workbench.run import batch
 
-    return runner.main(args)
+    return batch.main(args)
 
 
 def _cmd_import(args: argparse.Namespace) -> int:

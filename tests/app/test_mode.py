@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from workbench.app import mode
-from workbench.run.runner import resolve_notebooks
+from workbench.run import resolve_notebooks
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ import pytest
 import workbench
 from workbench.app.sections import coverage, notebook_needs
 from workbench.cli import main as cli
-from workbench.run.runner import resolve_notebooks
+from workbench.run import resolve_notebooks
 
 
 @pytest.mark.parametrize("path", resolve_notebooks(), ids=lambda p: p.stem)

@@ -565,12 +565,12 @@ def test_partial_dataset_notebooks(tmp_path: Path) -> None:
         "transactions": import_file("transactions", write_transactions(tmp_path / "tx.csv", transaction_rows(1, 28)),
                                     tmp_path / "tx").out,
     }
-    from workbench.run import runner
+    from workbench import run
 
     failures = []
     for kind, data in datasets.items():
-        result = runner.run_batch(runner.resolve_notebooks(), {"data": str(data), "period": "all"},
-                                  out=tmp_path / f"run-{kind}", jobs=2, timeout=300)
+        result = run.run_batch(run.resolve_notebooks(), {"data": str(data), "period": "all"},
+                               out=tmp_path / f"run-{kind}", jobs=2, timeout=300)
         failures += [f"{r.name} on {kind}: {(r.error or {}).get('evalue', '')[:300]}"
                      for r in result.notebooks if r.status != "succeeded"]
         # every section that could not run said so, and the index shows the skipped sections

@@ -16,12 +16,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from workbench.run import runner
+from workbench import run
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = runner.resolve_notebooks()
+NOTEBOOKS = run.resolve_notebooks()
 
 sys.path.insert(0, str(ROOT / "tools"))
 import pagecheck  # noqa: E402
@@ -35,7 +35,7 @@ def _run(params: dict, sample_dir: Path, tmp_path_factory: pytest.TempPathFactor
     key = tuple(sorted(params.items()))
     if key not in _RUNS:
         out = tmp_path_factory.mktemp("batch") / "run"
-        _RUNS[key] = runner.run_batch(NOTEBOOKS, {"data": str(sample_dir), **params}, out=out, jobs=2, timeout=300)
+        _RUNS[key] = run.run_batch(NOTEBOOKS, {"data": str(sample_dir), **params}, out=out, jobs=2, timeout=300)
     return _RUNS[key]
 
 

@@ -37,10 +37,12 @@ def filter_bar(nb: Any) -> Any:
         new = Filters(start=start.value, end=end.value,
                       channels=() if len(picked) == len(schema.CHANNELS) else picked,
                       compare=cmp.value, compare_start=cs, compare_end=ce)
-        status.value = f"<span class='wb-redraw'>{nb.t('app.redrawing')}</span>"
+        status.value = f"<span class='wb-redrawing'>{nb.t('app.redrawing')}</span>"
         t0 = time.perf_counter()
         nb.redraw(new)
-        status.value = f"<span class='wb-redraw'>{nb.t('app.redrawn', seconds=time.perf_counter() - t0)}</span>"
+        seconds = time.perf_counter() - t0
+        status.value = (f"<span class='wb-redraw' data-ms='{seconds * 1000:.0f}'>"
+                        f"{nb.t('app.redrawn', seconds=seconds)}</span>")
 
     for w in (start, end, chans, cmp):
         w.observe(changed, names="value")

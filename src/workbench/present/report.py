@@ -1,6 +1,6 @@
 """The files of a batch run besides the notebooks: report pages, ``run.json`` and ``index.html``.
 
-:mod:`workbench.run.runner` executes notebooks; this module turns what they produced into a
+:mod:`workbench.run.batch` executes notebooks; this module turns what they produced into a
 report that opens offline:
 
 * :func:`export_html` renders an executed notebook as HTML without code (nbconvert, in

@@ -1,0 +1,223 @@
+"""Batch runs: execute notebooks with papermill, in parallel, into one report folder.
+
+    workbench run [NOTEBOOK ...] [--data PATH] [--start D --end D | --period P --as-of D]
+                  [-p NAME=VALUE ...] [--params FILE.yaml] [--out DIR] [--jobs N] [--timeout S]
+
+:func:`run_batch` is the API, :func:`main` the command. This module only orchestrates; a run:
+
+1. resolves the notebooks (:mod:`workbench.run.discover`) and checks every parameter against
+   :data:`workbench.app.params.SPEC` and each notebook's own parameters cell
+   (:mod:`workbench.run.parameters`) -- a bad name or value is refused before anything runs;
+2. writes into a fresh ``reports/.tmp-<random>`` folder (:mod:`workbench.run.folder`):
+   ``assets/plotly.min.js`` once, then per notebook ``<stem>.ipynb`` (executed), ``<stem>.html``
+   (no code, charts offline) and ``<stem>.findings.json``; notebooks run in long-lived worker
+   processes (:mod:`workbench.run.pool`, :mod:`workbench.run.worker`), ``--jobs`` at a time, each
+   with a time limit; ``00_*`` notebooks (the overview) start after all the others finished;
+3. writes ``run.json`` and ``index.html`` last (:mod:`workbench.present.report`), renames the folder to
+   ``reports/<date>`` (``<date>-2``, ``-3``... when taken) and points ``reports/latest`` at it.
+
+A folder that does not hold ``index.html`` never carries a final name: an interrupted run is
+removed, or stays as ``.tmp-*`` when the process is killed outright.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TextIO
+
+from workbench.errors import NotebookError, ParameterError, WorkbenchError
+from workbench.run.discover import is_overview, resolve_notebooks, run_order
+from workbench.run.folder import make_temp_dir, point_latest, prune_logs, publish, remove_stale_temp_dirs, reports_root
+from workbench.run.parameters import check_params, collect_params, data_last_day, run_label, validate_large_data
+from workbench.run.pool import KERNEL, Pool, worker_env
+from workbench.run.results import NotebookResult, Progress, RunResult
+
+__all__ = ["main", "run_batch"]
+
+
+def _title(stem: str, lang: str) -> str:
+    from workbench.text.pages import topic
+
+    return topic(stem).title(lang)
+
+
+def _read_findings(path: Path) -> dict[str, Any] | None:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _record(result: NotebookResult, kind: str, answer: dict[str, Any], tmp: Path, timeout: float) -> None:
+    """Fill ``result`` from a pool's answer (``kind``: done, timeout or died) and the files in ``tmp``."""
+    stem = result.name
+    result.timings = dict(answer.get("timings") or {})
+    if kind == "done":
+        result.status, result.error = answer["status"], answer.get("error")
+    elif kind == "timeout":
+        result.status = "timeout"
+        result.error = {"ename": "Timeout", "evalue": f"stopped after {timeout:g} s (time limit --timeout)"}
+    else:
+        result.status, result.error = "failed", answer
+    for key, name in (("notebook", f"{stem}.ipynb"), ("html", f"{stem}.html"), ("findings", f"{stem}.findings.json")):
+        if (tmp / name).exists():
+            result.outputs[key] = name
+    known = {f"{stem}.ipynb", f"{stem}.html", f"{stem}.findings.json"}
+    extra = sorted(f.name for f in tmp.glob(f"{stem}[._]*") if f.is_file() and f.name not in known
+                   and not f.name.endswith(".tmp"))
+    if extra:  # anything else the notebook wrote next to its findings (tables to download...)
+        result.outputs["files"] = extra
+    result.findings = _read_findings(tmp / f"{stem}.findings.json")
+    if result.findings and result.findings.get("title"):
+        result.title = str(result.findings["title"])
+
+
+def run_batch(notebooks: Sequence[Path], params: Mapping[str, Any], out: Path | None = None,
+              jobs: int | None = None, timeout: float = 600.0, *, root: Path | None = None,
+              progress: TextIO | None = None) -> RunResult:
+    """Run ``notebooks`` with ``params`` and write a complete report folder; return what happened.
+
+    ``params`` maps parameter names to values (text or typed, as from :func:`collect_params`);
+    they are checked before anything runs (:class:`ParameterError`, nothing written).
+    ``out`` is the run folder to create (taken: ``<out>-2``...); by default
+    ``<root>/<date>`` (``root``: :func:`reports_root`), and then ``<root>/latest`` is pointed at it.
+    ``jobs`` notebooks run at once (default: the number of cores), each within ``timeout``
+    seconds; ``00_*`` notebooks start after the others. Progress lines go to ``progress``
+    (default stderr).
+    A failing notebook does not stop the others: check :attr:`RunResult.exit_code`.
+    """
+    if not notebooks:
+        raise NotebookError("no notebooks to run")
+    if jobs is not None and jobs < 1:
+        raise ParameterError(f"--jobs must be at least 1, got {jobs}")
+    if not timeout or timeout <= 0:
+        raise ParameterError(f"--timeout must be a positive number of seconds, got {timeout}")
+    ordered = run_order([Path(p).resolve() for p in notebooks])
+    stems = [p.stem for p in ordered]
+    if len(set(stems)) != len(stems):
+        raise NotebookError(f"notebook names must be unique in a batch: {', '.join(stems)}")
+    checked = check_params(ordered, params)
+    lang = checked.effective["language"]
+    validated = validate_large_data(checked.effective.get("data") or "")
+
+    root = (Path(root) if root is not None else reports_root()).resolve()
+    if out is None:
+        eff = checked.effective
+        last = None if (eff.get("end") or eff.get("as_of")) else data_last_day(eff.get("data") or "")
+        base, latest_root = root / run_label(eff, last_day=last), root
+    else:
+        base, latest_root = Path(out).resolve(), None
+    remove_stale_temp_dirs(base.parent)
+    started = dt.datetime.now().astimezone()
+    t0 = time.monotonic()
+    tmp = make_temp_dir(base.parent)
+    pool: Pool | None = None
+    try:
+        from workbench.present import report
+
+        report.copy_plotly_js(tmp)
+        logs = tmp / "logs"
+        logs.mkdir()
+        results = {p.stem: NotebookResult(p.stem, p, _title(p.stem, lang)) for p in ordered}
+        tasks = {p.stem: {
+            "input": str(p), "output": str(tmp / f"{p.stem}.ipynb"), "html": str(tmp / f"{p.stem}.html"),
+            "cwd": str(p.parent), "kernel": KERNEL, "language": lang, "title": results[p.stem].title,
+            "parameters": {**checked.per_notebook[p.stem], "findings_path": str(tmp / f"{p.stem}.findings.json")},
+        } for p in ordered}
+        first = [p for p in ordered if not is_overview(p)]
+        last = [p for p in ordered if is_overview(p)]
+        size = max(1, min(jobs or os.cpu_count() or 1, max(len(first), len(last))))
+        env = worker_env(lang)
+        if validated:
+            env["WORKBENCH_VALIDATED"] = validated
+        pool = Pool(size, env, logs, ordered[0].parent)
+        bar = Progress(len(ordered), progress)
+
+        def one(path: Path) -> None:
+            if pool.closed:
+                return
+            result = results[path.stem]
+            bar.started(path.stem)
+            kind, answer, result.seconds = pool.run(tasks[path.stem], timeout)
+            if pool.closed:  # the batch was interrupted: nothing more to record
+                return
+            _record(result, kind, answer, tmp, timeout)
+            bar.finished(result)
+
+        threads = ThreadPoolExecutor(max_workers=size, thread_name_prefix="workbench-run")
+        try:
+            for phase in (first, last):
+                for future in [threads.submit(one, p) for p in phase]:
+                    future.result()
+        except BaseException:
+            threads.shutdown(wait=False, cancel_futures=True)
+            pool.kill()  # the threads waiting on workers return at once
+            raise
+        threads.shutdown()
+        pool.close()
+        prune_logs(logs)
+        finished = dt.datetime.now().astimezone()
+        manifest = report.build_manifest(
+            params=checked.given, effective_params=checked.effective, data_path=checked.data_path,
+            started=started, finished=finished, notebooks=[results[p.stem].as_dict() for p in ordered],
+            jobs=size, timeout=timeout)
+        run_dir = publish(tmp, base, manifest)  # run.json, then index.html: the last files written
+    except BaseException:
+        if pool is not None:
+            pool.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if latest_root is not None:
+        point_latest(latest_root, run_dir)
+    return RunResult(run_dir=run_dir, notebooks=[results[p.stem] for p in ordered], manifest=manifest,
+                     seconds=time.monotonic() - t0)
+
+
+# ----- command ----------------------------------------------------------------------------------------
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(args: Any) -> int:
+    """``workbench run``: run the notebooks named in ``args`` (an argparse Namespace); the exit code.
+
+    0: every notebook succeeded; 1: the report was written but some notebook failed or timed
+    out; 2: refused (unknown notebook, bad parameter), nothing was run; 130: interrupted.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # see workbench.run.pool._BOOT
+    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
+        else None
+    try:
+        notebooks = resolve_notebooks(getattr(args, "notebooks", None) or [])
+        options = {name: getattr(args, name, None) for name in ("data", "start", "end", "period", "as_of")}
+        values = collect_params(getattr(args, "params_file", None), getattr(args, "param", None) or [], options)
+        out = getattr(args, "out", None)
+        result = run_batch(notebooks, values, out=Path(out) if out else None, jobs=getattr(args, "jobs", None),
+                           timeout=600.0 if getattr(args, "timeout", None) is None else args.timeout)
+    except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: no report was written", file=sys.stderr)
+        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    n, bad = len(result.notebooks), result.failed
+    summary = f"{n - len(bad)} of {n} notebooks succeeded in {result.seconds:.1f} s"
+    if bad:
+        summary += "; not succeeded: " + ", ".join(f"{nb.name} ({nb.status})" for nb in bad)
+    print(summary, file=sys.stderr)
+    print(result.run_dir / "index.html")
+    return result.exit_code
