@@ -36,7 +36,7 @@ FUNNEL_BY = ("source", "channel")
 _FIRSTS = "SELECT customer_id, min(order_date) AS first_date FROM orders_cny WHERE is_valid GROUP BY 1"
 
 
-def totals_by(ds: "Dataset", f: Filters, by: str) -> pd.DataFrame:
+def totals_by(ds: Dataset, f: Filters, by: str) -> pd.DataFrame:
     """GMV (CNY) and valid orders of the period per value of ``by`` (one of :data:`DIMENSIONS`).
 
     ``customer_type`` is ``new`` for an order placed on the buyer's first day of buying (over all
@@ -78,7 +78,7 @@ def totals_by(ds: "Dataset", f: Filters, by: str) -> pd.DataFrame:
     return out.astype({"gmv": float, "orders": "int64"})
 
 
-def buyer_types(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def buyer_types(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Buyers of the period by ``customer_type``: ``new`` (first valid order, over all the data, in the
     period) and ``returning`` (bought before). Returns ``customer_type``, ``buyers`` (both rows present)."""
     where, params = f.bind("o.order_date", "o.channel")
@@ -92,7 +92,7 @@ def buyer_types(ds: "Dataset", f: Filters) -> pd.DataFrame:
     return pd.DataFrame({"customer_type": ["new", "returning"], "buyers": [new, buyers - new]})
 
 
-def buckets(ds: "Dataset", f: Filters, grain: str, shift_days: int = 0, units: bool = True) -> pd.DataFrame:
+def buckets(ds: Dataset, f: Filters, grain: str, shift_days: int = 0, units: bool = True) -> pd.DataFrame:
     """GMV (CNY), valid orders, buyers, days with orders and units per day, week or month of ``f``.
 
     Dates are moved ``shift_days`` forward before they are truncated to the ``grain`` (so that a
@@ -115,7 +115,7 @@ def buckets(ds: "Dataset", f: Filters, grain: str, shift_days: int = 0, units: b
     return out
 
 
-def funnel(ds: "Dataset", f: Filters, by: str = "source") -> pd.DataFrame:
+def funnel(ds: Dataset, f: Filters, by: str = "source") -> pd.DataFrame:
     """Funnel step counts from ``traffic`` summed over the period, per ``by`` (source or channel).
 
     Returns ``by``, ``sessions``, ``product_views``, ``add_to_cart``, ``checkouts``, ``paid_orders``,
@@ -129,7 +129,7 @@ def funnel(ds: "Dataset", f: Filters, by: str = "source") -> pd.DataFrame:
         FROM traffic WHERE {where} GROUP BY 1 ORDER BY sessions DESC, 1""", params)
 
 
-def channel_orders(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def channel_orders(ds: Dataset, f: Filters) -> pd.DataFrame:
     """GMV (CNY) and valid orders of the period per channel: ``channel``, ``gmv``, ``orders``."""
     where, params = f.bind()
     return engine.query(ds, f"""
@@ -137,7 +137,7 @@ def channel_orders(ds: "Dataset", f: Filters) -> pd.DataFrame:
         WHERE is_valid AND {where} GROUP BY 1 ORDER BY 1""", params)
 
 
-def daily_gmv(ds: "Dataset", channels: tuple[str, ...] = ()) -> pd.DataFrame:
+def daily_gmv(ds: Dataset, channels: tuple[str, ...] = ()) -> pd.DataFrame:
     """GMV (CNY) of valid orders per day over the whole history of ``channels`` (all when empty).
 
     Returns ``date`` (datetime64) and ``actual``; days without orders are absent.

@@ -18,7 +18,7 @@ Z_ALERT = 4.0
 
 
 def robust_baseline(daily: pd.DataFrame, value: str, count: bool = False, weeks: int = 8,
-                    scale_days: int = 56, exclude: "pd.Series | np.ndarray | None" = None) -> pd.DataFrame:
+                    scale_days: int = 56, exclude: pd.Series | np.ndarray | None = None) -> pd.DataFrame:
     """Add a seasonal baseline and a robust z-score to a daily series.
 
     ``daily`` has ``date`` (a complete calendar) and ``value``. The baseline of a day is the
@@ -56,7 +56,7 @@ def robust_baseline(daily: pd.DataFrame, value: str, count: bool = False, weeks:
 
 
 def pattern_breaks(daily: pd.DataFrame, value: str, z: float = Z_ALERT, count: bool = False,
-                   exclude: "pd.Series | np.ndarray | None" = None) -> pd.DataFrame:
+                   exclude: pd.Series | np.ndarray | None = None) -> pd.DataFrame:
     """Days of a complete daily series that break its weekly pattern, by :func:`robust_baseline`.
 
     Returns a copy with the columns of :func:`robust_baseline` plus ``excess`` (value − baseline),

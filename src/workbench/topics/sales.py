@@ -9,8 +9,8 @@ is in :mod:`workbench.sql.sales` (and the shared KPI registry, :mod:`workbench.s
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -84,18 +84,13 @@ def daily_with_comparison(ds: Dataset, f: Filters, metric: str = "gmv") -> pd.Da
     return pd.concat(frames, ignore_index=True).rename(columns={"value": metric})
 
 
-def totals_by(ds: Dataset, f: Filters, by: str) -> pd.DataFrame:
-    """GMV and orders per value of a dimension (see :func:`workbench.sql.sales.totals_by`)."""
-    return queries.totals_by(ds, f, by)
-
-
 def breakdown(ds: Dataset, f: Filters, by: str = "channel", keep: Callable[[str], bool] | None = None) -> pd.DataFrame:
     """GMV by ``by`` in both periods, its change and each value's share of the total change.
 
-    ``by`` is a dimension of :data:`BREAKDOWN_NEEDS`. Values for which ``keep`` is false (values that
-    are not names of the dimension, such as street addresses in a region column) are summed into one
-    row ``other``. Returns ``by``, ``gmv``, ``orders``, ``gmv_comparison``, ``delta`` (CNY),
-    ``change`` (relative; NaN where the comparison is zero) and ``share_of_change`` (delta / total
+    ``by`` is a dimension of :data:`BREAKDOWN_NEEDS` (totals from :func:`workbench.sql.sales.totals_by`).
+    Values for which ``keep`` is false (values that are not names of the dimension, such as street
+    addresses in a region column) are summed into one row ``other``. Returns ``by``, ``gmv``, ``orders``,
+    ``gmv_comparison``, ``delta`` (CNY), ``change`` (relative; NaN where the comparison is zero) and ``share_of_change`` (delta / total
     delta), sorted by absolute delta (top movers first); empty when the period has no orders.
     """
     def lumped(frame: pd.DataFrame) -> pd.DataFrame:
@@ -104,10 +99,10 @@ def breakdown(ds: Dataset, f: Filters, by: str = "channel", keep: Callable[[str]
         values = frame[by].where(frame[by].map(lambda v: bool(keep(str(v)))), "other")
         return frame.assign(**{by: values}).groupby(by, as_index=False, sort=False).sum()
 
-    cur = lumped(totals_by(ds, f, by))
+    cur = lumped(queries.totals_by(ds, f, by))
     cmp_f = f.comparison()
     if cmp_f:
-        prev = lumped(totals_by(ds, cmp_f, by))[[by, "gmv"]].rename(columns={"gmv": "gmv_comparison"})
+        prev = lumped(queries.totals_by(ds, cmp_f, by))[[by, "gmv"]].rename(columns={"gmv": "gmv_comparison"})
         out = cur.merge(prev, on=by, how="outer").fillna({"gmv": 0.0, "gmv_comparison": 0.0, "orders": 0})
         if cur.empty:
             out = out.iloc[0:0]
