@@ -50,14 +50,15 @@ def kpis(f):
 def trend(f):
     daily = sales.daily_with_comparison(nb.data, f, "gmv")
     nb.show(charts.line(daily.assign(period=daily["period"].map(nb.label)), x="date", y="gmv", color="period",
-                        lang=nb.lang, title=nb.text("title.trend")))
+                        lang=nb.lang, title=nb.text("title.trend" if f.comparison() else "title.trend_alone")))
 
 # %%
 @nb.section("weeks_months", needs=sales.NEEDS)
 def weeks_months(f):
     weekly = sales.kpi_series(nb.data, f, "week")
     nb.show(charts.bar(weekly.assign(period=weekly["period"].map(nb.label)), x="bucket", y="gmv", color="period",
-                       barmode="group", lang=nb.lang, title=nb.text("title.weeks")))
+                       barmode="group", lang=nb.lang,
+                       title=nb.text("title.weeks" if f.comparison() else "title.weeks_alone")))
     monthly = sales.kpi_series(nb.data, f, "month")
     wide = monthly.pivot_table(index="bucket", columns="period", values=["gmv", "orders", "aov"]).reset_index()
     wide.columns = ["_".join(c).strip("_") for c in wide.columns]
@@ -77,6 +78,12 @@ def movers(f, by):
         nb.say("note.no_orders")
         return
     shown = moves.assign(**{by: moves[by].map(lambda v: nb.label(v, context="sales"))})
+    if f.comparison() is None:
+        nb.show(charts.bar(shown, x=by, y="gmv", color=by if by == "channel" else None, lang=nb.lang,
+                           title=nb.text("title.gmv_by", dimension=nb.t(f"dimension.{by}"))))
+        nb.table(shown[[by, "gmv", "orders"]], rows=10, units={"gmv": "count", "orders": "count"}, context="sales")
+        nb.say("note.no_comparison_movers")
+        return
     nb.show(charts.bar(shown, x=by, y="delta", color=by if by == "channel" else None, lang=nb.lang,
                        title=nb.text(f"title.movers_{by}")))
     nb.table(shown[[by, "gmv", "gmv_comparison", "delta", "change", "share_of_change", "orders"]], rows=10,
@@ -144,11 +151,12 @@ def decomposition(f):
     if summary is None:
         nb.say("note.no_comparison")
         return
-    nb.show(charts.bar(parts.assign(channel=parts["channel"].map(nb.label), factor=parts["factor"].map(nb.label)),
+    factor_name = lambda v: nb.t(f"factor.{v}")  # noqa: E731
+    nb.show(charts.bar(parts.assign(channel=parts["channel"].map(nb.label), factor=parts["factor"].map(factor_name)),
                        x="channel", y="contribution_cny", color="factor", lang=nb.lang,
                        title=nb.text("title.decomposition")))
     totals = sales.factor_totals(parts)
-    nb.table(totals, values=["factor"], units={"contribution_cny": "count"})
+    nb.table(totals.assign(factor=totals["factor"].map(factor_name)), units={"contribution_cny": "count"})
     common = {"estimate": summary.main, "headline": True, "delta": summary.delta,
               "factor": nb.t(f"factor.{summary.main_factor}"), "main": summary.main}
     if summary.top is not None:
