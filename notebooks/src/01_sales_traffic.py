@@ -151,7 +151,7 @@ def decomposition(f):
     if summary is None:
         nb.say("note.no_comparison")
         return
-    factor_name = lambda v: nb.t(f"factor.{v}")  # noqa: E731
+    factor_name = lambda v: nb.t(f"factor.{v}")
     nb.show(charts.bar(parts.assign(channel=parts["channel"].map(nb.label), factor=parts["factor"].map(factor_name)),
                        x="channel", y="contribution_cny", color="factor", lang=nb.lang,
                        title=nb.text("title.decomposition")))

@@ -179,7 +179,7 @@ def test_notebook_catalogue_keys_exist_in_both_languages():
     keys |= {f"title.movers_{by}" for by in sales.BREAKDOWN_NEEDS} | {f"dimension.{by}" for by in sales.BREAKDOWN_NEEDS}
     keys |= {f"kpi.{k}" for k in sales.TABLE_KPIS} | {f"factor.{k}" for k in sales.DECOMPOSITION_FACTORS}
     keys |= {f"reason.{r}" for r in ("no_comparison", "too_few", "no_data", "comparison_empty")}
-    keys |= {"finding.top_mover_up", "finding.top_mover_down"}
+    keys |= {"finding.top_mover_up", "finding.top_mover_down", "finding.top_mover_new"}
     assert len(keys) > 40
     for lang in ("zh", "en"):
         missing = sorted(k for k in keys if not catalogue.has(f"sales_traffic.{k}", lang))

@@ -129,7 +129,9 @@ class Mover:
 
     @property
     def direction(self) -> str:
-        """``up`` or ``down`` (the sign of the move)."""
+        """``up`` or ``down`` (the sign of the move), ``new`` for a value without GMV in the comparison period."""
+        if not math.isfinite(self.change) and self.delta.estimate > 0:
+            return "new"
         return "up" if self.delta.estimate >= 0 else "down"
 
 
