@@ -34,8 +34,7 @@ def kpis(f):
         if key not in found:
             continue
         k = found[key]
-        common = {"estimate": k.value, "change": k.change, "status": k.status, "status_reason": k.reason,
-                  "headline": key == "gmv"}
+        common = {"kpi": k, "headline": key == "gmv"}
         if k.status == "none":
             nb.finding(key, message="finding.kpi_alone", metric=nb.t(f"kpi.{key}"),
                        reason=nb.t(f"reason.{k.reason}"), **common)
