@@ -11,216 +11,182 @@ language = "zh"           # zh or en
 findings_path = ""        # set by `workbench run`
 
 # %%
+import pandas as pd
+
 import workbench as wb
 from workbench.present import charts
+from workbench.text import catalogue, fmt
 from workbench.topics import sales
-from workbench.stats import fmt_money, fmt_pct
 
 nb = wb.setup("01_sales_traffic", globals())
 
 # %%
-@nb.section("kpis", en="How did the headline numbers move?", zh="核心指标变化如何？", needs=sales.NEEDS)
+@nb.section("kpis", needs=sales.NEEDS)
 def kpis(f):
-    table = sales.kpi_table(nb.data, f)
-    nb.table(table.assign(metric=table["metric"].map(nb.label)),
-             formats={"current": ",.2f", "comparison": ",.2f", "change": "+.1%"})
-    k = table.set_index("metric")
-    gmv, orders, aov = k.loc["gmv"], k.loc["orders"], k.loc["aov"]
-    nb.finding("gmv", headline=True, value=gmv["current"], unit="CNY", change=gmv["change"],
-               en=f"GMV was {fmt_money(gmv['current'], 'en')} over {f.days} days, {fmt_pct(gmv['change'])} on the "
-                  f"comparison period ({int(orders['current']):,} orders).",
-               zh=f"{f.days} 天成交额 {fmt_money(gmv['current'])}，较对比期 {fmt_pct(gmv['change'])}"
-                  f"（订单 {int(orders['current']):,} 笔）。")
-    nb.finding("aov", value=aov["current"], unit="CNY", change=aov["change"],
-               en=f"Average order value {aov['current']:,.1f} CNY ({fmt_pct(aov['change'])}); "
-                  f"{int(k.loc['new_buyers', 'current']):,} new and {int(k.loc['returning_buyers', 'current']):,} "
-                  f"returning buyers.",
-               zh=f"客单价 {aov['current']:,.1f} 元（{fmt_pct(aov['change'])}）；新买家 "
-                  f"{int(k.loc['new_buyers', 'current']):,} 人，老买家 {int(k.loc['returning_buyers', 'current']):,} 人。")
+    found = sales.kpis(nb.data, f)
+    nb.table(pd.DataFrame([{
+        "metric": nb.t(f"kpi.{k.key}"), "current": k.value.value_text(nb.lang),
+        "interval": k.value.interval_text(nb.lang),
+        "comparison": k.comparison.value_text(nb.lang) if k.comparison is not None else fmt.DASH,
+        "change": fmt.value(k.change, "change", nb.lang), "status": k.status} for k in found.values()]),
+        values=["status"], context="sales")
+    for key in sales.HEADLINE:
+        if key not in found:
+            continue
+        k = found[key]
+        common = {"kpi": k, "headline": key == "gmv"}
+        if k.status == "none":
+            nb.finding(key, message="finding.kpi_alone", metric=nb.t(f"kpi.{key}"),
+                       reason=nb.t(f"reason.{k.reason}"), **common)
+        else:
+            nb.finding(key, days=f.days, pct=k.change, **common)
+    buyers = sales.buyer_types(nb.data, f).set_index("customer_type")["buyers"]
+    nb.finding("buyers", value=float(buyers.sum()), unit="count", total=buyers.sum(), new=buyers["new"],
+               returning=buyers["returning"])
 
 # %%
-@nb.section("trend", en="How are sales moving day by day?", zh="每日销售走势如何？", needs=sales.NEEDS)
+@nb.section("trend", needs=sales.NEEDS)
 def trend(f):
     daily = sales.daily_with_comparison(nb.data, f, "gmv")
-    daily["period"] = daily["period"].map(nb.label)
-    nb.show(charts.line(daily, x="date", y="value", color="period", lang=nb.lang,
-                        title=nb.text("GMV per day, this period against the comparison period (CNY)",
-                                      "每日成交额：本期与对比期（元）"),
-                        units={"value": "CNY"}))
+    nb.show(charts.line(daily.assign(period=daily["period"].map(nb.label)), x="date", y="gmv", color="period",
+                        lang=nb.lang, title=nb.text("title.trend" if f.comparison() else "title.trend_alone")))
 
 # %%
-@nb.section("weeks_months", en="How do the weeks and months compare?", zh="按周、按月看表现如何？",
-            needs=sales.NEEDS)
+@nb.section("weeks_months", needs=sales.NEEDS)
 def weeks_months(f):
     weekly = sales.kpi_series(nb.data, f, "week")
-    shown = weekly.assign(period=weekly["period"].map(nb.label))
-    nb.show(charts.bar(shown, x="bucket", y="gmv", color="period", barmode="group", lang=nb.lang,
-                       title=nb.text("GMV per week (weeks starting Monday; comparison shifted onto this period, CNY)",
-                                     "每周成交额（周一起算，对比期已对齐到本期，元）"),
-                       units={"gmv": "CNY"}))
+    nb.show(charts.bar(weekly.assign(period=weekly["period"].map(nb.label)), x="bucket", y="gmv", color="period",
+                       barmode="group", lang=nb.lang,
+                       title=nb.text("title.weeks" if f.comparison() else "title.weeks_alone")))
     monthly = sales.kpi_series(nb.data, f, "month")
     wide = monthly.pivot_table(index="bucket", columns="period", values=["gmv", "orders", "aov"]).reset_index()
     wide.columns = ["_".join(c).strip("_") for c in wide.columns]
     nb.table(wide.assign(bucket=wide["bucket"].dt.strftime("%Y-%m")),
-             formats={c: ",.0f" for c in wide.columns if c != "bucket"})
-    cur = weekly[weekly["period"] == "current"]
-    full = cur[cur["days"] == 7]
-    if len(full):
-        best = full.loc[full["gmv"].idxmax()]
-        nb.finding("best_week", value=best["gmv"], unit="CNY",
-                   en=f"The strongest full week began {best['bucket']:%Y-%m-%d}: {fmt_money(best['gmv'], 'en')} "
-                      f"from {int(best['orders']):,} orders.",
-                   zh=f"最强的完整周始于 {best['bucket']:%Y-%m-%d}：成交额 {fmt_money(best['gmv'])}，"
-                      f"订单 {int(best['orders']):,} 笔。")
+             units={c: "count" for c in wide.columns if c != "bucket"})
+    best = sales.best_week(weekly)
+    if best is not None:
+        nb.finding("best_week", value=best["gmv"], unit="money", week=f"{best['bucket']:%Y-%m-%d}",
+                   gmv=best["gmv"], orders=best["orders"])
 
 # %%
-def movers(f, by, title_en, title_zh):
-    """Draw the change in GMV by one dimension and word the top mover (a notebook helper, no analysis)."""
-    moves = sales.breakdown(nb.data, f, by)
+def movers(f, by):
+    """Draw and word how GMV moved by one dimension (one helper for the five breakdown sections)."""
+    keep = (lambda v: catalogue.has(f"label.{v}", nb.lang)) if by == "region" else None
+    moves = sales.breakdown(nb.data, f, by, keep=keep)
     if moves.empty:
-        nb.say("No orders in this period.", "本期没有订单。")
+        nb.say("note.no_orders")
         return
-    shown = moves.assign(**{by: moves[by].map(nb.label)})
+    shown = moves.assign(**{by: moves[by].map(lambda v: nb.label(v, context="sales"))})
+    if f.comparison() is None:
+        nb.show(charts.bar(shown, x=by, y="gmv", color=by if by == "channel" else None, lang=nb.lang,
+                           title=nb.text("title.gmv_by", dimension=nb.t(f"dimension.{by}"))))
+        nb.table(shown[[by, "gmv", "orders"]], rows=10, units={"gmv": "count", "orders": "count"}, context="sales")
+        nb.say("note.no_comparison_movers")
+        return
     nb.show(charts.bar(shown, x=by, y="delta", color=by if by == "channel" else None, lang=nb.lang,
-                       title=nb.text(title_en, title_zh), units={"delta": "CNY"}))
-    nb.table(shown[[by, "gmv", "gmv_comparison", "delta", "change", "share_of_change", "orders"]],
-             formats={"gmv": ",.0f", "gmv_comparison": ",.0f", "delta": "+,.0f", "change": "+.1%",
-                      "share_of_change": ".0%", "orders": ",.0f"}, rows=10)
-    top = moves.iloc[0]
-    if top["share_of_change"] == top["share_of_change"]:
-        nb.finding(f"top_{by}", value=top["delta"], unit="CNY", change=top["change"],
-                   en=f"By {nb.label(by).lower()}, {nb.label(top[by])} moved GMV most: {fmt_money(top['delta'], 'en')} "
-                      f"({fmt_pct(top['change'])}; {fmt_pct(top['share_of_change'], signed=False, digits=0)} of the "
-                      f"total change).",
-                   zh=f"按{nb.label(by)}看，变化最大的是{nb.label(top[by])}：{fmt_money(top['delta'])}"
-                      f"（{fmt_pct(top['change'])}，占总变化的 {fmt_pct(top['share_of_change'], signed=False, digits=0)}）。")
+                       title=nb.text(f"title.movers_{by}")))
+    nb.table(shown[[by, "gmv", "gmv_comparison", "delta", "change", "share_of_change", "orders"]], rows=10,
+             units={"gmv": "count", "gmv_comparison": "count", "delta": "count", "change": "change",
+                    "share_of_change": "share", "orders": "count"}, context="sales")
+    top = sales.top_mover(moves, by)
+    if top is not None:
+        nb.finding(f"top_{by}", message=f"finding.top_mover_{top.direction}", estimate=top.delta,
+                   change=top.change, dimension=nb.t(f"dimension.{by}"), name=nb.label(top.value, context="sales"),
+                   amount=abs(top.delta.estimate), pct=top.change, share=top.share)
 
 
 # %%
-@nb.section("channels", en="Which channels moved the number?", zh="哪些渠道带来了变化？",
-            needs=sales.BREAKDOWN_NEEDS["channel"])
+@nb.section("channels", needs=sales.BREAKDOWN_NEEDS["channel"])
 def channels_section(f):
-    movers(f, "channel", "Change in GMV by channel against the comparison period (CNY)",
-           "各渠道成交额相对对比期的变化（元）")
+    movers(f, "channel")
 
 # %%
-@nb.section("categories", en="Which categories moved the number?", zh="哪些品类带来了变化？",
-            needs=sales.BREAKDOWN_NEEDS["category"])
+@nb.section("categories", needs=sales.BREAKDOWN_NEEDS["category"])
 def categories_section(f):
-    movers(f, "category", "Change in line value by category against the comparison period (CNY)",
-           "各品类商品成交额相对对比期的变化（元）")
+    movers(f, "category")
 
 # %%
-@nb.section("regions", en="Which regions moved the number?", zh="哪些地区带来了变化？",
-            needs=sales.BREAKDOWN_NEEDS["region"])
+@nb.section("regions", needs=sales.BREAKDOWN_NEEDS["region"])
 def regions_section(f):
-    movers(f, "region", "Change in GMV by destination region against the comparison period (CNY)",
-           "各收货地区成交额相对对比期的变化（元）")
+    movers(f, "region")
 
 # %%
-@nb.section("customer_types", en="Did new or returning customers move the number?", zh="新客还是老客带来了变化？",
-            needs=sales.BREAKDOWN_NEEDS["customer_type"])
+@nb.section("customer_types", needs=sales.BREAKDOWN_NEEDS["customer_type"])
 def customer_types_section(f):
-    movers(f, "customer_type", "Change in GMV by new and returning buyers against the comparison period (CNY)",
-           "新老客成交额相对对比期的变化（元）")
+    movers(f, "customer_type")
 
 # %%
-@nb.section("member_tiers", en="Which membership tiers moved the number?", zh="哪些会员等级带来了变化？",
-            needs=sales.BREAKDOWN_NEEDS["member_tier"])
+@nb.section("member_tiers", needs=sales.BREAKDOWN_NEEDS["member_tier"])
 def member_tiers_section(f):
-    movers(f, "member_tier", "Change in GMV by membership tier against the comparison period (CNY)",
-           "各会员等级成交额相对对比期的变化（元）")
+    movers(f, "member_tier")
 
 # %%
-@nb.section("funnel", en="Where does the funnel leak?", zh="转化漏斗哪里流失最多？", needs=sales.NEEDS_FUNNEL)
+@nb.section("funnel", needs=sales.NEEDS_FUNNEL)
 def funnel(f):
     rates = sales.funnel_rates(nb.data, f, "source")
     if rates.empty:
-        nb.say("No traffic recorded in this period.", "本期没有流量记录。")
+        nb.say("note.no_traffic")
         return
-    steps = rates[rates["step"] != "sessions"].assign(step=lambda d: d["step"].map(nb.label),
-                                                      err=lambda d: d["rate_high"] - d["rate"])
-    nb.show(charts.bar(steps, x="step", y="rate", color="source", barmode="group", error="err", lang=nb.lang,
-                       title=nb.text("Step conversion by traffic source, with 95% intervals",
-                                     "各流量来源的分步转化率（含 95% 置信区间）"),
-                       units={"rate": "%"}))
+    steps = rates[rates["step"] != "sessions"]
+    nb.show(charts.bar(steps.assign(step=steps["step"].map(nb.label)), x="step", y="rate", color="source",
+                       barmode="group", low="rate_low", high="rate_high", bounds=(0.0, 1.0), percent=True,
+                       lang=nb.lang, title=nb.text("title.funnel", level=fmt.level(0.95))))
     overall = sales.overall_conversion(rates, "source")
-    nb.table(overall.assign(source=overall["source"].map(nb.label)),
-             formats={"sessions": ",.0f", "paid_orders": ",.0f", "rate": ".2%", "rate_low": ".2%",
-                      "rate_high": ".2%"})
+    nb.table(overall, values=["source"], context="sales",
+             units={"sessions": "count", "paid_orders": "count", "rate": "share", "rate_low": "share",
+                    "rate_high": "share"})
     leak = sales.biggest_leak(rates)
-    nb.finding("funnel_leak", value=leak["loss"], unit="share",
-               en=f"The funnel loses most at '{nb.label(leak['step'])}': {leak['loss']:.1%} of "
-                  f"{int(leak['previous_count']):,} visits drop out there.",
-               zh=f"漏斗流失最多的环节是“{nb.label(leak['step'])}”：{int(leak['previous_count']):,} 次访问中"
-                  f"有 {leak['loss']:.1%} 在此流失。")
-    best = overall.iloc[0]
-    nb.finding("best_source", value=best["rate"], unit="share",
-               en=f"{nb.label(best['source'])} converts best: {best['rate']:.2%} of sessions pay "
-                  f"(95% CI {best['rate_low']:.2%}–{best['rate_high']:.2%}, n = {int(best['sessions']):,}).",
-               zh=f"转化最好的来源是{nb.label(best['source'])}：{best['rate']:.2%} 的访问完成支付"
-                  f"（95% 置信区间 {best['rate_low']:.2%}–{best['rate_high']:.2%}，n = {int(best['sessions']):,}）。")
+    if leak is not None:
+        nb.finding("funnel_leak", estimate=leak.loss, step=nb.label(leak.step))
+    best = sales.best_converting(overall, "source")
+    if best is not None:
+        nb.finding("best_source", estimate=best[1], source=nb.label(best[0]))
 
 # %%
-@nb.section("decomposition", en="Was it visitors, conversion or order value, and in which channel?",
-            zh="变化来自访客、转化率还是客单价？来自哪个渠道？",
-            needs={"orders": ["paid_amount", "ordered_at", "channel"], "traffic": ["sessions"]})
+@nb.section("decomposition", needs=sales.NEEDS_DECOMPOSITION)
 def decomposition(f):
     parts = sales.decompose_gmv_by_channel(nb.data, f)
-    if parts.empty:
-        nb.say("Choose a comparison period to decompose the change.", "请选择对比期以分解变化。")
+    summary = sales.summarise_decomposition(parts)
+    if summary is None:
+        nb.say("note.no_comparison")
         return
-    shown = parts.assign(channel=parts["channel"].map(nb.label), factor=parts["factor"].map(nb.label))
-    nb.show(charts.bar(shown, x="channel", y="contribution_cny", color="factor", lang=nb.lang,
-                       title=nb.text("Change in GMV by channel, split into visitors × conversion × order value (CNY)",
-                                     "各渠道成交额变化拆解：访客 × 转化率 × 客单价（元）"),
-                       units={"contribution_cny": "CNY"}))
+    factor_name = lambda v: nb.t(f"factor.{v}")
+    nb.show(charts.bar(parts.assign(channel=parts["channel"].map(nb.label), factor=parts["factor"].map(factor_name)),
+                       x="channel", y="contribution_cny", color="factor", lang=nb.lang,
+                       title=nb.text("title.decomposition")))
     totals = sales.factor_totals(parts)
-    nb.table(totals.assign(factor=totals["factor"].map(nb.label)), formats={"contribution_cny": "+,.0f"})
-    split = parts[parts["factor"] != "other"]
-    top = split.loc[split["contribution_cny"].abs().idxmax()] if len(split) else None
-    main = totals.loc[totals["contribution_cny"].abs().idxmax()]
-    delta = float(totals["contribution_cny"].sum())
-    nb.finding("decomposition", headline=True, value=main["contribution_cny"], unit="CNY",
-               en=f"Of the {fmt_money(delta, 'en')} change in GMV, {nb.label(main['factor']).lower()} accounts for "
-                  f"{fmt_money(main['contribution_cny'], 'en')}"
-                  + (f"; the largest single move is {nb.label(top['factor']).lower()} in {nb.label(top['channel'])} "
-                     f"({fmt_money(top['contribution_cny'], 'en')})." if top is not None else "."),
-               zh=f"成交额变化 {fmt_money(delta)} 中，{nb.label(main['factor'])}贡献 {fmt_money(main['contribution_cny'])}"
-                  + (f"；单项最大的是{nb.label(top['channel'])}的{nb.label(top['factor'])}"
-                     f"（{fmt_money(top['contribution_cny'])}）。" if top is not None else "。"))
+    nb.table(totals.assign(factor=totals["factor"].map(factor_name)), units={"contribution_cny": "count"})
+    common = {"estimate": summary.main, "headline": True, "delta": summary.delta,
+              "factor": nb.t(f"factor.{summary.main_factor}"), "main": summary.main}
+    if summary.top is not None:
+        nb.finding("decomposition", channel=nb.label(summary.top_channel),
+                   top_factor=nb.t(f"factor.{summary.top_factor}"), top=summary.top, **common)
+    else:
+        nb.finding("decomposition", message="finding.decomposition_total", **common)
 
 # %%
-@nb.section("pattern_breaks", en="Which days broke the usual pattern?", zh="哪些日子偏离了常规？", needs=sales.NEEDS)
+@nb.section("pattern_breaks", needs=sales.NEEDS)
 def pattern_breaks(f):
     pb = nb.memo(sales.pattern_breaks, f.channels)
-    days = pb.in_period(f)
+    days = pb.in_period(f).dropna(subset=["baseline"])
     if days.empty:
-        nb.say("Not enough history (four weeks at least) for a baseline.", "历史数据不足四周，无法建立基线。")
+        nb.say("note.short_history")
         return
-    long = days.melt(id_vars=["date"], value_vars=["actual", "baseline"], var_name="series", value_name="gmv")
-    long["series"] = long["series"].map(nb.label)
-    fig = charts.line(long, x="date", y="gmv", color="series", lang=nb.lang, units={"gmv": "CNY"},
-                      title=nb.text("GMV per day against its robust seasonal baseline; breaks marked (CNY)",
-                                    "每日成交额与稳健季节基线（标记为异常日，元）"))
+    nb.show(charts.band_chart(days, y="actual", title=nb.text("title.pattern_breaks"),
+                              y_title=nb.text("title.pattern_breaks_y"), lang=nb.lang))
+    nb.say("note.pattern_method", z=pb.threshold)
     flagged = pb.breaks(f)
-    fig.add_scatter(x=flagged["date"], y=flagged["actual"], mode="markers", name=nb.text("break", "异常日"),
-                    marker=dict(size=10, symbol="circle-open", color="#c2255c", line=dict(width=2)))
-    nb.show(fig)
-    flagged = flagged.merge(sales.campaign_days(nb.data), on="date", how="left")
-    nb.table(flagged.assign(date=flagged["date"].dt.strftime("%Y-%m-%d"))[
-        ["date", "actual", "baseline", "excess", "excess_pct", "robust_z", "campaign"]],
-        formats={"actual": ",.0f", "baseline": ",.0f", "excess": "+,.0f", "excess_pct": "+.0%", "robust_z": "+.1f"},
-        rows=10)
-    if len(flagged):
-        top = flagged.iloc[0]
-        nb.finding("pattern_breaks", value=len(flagged), unit="days",
-                   en=f"{len(flagged)} of {len(days)} days broke the pattern (|robust z| > {pb.threshold:g}); the "
-                      f"largest, {top['date']:%Y-%m-%d}, was {fmt_money(top['excess'], 'en')} "
-                      f"({fmt_pct(top['excess_pct'], digits=0)}) off its baseline.",
-                   zh=f"{len(days)} 天中有 {len(flagged)} 天偏离常规（稳健 z 绝对值 > {pb.threshold:g}）；偏离最大的是 "
-                      f"{top['date']:%Y-%m-%d}，较基线 {fmt_money(top['excess'])}（{fmt_pct(top['excess_pct'], digits=0)}）。")
+    nb.table(flagged.assign(date=flagged["date"].dt.strftime("%Y-%m-%d"), campaign=flagged["campaign"].fillna(""))[
+        ["date", "actual", "baseline", "excess", "excess_pct", "robust_z", "campaign"]], rows=10,
+        units={"actual": "count", "baseline": "count", "excess": "count", "excess_pct": "change", "robust_z": "number"})
+    if flagged.empty:
+        nb.finding("pattern_breaks", message="finding.pattern_breaks_none", value=0, unit="days", days=len(days),
+                   z=pb.threshold)
+        return
+    top = flagged.iloc[0]
+    values = {"value": len(flagged), "unit": "days", "days": len(days), "breaks": len(flagged), "z": pb.threshold,
+              "date": f"{top['date']:%Y-%m-%d}", "excess": top["excess"], "pct": top["excess_pct"]}
+    if top["campaign"]:
+        nb.finding("pattern_breaks", message="finding.pattern_breaks_campaign", campaign=top["campaign"], **values)
     else:
-        nb.finding("pattern_breaks", value=0, unit="days",
-                   en=f"No day of the {len(days)} broke the weekly pattern (|robust z| > {pb.threshold:g}).",
-                   zh=f"{len(days)} 天中没有偏离常规的日子（稳健 z 绝对值 > {pb.threshold:g}）。")
+        nb.finding("pattern_breaks", **values)

@@ -117,3 +117,72 @@ def test_empty_period_and_missing_traffic(ds, tiny_shop):
     assert sales.pattern_breaks(tiny).daily.empty  # too little history
     with pytest.raises(workbench.MissingTableError):
         sales.breakdown(tiny, _filters(tiny, 7), "member_tier")
+
+
+# ----- the SQL layer, the registry KPIs and the page's catalogue -------------------------------
+
+def test_sql_binds_values_a_channel_with_a_quote_is_just_a_name(ds):
+    from workbench.errors import ParameterError
+    from workbench.sql import sales as sql_sales
+
+    f = _filters(ds, 28)
+    quoted = Filters(start=f.start, end=f.end, channels=("tm'all", "jd"), compare="previous",
+                     compare_start=f.compare_start, compare_end=f.compare_end)
+    only_jd = Filters(start=f.start, end=f.end, channels=("jd",), compare="previous",
+                      compare_start=f.compare_start, compare_end=f.compare_end)
+    for by in ("channel", "customer_type", "category"):
+        a, b = sql_sales.totals_by(ds, quoted, by), sql_sales.totals_by(ds, only_jd, by)
+        assert a["gmv"].sum() == pytest.approx(b["gmv"].sum(), rel=1e-12)
+    assert sql_sales.funnel(ds, quoted)["sessions"].sum() == sql_sales.funnel(ds, only_jd)["sessions"].sum()
+    assert sql_sales.daily_gmv(ds, ("tm'all",)).empty
+    with pytest.raises(ParameterError):
+        sql_sales.totals_by(ds, f, "region; DROP TABLE orders")
+    with pytest.raises(ParameterError):
+        sql_sales.buckets(ds, f, "decade")
+
+
+def test_headline_kpis_are_the_registry_kpis_and_never_nan_status(ds):
+    from workbench.topics import kpi
+
+    f = _filters(ds, 28)
+    found = sales.kpis(ds, f)
+    for key in sales.HEADLINE:
+        k, ref = found[key], kpi.kpi(ds, f, key)
+        assert k.value.estimate == ref.value.estimate and k.status == ref.status
+        assert k.status in kpi.STATUSES and (k.status != "none" or k.reason)
+    table = sales.kpi_table(ds, f)
+    assert table["status"].notna().all()
+    alone = Filters(start=f.start, end=f.end, compare="none")
+    assert set(sales.kpi_table(ds, alone)["reason"]) == {"no_comparison"}
+
+
+def test_breakdown_lumps_values_that_are_not_names_into_other(ds):
+    f = _filters(ds, 28)
+    table = sales.breakdown(ds, f, "region", keep=lambda v: v in {"East", "South"})
+    assert set(table["region"]) == {"East", "South", "other"}
+    assert table["gmv"].sum() == pytest.approx(sales.breakdown(ds, f, "region")["gmv"].sum(), rel=1e-9)
+    top = sales.top_mover(table, "region")
+    assert top is not None and top.direction in ("up", "down") and top.delta.unit == "money"
+
+
+def test_notebook_catalogue_keys_exist_in_both_languages():
+    import re
+    from pathlib import Path
+
+    from workbench.text import catalogue
+
+    src = (Path(__file__).resolve().parents[2] / "notebooks" / "src" / "01_sales_traffic.py").read_text("utf-8")
+    keys = {f"section.{k}" for k in re.findall(r'@nb\.section\("(\w+)"', src)}
+    keys |= set(re.findall(r'nb\.(?:text|say|t)\("([\w.]+)"', src))
+    keys |= set(re.findall(r'message="([\w.]+)"', src))
+    keys |= {f"finding.{k}" for k in re.findall(r'nb\.finding\("(\w+)"(?![^)]*message=)', src)}
+    keys |= {f"title.movers_{by}" for by in sales.BREAKDOWN_NEEDS} | {f"dimension.{by}" for by in sales.BREAKDOWN_NEEDS}
+    keys |= {f"kpi.{k}" for k in sales.TABLE_KPIS} | {f"factor.{k}" for k in sales.DECOMPOSITION_FACTORS}
+    keys |= {f"reason.{r}" for r in ("no_comparison", "too_few", "no_data", "comparison_empty")}
+    keys |= {"finding.top_mover_up", "finding.top_mover_down", "finding.top_mover_new"}
+    assert len(keys) > 40
+    for lang in ("zh", "en"):
+        missing = sorted(k for k in keys if not catalogue.has(f"sales_traffic.{k}", lang))
+        assert missing == [], (lang, missing)
+        for label in ("sales.interval", "sales.none", "sales.other", "red", "amber", "green"):
+            assert catalogue.has(f"label.{label}", lang)

@@ -18,7 +18,7 @@ import nbformat
 
 from workbench.data.loader import Dataset
 from workbench.text import catalogue
-from workbench.text.pages import topic
+from workbench.text.pages import namespace, topic
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,10 @@ def notebook_needs(path: Path) -> list[SectionNeeds]:
     nb = nbformat.read(path, as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     tree = ast.parse(code)
-    namespace: dict[str, Any] = {}
+    scope: dict[str, Any] = {}
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            exec(compile(ast.Module(body=[node], type_ignores=[]), str(path), "exec"), namespace)  # noqa: S102
+            exec(compile(ast.Module(body=[node], type_ignores=[]), str(path), "exec"), scope)  # noqa: S102
     out: list[SectionNeeds] = []
     for node in ast.walk(tree):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -61,7 +61,7 @@ def notebook_needs(path: Path) -> list[SectionNeeds]:
                 title = catalogue.message(msg, "en") if catalogue.has(msg, "en") else str(key)
             needs: dict[str, tuple[str, ...]] = {}
             if "needs" in kw:
-                value = eval(compile(ast.Expression(kw["needs"]), str(path), "eval"), namespace)  # noqa: S307
+                value = eval(compile(ast.Expression(kw["needs"]), str(path), "eval"), scope)  # noqa: S307
                 needs = {t: tuple(cols) for t, cols in dict(value or {}).items()}
             out.append(SectionNeeds(path.stem, str(key), str(title), needs))
     return sorted(out, key=lambda s: _line_of(tree, s.key))

@@ -1,120 +1,147 @@
-"""Sales and traffic: KPIs against a comparison period, breakdowns, the funnel, decomposition.
+"""Sales and traffic: headline KPIs, breakdowns of the change, the funnel, decomposition, pattern breaks.
 
-Functions take a :class:`~workbench.data.loader.Dataset` and :class:`~workbench.sql.common.Filters`
-and return tidy frames or small result objects; the notebook draws and words them.
+Functions take a :class:`~workbench.data.loader.Dataset` and :class:`~workbench.sql.filters.Filters`
+and return tidy frames, :class:`~workbench.topics.kpi.Kpi` objects or
+:class:`~workbench.stats.result.Estimate` results; the notebook draws and words them. Every query
+is in :mod:`workbench.sql.sales` (and the shared KPI registry, :mod:`workbench.sql.metrics`).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from workbench.data.loader import Dataset
-from workbench.sql import common as queries
-from workbench.sql.common import Filters
-from workbench.stats import add_rate_interval, pct_change
+from workbench.sql import calendar
+from workbench.sql import metrics as registry
+from workbench.sql import sales as queries
+from workbench.sql.filters import Filters
+from workbench.stats import anomaly
+from workbench.stats.intervals import add_rate_interval, pct_change
+from workbench.stats.ratio import total
+from workbench.stats.result import Estimate
+from workbench.topics import kpi as kpi_mod
 
-KPIS = ("gmv", "orders", "buyers", "aov", "units", "refund_rate", "new_buyers", "returning_buyers")
+#: The headline KPIs of the page (each from the registry, so they read as on the overview).
+HEADLINE = ("gmv", "orders", "aov", "conversion", "refund_rate")
+#: The KPIs of the page's table, in order.
+TABLE_KPIS = ("gmv", "orders", "buyers", "aov", "conversion", "refund_rate")
 
 NEEDS = {"orders": ["paid_amount", "ordered_at", "channel"]}
 NEEDS_FUNNEL = {"traffic": []}
+NEEDS_DECOMPOSITION = {"orders": ["paid_amount", "ordered_at", "channel"], "traffic": ["sessions"]}
+
+#: What each breakdown needs from the data (the notebook passes these as a section's ``needs``).
+BREAKDOWN_NEEDS: dict[str, dict[str, list[str]]] = queries.DIMENSIONS
 
 
-def kpi_table(ds: Dataset, f: Filters) -> pd.DataFrame:
-    """Headline KPIs of the period and of the comparison period.
+def kpis(ds: Dataset, f: Filters, keys: tuple[str, ...] = TABLE_KPIS, level: float = 0.95) -> dict[str, kpi_mod.Kpi]:
+    """The registry KPIs ``keys`` that the data can feed, by key (:func:`workbench.topics.kpi.kpi`)."""
+    return {k: kpi_mod.kpi(ds, f, k, level) for k in keys if not ds.missing(registry.metric(k).needs)}
 
-    Returns one row per KPI: ``metric``, ``current``, ``comparison`` (NaN without a comparison
-    period) and ``change`` (relative, 0.12 for +12%).
+
+def kpi_table(ds: Dataset, f: Filters, level: float = 0.95) -> pd.DataFrame:
+    """The page's KPIs of the period and the comparison period, one row per KPI.
+
+    Returns ``metric``, ``unit``, ``current``, ``current_low``, ``current_high`` (the interval at
+    ``level``, NaN for a total), ``comparison`` (NaN without a comparison period), ``change``
+    (relative, 0.12 for +12%), ``status`` (red, amber, green, none) and ``reason`` (why none).
     """
-    cur = queries.kpi_totals(ds, f)
-    cmp_f = f.comparison()
-    prev = queries.kpi_totals(ds, cmp_f) if cmp_f else {k: float("nan") for k in cur}
-    rows = [{"metric": k, "current": cur[k], "comparison": prev[k], "change": pct_change(cur[k], prev[k])}
-            for k in KPIS]
+    rows = []
+    for k in kpis(ds, f, TABLE_KPIS, level).values():
+        rows.append({"metric": k.key, "unit": k.unit, "current": k.value.estimate, "current_low": k.value.low,
+                     "current_high": k.value.high,
+                     "comparison": k.comparison.estimate if k.comparison is not None else math.nan,
+                     "change": k.change, "status": k.status, "reason": k.reason})
     return pd.DataFrame(rows)
 
 
-def daily_with_comparison(ds: Dataset, f: Filters, metric: str = "gmv") -> pd.DataFrame:
-    """Daily ``metric`` of the period with the comparison period aligned on day number.
+def buyer_types(ds: Dataset, f: Filters) -> pd.DataFrame:
+    """New and returning buyers of the period: ``customer_type`` (new, returning), ``buyers``."""
+    return queries.buyer_types(ds, f)
 
-    Returns ``date`` (of the current period), ``day``, ``period`` (current/comparison) and ``value``.
+
+def daily_with_comparison(ds: Dataset, f: Filters, metric: str = "gmv") -> pd.DataFrame:
+    """Daily registry ``metric`` of the period with the comparison period aligned on day number.
+
+    Returns ``date`` (of the current period), ``day``, ``period`` (current/comparison) and a column
+    named ``metric`` with the day's value.
     """
-    cur = queries.daily_kpis(ds, f)[["date", metric]].assign(period="current")
-    cur["day"] = np.arange(len(cur))
+    _, cur = kpi_mod.estimate(ds, f, metric)
+    cur = cur.assign(period="current", day=np.arange(len(cur)))
     frames = [cur]
     cmp_f = f.comparison()
     if cmp_f:
-        prev = queries.daily_kpis(ds, cmp_f)[["date", metric]].assign(period="comparison")
-        prev["day"] = np.arange(len(prev))
-        prev["date"] = cur["date"].iloc[: len(prev)].to_numpy() if len(prev) <= len(cur) else prev["date"]
+        _, prev = kpi_mod.estimate(ds, cmp_f, metric)
+        prev = prev.assign(period="comparison", day=np.arange(len(prev)))
+        if len(prev) <= len(cur):
+            prev["date"] = cur["date"].iloc[: len(prev)].to_numpy()
         frames.append(prev)
-    return pd.concat(frames, ignore_index=True).rename(columns={metric: "value"})
+    return pd.concat(frames, ignore_index=True).rename(columns={"value": metric})
 
 
-#: What each breakdown needs from the data (the notebook passes these as a section's ``needs``).
-BREAKDOWN_NEEDS: dict[str, dict[str, list[str]]] = {
-    "channel": {"orders": ["paid_amount", "ordered_at", "channel"]},
-    "region": {"orders": ["paid_amount", "ordered_at", "channel", "region"]},
-    "customer_type": {"orders": ["paid_amount", "ordered_at", "channel", "customer_id"]},
-    "member_tier": {"orders": ["paid_amount", "ordered_at", "channel"], "customers": ["member_tier"]},
-    "category": {"orders": ["ordered_at", "channel"], "order_items": ["quantity", "unit_price"],
-                 "products": ["category"]},
-}
-
-
-def totals_by(ds: Dataset, f: Filters, by: str) -> pd.DataFrame:
-    """GMV (CNY) and orders per value of a dimension: channel, region, customer_type, member_tier, category.
-
-    ``customer_type`` is ``new`` for an order placed on the buyer's first day of buying (over all the
-    data) and ``returning`` otherwise; ``category`` sums line values (quantity × unit price in CNY) and
-    counts the orders holding a line of the category. Returns ``by``, ``gmv``, ``orders``.
-    """
-    if by == "category":
-        ds.require(BREAKDOWN_NEEDS["category"])
-        return ds.sql(f"""
-            SELECT COALESCE(p.category, 'unknown') AS category, sum(i.line_gmv_cny) AS gmv,
-                   count(DISTINCT i.order_id) AS orders
-            FROM items_cny i LEFT JOIN products p USING (product_id)
-            WHERE i.is_valid AND {f.where('i.order_date', 'i.channel')} GROUP BY 1 ORDER BY gmv DESC""")
-    if by == "customer_type":
-        return ds.sql(f"""
-            WITH firsts AS (SELECT customer_id, min(order_date) AS first_date FROM orders_cny
-                            WHERE is_valid GROUP BY 1)
-            SELECT CASE WHEN o.order_date = fi.first_date THEN 'new' ELSE 'returning' END AS customer_type,
-                   sum(gmv_cny) AS gmv, count(*) AS orders
-            FROM orders_cny o JOIN firsts fi USING (customer_id)
-            WHERE o.is_valid AND {f.where('o.order_date', 'o.channel')} GROUP BY 1 ORDER BY gmv DESC""")
-    if by == "member_tier":
-        ds.require(BREAKDOWN_NEEDS["member_tier"])
-        return ds.sql(f"""
-            SELECT CASE WHEN c.member_tier IS NULL THEN 'unknown' WHEN c.member_tier = 'none' THEN 'no_tier'
-                        ELSE c.member_tier END AS member_tier, sum(o.gmv_cny) AS gmv, count(*) AS orders
-            FROM orders_cny o LEFT JOIN customers c USING (customer_id)
-            WHERE o.is_valid AND {f.where('o.order_date', 'o.channel')} GROUP BY 1 ORDER BY gmv DESC""")
-    return queries.totals_by(ds, f, by)[[by, "gmv", "orders"]]
-
-
-def breakdown(ds: Dataset, f: Filters, by: str = "channel") -> pd.DataFrame:
+def breakdown(ds: Dataset, f: Filters, by: str = "channel", keep: Callable[[str], bool] | None = None) -> pd.DataFrame:
     """GMV by ``by`` in both periods, its change and each value's share of the total change.
 
-    ``by`` is any dimension of :func:`totals_by`. Returns ``by``, ``gmv``, ``orders``,
-    ``gmv_comparison``, ``delta`` (CNY), ``change`` (relative) and ``share_of_change`` (delta / total
+    ``by`` is a dimension of :data:`BREAKDOWN_NEEDS` (totals from :func:`workbench.sql.sales.totals_by`).
+    Values for which ``keep`` is false (values that are not names of the dimension, such as street
+    addresses in a region column) are summed into one row ``other``. Returns ``by``, ``gmv``, ``orders``,
+    ``gmv_comparison``, ``delta`` (CNY), ``change`` (relative; NaN where the comparison is zero) and ``share_of_change`` (delta / total
     delta), sorted by absolute delta (top movers first); empty when the period has no orders.
     """
-    cur = totals_by(ds, f, by)
+    def lumped(frame: pd.DataFrame) -> pd.DataFrame:
+        if keep is None or frame.empty:
+            return frame
+        values = frame[by].where(frame[by].map(lambda v: bool(keep(str(v)))), "other")
+        return frame.assign(**{by: values}).groupby(by, as_index=False, sort=False).sum()
+
+    cur = lumped(queries.totals_by(ds, f, by))
     cmp_f = f.comparison()
     if cmp_f:
-        prev = totals_by(ds, cmp_f, by)[[by, "gmv"]].rename(columns={"gmv": "gmv_comparison"})
+        prev = lumped(queries.totals_by(ds, cmp_f, by))[[by, "gmv"]].rename(columns={"gmv": "gmv_comparison"})
         out = cur.merge(prev, on=by, how="outer").fillna({"gmv": 0.0, "gmv_comparison": 0.0, "orders": 0})
+        if cur.empty:
+            out = out.iloc[0:0]
     else:
         out = cur.assign(gmv_comparison=np.nan)
+    out["orders"] = out["orders"].astype("int64")
     out["delta"] = out["gmv"] - out["gmv_comparison"]
     out["change"] = out["gmv"] / out["gmv_comparison"].where(out["gmv_comparison"] > 0) - 1
-    total = out["delta"].sum()
-    out["share_of_change"] = out["delta"] / total if total else np.nan
+    total_delta = out["delta"].sum()
+    out["share_of_change"] = out["delta"] / total_delta if total_delta else np.nan
     return out.reindex(out["delta"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Mover:
+    """The value of a dimension that moved GMV most: ``value``, its ``delta`` (an Estimate in CNY, a
+    census of the period, so without interval), relative ``change`` and ``share`` of the total change."""
+
+    by: str
+    value: str
+    delta: Estimate
+    change: float
+    share: float
+
+    @property
+    def direction(self) -> str:
+        """``up`` or ``down`` (the sign of the move), ``new`` for a value without GMV in the comparison period."""
+        if not math.isfinite(self.change) and self.delta.estimate > 0:
+            return "new"
+        return "up" if self.delta.estimate >= 0 else "down"
+
+
+def top_mover(moves: pd.DataFrame, by: str) -> Mover | None:
+    """The first row of :func:`breakdown` as a :class:`Mover`; None when there is nothing to compare."""
+    if moves.empty or not moves["share_of_change"].notna().any():
+        return None
+    top = moves.iloc[0]
+    return Mover(by, str(top[by]), total(float(top["delta"]), int(top["orders"]), "money"),
+                 float(top["change"]), float(top["share_of_change"]))
 
 
 def kpi_series(ds: Dataset, f: Filters, grain: str = "week") -> pd.DataFrame:
@@ -126,42 +153,37 @@ def kpi_series(ds: Dataset, f: Filters, grain: str = "week") -> pd.DataFrame:
     ``orders``, ``buyers``, ``aov`` (CNY), ``units`` (NaN without order lines) and ``days`` (days of
     the period inside the bucket, so partial buckets can be told apart).
     """
-    if grain not in ("day", "week", "month"):
+    if grain not in queries.GRAINS:
         raise ValueError("grain must be day, week or month")
     has_items = ds.has("order_items")
     frames = []
     for name, ff in (("current", f), ("comparison", f.comparison())):
         if ff is None:
             continue
-        shift = (f.start - ff.start).days
-        bucket = f"date_trunc('{grain}', order_date + INTERVAL {shift} DAY)"
-        orders = ds.sql(f"""
-            SELECT CAST({bucket} AS DATE) AS bucket, sum(gmv_cny) AS gmv, count(*) AS orders,
-                   count(DISTINCT customer_id) AS buyers, count(DISTINCT order_date) AS days
-            FROM orders_cny WHERE is_valid AND {ff.where()} GROUP BY 1""")
-        if has_items:
-            units = ds.sql(f"""
-                SELECT CAST({bucket} AS DATE) AS bucket, sum(quantity) AS units
-                FROM items_cny WHERE is_valid AND {ff.where()} GROUP BY 1""")
-            orders = orders.merge(units, on="bucket", how="left")
-        else:
-            orders["units"] = np.nan
-        frames.append(orders.assign(period=name))
+        frame = queries.buckets(ds, ff, grain, (f.start - ff.start).days, units=has_items)
+        if not has_items:
+            frame["units"] = np.nan
+        frames.append(frame.assign(period=name))
     out = pd.concat(frames, ignore_index=True)
     out["bucket"] = pd.to_datetime(out["bucket"])
     out["aov"] = out["gmv"] / out["orders"].where(out["orders"] > 0)
     return out.sort_values(["bucket", "period"]).reset_index(drop=True)
 
 
+def best_week(weekly: pd.DataFrame) -> pd.Series | None:
+    """The full week (7 days of the period) of the current period with the highest GMV, or None."""
+    cur = weekly[(weekly["period"] == "current") & (weekly["days"] == 7)]
+    return None if cur.empty else cur.loc[cur["gmv"].idxmax()]
+
+
 FUNNEL_STEPS = ("sessions", "product_views", "add_to_cart", "checkouts", "paid_orders")
 
 
-def funnel_rates(ds: Dataset, f: Filters, by: str = "source") -> pd.DataFrame:
-    """Step-to-step conversion of the traffic funnel per ``by``, with 95% Wilson intervals.
+def funnel_rates(ds: Dataset, f: Filters, by: str = "source", level: float = 0.95) -> pd.DataFrame:
+    """Step-to-step conversion of the traffic funnel per ``by``, with Wilson intervals at ``level``.
 
     Returns one row per (``by``, ``step``): ``step``, ``count``, ``previous_count``, ``rate``,
-    ``rate_low``, ``rate_high`` where rate = count / previous step's count, plus ``overall``
-    (paid / sessions) on the first step's row of each group.
+    ``rate_low``, ``rate_high`` where rate = count / previous step's count (1 on the first step).
     """
     wide = queries.funnel(ds, f, by)
     rows = []
@@ -170,14 +192,49 @@ def funnel_rates(ds: Dataset, f: Filters, by: str = "source") -> pd.DataFrame:
             prev = r[FUNNEL_STEPS[i - 1]] if i else r[step]
             rows.append({by: r[by], "step": step, "count": int(r[step]), "previous_count": int(prev)})
     long = pd.DataFrame(rows, columns=[by, "step", "count", "previous_count"])
-    return add_rate_interval(long, "count", "previous_count", "rate")
+    return add_rate_interval(long, "count", "previous_count", "rate", level)
 
 
-def biggest_leak(rates: pd.DataFrame) -> pd.Series:
-    """The step (over all groups together) that loses the largest share of visits."""
-    total = rates.groupby("step", sort=False)[["count", "previous_count"]].sum().iloc[1:]
-    total["loss"] = 1 - total["count"] / total["previous_count"]
-    return total.sort_values("loss", ascending=False).reset_index().iloc[0]
+@dataclass(frozen=True)
+class Leak:
+    """The funnel step that loses the largest share of the previous step's visits: ``step`` and the
+    ``loss`` (an Estimate: a share of ``previous_count`` visits, Wilson interval)."""
+
+    step: str
+    loss: Estimate
+
+
+def biggest_leak(rates: pd.DataFrame, level: float = 0.95) -> Leak | None:
+    """The step (over all groups together) that loses the largest share of visits; None without traffic."""
+    if rates.empty:
+        return None
+    steps = rates.groupby("step", sort=False)[["count", "previous_count"]].sum().iloc[1:]
+    steps = steps[steps["previous_count"] > 0]
+    if steps.empty:
+        return None
+    lost = (steps["previous_count"] - steps["count"]).clip(lower=0)
+    worst = (lost / steps["previous_count"]).idxmax()
+    return Leak(str(worst), Estimate.proportion(lost[worst], steps.loc[worst, "previous_count"], level=level))
+
+
+def overall_conversion(rates: pd.DataFrame, by: str = "source", level: float = 0.95) -> pd.DataFrame:
+    """Sessions-to-paid conversion per ``by`` from :func:`funnel_rates`, with Wilson intervals.
+
+    Returns ``by``, ``sessions``, ``paid_orders``, ``rate``, ``rate_low``, ``rate_high``, best first.
+    """
+    if rates.empty:
+        return pd.DataFrame(columns=[by, "sessions", "paid_orders", "rate", "rate_low", "rate_high"])
+    wide = rates.pivot_table(index=by, columns="step", values="count", aggfunc="sum").reset_index()
+    out = add_rate_interval(wide[[by, "sessions", "paid_orders"]], "paid_orders", "sessions", "rate", level)
+    return out.sort_values("rate", ascending=False).reset_index(drop=True)
+
+
+def best_converting(overall: pd.DataFrame, by: str = "source", level: float = 0.95) -> tuple[str, Estimate] | None:
+    """The ``by`` value of :func:`overall_conversion` that converts best, with its rate as an Estimate."""
+    if overall.empty:
+        return None
+    best = overall.iloc[0]
+    return str(best[by]), Estimate.proportion(best["paid_orders"], best["sessions"], level=level)
 
 
 @dataclass
@@ -186,6 +243,14 @@ class Decomposition:
 
     gmv_change: float
     parts: pd.DataFrame  # factor, current, comparison, change, contribution_cny
+
+
+def _factors(ds: Dataset, f: Filters) -> dict[str, float]:
+    orders = queries.channel_orders(ds, f)
+    gmv, n = float(orders["gmv"].sum()), float(orders["orders"].sum())
+    sessions = float(queries.funnel(ds, f, "channel")["sessions"].sum())
+    return {"sessions": sessions, "conversion": n / sessions if sessions else np.nan,
+            "aov": gmv / n if n else np.nan, "gmv": gmv}
 
 
 def decompose_gmv(ds: Dataset, f: Filters) -> Decomposition | None:
@@ -198,14 +263,7 @@ def decompose_gmv(ds: Dataset, f: Filters) -> Decomposition | None:
     cmp_f = f.comparison()
     if cmp_f is None or "traffic" not in ds.sources:
         return None
-
-    def factors(ff: Filters) -> dict[str, float]:
-        k = queries.kpi_totals(ds, ff)
-        sessions = float(queries.funnel(ds, ff, "channel")["sessions"].sum())
-        return {"sessions": sessions, "conversion": k["orders"] / sessions if sessions else np.nan,
-                "aov": k["aov"], "gmv": k["gmv"]}
-
-    cur, prev = factors(f), factors(cmp_f)
+    cur, prev = _factors(ds, f), _factors(ds, cmp_f)
     delta = cur["gmv"] - prev["gmv"]
     log_total = np.log(cur["gmv"] / prev["gmv"]) if prev["gmv"] and cur["gmv"] else np.nan
     rows = []
@@ -229,9 +287,7 @@ def _log_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _channel_factors(ds: Dataset, f: Filters) -> pd.DataFrame:
-    orders = ds.sql(f"""
-        SELECT channel, sum(gmv_cny) AS gmv, count(*) AS orders FROM orders_cny
-        WHERE is_valid AND {f.where()} GROUP BY 1""")
+    orders = queries.channel_orders(ds, f)
     traffic = queries.funnel(ds, f, "channel")[["channel", "sessions"]]
     return orders.merge(traffic, on="channel", how="outer").fillna(0.0)
 
@@ -286,14 +342,44 @@ def factor_totals(parts: pd.DataFrame) -> pd.DataFrame:
     return out.fillna(0.0).reset_index()
 
 
+@dataclass(frozen=True)
+class DecompositionSummary:
+    """What a reader needs from :func:`decompose_gmv_by_channel`: the total ``delta``, the factor that
+    accounts for most (``main_factor``, ``main``), and the largest single (channel, factor) move."""
+
+    delta: Estimate
+    main_factor: str
+    main: Estimate
+    top_channel: str | None
+    top_factor: str | None
+    top: Estimate | None
+
+
+def summarise_decomposition(parts: pd.DataFrame) -> DecompositionSummary | None:
+    """The summary of a decomposition; None when it is empty. Amounts are census totals in CNY."""
+    if parts.empty:
+        return None
+    totals = factor_totals(parts)
+    main = totals.loc[totals["contribution_cny"].abs().idxmax()]
+    split = parts[parts["factor"] != "other"]
+    top = split.loc[split["contribution_cny"].abs().idxmax()] if len(split) else None
+    return DecompositionSummary(
+        total(float(totals["contribution_cny"].sum()), None, "money"), str(main["factor"]),
+        total(float(main["contribution_cny"]), None, "money"),
+        None if top is None else str(top["channel"]), None if top is None else str(top["factor"]),
+        None if top is None else total(float(top["contribution_cny"]), None, "money"))
+
+
 # ----- days that break the pattern -----------------------------------------------------------
 
 @dataclass
 class PatternBreaks:
-    """Daily GMV against a robust seasonal baseline, with the days that break the pattern.
+    """Daily GMV against its robust weekday baseline (:func:`workbench.stats.anomaly.robust_baseline`).
 
     ``daily`` holds every day of the history: ``date``, ``actual`` (GMV, CNY), ``baseline`` (CNY),
-    ``excess`` (actual − baseline, CNY), ``excess_pct``, ``robust_z`` and ``flag`` (|z| > threshold).
+    ``low``/``high`` (the normal range, baseline ± threshold × scale), ``excess`` (actual − baseline,
+    CNY), ``excess_pct``, ``robust_z``, ``flag`` (|z| > threshold) and ``campaign`` (the campaigns
+    running that day, None on ordinary days). ``method`` is a key of the method's note.
     """
 
     daily: pd.DataFrame
@@ -313,68 +399,33 @@ class PatternBreaks:
         return d.reindex(d["robust_z"].abs().sort_values(ascending=False).index).reset_index(drop=True)
 
 
-def pattern_breaks(ds: Dataset, channels: tuple[str, ...] = (), threshold: float = 3.5,
-                   end: "pd.Timestamp | None" = None) -> PatternBreaks:
-    """Flag days whose GMV breaks the weekly pattern, against a robust seasonal baseline.
+PATTERN_COLUMNS = ["date", "actual", "baseline", "low", "high", "excess", "excess_pct", "robust_z", "flag", "campaign"]
 
-    Method: log(1 + daily GMV) over the whole history of the chosen ``channels`` is decomposed
-    with STL (Cleveland et al., 1990; statsmodels, period 7, robust weights, a 5-week trend
-    window), so that the baseline (trend + weekday pattern) is not pulled by the very days it
-    should flag; a second pass refits with the days flagged by the first replaced by their
-    baseline, so that a long event (an 11-day Double 11) does not lift the trend around it. The residual is scaled by its median absolute deviation (robust z-score;
-    1.4826 × MAD estimates the standard deviation); days with |z| > ``threshold`` are flagged.
-    The size of a break is actual − baseline in CNY. Fit on the whole history, not the period,
-    so a notebook calls it through ``nb.memo`` (arguments hashable).
+
+def pattern_breaks(ds: Dataset, channels: tuple[str, ...] = (), threshold: float = anomaly.Z_ALERT) -> PatternBreaks:
+    """Flag days whose GMV breaks the weekly pattern, with the one baseline every page uses.
+
+    Method (:func:`workbench.stats.anomaly.robust_baseline`, shared with the risk page): each day is
+    compared with the median GMV of the same weekday over the previous 8 weeks; the residual is
+    scaled by 1.4826 × its median absolute value over the previous 56 days (a robust z-score);
+    days with |z| > ``threshold`` (:data:`~workbench.stats.anomaly.Z_ALERT`) are flagged. Only the
+    past is used, so the last day is judged as it arrives. Campaign days (from
+    :func:`workbench.sql.calendar.campaign_days`) are scored but not learnt from, so a long campaign
+    does not lift the weeks after it; they are named, since they are expected to stand out. Fitted
+    on the whole history of the
+    chosen ``channels``, not the period, so a notebook calls it through ``nb.memo``.
     """
-    from statsmodels.tsa.seasonal import STL
-
-    where = "TRUE" if not channels else Filters(start=pd.Timestamp(0).date(), end=pd.Timestamp(0).date(),
-                                                channels=channels).channel_sql()
-    daily = ds.sql(f"""SELECT order_date AS date, sum(gmv_cny) AS actual FROM orders_cny
-                       WHERE is_valid AND {where} GROUP BY 1 ORDER BY 1""")
-    method = "STL (period 7, robust, two passes) on log GMV; robust z = residual / (1.4826 × MAD)"
-    cols = ["date", "actual", "baseline", "excess", "excess_pct", "robust_z", "flag"]
+    daily = queries.daily_gmv(ds, channels)
+    method = "weekday_median_mad"
     if len(daily) < 28:
-        return PatternBreaks(pd.DataFrame(columns=cols), threshold, method, len(daily))
-    daily["date"] = pd.to_datetime(daily["date"])
+        return PatternBreaks(pd.DataFrame(columns=PATTERN_COLUMNS), threshold, method, len(daily))
     full = pd.DataFrame({"date": pd.date_range(daily["date"].min(), daily["date"].max(), freq="D")})
     daily = full.merge(daily, on="date", how="left").fillna({"actual": 0.0})
-    y = np.log1p(daily["actual"].to_numpy())
-
-    def robust_z(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        fit = STL(values, period=7, trend=35, robust=True).fit()
-        base = fit.trend + fit.seasonal
-        resid = y - base
-        mad = np.median(np.abs(resid - np.median(resid))) * 1.4826
-        return base, ((resid - np.median(resid)) / mad if mad > 0 else np.zeros_like(resid))
-
-    base_log, z = robust_z(y)
-    # second pass: the flagged days replaced by their baseline, so a long event cannot lift the trend
-    base_log, z = robust_z(np.where(np.abs(z) > threshold, base_log, y))
-    baseline = np.expm1(base_log)
-    out = daily.assign(baseline=baseline, excess=daily["actual"] - baseline,
-                       excess_pct=daily["actual"] / np.where(baseline > 0, baseline, np.nan) - 1,
-                       robust_z=z, flag=np.abs(z) > threshold)
-    return PatternBreaks(out[cols], threshold, method, len(out))
-
-
-def campaign_days(ds: Dataset) -> pd.DataFrame:
-    """Campaign per day (``date``, ``campaign``) from the campaigns table; empty without it."""
-    if not ds.has("campaigns", ["name", "start_date", "end_date"]):
-        return pd.DataFrame(columns=["date", "campaign"])
-    c = ds.sql("""SELECT CAST(d AS DATE) AS date, string_agg(name, ' / ') AS campaign
-                  FROM campaigns, generate_series(start_date, end_date, INTERVAL 1 DAY) AS t(d) GROUP BY 1""")
-    c["date"] = pd.to_datetime(c["date"])
-    return c
-
-
-def overall_conversion(rates: pd.DataFrame, by: str = "source") -> pd.DataFrame:
-    """Sessions-to-paid conversion per ``by`` from :func:`funnel_rates`, with 95% Wilson intervals.
-
-    Returns ``by``, ``sessions``, ``paid_orders``, ``rate``, ``rate_low``, ``rate_high``, best first.
-    """
-    if rates.empty:
-        return pd.DataFrame(columns=[by, "sessions", "paid_orders", "rate", "rate_low", "rate_high"])
-    wide = rates.pivot_table(index=by, columns="step", values="count", aggfunc="sum").reset_index()
-    out = add_rate_interval(wide[[by, "sessions", "paid_orders"]], "paid_orders", "sessions", "rate")
-    return out.sort_values("rate", ascending=False).reset_index(drop=True)
+    camps = calendar.campaign_days(ds)[["date", "campaign"]]
+    daily = daily.merge(camps, on="date", how="left")
+    out = anomaly.pattern_breaks(daily, "actual", z=threshold, exclude=daily["campaign"].notna())
+    # the normal range is the baseline ± threshold × scale (robust_baseline's own band uses Z_ALERT)
+    out["low"] = (out["baseline"] - threshold * out["scale"]).clip(lower=0.0)
+    out["high"] = out["baseline"] + threshold * out["scale"]
+    out["campaign"] = out["campaign"].astype(object).where(out["campaign"].notna(), None)
+    return PatternBreaks(out[PATTERN_COLUMNS], threshold, method, len(out))
