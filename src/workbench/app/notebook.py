@@ -149,7 +149,7 @@ class Notebook:
 
         missing = self.data.missing(sec.needs)
         if missing:
-            sec.status, sec.message = "skipped", self.t("app.skipped_needs", needs=", ".join(missing))
+            sec.status, sec.message = "skipped", self.t("app.skipped_needs", needs=self._describe_needs(missing))
             display(HTML(f"<p class='wb-skipped'>⚠ {html.escape(sec.message)}</p>"))
             return
         try:
@@ -158,6 +158,16 @@ class Notebook:
         except (MissingTableError, EmptyPeriodError) as exc:
             sec.status, sec.message = "skipped", str(exc)
             display(HTML(f"<p class='wb-skipped'>⚠ {html.escape(str(exc))}</p>"))
+
+    def _describe_needs(self, missing: list[str]) -> str:
+        """``orders.region`` and ``traffic`` as a reader reads them: 订单表的“地区”字段、流量表."""
+        parts = []
+        for item in missing:
+            table, _, column = item.partition(".")
+            name = self.t(f"table.{table}") if catalogue.has(f"table.{table}", self.lang) else table
+            parts.append(self.t("app.need_column", table=name, label=self.label(column)) if column
+                         else self.t("app.need_table", table=name))
+        return self.t("app.need_joiner").join(parts)
 
     def redraw(self, filters: Filters | None = None) -> None:
         """Re-run every section for ``filters`` (the filter bar calls this)."""

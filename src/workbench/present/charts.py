@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from workbench.data import schema
+from workbench.text import catalogue
 from workbench.text import labels as i18n
 from workbench.text.labels import label
 from workbench.text.pages import topic as topic_of
@@ -180,15 +181,14 @@ def band_chart(daily: pd.DataFrame, y: str, title: str, y_title: str, lang: str 
     fig.add_trace(go.Scatter(x=d["date"], y=d["high"], line=dict(width=0), showlegend=False, hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=d["date"], y=d["low"].clip(lower=0), fill="tonexty", line=dict(width=0),
                              fillcolor="rgba(31,111,235,0.12)",
-                             name=i18n.pick(lang, f"normal range (robust z within ±{risk.Z_ALERT:g})",
-                                            f"正常范围（稳健 z 值 ±{risk.Z_ALERT:g} 内）")))
+                             name=catalogue.message("chart.normal_range", lang, z=risk.Z_ALERT)))
     fig.add_trace(go.Scatter(x=d["date"], y=d["baseline"], line=dict(color="#888", dash="dot"),
                              name=i18n.label("baseline", lang)))
     fig.add_trace(go.Scatter(x=d["date"], y=d[y], line=dict(color="#1f6feb"), name=y_title))
     mask = ((d["robust_z"] > risk.Z_ALERT) & flag_high) | ((d["robust_z"] < -risk.Z_ALERT) & flag_low)
     fig.add_trace(go.Scatter(x=d.loc[mask, "date"], y=d.loc[mask, y], mode="markers",
                              marker=dict(color="#c2255c", size=10, symbol="diamond"),
-                             name=i18n.pick(lang, "alert", "预警")))
+                             name=catalogue.message("chart.unusual_day", lang)))
     if "in_period" in d and d["in_period"].any():
         per = d[d["in_period"]]["date"]
         fig.add_vrect(x0=per.min(), x1=per.max(), fillcolor="rgba(0,0,0,0.05)", line_width=0)
@@ -270,6 +270,6 @@ def status_chart(frame: pd.DataFrame, title: str, lang: str):
     fig = go.Figure(go.Bar(x=d["change"] * 100, y=d["label"], orientation="h",
                            marker_color=[overview.STATUS_COLOURS.get(s, "#999") for s in d["status"]]))
     fig.update_layout(title=title, height=max(300, 28 * len(d) + 120),
-                      xaxis_title=i18n.pick(lang, "Change on the comparison period (%)", "较对比期变化（%）"),
+                      xaxis_title=catalogue.message("chart.change_axis", lang),
                       yaxis_title="", yaxis=dict(autorange="reversed"))
     return fig
