@@ -182,6 +182,32 @@ def launch_benchmark(curves: pd.DataFrame) -> pd.DataFrame:
                          "n_products": g.count()}).reset_index()
 
 
+@dataclass(frozen=True)
+class LaunchSummary:
+    """The typical launch at the last day of the benchmark: its median cumulative units (``typical``,
+    an Estimate without interval, n = launches reaching that day), the quartiles, how many launches
+    there are and how many were launched since ``since``."""
+
+    days: int
+    typical: Estimate
+    q25: float
+    q75: float
+    launches: int
+    recent: int
+
+
+def launch_summary(curves: pd.DataFrame, since: "dt.date | str") -> LaunchSummary | None:
+    """:func:`launch_benchmark` read at its last day (None without launches)."""
+    bench = launch_benchmark(curves)
+    if bench.empty:
+        return None
+    last = bench[bench["days_since_launch"] == bench["days_since_launch"].max()].iloc[0]
+    recent = curves.loc[pd.to_datetime(curves["launch_date"]) >= pd.Timestamp(since), "product_id"].nunique()
+    return LaunchSummary(int(last["days_since_launch"]) + 1,
+                         Estimate(last["median"], n=int(last["n_products"]), method="median_iqr", unit="count"),
+                         float(last["q25"]), float(last["q75"]), int(curves["product_id"].nunique()), int(recent))
+
+
 # ----- at what price -----------------------------------------------------------------------------
 
 def price_panel(ds: Dataset, channels: tuple[str, ...] = ()) -> pd.DataFrame:
