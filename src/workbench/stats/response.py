@@ -164,9 +164,9 @@ def fit_response(data: pd.DataFrame, min_days: int = 120, max_decay: float = 0.9
     for j, c in enumerate(mchans):
         b, lg, d = theta[j], theta[k + j], theta[2 * k + j]
         sb, sg, sd = se[j], se[k + j], se[2 * k + j]
-        rows.append({"marketing_channel": c, "beta": b, "beta_low": b - z * sb, "beta_high": b + z * sb,
+        rows.append({"marketing_channel": c, "beta": b, "beta_low": max(b - z * sb, 0.0), "beta_high": b + z * sb,
                      "gamma": np.exp(lg), "gamma_low": np.exp(lg - z * sg), "gamma_high": np.exp(min(lg + z * sg, 50.0)),
-                     "decay": d, "decay_low": d - z * sd, "decay_high": d + z * sd,
+                     "decay": d, "decay_low": min(max(d - z * sd, 0.0), 1.0), "decay_high": min(max(d + z * sd, 0.0), 1.0),
                      "at_bound": bool(np.isclose(nl[[j, k + j, 2 * k + j]], lo[[j, k + j, 2 * k + j]]).any()
                                       or np.isclose(nl[[j, k + j, 2 * k + j]], hi[[j, k + j, 2 * k + j]]).any())})
     model.params = pd.DataFrame(rows)

@@ -35,6 +35,7 @@ __all__ = ["ABTest", "Reallocation", "ResponseModel", "RESPONSE_METHOD", "adstoc
 NEEDS_SPEND = {"marketing_spend": ["spend_cny", "impressions", "clicks"]}
 NEEDS_RESPONSE = {"marketing_spend": ["spend_cny"], "orders": ["paid_amount", "ordered_at", "channel"]}
 NEEDS_TRAFFIC = {"traffic": ["date", "sessions", "paid_orders"]}
+NEEDS_ROAS = {"marketing_spend": ["attributed_gmv_cny", "spend_cny"]}
 
 
 # ----- delivery KPIs -------------------------------------------------------------------------------
@@ -69,6 +70,30 @@ def channel_kpis(ds: Dataset, f: Filters, level: float = 0.95) -> pd.DataFrame:
 def ctr_estimate(row: object, level: float = 0.95) -> Estimate:
     """A channel's click-through rate (clicks / impressions) with its Wilson interval."""
     return Estimate.proportion(float(getattr(row, "clicks")), float(getattr(row, "impressions")), level, min_n=1)
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    """The period's spend (a census, no interval; n = days) and its largest marketing channel: its share
+    of spend, its CTR (Wilson) and its platform-attributed ROAS (NaN without attribution)."""
+
+    spend: Estimate
+    top_channel: str
+    top_share: float
+    top_ctr: Estimate
+    top_roas: float
+    top_impressions: int
+
+
+def delivery_summary(kpis: pd.DataFrame, days: int, level: float = 0.95) -> DeliverySummary | None:
+    """:func:`channel_kpis` summed up for the page's first finding (None without spend)."""
+    if kpis.empty or not kpis["spend_cny"].sum() > 0:
+        return None
+    total = float(kpis["spend_cny"].sum())
+    top = kpis.sort_values("spend_cny", ascending=False).iloc[0]
+    return DeliverySummary(Estimate(total, n=days, method="census", unit="money"), str(top["marketing_channel"]),
+                           float(top["spend_cny"]) / total, ctr_estimate(top, level), float(top["roas"]),
+                           int(top["impressions"]))
 
 
 def spend_over_time(ds: Dataset, f: Filters, grain: str = "week") -> pd.DataFrame:
