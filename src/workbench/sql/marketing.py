@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 GRAINS = ("day", "week", "month")
 
 
-def channel_totals(ds: "Dataset", f: Filters, has_orders: bool, has_gmv: bool) -> pd.DataFrame:
+def channel_totals(ds: Dataset, f: Filters, has_orders: bool, has_gmv: bool) -> pd.DataFrame:
     """Per marketing channel in the period: ``marketing_channel``, ``spend_cny``, ``impressions``, ``clicks``,
     ``attributed_orders``, ``attributed_gmv_cny`` (NULL when the platform's attribution is absent)."""
     cond, params = f.bind("date", "channel")
@@ -31,7 +31,7 @@ def channel_totals(ds: "Dataset", f: Filters, has_orders: bool, has_gmv: bool) -
         FROM marketing_spend WHERE {cond} GROUP BY 1 ORDER BY spend_cny DESC, 1""", params)
 
 
-def spend_by(ds: "Dataset", f: Filters, grain: str, has_gmv: bool) -> pd.DataFrame:
+def spend_by(ds: Dataset, f: Filters, grain: str, has_gmv: bool) -> pd.DataFrame:
     """Spend (CNY), clicks and attributed GMV per ``grain`` (day/week/month, a column of that name) and channel."""
     g = engine.identifier(grain, GRAINS)
     cond, params = f.bind("date", "channel")
@@ -42,7 +42,7 @@ def spend_by(ds: "Dataset", f: Filters, grain: str, has_gmv: bool) -> pd.DataFra
         FROM marketing_spend WHERE {cond} GROUP BY 1, 2 ORDER BY 1, 2""", params)
 
 
-def daily_orders(ds: "Dataset", channels: tuple[str, ...], exclude_livestream: bool) -> pd.DataFrame:
+def daily_orders(ds: Dataset, channels: tuple[str, ...], exclude_livestream: bool) -> pd.DataFrame:
     """GMV (CNY) and number of valid orders per day of ``channels`` (all when empty): ``date``, ``gmv``, ``orders``."""
     cond, params = channels_condition(channels, "channel")
     src = "(source IS NULL OR source <> $src)" if exclude_livestream else "TRUE"
@@ -52,7 +52,7 @@ def daily_orders(ds: "Dataset", channels: tuple[str, ...], exclude_livestream: b
                                 WHERE is_valid AND {cond} AND {src} GROUP BY 1 ORDER BY 1""", params)
 
 
-def daily_spend(ds: "Dataset", channels: tuple[str, ...]) -> pd.DataFrame:
+def daily_spend(ds: Dataset, channels: tuple[str, ...]) -> pd.DataFrame:
     """Spend (CNY) per day and marketing channel that drives ``channels``: ``date``, ``marketing_channel``, ``spend``."""
     cond, params = channels_condition(channels, "channel")
     return engine.query(ds, f"""SELECT date, marketing_channel, sum(spend_cny) AS spend FROM marketing_spend

@@ -31,7 +31,7 @@ def product_name_sql(has_name: bool, alias: str = "p") -> str:
     return f"COALESCE({alias}.name, {alias}.product_id)" if has_name else f"{alias}.product_id"
 
 
-def product_totals(ds: "Dataset", f: Filters, has_cost: bool, has_name: bool) -> pd.DataFrame:
+def product_totals(ds: Dataset, f: Filters, has_cost: bool, has_name: bool) -> pd.DataFrame:
     """Per product in the period: ``product_id``, ``product_name``, ``category``, ``gmv``, ``units``, ``margin``."""
     cond, params = f.bind("i.order_date", "i.channel")
     cost = "sum(i.line_gmv_cny - i.quantity * p.unit_cost_cny)" if has_cost else "CAST(NULL AS DOUBLE)"
@@ -44,7 +44,7 @@ def product_totals(ds: "Dataset", f: Filters, has_cost: bool, has_name: bool) ->
         GROUP BY 1 ORDER BY gmv DESC, 1""", params)
 
 
-def category_gmv(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def category_gmv(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Line value (CNY) per category in the period: ``category``, ``gmv``."""
     cond, params = f.bind("i.order_date", "i.channel")
     return engine.query(ds, f"""
@@ -52,7 +52,7 @@ def category_gmv(ds: "Dataset", f: Filters) -> pd.DataFrame:
         WHERE i.is_valid AND {cond} GROUP BY 1 ORDER BY 1""", params)
 
 
-def launch_curves(ds: "Dataset", end: dt.date, days: int) -> pd.DataFrame:
+def launch_curves(ds: Dataset, end: dt.date, days: int) -> pd.DataFrame:
     """Units per product and day since launch over the first ``days`` days, launches up to ``end``.
 
     Returns ``product_id``, ``category``, ``launch_date``, ``days_since_launch``, ``units``.
@@ -76,7 +76,7 @@ def launch_curves(ds: "Dataset", end: dt.date, days: int) -> pd.DataFrame:
         ORDER BY 1, 4""", {"end": pd.Timestamp(end).date(), "days": int(days)})
 
 
-def price_weeks(ds: "Dataset", channels: tuple[str, ...] = ()) -> pd.DataFrame:
+def price_weeks(ds: Dataset, channels: tuple[str, ...] = ()) -> pd.DataFrame:
     """Units, GMV and list price per product and week: ``product_id``, ``category``, ``week``, ``units``,
     ``gmv``, ``list_price``."""
     cond, params = channels_condition(channels, "i.channel")
@@ -87,7 +87,7 @@ def price_weeks(ds: "Dataset", channels: tuple[str, ...] = ()) -> pd.DataFrame:
         WHERE i.is_valid AND i.unit_price > 0 AND {cond} GROUP BY 1, 3""", params)
 
 
-def category_price_days(ds: "Dataset", channels: tuple[str, ...], exclude_sources: tuple[str, ...],
+def category_price_days(ds: Dataset, channels: tuple[str, ...], exclude_sources: tuple[str, ...],
                         has_source: bool) -> pd.DataFrame:
     """Units and price index per category and day: ``category``, ``date``, ``units``, ``price_index``."""
     cond, params = channels_condition(channels, "i.channel")
@@ -105,7 +105,7 @@ def category_price_days(ds: "Dataset", channels: tuple[str, ...], exclude_source
         GROUP BY 1, 2 HAVING sum(i.quantity) > 0""", params)
 
 
-def stockout_days(ds: "Dataset", has_inbound: bool) -> pd.DataFrame:
+def stockout_days(ds: Dataset, has_inbound: bool) -> pd.DataFrame:
     """Product-days of products ever at zero stock: ``product_id``, ``date``, ``stock_on_hand``, ``units``,
     ``out_of_stock`` (opened with no stock and nothing came in, or closed at zero having sold nothing)."""
     inbound = "COALESCE(inbound_units, 0)" if has_inbound else "0"
@@ -126,7 +126,7 @@ def stockout_days(ds: "Dataset", has_inbound: bool) -> pd.DataFrame:
         ORDER BY 1, 2""")
 
 
-def stockout_prices(ds: "Dataset", has_name: bool) -> pd.DataFrame:
+def stockout_prices(ds: Dataset, has_name: bool) -> pd.DataFrame:
     """Average price paid (CNY) of the products ever at zero stock: ``product_id``, ``product_name``,
     ``category``, ``price``."""
     return engine.query(ds, f"""
@@ -139,7 +139,7 @@ def stockout_prices(ds: "Dataset", has_name: bool) -> pd.DataFrame:
 LISTING_ALLOWED = ("title_length", "image_count", "has_video", "description_length")
 
 
-def listing_data(ds: "Dataset", columns: list[str]) -> pd.DataFrame:
+def listing_data(ds: Dataset, columns: list[str]) -> pd.DataFrame:
     """Per product: ``product_id``, ``category``, ``list_price_cny``, the listing ``columns``, ``units``
     (valid lines, whole history) and ``days_on_sale`` (from launch or the data's first day to its last)."""
     cols = ", ".join("p." + engine.identifier(c, LISTING_ALLOWED) for c in columns)

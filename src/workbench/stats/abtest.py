@@ -15,6 +15,7 @@ from scipy import stats as sps
 from workbench.stats.intervals import wilson_interval
 from workbench.stats.result import Estimate
 
+
 @dataclass
 class ABTest:
     """Two variants' conversion compared: difference, interval, p-value and power."""

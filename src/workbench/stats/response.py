@@ -17,6 +17,7 @@ from scipy import stats as sps
 
 from workbench.stats.result import Estimate
 
+
 def adstock(spend: np.ndarray, decay: float) -> np.ndarray:
     """Geometric carry-over: a_t = s_t + decay · a_{t−1} (a_0 = s_0)."""
     from scipy.signal import lfilter
@@ -246,6 +247,6 @@ def marginal_roas_estimate(table: pd.DataFrame, channel: str, n: int, level: flo
                     "response_draws", "ratio", bounds=(0.0, float("inf")))
 
 
-def gain_estimate(plan: "Reallocation", days: int, n: int, level: float = 0.95) -> Estimate:
+def gain_estimate(plan: Reallocation, days: int, n: int, level: float = 0.95) -> Estimate:
     """The reallocation's expected extra GMV over ``days`` days (CNY) as an Estimate."""
     return Estimate(plan.gain * days, plan.gain_low * days, plan.gain_high * days, level, n, plan.method, "money")

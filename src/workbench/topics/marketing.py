@@ -20,17 +20,24 @@ from workbench.errors import ParameterError
 from workbench.sql import calendar
 from workbench.sql import marketing as q
 from workbench.sql.filters import Filters
-from workbench.stats.abtest import ABTest, ab_test, required_sample, sample_size_table
-from workbench.stats.response import (RESPONSE_METHOD, Reallocation, ResponseModel, adstock, gain_estimate,
-                                      marginal_roas_estimate, marginal_roas_table, reallocate, response_curves,
-                                      saturation)
+
+# the estimators this page composes, importable from here as before
+from workbench.stats.abtest import ABTest, ab_test, required_sample, sample_size_table  # noqa: F401
+from workbench.stats.response import (  # noqa: F401
+    RESPONSE_METHOD,
+    Reallocation,
+    ResponseModel,
+    adstock,
+    gain_estimate,
+    marginal_roas_estimate,
+    marginal_roas_table,
+    reallocate,
+    response_curves,
+    saturation,
+)
 from workbench.stats.response import fit_response as fit_response_frame
 from workbench.stats.result import Estimate
 from workbench.topics import kpi as kpi_mod
-
-__all__ = ["ABTest", "Reallocation", "ResponseModel", "RESPONSE_METHOD", "adstock", "saturation", "ab_test",
-           "required_sample", "sample_size_table", "marginal_roas_table", "reallocate", "response_curves",
-           "gain_estimate", "marginal_roas_estimate"]
 
 NEEDS_SPEND = {"marketing_spend": ["spend_cny", "impressions", "clicks"]}
 NEEDS_RESPONSE = {"marketing_spend": ["spend_cny"], "orders": ["paid_amount", "ordered_at", "channel"]}
@@ -69,7 +76,7 @@ def channel_kpis(ds: Dataset, f: Filters, level: float = 0.95) -> pd.DataFrame:
 
 def ctr_estimate(row: object, level: float = 0.95) -> Estimate:
     """A channel's click-through rate (clicks / impressions) with its Wilson interval."""
-    return Estimate.proportion(float(getattr(row, "clicks")), float(getattr(row, "impressions")), level, min_n=1)
+    return Estimate.proportion(float(row.clicks), float(row.impressions), level, min_n=1)
 
 
 @dataclass(frozen=True)

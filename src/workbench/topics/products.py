@@ -157,7 +157,7 @@ def growth_share(ds: Dataset, f: Filters) -> pd.DataFrame:
     return cur[cols].sort_values("gmv", ascending=False).reset_index(drop=True)
 
 
-def launch_curves(ds: Dataset, end: "pd.Timestamp | str | dt.date", days: int = 90) -> pd.DataFrame:
+def launch_curves(ds: Dataset, end: pd.Timestamp | str | dt.date, days: int = 90) -> pd.DataFrame:
     """Cumulative units of each product over its first ``days`` days on sale (new-product launches).
 
     Products whose ``launch_date`` lies inside the order history and on or before ``end`` are
@@ -196,7 +196,7 @@ class LaunchSummary:
     recent: int
 
 
-def launch_summary(curves: pd.DataFrame, since: "dt.date | str") -> LaunchSummary | None:
+def launch_summary(curves: pd.DataFrame, since: dt.date | str) -> LaunchSummary | None:
     """:func:`launch_benchmark` read at its last day (None without launches)."""
     bench = launch_benchmark(curves)
     if bench.empty:
@@ -375,7 +375,7 @@ def stockout_days(ds: Dataset) -> pd.DataFrame:
     return q.stockout_days(ds, ds.has("inventory", ["inbound_units"]))
 
 
-def stockout_losses(ds: Dataset, start: "str | None" = None, end: "str | None" = None,
+def stockout_losses(ds: Dataset, start: str | None = None, end: str | None = None,
                     window: int = 28, level: float = 0.95) -> StockoutEstimate:
     """Sales lost to stock-outs between ``start`` and ``end`` (ISO dates; whole history when None).
 
