@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import numpy as np
 import pytest
@@ -113,3 +114,70 @@ def test_degenerate_inputs(ds, tiny_shop):
     assert tiny.missing(marketing.NEEDS_RESPONSE) == ["marketing_spend"]
     empty = Filters(start=dt.date(1990, 1, 1), end=dt.date(1990, 1, 28))
     assert marketing.channel_kpis(ds, empty).empty
+
+
+# ----- the SQL layer, the KPI registry and the page's catalogue --------------------------------------
+
+def test_marketing_queries_bind_values_so_a_quote_in_a_channel_is_harmless(ds):
+    from workbench.sql import marketing as q
+
+    end = ds.sql("SELECT max(date) AS d FROM marketing_spend")["d"].iloc[0]
+    end = end.date() if hasattr(end, "date") else end
+    odd = Filters(start=end - dt.timedelta(days=27), end=end, channels=("o'brien'); DROP TABLE orders --",))
+    assert marketing.channel_kpis(ds, odd).empty
+    assert q.spend_by(ds, odd, "week", True).empty
+    assert q.daily_orders(ds, odd.channels, True).empty and q.daily_spend(ds, odd.channels).empty
+    with pytest.raises(ParameterError):
+        q.spend_by(ds, odd, "week'); DROP TABLE orders --", True)
+
+
+def test_roas_is_the_registered_kpi_and_sizing_never_uses_a_stand_in(ds, tiny_shop):
+    from workbench.topics import kpi
+
+    end = ds.sql("SELECT max(date) AS d FROM marketing_spend")["d"].iloc[0]
+    end = end.date() if hasattr(end, "date") else end
+    f = Filters(start=end - dt.timedelta(days=27), end=end, compare_start=end - dt.timedelta(days=55),
+                compare_end=end - dt.timedelta(days=28))
+    mine, registry = marketing.roas(ds, f), kpi.kpi(ds, f, "roas")
+    assert mine.value == registry.value and mine.status == registry.status and mine.change == registry.change
+    sizing = marketing.ab_sizing(ds, f)
+    assert sizing.reason is None and sizing.base == kpi.kpi(ds, f, "conversion").value
+    assert sizing.needed(0.1) == marketing.required_sample(sizing.base.estimate, 0.1)
+    tiny = workbench.load(tiny_shop)
+    none = marketing.ab_sizing(tiny, Filters(start=dt.date(2025, 1, 1), end=dt.date(2025, 1, 6)))
+    assert none.reason == "no_traffic" and none.base is None and none.table.empty and none.needed() is None
+
+
+def test_response_parameter_intervals_stay_feasible(model):
+    p = model.params
+    assert (p["decay_low"] >= 0).all() and (p["decay_high"] <= 1).all() and (p["beta_low"] >= 0).all()
+
+
+def test_ab_result_carries_estimates():
+    t = marketing.ab_test(12000, 384, 11800, 431)
+    d = t.difference_estimate
+    assert d.unit == "points" and (d.low, d.estimate, d.high) == (t.low, t.difference, t.high)
+    assert t.rate_a_estimate.low < t.rate_a < t.rate_a_estimate.high and t.rate_b_estimate.n == 11800
+
+
+def test_the_pages_catalogue_keys_exist_in_both_languages():
+    from pathlib import Path
+
+    from workbench.stats import response
+    from workbench.text import catalogue
+
+    source = (Path(__file__).resolve().parents[2] / "notebooks" / "src" / "03_marketing.py").read_text("utf-8")
+    keys = {f"marketing.section.{k}" for k in re.findall(r'nb\.section\("(\w+)"', source)}
+    keys |= {f"marketing.finding.{k}" for k in re.findall(r'nb\.finding\("(\w+)"', source)}
+    keys |= {f"marketing.{k}" for k in re.findall(r'nb\.(?:text|say)\("([a-z_]+\.[\w.]+)"', source)}
+    keys |= {f"marketing.{k}" for k in re.findall(r'message="([\w.]+)"', source)}
+    keys |= {f"marketing.method.{m}" for m in (response.RESPONSE_METHOD, response.REALLOCATION_METHOD)}
+    keys |= {f"marketing.note.sizing_{r}" for r in ("no_traffic", "no_conversion")}
+    keys |= {f"marketing.reason.{r}" for r in ("no_comparison", "too_few", "no_data", "comparison_empty")}
+    keys |= {f"label.marketing.{k}" for k in ("significant", "not_significant", "reached", "not_reached",
+                                              "current_spend", "proposed_spend", "spend_plan")}
+    assert len(keys) > 20
+    for lang in ("zh", "en"):
+        missing = sorted(k for k in keys if not catalogue.has(k, lang))
+        assert missing == [], (lang, missing)
+    assert "en=" not in source and "zh=" not in source and "fmt_" not in source and "0.03" not in source

@@ -113,7 +113,8 @@ def test_stockout_losses_match_the_planted_losses(ds, truth):
         true_lost += item["lost_units_per_day"] * days
         est_lost += by.loc[pid, "lost_units"]
     assert est_lost == pytest.approx(true_lost, rel=0.25), (est_lost, true_lost)
-    assert est.lost_units_low <= est.lost_units <= est.lost_units_high
+    assert 0 <= est.lost_units.low <= est.lost_units.estimate <= est.lost_units.high
+    assert (est.by_product["lost_units_low"] >= 0).all() and (est.by_product["lost_gmv_low"] >= 0).all()
     assert est.stockout_days >= sum(1 for _ in items) * 10
 
 
@@ -142,7 +143,7 @@ def test_listing_quality_finds_the_planted_effects(ds, truth):
 def test_abc_classes_split_the_value_at_80_and_95_percent(ds):
     classes = products.abc_classes(ds, _filters(ds), "gmv")
     assert not classes.empty
-    share = classes.groupby("abc")["gmv"].sum() / classes["gmv"].sum()
+    share = classes.groupby("abc_class")["gmv"].sum() / classes["gmv"].sum()
     assert share["A"] >= 0.8 - classes["gmv"].max() / classes["gmv"].sum()
     assert share["A"] < 0.8 + classes["gmv"].max() / classes["gmv"].sum() + 1e-9
     assert classes["cum_share"].is_monotonic_increasing
@@ -167,3 +168,67 @@ def test_degenerate_cases(ds, tiny_shop):
     assert products.listing_quality(tiny) is None           # no listing attributes
     with pytest.raises(workbench.MissingTableError):
         products.stockout_losses(tiny)                      # no inventory table
+
+
+# ----- the SQL layer, the KPI registry and the page's catalogue --------------------------------------
+
+def test_product_queries_bind_values_so_a_quote_in_a_channel_is_harmless(ds):
+    from workbench.sql import products as q
+
+    end = ds.sql("SELECT max(order_date) AS d FROM orders_cny")["d"].iloc[0]
+    end = end.date() if hasattr(end, "date") else end
+    odd = Filters(start=end - dt.timedelta(days=27), end=end, channels=("o'brien; DROP TABLE orders --",))
+    assert q.product_totals(ds, odd, True, True).empty
+    assert q.category_gmv(ds, odd).empty
+    assert q.category_price_days(ds, odd.channels, ("live'stream",), True).empty
+    both = Filters(start=odd.start, end=end, channels=("tmall", "o'brien"))
+    tmall = Filters(start=odd.start, end=end, channels=("tmall",))
+    assert products.product_totals(ds, both)["gmv"].sum() == pytest.approx(products.product_totals(ds, tmall)["gmv"].sum())
+    with pytest.raises(workbench.ParameterError):
+        q.listing_data(ds, ["title_length; DROP TABLE products"])
+
+
+def test_elasticity_n_is_the_days_of_that_category_and_the_products_have_names(ds):
+    days = ds.sql("SELECT count(DISTINCT order_date) AS n FROM orders_cny")["n"].iloc[0]
+    for e in products.price_elasticities(ds):
+        assert e.value.n == e.n_days <= days and e.value.low <= e.estimate <= e.value.high
+        assert not hasattr(e, "n_products")
+    totals = products.product_totals(ds, _filters(ds))
+    assert totals["product_name"].notna().all() and (totals["product_name"] != totals["product_id"]).any()
+
+
+def test_discount_depth_is_the_registered_kpi(ds):
+    from workbench.topics import kpi
+
+    f = _filters(ds)
+    mine, registry = products.discount_depth(ds, f), kpi.kpi(ds, f, "discount_depth")
+    assert mine.value == registry.value and mine.status == registry.status
+    assert 0 <= mine.value.low <= mine.value.estimate <= mine.value.high <= 1
+
+
+def _notebook_keys(source: str, page: str) -> set[str]:
+    import re
+
+    keys = {f"{page}.section.{k}" for k in re.findall(r'nb\.section\("(\w+)"', source)}
+    keys |= {f"{page}.finding.{k}" for k in re.findall(r'nb\.finding\("(\w+)"', source)}
+    keys |= {f"{page}.{k}" for k in re.findall(r'(?:nb\.text|nb\.say|message=)\("?([a-z_]+\.[\w.]+)"', source)}
+    keys |= {f"{page}.{k}" for k in re.findall(r'message="([\w.]+)"', source)}
+    return keys
+
+
+def test_the_pages_catalogue_keys_exist_in_both_languages():
+    from pathlib import Path
+
+    from workbench.stats import elasticity, stockout
+    from workbench.text import catalogue
+
+    source = (Path(__file__).resolve().parents[2] / "notebooks" / "src" / "02_products_pricing.py").read_text("utf-8")
+    keys = _notebook_keys(source, "products_pricing")
+    keys |= {f"products_pricing.method.{m}" for m in (elasticity.METHOD, stockout.METHOD, products.LISTING_METHOD)}
+    keys |= {f"products_pricing.finding.{k}" for k in ("least_decline", "abc_margin_none", "stockouts_none")}
+    keys |= {f"products_pricing.reason.{r}" for r in ("no_comparison", "too_few", "no_data", "comparison_empty")}
+    assert len(keys) > 25
+    for lang in ("zh", "en"):
+        missing = sorted(k for k in keys if not catalogue.has(k, lang))
+        assert missing == [], (lang, missing)
+    assert "i18n" not in source and "en=" not in source and "zh=" not in source and "fmt_" not in source

@@ -1,9 +1,12 @@
 """Products and pricing: what to sell (ABC, growth-share, launches), how to list it, at what price.
 
-Functions take a :class:`~workbench.data.loader.Dataset` (and :class:`~workbench.sql.common.Filters`
-where the answer depends on the period) and return tidy frames or small result objects; the
-notebook draws and words them. Models fitted on the whole history (elasticities, listing
-quality, stock-outs) take only hashable arguments so a notebook can cache them with ``nb.memo``.
+Functions take a :class:`~workbench.data.loader.Dataset` (and :class:`~workbench.sql.filters.Filters`
+where the answer depends on the period) and return tidy frames or results carrying
+:class:`~workbench.stats.result.Estimate` figures; the queries are in :mod:`workbench.sql.products`,
+the estimators in :mod:`workbench.stats.elasticity` and :mod:`workbench.stats.stockout`, and the
+notebook words the results through the catalogue. Models fitted on the whole history
+(elasticities, listing quality, stock-outs) take only hashable arguments so a notebook can cache
+them with ``nb.memo``. Method notes are keys (``method.<key>`` in the catalogue), never prose.
 """
 
 from __future__ import annotations
@@ -15,16 +18,34 @@ import numpy as np
 import pandas as pd
 
 from workbench.data.loader import Dataset
-from workbench.sql.common import Filters
+from workbench.sql import calendar
+from workbench.sql import products as q
+from workbench.sql.filters import Filters
+from workbench.stats import elasticity as elasticity_stats
+from workbench.stats import stockout as stockout_stats
+from workbench.stats.result import Estimate
+from workbench.topics import kpi as kpi_mod
 
 NEEDS_SALES = {"orders": ["ordered_at", "channel"], "order_items": ["product_id", "quantity", "unit_price"],
                "products": ["category"]}
 NEEDS_MARGIN = {**NEEDS_SALES, "products": ["category", "unit_cost_cny"]}
 NEEDS_LAUNCH = {**NEEDS_SALES, "products": ["category", "launch_date"]}
-LISTING_COLUMNS = ("title_length", "image_count", "has_video", "description_length")
+LISTING_COLUMNS = q.LISTING_ALLOWED
 NEEDS_LISTING = {**NEEDS_SALES, "products": ["category", "list_price_cny", *LISTING_COLUMNS]}
 NEEDS_ELASTICITY = {**NEEDS_SALES, "products": ["category", "list_price_cny"]}
 NEEDS_STOCKOUT = {**NEEDS_SALES, "inventory": ["stock_on_hand"]}
+NEEDS_DISCOUNT = {"orders": ["gross_amount", "discount_amount", "ordered_at", "channel"]}
+
+
+def _has_name(ds: Dataset) -> bool:
+    return ds.has("products", ["name"])
+
+
+# ----- discount depth (the registered KPI) -----------------------------------------------------
+
+def discount_depth(ds: Dataset, f: Filters) -> kpi_mod.Kpi:
+    """Discount depth (discounts / gross value of valid orders) for ``f``: the registry's KPI, as the overview reads it."""
+    return kpi_mod.kpi(ds, f, "discount_depth")
 
 
 # ----- what to sell ----------------------------------------------------------------------------
@@ -32,16 +53,10 @@ NEEDS_STOCKOUT = {**NEEDS_SALES, "inventory": ["stock_on_hand"]}
 def product_totals(ds: Dataset, f: Filters) -> pd.DataFrame:
     """GMV (line value, CNY), units and margin (CNY; NaN without unit costs) per product in the period.
 
-    Returns ``product_id``, ``category``, ``gmv``, ``units``, ``margin``.
+    Returns ``product_id``, ``product_name`` (``products.name``, else the id), ``category``, ``gmv``,
+    ``units``, ``margin``, best-selling first.
     """
-    has_cost = ds.has("products", ["unit_cost_cny"])
-    cost = "sum(i.line_gmv_cny - i.quantity * p.unit_cost_cny)" if has_cost else "CAST(NULL AS DOUBLE)"
-    return ds.sql(f"""
-        SELECT i.product_id, any_value(p.category) AS category, sum(i.line_gmv_cny) AS gmv,
-               sum(i.quantity) AS units, {cost} AS margin
-        FROM items_cny i JOIN products p USING (product_id)
-        WHERE i.is_valid AND {f.where('i.order_date', 'i.channel')}
-        GROUP BY 1 ORDER BY gmv DESC""")
+    return q.product_totals(ds, f, ds.has("products", ["unit_cost_cny"]), _has_name(ds))
 
 
 def abc_classes(ds: Dataset, f: Filters, value: str = "gmv", a: float = 0.8, b: float = 0.95) -> pd.DataFrame:
@@ -50,10 +65,10 @@ def abc_classes(ds: Dataset, f: Filters, value: str = "gmv", a: float = 0.8, b: 
     Products are ranked by value; those making up the first ``a`` of the total are class A, up
     to ``b`` class B, the rest C (products with a negative or zero value are C). Returns the
     :func:`product_totals` columns plus ``rank``, ``cum_share`` (cumulative share of the total
-    value) and ``rank_share`` (rank / number of products), best first.
+    value), ``rank_share`` (rank / number of products) and ``abc_class``, best first.
     """
     totals = product_totals(ds, f)
-    cols = [*totals.columns, "rank", "cum_share", "rank_share", "abc"]
+    cols = [*totals.columns, "rank", "cum_share", "rank_share", "abc_class"]
     if totals.empty or totals[value].isna().all():
         return pd.DataFrame(columns=cols)
     out = totals.sort_values(value, ascending=False).reset_index(drop=True)
@@ -63,19 +78,54 @@ def abc_classes(ds: Dataset, f: Filters, value: str = "gmv", a: float = 0.8, b: 
     out["cum_share"] = positive.cumsum() / total if total > 0 else np.nan
     out["rank_share"] = out["rank"] / len(out)
     before = out["cum_share"] - positive / total if total > 0 else out["cum_share"]
-    out["abc"] = np.where(before < a, "A", np.where(before < b, "B", "C"))
-    out.loc[out[value] <= 0, "abc"] = "C"
+    out["abc_class"] = np.where(before < a, "A", np.where(before < b, "B", "C"))
+    out.loc[out[value] <= 0, "abc_class"] = "C"
     return out[cols]
 
 
-def abc_summary(classes: pd.DataFrame, value: str = "gmv") -> pd.DataFrame:
-    """Per ABC class: number and share of products, and share of ``value``."""
+def abc_summary(classes: pd.DataFrame, value: str = "gmv", by_margin: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per ABC class: ``abc_class``, ``n_products``, ``share_of_products``, ``share_of_<value>`` and, with
+    ``by_margin`` (the classes by margin), ``share_a_by_margin`` (share of the class that is A by margin)."""
+    cols = ["abc_class", "n_products", "share_of_products", f"share_of_{value}"]
     if classes.empty:
-        return pd.DataFrame(columns=["abc", "n_products", "share_of_products", f"share_of_{value}"])
-    g = classes.groupby("abc").agg(n_products=("product_id", "count"), v=(value, "sum")).reset_index()
+        return pd.DataFrame(columns=cols)
+    g = classes.groupby("abc_class").agg(n_products=("product_id", "count"), v=(value, "sum")).reset_index()
     g["share_of_products"] = g["n_products"] / g["n_products"].sum()
     g[f"share_of_{value}"] = g["v"] / classes[value].clip(lower=0).sum()
-    return g.drop(columns="v")
+    g = g.drop(columns="v")
+    if by_margin is not None and not by_margin.empty:
+        both = classes[["product_id", "abc_class"]].merge(by_margin[["product_id", "abc_class"]], on="product_id",
+                                                          suffixes=("", "_margin"))
+        share = (both.assign(a=both["abc_class_margin"] == "A").groupby("abc_class")["a"].mean()
+                 .rename("share_a_by_margin"))
+        g = g.merge(share, on="abc_class", how="left")
+    return g
+
+
+@dataclass(frozen=True)
+class AbcHeadline:
+    """Class A by GMV: how many products, their share of the products sold and of GMV (a census: no interval),
+    and how many of them are class C by margin (None without unit costs)."""
+
+    n_products: int
+    share_of_products: Estimate
+    share_of_gmv: Estimate
+    a_but_c_by_margin: int | None
+
+
+def abc_headline(classes: pd.DataFrame, by_margin: pd.DataFrame | None = None) -> AbcHeadline | None:
+    """The class-A figures of :func:`abc_classes` (None when there is no class A)."""
+    summary = abc_summary(classes, "gmv")
+    if summary.empty or "A" not in set(summary["abc_class"]):
+        return None
+    a = summary.set_index("abc_class").loc["A"]
+    n = len(classes)
+    gap = None
+    if by_margin is not None and not by_margin.empty:
+        both = classes.merge(by_margin[["product_id", "abc_class"]], on="product_id", suffixes=("", "_margin"))
+        gap = int(((both["abc_class"] == "A") & (both["abc_class_margin"] == "C")).sum())
+    return AbcHeadline(int(a["n_products"]), Estimate(a["share_of_products"], n=n, method="census", unit="share"),
+                       Estimate(a["share_of_gmv"], n=n, method="census", unit="share"), gap)
 
 
 def growth_share(ds: Dataset, f: Filters) -> pd.DataFrame:
@@ -87,18 +137,15 @@ def growth_share(ds: Dataset, f: Filters) -> pd.DataFrame:
     ``question_mark`` (low share, faster), ``dog`` (low share, slower). Returns ``category``,
     ``gmv``, ``gmv_comparison``, ``share``, ``growth``, ``quadrant``.
     """
-    cur = ds.sql(f"""SELECT p.category, sum(i.line_gmv_cny) AS gmv FROM items_cny i JOIN products p USING (product_id)
-                     WHERE i.is_valid AND {f.where('i.order_date', 'i.channel')} GROUP BY 1""")
+    cur = q.category_gmv(ds, f)
     cols = ["category", "gmv", "gmv_comparison", "share", "growth", "quadrant"]
-    cmp_f = f.comparison()
     if cur.empty:
         return pd.DataFrame(columns=cols)
+    cmp_f = f.comparison()
     if cmp_f is None:
         cur["gmv_comparison"] = np.nan
     else:
-        prev = ds.sql(f"""SELECT p.category, sum(i.line_gmv_cny) AS gmv_comparison FROM items_cny i
-                          JOIN products p USING (product_id)
-                          WHERE i.is_valid AND {cmp_f.where('i.order_date', 'i.channel')} GROUP BY 1""")
+        prev = q.category_gmv(ds, cmp_f).rename(columns={"gmv": "gmv_comparison"})
         cur = cur.merge(prev, on="category", how="left")
     cur["share"] = cur["gmv"] / cur["gmv"].sum()
     cur["growth"] = cur["gmv"] / cur["gmv_comparison"].where(cur["gmv_comparison"] > 0) - 1
@@ -110,7 +157,7 @@ def growth_share(ds: Dataset, f: Filters) -> pd.DataFrame:
     return cur[cols].sort_values("gmv", ascending=False).reset_index(drop=True)
 
 
-def launch_curves(ds: Dataset, end: "pd.Timestamp | str", days: int = 90) -> pd.DataFrame:
+def launch_curves(ds: Dataset, end: pd.Timestamp | str | dt.date, days: int = 90) -> pd.DataFrame:
     """Cumulative units of each product over its first ``days`` days on sale (new-product launches).
 
     Products whose ``launch_date`` lies inside the order history and on or before ``end`` are
@@ -118,23 +165,7 @@ def launch_curves(ds: Dataset, end: "pd.Timestamp | str", days: int = 90) -> pd.
     ``product_id``, ``category``, ``launch_date``, ``days_since_launch`` (0..days-1), ``units``,
     ``cum_units``.
     """
-    frame = ds.sql(f"""
-        WITH launched AS (
-            SELECT product_id, category, launch_date FROM products
-            WHERE launch_date >= (SELECT min(order_date) FROM orders_cny) AND launch_date <= DATE '{pd.Timestamp(end).date()}'),
-        grid AS (
-            SELECT l.product_id, l.category, l.launch_date, d AS days_since_launch FROM launched l,
-                   range(0, {int(days)}) AS t(d)
-            WHERE l.launch_date + CAST(d AS INTEGER) <= DATE '{pd.Timestamp(end).date()}'),
-        sold AS (
-            SELECT i.product_id, CAST(i.order_date - l.launch_date AS BIGINT) AS days_since_launch,
-                   sum(i.quantity) AS units
-            FROM items_cny i JOIN launched l USING (product_id)
-            WHERE i.is_valid AND i.order_date >= l.launch_date AND i.order_date < l.launch_date + {int(days)}
-            GROUP BY 1, 2)
-        SELECT g.product_id, g.category, g.launch_date, g.days_since_launch, COALESCE(s.units, 0) AS units
-        FROM grid g LEFT JOIN sold s USING (product_id, days_since_launch)
-        ORDER BY 1, 4""")
+    frame = q.launch_curves(ds, pd.Timestamp(end).date(), int(days))
     frame["cum_units"] = frame.groupby("product_id")["units"].cumsum()
     return frame
 
@@ -151,58 +182,87 @@ def launch_benchmark(curves: pd.DataFrame) -> pd.DataFrame:
                          "n_products": g.count()}).reset_index()
 
 
+@dataclass(frozen=True)
+class LaunchSummary:
+    """The typical launch at the last day of the benchmark: its median cumulative units (``typical``,
+    an Estimate without interval, n = launches reaching that day), the quartiles, how many launches
+    there are and how many were launched since ``since``."""
+
+    days: int
+    typical: Estimate
+    q25: float
+    q75: float
+    launches: int
+    recent: int
+
+
+def launch_summary(curves: pd.DataFrame, since: dt.date | str) -> LaunchSummary | None:
+    """:func:`launch_benchmark` read at its last day (None without launches)."""
+    bench = launch_benchmark(curves)
+    if bench.empty:
+        return None
+    last = bench[bench["days_since_launch"] == bench["days_since_launch"].max()].iloc[0]
+    recent = curves.loc[pd.to_datetime(curves["launch_date"]) >= pd.Timestamp(since), "product_id"].nunique()
+    return LaunchSummary(int(last["days_since_launch"]) + 1,
+                         Estimate(last["median"], n=int(last["n_products"]), method="median_iqr", unit="count"),
+                         float(last["q25"]), float(last["q75"]), int(curves["product_id"].nunique()), int(recent))
+
+
 # ----- at what price -----------------------------------------------------------------------------
 
 def price_panel(ds: Dataset, channels: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Units and average price paid per product and week, the data of the elasticity model.
+    """Units and average price paid per product and week, the data of a product-level price model.
 
     Returns ``product_id``, ``category``, ``week`` (Monday), ``units``, ``gmv`` (CNY), ``price``
     (GMV / units, CNY), ``list_price`` (CNY) and ``campaign_share`` (share of the week's days
-    inside a campaign; 0 without the campaigns table). Weeks without a sale are absent: their
-    price is not observed.
+    inside a campaign; 0 without the campaigns table). Weeks without a sale are absent.
     """
-    chan = Filters(start=pd.Timestamp(0).date(), end=pd.Timestamp(0).date(), channels=channels).channel_sql("i.channel")
-    panel = ds.sql(f"""
-        SELECT i.product_id, any_value(p.category) AS category, CAST(date_trunc('week', i.order_date) AS DATE) AS week,
-               sum(i.quantity) AS units, sum(i.line_gmv_cny) AS gmv, any_value(p.list_price_cny) AS list_price
-        FROM items_cny i JOIN products p USING (product_id)
-        WHERE i.is_valid AND i.unit_price > 0 AND {chan} GROUP BY 1, 3""")
+    panel = q.price_weeks(ds, channels)
     panel["price"] = panel["gmv"] / panel["units"]
     panel["week"] = pd.to_datetime(panel["week"])
-    if ds.has("campaigns"):
-        days = ds.sql("""SELECT CAST(date_trunc('week', d) AS DATE) AS week, count(DISTINCT d) / 7.0 AS campaign_share
-                         FROM campaigns, generate_series(start_date, end_date, INTERVAL 1 DAY) AS t(d) GROUP BY 1""")
-        days["week"] = pd.to_datetime(days["week"])
-        panel = panel.merge(days, on="week", how="left")
+    days = calendar.campaign_days(ds)
+    if len(days):
+        share = (days.assign(week=days["date"].dt.to_period("W").dt.start_time).groupby("week")["date"]
+                 .nunique().div(7.0).rename("campaign_share").reset_index())
+        panel = panel.merge(share, on="week", how="left")
     panel["campaign_share"] = panel.get("campaign_share", pd.Series(0.0, index=panel.index)).fillna(0.0)
     return panel.sort_values(["product_id", "week"]).reset_index(drop=True)
 
 
 @dataclass
 class Elasticity:
-    """Own-price elasticity of demand of one category: % change in units for a 1% change in price."""
+    """Own-price elasticity of demand of one category: % change in units for a 1% change in price.
+
+    ``value`` is the :class:`Estimate` (unit ``number``, method ``elasticity_within_day``);
+    ``n_days`` the number of days the category was observed on (its n); ``std_error`` the
+    clustered standard error.
+    """
 
     category: str
-    estimate: float
-    low: float
-    high: float
+    value: Estimate
     std_error: float
-    n: int
-    n_products: int
-    method: str
+    n_days: int
     model: object = None  # the statsmodels results object
 
-    def reading(self, lang: str = "en") -> str:
-        if lang == "zh":
-            return f"价格每上涨 1%，销量变化 {self.estimate:+.2f}%（95% 置信区间 {self.low:+.2f}–{self.high:+.2f}，n = {self.n:,}）。"
-        return (f"A 1% higher price changes units by {self.estimate:+.2f}% "
-                f"(95% CI {self.low:+.2f} to {self.high:+.2f}, n = {self.n:,}).")
+    @property
+    def estimate(self) -> float:
+        return self.value.estimate
 
+    @property
+    def low(self) -> float:
+        return self.value.low
 
-ELASTICITY_METHOD = ("OLS of log daily units on log price index (price paid / list price) per category, with day "
-                     "fixed effects (absorbing seasonality, campaigns, promotions and overall demand: the within-day "
-                     "transform), category intercepts; livestream-sourced orders left out; standard errors "
-                     "clustered by week (price regimes last a week)")
+    @property
+    def high(self) -> float:
+        return self.value.high
+
+    @property
+    def n(self) -> int:
+        return self.n_days
+
+    @property
+    def method(self) -> str:
+        return self.value.method
 
 
 def category_price_days(ds: Dataset, channels: tuple[str, ...] = (),
@@ -214,73 +274,38 @@ def category_price_days(ds: Dataset, channels: tuple[str, ...] = (),
     by the shop's price list) are left out. Lines without a list price fall back to the
     product's ``list_price_cny`` converted at the order's rate.
     """
-    f = Filters(start=dt.date(1970, 1, 1), end=dt.date(1970, 1, 1), channels=channels)
-    src = ("o.source IS NULL OR o.source NOT IN (" + ", ".join(f"'{x}'" for x in exclude_sources) + ")"
-           if exclude_sources and ds.has("orders", ["source"]) else "TRUE")
-    frame = ds.sql(f"""
-        SELECT p.category, i.order_date AS date, sum(i.quantity) AS units,
-               sum(i.quantity * i.unit_price) / sum(i.quantity * COALESCE(i.list_price, p.list_price_cny / i.fx_rate))
-                   AS price_index
-        FROM items_cny i JOIN products p USING (product_id) JOIN orders o USING (order_id)
-        WHERE i.is_valid AND i.unit_price > 0 AND ({src}) AND {f.channel_sql('i.channel')}
-        GROUP BY 1, 2 HAVING sum(i.quantity) > 0""")
+    frame = q.category_price_days(ds, tuple(channels), tuple(exclude_sources), ds.has("orders", ["source"]))
     frame["date"] = pd.to_datetime(frame["date"])
     return frame.dropna(subset=["price_index"])
 
 
-def price_elasticities(ds: Dataset, channels: tuple[str, ...] = (), min_days: int = 60) -> list[Elasticity]:
+def price_elasticities(ds: Dataset, channels: tuple[str, ...] = (), min_days: int = 60,
+                       level: float = 0.95) -> list[Elasticity]:
     """Own-price elasticity of demand per category from one log-log regression (statsmodels OLS).
 
     Model: log(units_cd) = α_c + β_c · log(price_index_cd) + δ_d + ε, on :func:`category_price_days`.
     The day effects δ_d take out everything that moves all categories together (season,
     weekday, campaigns and their promotions, growth), so β_c is identified from a category's
-    price moving relative to the others on the same day. Fitted by the within-day transform
-    (Frisch–Waugh–Lovell, so thousands of day dummies cost nothing), with standard errors
-    clustered by week and corrected for the absorbed day effects. Categories with fewer than
+    price moving relative to the others on the same day; standard errors clustered by week
+    (see :func:`workbench.stats.elasticity.within_day_elasticities`). Categories with fewer than
     ``min_days`` days or no price variation are left out. Whole history; cache with ``nb.memo``.
     """
-    import statsmodels.api as sm
-
     ds.require(NEEDS_ELASTICITY)
     panel = category_price_days(ds, channels)
     if panel.empty:
         return []
-    panel = panel.assign(log_units=np.log(panel["units"]), log_price=np.log(panel["price_index"]))
-    keep = panel.groupby("category")["log_price"].agg(["count", "std"])
-    cats = sorted(keep[(keep["count"] >= min_days) & (keep["std"] > 1e-6)].index)
-    panel = panel[panel["category"].isin(cats)]
-    panel = panel[panel.groupby("date")["category"].transform("count") > 1]  # a day with one category says nothing
-    if len(cats) < 2 or panel.empty:
-        return []
-    cols = {}
-    for c in cats[1:]:
-        cols[f"is_{c}"] = (panel["category"] == c).astype(float)
-    for c in cats:
-        cols[f"lp_{c}"] = np.where(panel["category"] == c, panel["log_price"], 0.0)
-    x = pd.DataFrame(cols, index=panel.index)
-    y = panel["log_units"]
-    xd = x - x.groupby(panel["date"]).transform("mean")
-    yd = y - y.groupby(panel["date"]).transform("mean")
-    weeks = pd.factorize(panel["date"].dt.to_period("W"))[0]
-    fit = sm.OLS(yd.to_numpy(), xd.to_numpy()).fit(cov_type="cluster", cov_kwds={"groups": weeks})
-    n, k, g = len(yd), xd.shape[1], panel["date"].nunique()
-    adj = np.sqrt((n - k) / max(n - k - g, 1))  # the day means used up g degrees of freedom
-    out: list[Elasticity] = []
-    z = 1.959964
-    for c in cats:
-        j = list(x.columns).index(f"lp_{c}")
-        est, se = float(fit.params[j]), float(fit.bse[j]) * adj
-        out.append(Elasticity(c, est, est - z * se, est + z * se, se, int((panel["category"] == c).sum()),
-                              int(g), ELASTICITY_METHOD, fit))
-    return out
+    fitted, fit = elasticity_stats.within_day_elasticities(
+        panel["category"].to_numpy(), panel["date"].to_numpy(), np.log(panel["units"].to_numpy(float)),
+        np.log(panel["price_index"].to_numpy(float)), panel["date"].dt.to_period("W").astype(str).to_numpy(),
+        min_days=min_days, level=level)
+    return [Elasticity(e.category, e.value, e.std_error, e.n_days, fit) for e in fitted]
 
 
 def elasticity_table(elasticities: list[Elasticity]) -> pd.DataFrame:
-    """The elasticities as a frame: ``category``, ``elasticity``, ``elasticity_low``, ``elasticity_high``, ``n_obs``."""
+    """The elasticities as a frame: ``category``, ``elasticity``, ``elasticity_low``, ``elasticity_high``, ``n_days``."""
     return pd.DataFrame([{"category": e.category, "elasticity": e.estimate, "elasticity_low": e.low,
-                          "elasticity_high": e.high, "n_obs": e.n, "n_products": e.n_products}
-                         for e in elasticities],
-                        columns=["category", "elasticity", "elasticity_low", "elasticity_high", "n_obs", "n_products"])
+                          "elasticity_high": e.high, "n_days": e.n_days} for e in elasticities],
+                        columns=["category", "elasticity", "elasticity_low", "elasticity_high", "n_days"])
 
 
 def price_change_scenario(elasticities: pd.DataFrame, gmv_by_category: pd.DataFrame,
@@ -288,25 +313,30 @@ def price_change_scenario(elasticities: pd.DataFrame, gmv_by_category: pd.DataFr
     """What a ``change`` in price (0.05 = +5%) does to units and GMV per category, with intervals.
 
     With constant elasticity e, units scale by (1 + change)^e and GMV by (1 + change)^(1 + e);
-    the interval bounds come from the elasticity's 95% interval. ``gmv_by_category`` (``category``,
+    the interval bounds come from the elasticity's interval. ``gmv_by_category`` (``category``,
     ``gmv``) gives the base in CNY for ``gmv_change_cny``. Returns ``category``, ``units_change``,
     ``units_change_low``, ``units_change_high``, ``gmv_change``, ``gmv_change_low``,
     ``gmv_change_high`` (relative) and ``gmv_change_cny``.
     """
-    e = elasticities.set_index("category")
-    f = 1.0 + change
-    out = pd.DataFrame({
-        "category": e.index,
-        "units_change": f ** e["elasticity"].to_numpy() - 1,
-        "units_change_low": f ** np.where(change > 0, e["elasticity_low"], e["elasticity_high"]) - 1,
-        "units_change_high": f ** np.where(change > 0, e["elasticity_high"], e["elasticity_low"]) - 1,
-        "gmv_change": f ** (1 + e["elasticity"].to_numpy()) - 1,
-        "gmv_change_low": f ** (1 + np.where(change > 0, e["elasticity_low"], e["elasticity_high"])) - 1,
-        "gmv_change_high": f ** (1 + np.where(change > 0, e["elasticity_high"], e["elasticity_low"])) - 1,
-    })
+    rows = []
+    for _, r in elasticities.iterrows():
+        e = Estimate(r["elasticity"], r["elasticity_low"], r["elasticity_high"])
+        u = elasticity_stats.constant_elasticity_change(e, change)
+        g = elasticity_stats.constant_elasticity_change(e, change, gmv=True)
+        rows.append({"category": r["category"], "units_change": u.estimate, "units_change_low": u.low,
+                     "units_change_high": u.high, "gmv_change": g.estimate, "gmv_change_low": g.low,
+                     "gmv_change_high": g.high})
+    out = pd.DataFrame(rows, columns=["category", "units_change", "units_change_low", "units_change_high",
+                                      "gmv_change", "gmv_change_low", "gmv_change_high"])
     out = out.merge(gmv_by_category[["category", "gmv"]], on="category", how="left")
     out["gmv_change_cny"] = out["gmv_change"] * out["gmv"]
     return out.drop(columns="gmv")
+
+
+def price_change_of(elasticity: Elasticity, change: float = 0.05) -> tuple[Estimate, Estimate]:
+    """The relative change in units and in GMV of ``elasticity``'s category after a price ``change``."""
+    return (elasticity_stats.constant_elasticity_change(elasticity.value, change),
+            elasticity_stats.constant_elasticity_change(elasticity.value, change, gmv=True))
 
 
 # ----- stock-outs ---------------------------------------------------------------------------------
@@ -315,115 +345,91 @@ def price_change_scenario(elasticities: pd.DataFrame, gmv_by_category: pd.DataFr
 class StockoutEstimate:
     """Days out of stock and the sales they cost, estimated from demand on in-stock days.
 
-    ``by_product`` holds one row per product with stock-outs: ``product_id``, ``category``,
-    ``stockout_days``, ``baseline_units_per_day``, ``lost_units``, ``lost_units_low``,
-    ``lost_units_high``, ``lost_gmv`` (CNY), ``n_instock_days`` (days the baseline rests on).
+    ``by_product`` holds one row per product with stock-outs: ``product_id``, ``product_name``,
+    ``category``, ``stockout_days``, ``baseline_units_per_day``, ``lost_units``, ``lost_units_low``,
+    ``lost_units_high``, ``lost_gmv``, ``lost_gmv_low``, ``lost_gmv_high`` (CNY), ``n_instock_days``.
+    ``lost_units`` (unit ``count``) and ``lost_gmv`` (``money``) are the totals as Estimates, their
+    lower bounds never below 0; ``method`` is the key ``stockout_local_level``.
     """
 
     by_product: pd.DataFrame
     stockout_days: int
-    lost_units: float
-    lost_units_low: float
-    lost_units_high: float
-    lost_gmv: float
-    lost_gmv_low: float
-    lost_gmv_high: float
+    lost_units: Estimate
+    lost_gmv: Estimate
     method: str
+    window: int
 
 
-STOCKOUT_METHOD = ("a product-day is out of stock when it opens with no stock (the previous day's closing "
-                   "stock is zero and nothing came in) or closes at zero having sold nothing; lost units = "
-                   "days out × mean daily units on the product's in-stock days within {window} days of "
-                   "the stock-out (same weekday mix), 95% interval from the Poisson variance of that mean")
+BY_PRODUCT_COLUMNS = ["product_id", "product_name", "category", "stockout_days", "baseline_units_per_day",
+                      "lost_units", "lost_units_low", "lost_units_high", "lost_gmv", "lost_gmv_low",
+                      "lost_gmv_high", "n_instock_days"]
 
 
 def stockout_days(ds: Dataset) -> pd.DataFrame:
     """Product-days of the inventory table with units sold and an out-of-stock flag.
 
     Returns ``product_id``, ``date``, ``stock_on_hand``, ``units`` (valid order lines), ``out_of_stock``
-    for the products that were ever out of stock (see :data:`STOCKOUT_METHOD`).
+    for the products that were ever out of stock: a day opens with no stock (the previous day's
+    closing stock is zero and nothing came in) or closes at zero having sold nothing.
     """
-    inbound = "COALESCE(inbound_units, 0)" if ds.has("inventory", ["inbound_units"]) else "0"
-    return ds.sql(f"""
-        WITH inv AS (
-            SELECT product_id, date, stock_on_hand, {inbound} AS inbound,
-                   lag(stock_on_hand) OVER (PARTITION BY product_id ORDER BY date) AS opening
-            FROM inventory),
-        sold AS (
-            SELECT product_id, order_date AS date, sum(quantity) AS units FROM items_cny
-            WHERE is_valid AND product_id IN (SELECT product_id FROM inventory WHERE stock_on_hand = 0)
-            GROUP BY 1, 2),
-        flagged AS (
-            SELECT inv.product_id, inv.date, inv.stock_on_hand, COALESCE(s.units, 0) AS units,
-                   ((inv.opening = 0 AND inv.inbound = 0) OR (inv.stock_on_hand = 0 AND COALESCE(s.units, 0) = 0))
-                       AS out_of_stock
-            FROM inv LEFT JOIN sold s USING (product_id, date)
-            WHERE inv.product_id IN (SELECT product_id FROM inventory WHERE stock_on_hand = 0))
-        SELECT * FROM flagged ORDER BY product_id, date""")
+    return q.stockout_days(ds, ds.has("inventory", ["inbound_units"]))
 
 
-def stockout_losses(ds: Dataset, start: "str | None" = None, end: "str | None" = None,
-                    window: int = 28) -> StockoutEstimate:
+def stockout_losses(ds: Dataset, start: str | None = None, end: str | None = None,
+                    window: int = 28, level: float = 0.95) -> StockoutEstimate:
     """Sales lost to stock-outs between ``start`` and ``end`` (ISO dates; whole history when None).
 
     For each product, the expected demand on a day out of stock is the mean daily units on its
-    in-stock days within ``window`` days before and after (a local level that follows the
-    product's trend and season); lost units are that demand summed over the days out of stock,
-    lost GMV the lost units times the product's average price paid on those in-stock days. The
-    interval treats daily units as Poisson: Var(mean) = mean / n_instock_days.
+    in-stock days within ``window`` days before and after (see :mod:`workbench.stats.stockout`);
+    lost GMV is lost units times the product's average price paid. Intervals treat daily units
+    as Poisson; bounds are clipped at 0.
     """
     ds.require(NEEDS_STOCKOUT)
     days = stockout_days(ds)
-    method = STOCKOUT_METHOD.format(window=window)
-    empty = StockoutEstimate(pd.DataFrame(columns=["product_id", "category", "stockout_days", "baseline_units_per_day",
-                                                   "lost_units", "lost_units_low", "lost_units_high", "lost_gmv",
-                                                   "n_instock_days"]),
-                             0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, method)
+    method = stockout_stats.METHOD
+
+    def result(by: pd.DataFrame, n_days: int, units: tuple, gmv: tuple) -> StockoutEstimate:
+        n = int(by["product_id"].nunique()) if len(by) else 0
+        return StockoutEstimate(by, n_days, Estimate(*units, level=level, n=n, method=method, unit="count",
+                                                     bounds=(0.0, float("inf")), min_n=0),
+                                Estimate(*gmv, level=level, n=n, method=method, unit="money",
+                                         bounds=(0.0, float("inf")), min_n=0), method, window)
+
+    empty = result(pd.DataFrame(columns=BY_PRODUCT_COLUMNS), 0, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
     if days.empty:
         return empty
     days["date"] = pd.to_datetime(days["date"])
-    prices = ds.sql("""SELECT product_id, sum(line_gmv_cny) / sum(quantity) AS price, any_value(p.category) AS category
-                       FROM items_cny JOIN products p USING (product_id) WHERE is_valid
-                       AND product_id IN (SELECT product_id FROM inventory WHERE stock_on_hand = 0) GROUP BY 1""")
-    rows = []
     lo_t = pd.Timestamp(start) if start else days["date"].min()
     hi_t = pd.Timestamp(end) if end else days["date"].max()
+    rows = []
     for pid, d in days.groupby("product_id", sort=False):
         d = d.set_index("date")
-        instock_units = d["units"].where(~d["out_of_stock"])
-        # centred window sum / count over in-stock days only
-        roll_sum = instock_units.fillna(0).rolling(2 * window + 1, center=True, min_periods=1).sum()
-        roll_n = instock_units.notna().astype(float).rolling(2 * window + 1, center=True, min_periods=1).sum()
-        out = d["out_of_stock"] & (d.index >= lo_t) & (d.index <= hi_t)
-        if not out.any():
-            continue
-        rate = (roll_sum / roll_n.where(roll_n > 0))[out]
-        n_in = roll_n[out]
-        lost = float(rate.sum())
-        var = float((rate / n_in).sum()) if len(rate) else 0.0  # sum of Var(mean) over days (upper bound on corr.)
-        rows.append({"product_id": pid, "stockout_days": int(out.sum()), "baseline_units_per_day": float(rate.mean()),
-                     "lost_units": lost, "lost_var": var, "n_instock_days": int(n_in.mean())})
+        counted = pd.Series((d.index >= lo_t) & (d.index <= hi_t), index=d.index)
+        flag = d["out_of_stock"].astype("boolean")
+        lost = stockout_stats.lost_demand(d["units"].astype(float), flag.fillna(False).astype(bool),
+                                          (~flag).fillna(False).astype(bool), counted, window)
+        if lost is not None:
+            rows.append({"product_id": pid, "stockout_days": lost.stockout_days,
+                         "baseline_units_per_day": lost.baseline_units_per_day, "lost_units": lost.lost_units,
+                         "lost_var": lost.lost_var, "n_instock_days": lost.n_instock_days})
     if not rows:
         return empty
-    by = pd.DataFrame(rows).merge(prices, on="product_id", how="left")
-    by["lost_gmv"] = by["lost_units"] * by["price"]
-    # days of one spell share one baseline: their errors add up, not in quadrature
-    se = np.sqrt(by["lost_var"] * by["stockout_days"])
-    by["lost_units_low"] = (by["lost_units"] - 1.96 * se).clip(lower=0)
-    by["lost_units_high"] = by["lost_units"] + 1.96 * se
-    total_se = float(np.sqrt((by["lost_var"] * by["stockout_days"]).sum()))
-    gmv_se = float(np.sqrt((by["lost_var"] * by["stockout_days"] * by["price"] ** 2).sum()))
-    by = by.sort_values("lost_gmv", ascending=False).reset_index(drop=True)
-    lost_u, lost_g = float(by["lost_units"].sum()), float(by["lost_gmv"].sum())
-    return StockoutEstimate(by[empty.by_product.columns.tolist() + []], int(by["stockout_days"].sum()), lost_u,
-                            max(lost_u - 1.96 * total_se, 0.0), lost_u + 1.96 * total_se, lost_g,
-                            max(lost_g - 1.96 * gmv_se, 0.0), lost_g + 1.96 * gmv_se, method)
+    by = pd.DataFrame(rows).merge(q.stockout_prices(ds, _has_name(ds)), on="product_id", how="left")
+    lost_u, var, n_days = (by["lost_units"].to_numpy(float), by["lost_var"].to_numpy(float),
+                           by["stockout_days"].to_numpy(float))
+    u_lo, u_hi, u_tot, u_tot_lo, u_tot_hi = stockout_stats.spell_interval(lost_u, var, n_days, level)
+    g_lo, g_hi, g_tot, g_tot_lo, g_tot_hi = stockout_stats.spell_interval(lost_u, var, n_days, level,
+                                                                          by["price"].to_numpy(float))
+    by = by.assign(lost_units_low=u_lo, lost_units_high=u_hi, lost_gmv=lost_u * by["price"].to_numpy(float),
+                   lost_gmv_low=g_lo, lost_gmv_high=g_hi)
+    by = by.sort_values("lost_gmv", ascending=False).reset_index(drop=True)[BY_PRODUCT_COLUMNS]
+    return result(by, int(by["stockout_days"].sum()), (u_tot, u_tot_lo, u_tot_hi), (g_tot, g_tot_lo, g_tot_hi))
 
 
 # ----- how to list it -----------------------------------------------------------------------------
 
-LISTING_METHOD = ("OLS of log(units per day on sale + 0.1) on title length, image count, video and description "
-                  "length, with category effects and log list price as controls; HC3 robust standard errors")
+#: The method key of the listing regression (its note is ``method.listing_ols_hc3``).
+LISTING_METHOD = "listing_ols_hc3"
 
 
 @dataclass
@@ -432,7 +438,8 @@ class ListingQuality:
 
     ``effects`` has one row per attribute: ``term``, ``effect`` (relative change in units per day
     for one more unit of the attribute, or for having a video), ``effect_low``, ``effect_high``,
-    ``p_value``; ``data`` is the product-level frame the model was fitted on.
+    ``coef``/``coef_low``/``coef_high`` (log scale), ``p_value``, ``per``; ``data`` is the
+    product-level frame the model was fitted on.
     """
 
     effects: pd.DataFrame
@@ -440,16 +447,21 @@ class ListingQuality:
     n: int
     method: str
     model: object = None
+    level: float = 0.95
+
+    def effect(self, term: str) -> Estimate:
+        """The effect of ``term`` as an Estimate (a relative change, unit ``change``)."""
+        r = self.effects.set_index("term").loc[term]
+        return Estimate(r["effect"], r["effect_low"], r["effect_high"], self.level, self.n, self.method, "change")
 
 
-def listing_quality(ds: Dataset, per: dict[str, float] | None = None) -> ListingQuality | None:
+def listing_quality(ds: Dataset, per: dict[str, float] | None = None, level: float = 0.95) -> ListingQuality | None:
     """Regress each product's sales rate on its listing attributes with category and price controls.
 
     The data model carries no per-product page views, so the outcome is the conversion of a
-    product's days on sale into units: units per day on sale (from launch, or from the first
-    day of the data, to the last day). ``per`` scales an attribute's effect (default: per 10
-    characters of title, per image, per 100 characters of description). Returns None when
-    fewer than 20 products carry the attributes.
+    product's days on sale into units: log(units per day on sale + 0.1), OLS with HC3 errors.
+    ``per`` scales an attribute's effect (default: per 10 characters of title, per image, per 100
+    characters of description). Returns None when fewer than 20 products carry the attributes.
     """
     import statsmodels.formula.api as smf
 
@@ -458,14 +470,7 @@ def listing_quality(ds: Dataset, per: dict[str, float] | None = None) -> Listing
     cols = [c for c in LISTING_COLUMNS if ds.has("products", [c])]
     if not cols:
         return None
-    data = ds.sql(f"""
-        WITH span AS (SELECT min(order_date) AS first, max(order_date) AS last FROM orders_cny),
-        sold AS (SELECT product_id, sum(quantity) AS units FROM items_cny WHERE is_valid GROUP BY 1)
-        SELECT p.product_id, p.category, p.list_price_cny, {', '.join('p.' + c for c in cols)},
-               COALESCE(s.units, 0) AS units,
-               (SELECT last FROM span) - greatest(COALESCE(p.launch_date, (SELECT first FROM span)),
-                                                  (SELECT first FROM span)) + 1 AS days_on_sale
-        FROM products p LEFT JOIN sold s USING (product_id)""")
+    data = q.listing_data(ds, cols)
     data = data.dropna(subset=cols + ["list_price_cny"])
     data = data[(data["days_on_sale"] > 0) & (data["list_price_cny"] > 0)]
     if len(data) < 20:
@@ -480,7 +485,7 @@ def listing_quality(ds: Dataset, per: dict[str, float] | None = None) -> Listing
     if frame["category"].nunique() > 1:
         formula += " + C(category)"
     fit = smf.ols(formula, data=frame).fit(cov_type="HC3")
-    ci = fit.conf_int()
+    ci = fit.conf_int(alpha=1 - level)
     effects = pd.DataFrame({"term": cols,
                             "effect": [np.expm1(fit.params[c]) for c in cols],
                             "effect_low": [np.expm1(ci.loc[c, 0]) for c in cols],
@@ -490,4 +495,4 @@ def listing_quality(ds: Dataset, per: dict[str, float] | None = None) -> Listing
                             "coef_high": [ci.loc[c, 1] for c in cols],
                             "p_value": [fit.pvalues[c] for c in cols],
                             "per": [per.get(c, 1) for c in cols]})
-    return ListingQuality(effects, data, int(fit.nobs), LISTING_METHOD, fit)
+    return ListingQuality(effects, data, int(fit.nobs), LISTING_METHOD, fit, level)
