@@ -126,7 +126,7 @@ def lateness_orders(ds: "Dataset", window_days: int = 365, rows: int = 400_000) 
     ``customer_id``, ``late`` (0/1: delivered after promised), ``late_days`` (≥ 0),
     ``late_days_capped`` (days late rounded up, at most 5), ``damaged`` (0/1), ``carrier``,
     ``warehouse``, ``channel``, ``log_gmv``, ``order_month`` (YYYY-MM), ``prior_orders`` (the
-    customer's earlier orders), ``rating`` (its review, NaN when none), ``home`` (acquisition
+    customer's earlier orders), ``prior_orders_band`` (4 = four or more), ``rating`` (its review, NaN when none), ``home`` (acquisition
     channel, else the order's channel), ``repeat`` (1 when the customer ordered again within
     ``window_days``; NaN when the data end before the window closes). A customer's later livestream
     orders are promotional impulse buys: they neither count as a repeat nor enter as orders. At most
@@ -162,7 +162,8 @@ def lateness_orders(ds: "Dataset", window_days: int = 365, rows: int = 400_000) 
                least(ceil(greatest({late_days}, 0)), 5) AS late_days_capped,
                CASE WHEN s.status = 'damaged' THEN 1 ELSE 0 END AS damaged,
                s.carrier, s.warehouse, q.channel, ln(1 + q.gmv_cny) AS log_gmv,
-               strftime(q.ordered_at, '%Y-%m') AS order_month, q.prior_orders, {rating} AS rating, {home} AS home,
+               strftime(q.ordered_at, '%Y-%m') AS order_month, q.prior_orders,
+               least(q.prior_orders, 4) AS prior_orders_band, {rating} AS rating, {home} AS home,
                CASE WHEN q.ordered_at + to_days(CAST($window AS INTEGER)) > (SELECT last_at FROM last_day) THEN NULL
                     WHEN q.next_at IS NOT NULL AND q.next_at <= q.ordered_at + to_days(CAST($window AS INTEGER))
                          THEN 1.0

@@ -199,3 +199,26 @@ def floor_thinning_drop(days_late: np.ndarray, rating: np.ndarray, damaged: np.n
     base_mean = float(data.loc[(data["d"] == 0) & (data["dmg"] == 0), "r"].mean())
     value = Estimate(-q_hat, -high_q, -low_q, level, len(data), method, "stars")
     return Effect("rating", value, int((data["d"] > 0).sum()), base_mean)
+
+
+#: Controls of the lateness models (one row per delivered order); the first four are categorical.
+LATENESS_CATEGORICAL = ("channel", "home", "order_month", "prior_orders_band")
+LATENESS_CONTROLS = ("channel", "home", "order_month", "prior_orders_band", "log_gmv", "damaged")
+
+
+def late_repeat_effect(frame: pd.DataFrame, odds_ratio: bool = False, treatment: str = "late",
+                       level: float = 0.95) -> Effect:
+    """The one definition of the late-delivery → repeat-purchase effect (logistics and CRM pages alike).
+
+    ``frame`` has one row per delivered order with ``repeat`` (0/1, NaN when the window is not yet
+    over), ``late`` and :data:`LATENESS_CONTROLS` (see :func:`workbench.sql.logistics.lateness_orders`).
+    A linear probability model (``ols-hc1``, unit ``points``: a difference in the probability of
+    buying again) or, with ``odds_ratio``, a logistic regression (``logit-hc1``, an odds ratio).
+    """
+    effect = regression_effect(frame, "repeat", treatment, LATENESS_CONTROLS, LATENESS_CATEGORICAL,
+                               logit=odds_ratio, level=level)
+    if odds_ratio:
+        return effect
+    from dataclasses import replace
+
+    return replace(effect, value=replace(effect.value, unit="points"))

@@ -27,7 +27,8 @@ from workbench.data.loader import Dataset
 from workbench.errors import EmptyPeriodError
 from workbench.sql import logistics as q
 from workbench.sql.filters import Filters
-from workbench.stats.effects import Effect, floor_thinning_drop, no_effect, regression_effect
+from workbench.stats.effects import (LATENESS_CATEGORICAL, LATENESS_CONTROLS, Effect, floor_thinning_drop,
+                                     late_repeat_effect, no_effect, regression_effect)
 from workbench.stats.intervals import add_rate_interval
 from workbench.stats.result import Estimate
 
@@ -211,20 +212,18 @@ def daily_on_time(ds: Dataset, f: Filters, by: str = "carrier", freq: str = "wee
 
 # ----- what lateness costs ------------------------------------------------------------------------
 
-#: Controls of the lateness models; the first four are categorical.
-CATEGORICAL = ("channel", "home", "order_month", "prior_orders_band")
-CONTROLS = ("channel", "home", "order_month", "prior_orders_band", "log_gmv", "damaged")
+#: Controls of the lateness models (one definition, in :mod:`workbench.stats.effects`).
+CATEGORICAL = LATENESS_CATEGORICAL
+CONTROLS = LATENESS_CONTROLS
 
 
 def order_lateness_frame(ds: Dataset, repeat_window_days: int = 365, rows: int = MODEL_ROWS) -> pd.DataFrame:
     """One row per delivered shipment (all history): lateness, the order's controls and its outcomes.
 
-    The columns of :func:`workbench.sql.logistics.lateness_orders` plus ``prior_orders_band`` (prior
-    orders, 4 = 4 or more). The same frame feeds the CRM page's late-first-delivery effect.
+    The columns of :func:`workbench.sql.logistics.lateness_orders`; the same frame feeds the CRM
+    page's late-delivery effect.
     """
-    frame = q.lateness_orders(ds, repeat_window_days, rows)
-    frame["prior_orders_band"] = np.minimum(frame["prior_orders"], 4)
-    return frame
+    return q.lateness_orders(ds, repeat_window_days, rows)
 
 
 def _fit_effect(frame: pd.DataFrame, outcome: str, treatment: str, controls: tuple[str, ...],
@@ -257,10 +256,7 @@ def lateness_effect_on_repeat(ds: Dataset | None, window_days: int = 365, treatm
     This is the one definition of the late-delivery → repeat effect; the CRM page uses it too.
     """
     frame = order_lateness_frame(ds, window_days) if frame is None else frame
-    effect = _fit_effect(frame, "repeat", treatment, CONTROLS, logit=odds_ratio)
-    if not odds_ratio:
-        effect = replace(effect, value=replace(effect.value, unit="points"))
-    return effect
+    return late_repeat_effect(frame, odds_ratio, treatment)
 
 
 def lateness_outcomes_by_days(frame: pd.DataFrame) -> pd.DataFrame:
