@@ -45,7 +45,8 @@ def scorecard(f):
     nb.table(card.table[cols], units={"score_rank": "count", "shipments": "count", "on_time_rate": "share",
                                       "median_days": "number", "lost_rate": "share", "damaged_rate": "share",
                                       "cost_per_order": "number"})
-    nb.finding("worst_carrier", headline=True, estimate=card.worst_rate, status="red", carrier=card.worst,
+    nb.finding("worst_carrier", headline=True, estimate=card.worst_rate, carrier=card.worst,
+               status="red" if card.worst_clearly_last else "amber",
                message="finding.worst_carrier" if card.worst_clearly_last else "finding.worst_carrier_overlaps")
 
 # %%

@@ -19,7 +19,7 @@ def keys(stem: str) -> set[str]:
     out |= {f"{page}.finding.{k}" for k in re.findall(r'nb\.finding\(\s*"([^"]+)"', src)}
     out |= {f"{page}.{k}" for k in re.findall(r'nb\.(?:text|say)\(\s*"([^"]+)"', src)}
     out |= {f"{page}.{k}" for k in re.findall(r'"((?:finding|note|title)\.[a-z0-9_]+)"', src)}
-    for names, prefix in re.findall(r'for by in \(([^)]*)\):.*?f"(title\.[a-z_]+)\{by\}"', src, re.S):
+    for names, prefix in re.findall(r'for by in \(([^)]*)\):.*?f"(title\.[a-z_]+)\{by\}"', src, re.DOTALL):
         out |= {f"{page}.{prefix}{n}" for n in re.findall(r'"([a-z_]+)"', names)}
     return {k for k in out if "{" not in k}
 

@@ -45,7 +45,7 @@ def channels(f: Filters | None, column: str = "channel", prefix: str = "") -> tu
     return f"{column} IN ({', '.join('$' + n for n in names)})", dict(zip(names, f.channels))
 
 
-def last_order_date(ds: "Dataset") -> dt.date:
+def last_order_date(ds: Dataset) -> dt.date:
     """The last order day in the data (any status)."""
     return pd.Timestamp(engine.scalar(ds, "SELECT max(order_date) FROM orders_cny")).date()
 
@@ -77,7 +77,7 @@ def _window(as_of: dt.date, window_days: int, prefix: str = "") -> dict[str, dt.
     return {f"{prefix}as_of": as_of, f"{prefix}lo": as_of - dt.timedelta(days=window_days - 1)}
 
 
-def rfm_customers(ds: "Dataset", f: Filters, as_of: dt.date, window_days: int = 365) -> pd.DataFrame:
+def rfm_customers(ds: Dataset, f: Filters, as_of: dt.date, window_days: int = 365) -> pd.DataFrame:
     """One row per customer who bought in the ``window_days`` up to ``as_of`` (the filter's channels):
     ``customer_id``, ``recency_days``, ``frequency``, ``monetary`` (GMV, CNY), ``r``, ``f``, ``m``, ``segment``.
 
@@ -88,7 +88,7 @@ def rfm_customers(ds: "Dataset", f: Filters, as_of: dt.date, window_days: int = 
     return engine.query(ds, sql, {**params, **_window(as_of, window_days)})
 
 
-def rfm_segment_totals(ds: "Dataset", f: Filters, as_of: dt.date, window_days: int = 365) -> pd.DataFrame:
+def rfm_segment_totals(ds: Dataset, f: Filters, as_of: dt.date, window_days: int = 365) -> pd.DataFrame:
     """Per segment: ``segment``, ``customers``, ``gmv``, ``gmv_per_customer``, ``orders_per_customer``,
     ``recency_days`` (mean)."""
     inner, params = _rfm(f, "")
@@ -101,7 +101,7 @@ def rfm_segment_totals(ds: "Dataset", f: Filters, as_of: dt.date, window_days: i
     return engine.query(ds, sql, {**params, **_window(as_of, window_days)})
 
 
-def rfm_transitions(ds: "Dataset", f: Filters, before: dt.date, after: dt.date,
+def rfm_transitions(ds: Dataset, f: Filters, before: dt.date, after: dt.date,
                     window_days: int = 365) -> pd.DataFrame:
     """Customers per (segment at ``before``, segment at ``after``): ``segment_from`` (``new`` when not
     active at ``before``), ``segment_to`` (``lost`` when not active at ``after``), ``customers``."""
@@ -118,7 +118,7 @@ def rfm_transitions(ds: "Dataset", f: Filters, before: dt.date, after: dt.date,
                                   **_window(after, window_days, "b_")})
 
 
-def cohort_cells(ds: "Dataset", f: Filters, months: int = 12) -> pd.DataFrame:
+def cohort_cells(ds: Dataset, f: Filters, months: int = 12) -> pd.DataFrame:
     """Monthly cohorts (first valid order's month, history up to the period's end, the filter's channels):
     ``cohort`` (YYYY-MM), ``months_since_first`` (≤ ``months``), ``customers`` (active that month),
     ``cohort_size``, ``retention``."""
@@ -141,7 +141,7 @@ def cohort_cells(ds: "Dataset", f: Filters, months: int = 12) -> pd.DataFrame:
     return engine.query(ds, sql, {**params, "end": f.end, "months": int(months)})
 
 
-def first_buyers_repeating(ds: "Dataset", f: Filters, first: dt.date, last: dt.date,
+def first_buyers_repeating(ds: Dataset, f: Filters, first: dt.date, last: dt.date,
                            window_days: int) -> tuple[int, int]:
     """``(first-time buyers, of whom repeaters)``: customers whose first valid order day (the filter's
     channels) lies in ``first``–``last``, and those with another purchase day within ``window_days``."""
@@ -159,7 +159,7 @@ def first_buyers_repeating(ds: "Dataset", f: Filters, first: dt.date, last: dt.d
     return int(row["n"]), int(row["repeaters"] or 0)
 
 
-def purchase_gaps(ds: "Dataset", f: Filters, bin_days: int = 15, cap_days: int = 360) -> pd.DataFrame:
+def purchase_gaps(ds: Dataset, f: Filters, bin_days: int = 15, cap_days: int = 360) -> pd.DataFrame:
     """Days between a customer's consecutive purchase days, for purchases in the period: ``days_between``
     (bin start; ``cap_days`` holds everything above), ``purchases``, and on every row ``n``, ``p25``,
     ``p50``, ``p75`` of the gaps."""
@@ -179,7 +179,7 @@ def purchase_gaps(ds: "Dataset", f: Filters, bin_days: int = 15, cap_days: int =
                                   "cap": int(cap_days)})
 
 
-def repeat_by_acquisition_channel(ds: "Dataset", f: Filters, last_first: dt.date, window_days: int) -> pd.DataFrame:
+def repeat_by_acquisition_channel(ds: Dataset, f: Filters, last_first: dt.date, window_days: int) -> pd.DataFrame:
     """Customers who signed up within the data and first bought on or before ``last_first``, per
     acquisition channel (the filter's channels): ``acquisition_channel``, ``customers``, ``repeaters``
     (another purchase day within ``window_days``), ``orders_per_customer`` (in the first 365 days)."""
@@ -206,7 +206,7 @@ def repeat_by_acquisition_channel(ds: "Dataset", f: Filters, last_first: dt.date
     return engine.query(ds, sql, {**params, "hi": last_first, "window": int(window_days)})
 
 
-def retention_curves(ds: "Dataset", f: Filters, months: int = 12) -> pd.DataFrame:
+def retention_curves(ds: Dataset, f: Filters, months: int = 12) -> pd.DataFrame:
     """Per acquisition channel and month k after the first purchase: ``customers`` (eligible: first
     purchase at least k whole months before the data's last month), ``active``, ``retention``."""
     chan, params = channels(f, "c.acquisition_channel")
@@ -228,7 +228,7 @@ def retention_curves(ds: "Dataset", f: Filters, months: int = 12) -> pd.DataFram
     return engine.query(ds, sql, {**params, "months": int(months)})
 
 
-def tier_totals(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def tier_totals(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Per member tier (``none`` without one): ``member_tier``, ``members``, ``buyers`` (bought in the
     period), ``gmv``, ``gmv_per_customer``, ``gmv_sd`` (over buyers), ``orders_per_customer``."""
     where, params = f.bind("order_date", "channel")
@@ -256,7 +256,7 @@ def transactions_sql(f: Filters | None) -> tuple[str, dict[str, Any]]:
             f"WHERE is_valid AND {chan} AND order_date <= $as_of"), params
 
 
-def summary_from_transactions(con: "duckdb.DuckDBPyConnection", source_sql: str, calibration_end: dt.date,
+def summary_from_transactions(con: duckdb.DuckDBPyConnection, source_sql: str, calibration_end: dt.date,
                               holdout_end: dt.date | None = None, unit_days: float = 7.0,
                               params: dict[str, Any] | None = None) -> pd.DataFrame:
     """Per-customer BG/NBD inputs from a transaction relation, aggregated in SQL.
@@ -292,7 +292,7 @@ def summary_from_transactions(con: "duckdb.DuckDBPyConnection", source_sql: str,
     return con.execute(sql, used).df()
 
 
-def customer_summary(ds: "Dataset", f: Filters | None, as_of: dt.date, calibration_end: dt.date,
+def customer_summary(ds: Dataset, f: Filters | None, as_of: dt.date, calibration_end: dt.date,
                      holdout_end: dt.date | None = None) -> pd.DataFrame:
     """:func:`summary_from_transactions` over the shop's valid orders up to ``as_of`` (the filter's channels)."""
     source, params = transactions_sql(f)

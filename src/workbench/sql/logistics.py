@@ -14,7 +14,8 @@ and denominator verbatim, so the table's sums equal the KPI.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -50,7 +51,7 @@ def _group(by: str) -> str:
     return GROUPS[engine.identifier(by, GROUPS)]
 
 
-def shipments_by(ds: "Dataset", f: Filters, by: str = "carrier", exclude: Iterable[tuple[str, str]] = (),
+def shipments_by(ds: Dataset, f: Filters, by: str = "carrier", exclude: Iterable[tuple[str, str]] = (),
                  with_cost: bool = True) -> pd.DataFrame:
     """Per ``by`` group: ``shipments``, ``delivered``, ``on_time``, ``lost``, ``damaged``, ``mean_days``,
     ``median_days``, ``p90_days`` (shipped to delivered) and ``cost_per_order`` (NaN without costs).
@@ -71,7 +72,7 @@ def shipments_by(ds: "Dataset", f: Filters, by: str = "carrier", exclude: Iterab
     return engine.query(ds, sql, params)
 
 
-def delivery_histogram(ds: "Dataset", f: Filters, by: str = "carrier", bin_days: float = 0.5,
+def delivery_histogram(ds: Dataset, f: Filters, by: str = "carrier", bin_days: float = 0.5,
                        max_days: float = 15.0) -> pd.DataFrame:
     """Delivered shipments per ``by`` and delivery-time bin: ``by``, ``delivery_days`` (bin start; the
     last bin holds everything from ``max_days`` up), ``shipments``."""
@@ -86,7 +87,7 @@ def delivery_histogram(ds: "Dataset", f: Filters, by: str = "carrier", bin_days:
     return engine.query(ds, sql, params)
 
 
-def outcome_counts(ds: "Dataset", f: Filters, by: str = "carrier") -> pd.DataFrame:
+def outcome_counts(ds: Dataset, f: Filters, by: str = "carrier") -> pd.DataFrame:
     """Shipments per ``by`` and outcome (``on_time``, ``late``, else the shipment's status: ``lost``,
     ``damaged``, ``in_transit``): ``by``, ``outcome``, ``shipments``."""
     where, params = f.bind(_ON_TIME.date, _ON_TIME.channel)
@@ -102,7 +103,7 @@ def outcome_counts(ds: "Dataset", f: Filters, by: str = "carrier") -> pd.DataFra
 FREQUENCIES = ("day", "week", "month")
 
 
-def on_time_by_period(ds: "Dataset", f: Filters, by: str = "carrier", freq: str = "week") -> pd.DataFrame:
+def on_time_by_period(ds: Dataset, f: Filters, by: str = "carrier", freq: str = "week") -> pd.DataFrame:
     """``period`` (start of the day/week/month of the order), ``by``, ``delivered``, ``on_time``."""
     unit = engine.identifier(freq, FREQUENCIES)
     where, params = f.bind(_ON_TIME.date, _ON_TIME.channel)
@@ -118,16 +119,16 @@ def on_time_by_period(ds: "Dataset", f: Filters, by: str = "carrier", freq: str 
 
 # ----- late deliveries and what follows ------------------------------------------------------------
 
-def lateness_orders(ds: "Dataset", window_days: int = 365, rows: int = 400_000) -> pd.DataFrame:
+def lateness_orders(ds: Dataset, window_days: int = 365, rows: int = 400_000) -> pd.DataFrame:
     """One row per delivered shipment of a valid order (all history): lateness, controls and outcomes.
 
     The one definition of "a late delivery and what the customer did next", for the logistics page
-    (rating and repeat models) and the CRM page (late first deliveries). Columns: ``order_id``,
+    (rating and repeat models) and the CRM page (the delay section). Columns: ``order_id``,
     ``customer_id``, ``late`` (0/1: delivered after promised), ``late_days`` (≥ 0),
     ``late_days_capped`` (days late rounded up, at most 5), ``damaged`` (0/1), ``carrier``,
     ``warehouse``, ``channel``, ``log_gmv``, ``order_month`` (YYYY-MM), ``prior_orders`` (the
-    customer's earlier orders), ``prior_orders_band`` (4 = four or more), ``rating`` (its review, NaN when none), ``home`` (acquisition
-    channel, else the order's channel), ``repeat`` (1 when the customer ordered again within
+    customer's earlier orders), ``prior_orders_band`` (4 = four or more), ``rating`` (its review,
+    NaN when none), ``home`` (acquisition channel, else the order's channel), ``repeat`` (1 when the customer ordered again within
     ``window_days``; NaN when the data end before the window closes). A customer's later livestream
     orders are promotional impulse buys: they neither count as a repeat nor enter as orders. At most
     ``rows`` rows (a reproducible subset beyond).
@@ -177,7 +178,7 @@ def lateness_orders(ds: "Dataset", window_days: int = 365, rows: int = 400_000) 
 
 # ----- returns ------------------------------------------------------------------------------------
 
-def returns_by_channel(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def returns_by_channel(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Per channel, valid orders of the period: ``channel``, ``orders``, ``returned_orders``,
     ``refund_cny``, ``gmv``."""
     where, params = f.bind("o.order_date", "o.channel")
@@ -192,7 +193,7 @@ def returns_by_channel(ds: "Dataset", f: Filters) -> pd.DataFrame:
     return engine.query(ds, sql, params)
 
 
-def returns_by_category(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def returns_by_category(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Per product category: ``category``, ``lines`` (order lines of valid orders of the period),
     ``returns`` (return rows), ``refund_cny``."""
     where_i, params = f.bind("i.order_date", "i.channel")
@@ -214,7 +215,7 @@ def returns_by_category(ds: "Dataset", f: Filters) -> pd.DataFrame:
     return engine.query(ds, sql, params)
 
 
-def return_reasons(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def return_reasons(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Returns of orders of the period per channel and reason: ``channel``, ``reason``, ``returns``,
     ``refund_cny``."""
     where, params = f.bind("o.order_date", "o.channel")

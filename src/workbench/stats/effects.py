@@ -10,8 +10,9 @@ interval). Both know nothing of where the rows come from.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,7 +64,8 @@ def no_effect(outcome: str, method: str, n: int = 0, unit: str = "number") -> Ef
     return Effect(outcome, Estimate(math.nan, n=n, method=method, unit=unit), 0, math.nan)
 
 
-def design(data: pd.DataFrame, treatment: str, controls: Sequence[str], categorical: Sequence[str] = ()) -> pd.DataFrame:
+def design(data: pd.DataFrame, treatment: str, controls: Sequence[str],
+           categorical: Sequence[str] = ()) -> pd.DataFrame:
     """Constant, treatment and controls as a float design matrix.
 
     Categorical controls become dummies (first level dropped); constant columns and controls that
@@ -115,7 +117,7 @@ def regression_effect(frame: pd.DataFrame, outcome: str, treatment: str, control
     try:
         fit = (sm.Logit(y, X).fit(disp=0, maxiter=100, cov_type="HC1") if logit
                else sm.OLS(y, X).fit(cov_type="HC1"))
-    except Exception:  # a singular design on a tiny or degenerate sample
+    except Exception:  # noqa: BLE001 - a singular design on a tiny or degenerate sample
         return no_effect(outcome, method, n, unit)
     low, high = fit.conf_int(alpha=1 - level).loc[treatment]
     est = float(fit.params[treatment])
@@ -189,7 +191,7 @@ def floor_thinning_drop(days_late: np.ndarray, rating: np.ndarray, damaged: np.n
     cut = chi2.ppf(level, 1) / 2
 
     def edge(lo: float, hi: float) -> float:
-        g = lambda q: best - profile(q) - cut  # noqa: E731
+        g = lambda q: best - profile(q) - cut
         try:
             return float(optimize.brentq(g, lo, hi, xtol=1e-5))
         except ValueError:

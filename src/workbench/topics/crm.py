@@ -25,8 +25,16 @@ from workbench.sql import crm as q
 from workbench.sql import logistics as shipments_sql
 from workbench.sql.crm import RFM_SEGMENTS, summary_from_transactions  # noqa: F401 - part of this module's API
 from workbench.sql.filters import Filters
-from workbench.stats.clv import (BGNBD, GammaGamma, expected_purchases, expected_spend,  # noqa: F401
-                                 fit_bgnbd, fit_gamma_gamma, mean_clv, probability_alive)
+from workbench.stats.clv import (  # noqa: F401
+    BGNBD,
+    GammaGamma,
+    expected_purchases,
+    expected_spend,
+    fit_bgnbd,
+    fit_gamma_gamma,
+    mean_clv,
+    probability_alive,
+)
 from workbench.stats.effects import Effect, late_repeat_effect
 from workbench.stats.intervals import add_rate_interval
 from workbench.stats.result import Estimate

@@ -27,8 +27,15 @@ from workbench.data.loader import Dataset
 from workbench.errors import EmptyPeriodError
 from workbench.sql import logistics as q
 from workbench.sql.filters import Filters
-from workbench.stats.effects import (LATENESS_CATEGORICAL, LATENESS_CONTROLS, Effect, floor_thinning_drop,
-                                     late_repeat_effect, no_effect, regression_effect)
+from workbench.stats.effects import (
+    LATENESS_CATEGORICAL,
+    LATENESS_CONTROLS,
+    Effect,
+    floor_thinning_drop,
+    late_repeat_effect,
+    no_effect,
+    regression_effect,
+)
 from workbench.stats.intervals import add_rate_interval
 from workbench.stats.result import Estimate
 
@@ -79,8 +86,7 @@ def on_time_by(ds: Dataset, f: Filters, by: str = "carrier", exclude: list[tuple
     return frame.sort_values("on_time_rate").reset_index(drop=True)
 
 
-def row_rate(row: pd.Series, name: str = "on_time_rate", k: str = "on_time", n: str = "delivered",
-             level: float = 0.95) -> Estimate:
+def row_rate(row: pd.Series, k: str = "on_time", n: str = "delivered", level: float = 0.95) -> Estimate:
     """The share ``row[k] / row[n]`` of one table row as an Estimate (Wilson)."""
     return share(row[k], row[n], level)
 
