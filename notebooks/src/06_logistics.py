@@ -89,7 +89,8 @@ def lateness_cost(f):
     nb.say("note.lateness_models")
     rating, per_day = cost.rating, cost.rating_per_day_floor
     if rating.ok:
-        nb.finding("late_rating", headline=True, estimate=rating.value.scaled(-1), n_late=rating.n_treated,
+        nb.finding("late_rating", headline=True, estimate=rating.value, drop=rating.value.scaled(-1),
+                   n_late=rating.n_treated,
                    baseline=rating.baseline, per_day=per_day.value.scaled(-1))
     elif "reviews" not in nb.data.sources:
         nb.say("note.rating_needs_reviews")
