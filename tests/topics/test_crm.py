@@ -132,7 +132,7 @@ def test_repurchase_interval_contains_its_estimate(ds) -> None:
 
 def test_late_first_delivery_lowers_repurchase_as_planted(ds, truth) -> None:
     odds_ratio = truth["delay_effect"]["repeat_odds_ratio_if_late"]
-    d = crm.delay_effect(ds, _all(ds))
+    d = crm.delay_effect(ds)
     assert d.high < 1                                  # a late first delivery costs repeat customers
     assert abs(d.odds_ratio - odds_ratio) < 0.1
     assert d.repeat_rate_late < d.repeat_rate_on_time
@@ -163,6 +163,63 @@ def test_empty_selection_is_reported_not_crashed(tiny_shop: Path) -> None:
     with pytest.raises(EmptyPeriodError):
         crm.repurchase(tiny, f)
     with pytest.raises(MissingTableError):
-        crm.delay_effect(tiny, f)
+        crm.delay_effect(tiny)
     assert crm.rfm_segments(tiny, Filters(start=dt.date(2020, 1, 1), end=dt.date(2020, 1, 2))).empty
     assert tiny.missing(crm.NEEDS_TIER) == ["customers.member_tier"]
+
+
+# ----- one definition of the delay effect; the SQL layer; the page's catalogue keys ---------------------
+
+def test_the_delay_effect_is_the_logistics_pages_own(ds) -> None:
+    from workbench.topics import logistics as lg
+
+    d = crm.delay_effect(ds)
+    shared = lg.lateness_effect_on_repeat(ds, 365, odds_ratio=True)
+    assert d.odds.value == shared.value
+    assert d.odds.value.method == "logit-hc1" and d.late.method == "wilson"
+
+
+def test_sql_binds_channels_with_quotes(ds) -> None:
+    from workbench.sql import crm as sql
+
+    f = _all(ds)
+    odd = Filters(f.start, f.end, channels=("o'brien's shop",), compare_start=f.compare_start,
+                  compare_end=f.compare_end)
+    assert sql.rfm_segment_totals(ds, odd, f.end).empty
+    assert sql.rfm_transitions(ds, odd, f.compare_end, f.end).empty
+    assert sql.cohort_cells(ds, odd).empty and sql.tier_totals(ds, odd)["buyers"].sum() == 0
+    assert sql.first_buyers_repeating(ds, odd, f.start, f.end, 90) == (0, 0)
+    assert sql.repeat_by_acquisition_channel(ds, odd, f.end, 90).empty
+    assert sql.customer_summary(ds, odd, f.end, f.end).empty
+
+
+def test_results_carry_estimates_and_tiers_have_their_own_label(ds) -> None:
+    from workbench.text import catalogue
+
+    f = _all(ds)
+    rep = crm.repurchase(ds, f)
+    assert rep.rate.method == "wilson" and rep.gap_days.unit == "days"
+    tier, value = crm.top_tier(crm.tier_value(ds, f))
+    assert tier in crm.TIERS and value.low <= value.estimate <= value.high and value.low >= 0
+    assert catalogue.label("none", "zh", "crm") == "无会员等级"
+    assert catalogue.label("lost", "zh", "crm") == "已流失客户"
+    assert catalogue.label("lost", "zh", "logistics") == "丢件"
+
+
+def test_the_page_uses_only_catalogue_keys_that_exist() -> None:
+    from catalogue_keys import keys, missing_keys
+
+    assert "crm.finding.delay_effect" in keys("12_crm")
+    assert missing_keys("12_crm") == []
+
+
+def test_chinese_findings_give_the_interval_the_english_ones_give() -> None:
+    from workbench.text import catalogue
+
+    for key, zh in catalogue.messages("zh").items():
+        if key.startswith(("crm.finding.", "logistics.finding.")):
+            en = catalogue.messages("en")[key]
+            # a figure read in full ({x}) or by its interval ({x:interval}) in one language is in the other
+            full = {p for p in catalogue.placeholders(zh) if ":" not in p or p.endswith(":interval")}
+            assert full == {p for p in catalogue.placeholders(en) if ":" not in p or p.endswith(":interval")}, key
+            assert full, key  # every finding of these pages gives an interval

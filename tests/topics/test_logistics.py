@@ -95,4 +95,63 @@ def test_orders_alone_lack_what_the_sections_need(tiny_shop):
     import pandas as pd
 
     tiny = pd.DataFrame({"rating": [5.0, 4.0], "late": [0, 1]})
-    assert not lg._fit_effect(tiny, "rating", "late", (), "too few rows").ok
+    assert not lg._fit_effect(tiny, "rating", "late", ()).ok
+
+
+# ----- one definition of the on-time rate; the SQL layer; the page's catalogue keys -------------------
+
+def test_carrier_table_sums_equal_the_on_time_kpi(ds):
+    from workbench.sql import metrics
+    from workbench.topics.kpi import kpi
+
+    f = Filters(dt.date(2025, 10, 1), dt.date(2025, 12, 31), compare_start=dt.date(2025, 7, 2),
+                compare_end=dt.date(2025, 9, 30))
+    for channels in ((), ("tmall", "jd")):
+        g = Filters(f.start, f.end, channels, compare_start=f.compare_start, compare_end=f.compare_end)
+        table = lg.on_time_by(ds, g, "carrier")
+        whole = metrics.period(ds, g, "on_time_rate")
+        assert table["on_time"].sum() == whole["num"]
+        assert table["delivered"].sum() == whole["den"]
+        k = kpi(ds, g, "on_time_rate")
+        assert k.value.estimate == pytest.approx(table["on_time"].sum() / table["delivered"].sum())
+        for by in ("warehouse", "region"):
+            other = lg.on_time_by(ds, g, by)
+            assert other["on_time"].sum() == whole["num"] and other["delivered"].sum() == whole["den"]
+
+
+def test_sql_binds_values_and_checks_identifiers(ds):
+    from workbench.errors import ParameterError
+    from workbench.sql import logistics as sql
+
+    odd = Filters(dt.date(2025, 10, 1), dt.date(2025, 12, 31), channels=("it's; DROP TABLE orders",))
+    assert sql.shipments_by(ds, odd, "carrier").empty
+    assert sql.outcome_counts(ds, odd).empty and sql.returns_by_channel(ds, odd).empty
+    assert sql.return_reasons(ds, odd).empty and sql.returns_by_category(ds, odd).empty
+    with pytest.raises(ParameterError):
+        sql.shipments_by(ds, ALL, "carrier; DROP TABLE shipments")
+    with pytest.raises(ParameterError):
+        sql.on_time_by_period(ds, ALL, "carrier", "fortnight")
+    weekly = lg.daily_on_time(ds, Filters(dt.date(2025, 12, 1), dt.date(2025, 12, 31)))
+    shown = weekly.dropna(subset=["on_time_rate"])
+    assert len(shown) and (shown["on_time_rate_low"] <= shown["on_time_rate_high"]).all()
+
+
+def test_results_carry_estimates(ds, lateness_frame):
+    f = Filters(dt.date(2025, 10, 1), dt.date(2025, 12, 31))
+    card = lg.carrier_scorecard(ds, f)
+    assert card.worst_rate.method == "wilson" and card.worst_rate.n > 30
+    assert card.worst_rate.low <= card.worst_rate.estimate <= card.worst_rate.high
+    p = lg.parcels(lg.on_time_by(ds, f))
+    assert 0 <= p.lost_damaged.low <= p.lost_damaged.estimate <= p.lost_damaged.high <= 1
+    s = lg.returns_summary(lg.returns_by(ds, f), lg.return_reasons(ds, f))
+    assert s.rate.ok and s.top_reason is not None
+    rep = lg.lateness_effect_on_repeat(None, 365, frame=lateness_frame)
+    assert rep.value.unit == "points" and rep.value.method == "ols-hc1" and rep.value.level == 0.95
+
+
+def test_the_page_uses_only_catalogue_keys_that_exist():
+    from catalogue_keys import keys, missing_keys
+
+    assert "logistics.title.on_time_by_region" in keys("06_logistics")
+
+    assert missing_keys("06_logistics") == []
