@@ -11,6 +11,7 @@ language = "zh"           # zh or en
 findings_path = ""        # set by `workbench run`
 
 # %%
+import math
 import warnings
 
 import workbench as wb
@@ -54,8 +55,7 @@ def calendar(f):
     if not nb.data.missing({"orders": ["campaign_id"]}):
         k = kpi.kpi(nb.data, f, "campaign_share", LEVEL)
         nb.finding("campaign_share", headline=True, estimate=k.value, change=k.change, delta=k.change, status=k.status,
-                   status_reason=k.reason, message=None if k.comparison is not None and k.reason is None
-                   else "finding.campaign_share_no_change")
+                   status_reason=k.reason, message=None if math.isfinite(k.change) else "finding.campaign_share_no_change")
 
 
 # %%

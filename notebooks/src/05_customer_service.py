@@ -11,6 +11,8 @@ language = "zh"           # zh or en
 findings_path = ""        # set by `workbench run`
 
 # %%
+import math
+
 import pandas as pd
 
 import workbench as wb
@@ -28,9 +30,14 @@ nb.say("note.targets", response=RESPONSE_MINUTES, resolution=RESOLUTION_HOURS, l
        handle=HANDLE_MINUTES, service_level=SERVICE_LEVEL, target=TARGET_MINUTES)
 
 
-def interval_text(frame, low, high, unit="number"):
+def interval_text(frame, low, high, digits=1):
     """The rows' intervals written as a reader writes a range."""
-    return [fmt.span(lo, hi, unit, nb.lang) for lo, hi in zip(frame[low], frame[high])]
+    return [fmt.span(lo, hi, "number", nb.lang, digits) for lo, hi in zip(frame[low], frame[high])]
+
+
+def numbers(values, digits=1):
+    """Numbers written with ``digits`` decimals."""
+    return [fmt.number(v, nb.lang, digits) for v in values]
 
 
 # %%
@@ -57,7 +64,7 @@ def volume(f):
 def times(f):
     k = kpi.kpi(nb.data, f, "first_response_minutes", LEVEL)
     nb.finding("first_response", headline=True, estimate=k.value, change=k.change, delta=k.change, status=k.status,
-               status_reason=k.reason, message=None if k.reason is None else "finding.first_response_no_change")
+               status_reason=k.reason, message=None if math.isfinite(k.change) else "finding.first_response_no_change")
     t = service.response_times(nb.data, f, "category", LEVEL)
     if t["p50"].isna().all():
         nb.say("note.no_answered")
@@ -71,13 +78,14 @@ def times(f):
     nb.show(charts.bar(long, x="ticket_category", y="resolution_hours", color="statistic", barmode="group",
                        low="low", high="high", bounds=(0, float("inf")), lang=nb.lang,
                        title=nb.text("title.resolution", level=level)))
-    shown = t.assign(median_interval=interval_text(t, "p50_low", "p50_high"),
+    shown = t.assign(p50=numbers(t["p50"]), p90=numbers(t["p90"]),
+                     median_interval=interval_text(t, "p50_low", "p50_high"),
                      p90_interval=interval_text(t, "p90_low", "p90_high"))
     nb.table(shown[["category", "measure", "n", "p50", "median_interval", "p90", "p90_interval", "open"]]
              .rename(columns={"category": "ticket_category", "n": "n_obs", "p50": "median", "open": "open_tickets",
                               "median_interval": nb.text("title.median_interval", level=level),
                               "p90_interval": nb.text("title.p90_interval", level=level)}),
-             units={"n_obs": "count", "median": "number", "p90": "number", "open_tickets": "count"},
+             units={"n_obs": "count", "open_tickets": "count"},
              values=["ticket_category", "measure"], rows=14)
     slow = service.slowest_category(t, LEVEL)
     if slow is not None:
