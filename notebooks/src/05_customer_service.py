@@ -124,14 +124,17 @@ def drivers(f):
 
     table = model.odds_ratios.assign(factor=lambda d: d.apply(term, axis=1))
     nb.show(customer_service_charts.odds_ratios(
-        table, "odds_ratio", "factor", "low", "high", nb.text(
+        table[table["estimable"]], "odds_ratio", "factor", "low", "high", nb.text(
             "title.odds", base_category=model.baseline_category, base_channel=model.baseline_channel,
             low_csat=service.LOW_CSAT, level=level), nb.text("title.odds_axis"), nb.text("title.term_axis")))
+    unclear = table.loc[~table["estimable"], "factor"].tolist()
+    if unclear:
+        nb.say("note.not_estimable", factors="、".join(unclear) if nb.lang == "zh" else ", ".join(unclear))
     top = model.strongest_group()
     nb.finding("driver", estimate=model.estimate("log2_resolution_hours"), wait=model.estimate("log2_wait_hours"),
-               top=table.set_index("term").loc[top, "factor"], top_ratio=model.estimate(top),
+               top=table.set_index("term").loc[top, "factor"] if top else "", top_ratio=model.estimate(top) if top else "",
                base_category=model.baseline_category, base_channel=model.baseline_channel,
-               low_csat=service.LOW_CSAT, days=DRIVER_DAYS)
+               low_csat=service.LOW_CSAT, days=DRIVER_DAYS, message=None if top else "finding.driver_times")
 
 
 # %%

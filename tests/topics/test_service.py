@@ -139,6 +139,12 @@ def test_grouped_logit_takes_any_category_value() -> None:
     table = grouped_logit(frame, "low", "not_low", {"category": "plain"}, ["x"]).set_index("term")
     assert table.loc["it's", "odds_ratio"] > 1 and table.loc["it's", "kind"] == "category"
     assert table.loc["x", "kind"] == "covariate" and table.loc["x", "low"] < table.loc["x", "high"]
+    assert table["estimable"].all()
+    # a group without a single low score separates the outcome: its odds ratio is flagged, not drawn
+    separated = pd.concat([frame, pd.DataFrame({"category": ["never", "never"], "x": [0.0, 1.0], "low": [0, 0],
+                                                "not_low": [50, 60]})], ignore_index=True)
+    flags = grouped_logit(separated, "low", "not_low", {"category": "plain"}, ["x"]).set_index("term")["estimable"]
+    assert not flags["never"] and flags["it's"] and flags["x"]
 
 
 def test_the_page_names_only_catalogue_messages() -> None:

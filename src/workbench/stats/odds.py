@@ -23,7 +23,9 @@ def grouped_logit(frame: pd.DataFrame, successes: str, failures: str, factors: M
     ``factors`` maps each categorical column to its baseline value (odds ratio 1); factors with a
     single value are left out. ``covariates`` enter linearly. Returns one row per term: ``term``
     (the factor's value, or the covariate's name), ``kind`` (the factor's column, or ``covariate``),
-    ``odds_ratio``, ``low``, ``high`` (Wald interval at ``level``), ``p_value``; highest odds first.
+    ``odds_ratio``, ``low``, ``high`` (Wald interval at ``level``), ``p_value`` and ``estimable``
+    (False when the interval is not finite: a group without any success or failure separates the
+    outcome and its odds ratio cannot be estimated); highest odds first.
     """
     import statsmodels.api as sm
 
@@ -42,7 +44,11 @@ def grouped_logit(frame: pd.DataFrame, successes: str, failures: str, factors: M
     y = frame[[successes, failures]].to_numpy(dtype=float)
     result = sm.GLM(y, x, family=sm.families.Binomial()).fit()
     ci = np.asarray(result.conf_int(alpha=1 - level))
-    rows = [{"term": term, "kind": kind, "odds_ratio": float(np.exp(result.params[i])),
-             "low": float(np.exp(ci[i, 0])), "high": float(np.exp(ci[i, 1])), "p_value": float(result.pvalues[i])}
-            for i, (term, kind) in enumerate(meta) if kind != "const"]
-    return pd.DataFrame(rows).sort_values("odds_ratio", ascending=False).reset_index(drop=True)
+    with np.errstate(over="ignore"):
+        rows = [{"term": term, "kind": kind, "odds_ratio": float(np.exp(result.params[i])),
+                 "low": float(np.exp(ci[i, 0])), "high": float(np.exp(ci[i, 1])), "p_value": float(result.pvalues[i])}
+                for i, (term, kind) in enumerate(meta) if kind != "const"]
+    out = pd.DataFrame(rows)
+    finite = np.isfinite(out[["odds_ratio", "low", "high"]]).all(axis=1)
+    out["estimable"] = finite & (out["low"] > 0) & (out["high"] / out["low"].where(out["low"] > 0) < 1e6)
+    return out.sort_values("odds_ratio", ascending=False).reset_index(drop=True)

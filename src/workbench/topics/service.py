@@ -178,7 +178,7 @@ class DissatisfactionModel:
     """Binomial GLM of low satisfaction on category, channel and log2 waiting times, as odds ratios.
 
     ``odds_ratios``: ``term``, ``kind`` (category, channel, covariate), ``odds_ratio``, ``low``,
-    ``high``, ``p_value`` (see :func:`workbench.stats.odds.grouped_logit`); ``n`` rated tickets.
+    ``high``, ``p_value``, ``estimable`` (see :func:`workbench.stats.odds.grouped_logit`); ``n`` rated tickets.
     """
 
     odds_ratios: pd.DataFrame
@@ -196,7 +196,7 @@ class DissatisfactionModel:
 
     def strongest_group(self) -> str | None:
         """The category or channel term with the highest odds ratio (None when the model has none)."""
-        groups = self.odds_ratios[self.odds_ratios["kind"] != "covariate"]
+        groups = self.odds_ratios[(self.odds_ratios["kind"] != "covariate") & self.odds_ratios["estimable"]]
         return None if groups.empty else str(groups.iloc[0]["term"])
 
 
