@@ -73,7 +73,8 @@ def test_plan_for_the_next_campaign_has_ordered_intervals(ds, uplifts):
     assert (d["orders_low"] <= d["orders_high"]).all() and plan.units_needed > 0 and plan.peak_agents >= 1
     same = uplifts[uplifts["kind"] == nxt["kind"]]
     if len(same):
-        assert plan.planned_uplift == pytest.approx(same["uplift"].mean())
+        assert plan.planned_uplift.estimate == pytest.approx(same["uplift"].mean())
+        assert plan.planned_uplift.low <= plan.planned_uplift.estimate <= plan.planned_uplift.high
 
 
 def test_degenerate_cases(ds, tiny_shop):
@@ -90,3 +91,46 @@ def test_degenerate_cases(ds, tiny_shop):
     assert tiny.missing(campaigns.NEEDS_CALENDAR) == ["campaigns"]
     assert campaigns.daily_series(tiny)["orders"].sum() == 4
     assert np.isfinite(campaigns.daily_series(ds)["gmv"]).all()
+
+
+def test_campaign_queries_bind_their_values(ds):
+    """Channels, sources and dates are bound parameters: a quote in a channel name is just a value."""
+    from workbench.sql import campaigns as sql
+
+    assert sql.daily_orders(ds, ("o'brien",)).empty
+    assert sql.daily_orders(ds, ("tmall",), ("it's",))["orders"].sum() > 0
+    whole = sql.campaigns(ds)
+    nov = sql.campaigns(ds, pd.Timestamp("2025-11-01").date(), pd.Timestamp("2025-11-30").date())
+    assert list(nov["campaign_id"]) == ["C2025_DOUBLE11"]
+    assert len(whole) >= len(nov) and (whole["days"] >= 1).all()
+    rates = sql.recent_rates(ds, pd.Timestamp("2025-10-01").date())
+    assert rates["aov"] > 0 and rates["units_per_order"] >= 1 and rates["tickets"] > 0
+
+
+def test_baselines_leave_out_every_campaign_with_its_windows(ds):
+    days = campaigns.event_days(ds, pre_days=7, post_days=7)
+    for _, c in campaigns.calendar(ds).iterrows():
+        window = pd.date_range(c["start_date"] - pd.Timedelta(days=7), c["end_date"] + pd.Timedelta(days=7))
+        assert window.isin(days).all(), c["campaign_id"]
+    assert not pd.Timestamp("2025-08-15").normalize() in days
+
+
+def test_uplift_results_carry_estimates(ds):
+    u = campaigns.campaign_uplift(ds, "C2025_618", reps=100, level=0.9)
+    assert u is not None and u.level == 0.9
+    for est in (u.uplift, u.incremental_gmv, u.pull_forward, u.hangover):
+        assert est.level == 0.9 and est.n == u.n_train and est.method == campaigns.METHOD
+        assert est.low <= est.estimate <= est.high
+    assert u.uplift.unit == "change" and u.incremental_gmv.unit == "money" and u.uplift.low >= -1
+
+
+def test_the_page_names_only_catalogue_messages():
+    from page_keys import missing_keys, page_keys
+
+    assert {"section.calendar", "finding.best_campaign", "note.method"} <= page_keys("04_campaigns")
+
+    assert missing_keys("04_campaigns") == []
+    from workbench.text import catalogue
+
+    for lang in catalogue.LANGUAGES:  # the plan's uplift source is chosen at run time
+        assert all(catalogue.has(f"campaigns.source.{s}", lang) for s in ("same_kind", "all_campaigns"))

@@ -12,17 +12,19 @@ import pytest
 import workbench
 from conftest import tiny_tables, write_csvs
 from workbench.errors import EmptyPeriodError
+from workbench.sql import service as service_sql
 from workbench.sql.common import Filters
+from workbench.stats import queueing
 from workbench.topics import service
 
 
 def test_erlang_c_matches_the_textbook_example() -> None:
     # 10 erlangs offered: P(wait) with 11 agents is 0.682 (Erlang C tables)
-    assert service.erlang_c_wait_probability(11, 10.0) == pytest.approx(0.6821, abs=1e-3)
-    assert service.erlang_c_wait_probability(10, 10.0) == 1.0
+    assert queueing.erlang_c_wait_probability(11, 10.0) == pytest.approx(0.6821, abs=1e-3)
+    assert queueing.erlang_c_wait_probability(10, 10.0) == 1.0
     # 200 tickets/hour, 3 minutes each, 80% within 20 seconds: 14 agents (13 give 79.6%)
-    assert service.agents_needed(200, 3.0, 20 / 60, 0.8) == 14
-    assert service.agents_needed(0, 3.0, 1.0) == 0
+    assert queueing.agents_needed(200, 3.0, 20 / 60, 0.8) == 14
+    assert queueing.agents_needed(0, 3.0, 1.0) == 0
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,7 @@ def truth(sample_dir: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def year(ds) -> Filters:
-    end = pd.Timestamp(ds.sql("SELECT max(CAST(created_at AS DATE)) AS d FROM tickets")["d"].iloc[0]).date()
+    end = service_sql.last_ticket_day(ds)
     return Filters(start=end - dt.timedelta(days=364), end=end)
 
 
@@ -51,7 +53,8 @@ def test_planted_slow_category_is_found_with_its_median(ds, truth) -> None:
     assert slow.separated
     medians = planted["median_resolution_hours"]
     # the planted median of the slow category lies in the distribution-free 95% interval of the sample median
-    assert slow.median_low <= medians[planted["category"]] <= slow.median_high
+    assert slow.median.low <= medians[planted["category"]] <= slow.median.high
+    assert slow.median.unit == "hours" and slow.median.low <= slow.median.estimate <= slow.median.high
     # and every category's median is recovered to within 20% (open tickets at the data's end are left out)
     res = times[times["measure"] == "resolution_hours"].set_index("category")
     for category, hours in medians.items():
@@ -97,3 +100,55 @@ def test_missing_and_empty_tickets_are_reported(tmp_path: Path) -> None:
     with pytest.raises(EmptyPeriodError):
         service.staffing(small, Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 3, 1)))
     assert service.volume(small, Filters(start=dt.date(2020, 1, 1), end=dt.date(2020, 1, 2))).empty
+
+
+def test_service_queries_bind_their_values(ds, year) -> None:
+    """A channel name with a quote is a value like any other; grouping columns come from a fixed list."""
+    quoted = Filters(start=year.start, end=year.end, channels=("o'brien",))
+    assert service_sql.volume(ds, quoted).empty
+    assert service_sql.service_counts(ds, quoted).empty
+    assert service_sql.valid_orders(ds, quoted) == 0
+    both = Filters(start=year.start, end=year.end, channels=("tmall", "o'brien"))
+    assert service_sql.volume(ds, both, "channel")["channel"].tolist() == ["tmall"]
+    with pytest.raises(workbench.errors.ParameterError):
+        service_sql.volume(ds, year, "category; DROP TABLE tickets")
+    q90 = service_sql.quantiles(ds, year, "resolution_hours", level=0.9)
+    q99 = service_sql.quantiles(ds, year, "resolution_hours", level=0.99).set_index("category")
+    q90 = q90.set_index("category").reindex(q99.index)
+    assert ((q99["p50_high"] - q99["p50_low"]) >= (q90["p50_high"] - q90["p50_low"])).all()
+
+
+def test_results_are_estimates_inside_their_feasible_range(ds, year) -> None:
+    overall = service.overall_levels(service.service_levels(ds, year), level=0.9)
+    for est in overall.values():
+        assert est.method == "wilson" and est.level == 0.9 and 0 <= est.low <= est.estimate <= est.high <= 1
+    model = service.dissatisfaction_drivers(ds, year)
+    res = model.estimate("log2_resolution_hours")
+    assert res.unit == "ratio" and res.n == model.n and 0 < res.low <= res.estimate <= res.high
+    assert model.strongest_group() in set(model.odds_ratios["term"])
+    summary = service.volume_summary(service.volume(ds, year))
+    assert summary.tickets > 0 and summary.top_share.low <= summary.top_share.estimate <= summary.top_share.high
+
+
+def test_grouped_logit_takes_any_category_value() -> None:
+    """Factor values are data, not formula text: a quote in a value does not break the fit."""
+    from workbench.stats.odds import grouped_logit
+
+    frame = pd.DataFrame({"category": ["it's", "plain", "it's", "plain"], "x": [0.0, 0.0, 1.0, 1.0],
+                          "low": [30, 10, 45, 20], "not_low": [70, 90, 55, 80]})
+    table = grouped_logit(frame, "low", "not_low", {"category": "plain"}, ["x"]).set_index("term")
+    assert table.loc["it's", "odds_ratio"] > 1 and table.loc["it's", "kind"] == "category"
+    assert table.loc["x", "kind"] == "covariate" and table.loc["x", "low"] < table.loc["x", "high"]
+    assert table["estimable"].all()
+    # a group without a single low score separates the outcome: its odds ratio is flagged, not drawn
+    separated = pd.concat([frame, pd.DataFrame({"category": ["never", "never"], "x": [0.0, 1.0], "low": [0, 0],
+                                                "not_low": [50, 60]})], ignore_index=True)
+    flags = grouped_logit(separated, "low", "not_low", {"category": "plain"}, ["x"]).set_index("term")["estimable"]
+    assert not flags["never"] and flags["it's"] and flags["x"]
+
+
+def test_the_page_names_only_catalogue_messages() -> None:
+    from page_keys import missing_keys, page_keys
+
+    assert {"section.volume", "finding.first_response", "note.targets"} <= page_keys("05_customer_service")
+    assert missing_keys("05_customer_service") == []

@@ -1,182 +1,108 @@
 """Campaigns and holidays: the calendar, what each campaign added, and what the next one needs.
 
-Each past campaign's incremental demand is measured against a counterfactual: a regression with
-ARMA errors (statsmodels SARIMAX) of log daily orders on a trend, weekday dummies (weekly
-seasonality) and yearly Fourier terms, fitted on the days before the campaign with other
-campaigns and the pull-forward window left out, then projected over the campaign. Intervals
-come from simulated paths of that model (so the days' errors are correlated, as they are).
+Each past campaign's incremental demand is measured against a counterfactual
+(:mod:`workbench.stats.counterfactual`): a regression with AR(1) errors of log daily orders on a
+trend, weekday dummies and yearly Fourier terms, fitted on the days before the campaign with every
+campaign's days and their pull-forward and hangover windows left out (the days come from
+:func:`workbench.sql.calendar.campaign_days`), then simulated over the campaign. Intervals come from
+the simulated paths. Queries live in :mod:`workbench.sql.campaigns`; results carry
+:class:`~workbench.stats.result.Estimate` figures and keys, never sentences.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import warnings
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from workbench.data.loader import Dataset
-from workbench.sql.common import Filters
+from workbench.sql import calendar as campaign_calendar
+from workbench.sql import campaigns as sql
+from workbench.sql.filters import Filters
+from workbench.stats import counterfactual as cf_model
+from workbench.stats.result import Estimate
 
 NEEDS_CALENDAR = {"campaigns": ["name", "kind", "start_date", "end_date"]}
 NEEDS_UPLIFT = {"orders": ["paid_amount", "ordered_at", "channel"], **NEEDS_CALENDAR}
 
-METHOD = ("counterfactual: SARIMAX regression of log daily orders (livestream-sourced left out) on trend, weekday dummies and yearly Fourier "
-          "terms (2 harmonics, when a year of history is available) with AR(1) errors, fitted on up to {history} "
-          "days before the campaign (other campaigns and the {pre}-day pull-forward window left out); "
-          "interval: 2.5–97.5% of {reps} simulated paths")
+#: Orders from these sources follow the hosts' schedule (the social-commerce page), not the campaign calendar.
+EXCLUDED_SOURCES = ("livestream",)
+
+#: Method key of the uplift estimates (``method.sarimax_paths`` in the catalogue).
+METHOD = cf_model.METHOD
 
 
 def calendar(ds: Dataset, f: Filters | None = None) -> pd.DataFrame:
     """Campaigns (all, or those overlapping ``f``'s period): ``campaign_id``, ``name``, ``kind``,
     ``start_date``, ``end_date``, ``days``, and ``discount_rate`` / ``budget_cny`` when present."""
     ds.require(NEEDS_CALENDAR)
-    extra = [c for c in ("discount_rate", "budget_cny") if ds.has("campaigns", [c])]
-    where = f"end_date >= DATE '{f.start}' AND start_date <= DATE '{f.end}'" if f else "TRUE"
-    out = ds.sql(f"""SELECT campaign_id, name, kind, start_date, end_date,
-                            CAST(end_date - start_date AS BIGINT) + 1 AS days{''.join(', ' + c for c in extra)}
-                     FROM campaigns WHERE {where} ORDER BY start_date""")
-    out["start_date"] = pd.to_datetime(out["start_date"])
-    out["end_date"] = pd.to_datetime(out["end_date"])
-    return out
+    return sql.campaigns(ds, f.start if f else None, f.end if f else None)
 
 
 def daily_series(ds: Dataset, channels: tuple[str, ...] = (),
-                 exclude_sources: tuple[str, ...] = ("livestream",)) -> pd.DataFrame:
+                 exclude_sources: tuple[str, ...] = EXCLUDED_SOURCES) -> pd.DataFrame:
     """Daily GMV (CNY) and orders over the whole history on a complete calendar: ``date``, ``gmv``, ``orders``.
 
-    Orders from ``exclude_sources`` are left out: livestream sales follow the hosts' schedule
-    (see the social-commerce notebook), not the shop's campaign calendar.
+    Orders from ``exclude_sources`` are left out (livestream sales follow the hosts' schedule).
     """
-    chan = Filters(start=dt.date(1970, 1, 1), end=dt.date(1970, 1, 1), channels=channels).channel_sql()
-    src = ("(source IS NULL OR source NOT IN (" + ", ".join(f"'{x}'" for x in exclude_sources) + "))"
-           if exclude_sources and ds.has("orders", ["source"]) else "TRUE")
-    d = ds.sql(f"""SELECT order_date AS date, sum(gmv_cny) AS gmv, count(*) AS orders FROM orders_cny
-                   WHERE is_valid AND {chan} AND {src} GROUP BY 1 ORDER BY 1""")
+    d = sql.daily_orders(ds, channels, exclude_sources)
     if d.empty:
-        return pd.DataFrame(columns=["date", "gmv", "orders"])
-    d["date"] = pd.to_datetime(d["date"])
+        return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "gmv": pd.Series(dtype=float),
+                             "orders": pd.Series(dtype=float)})
     full = pd.DataFrame({"date": pd.date_range(d["date"].min(), d["date"].max(), freq="D")})
     return full.merge(d, on="date", how="left").fillna({"gmv": 0.0, "orders": 0})
 
 
-def _design(dates: pd.DatetimeIndex, origin: pd.Timestamp, yearly: bool) -> pd.DataFrame:
-    """Exogenous regressors: trend (years), weekday dummies (Monday the base), yearly Fourier terms."""
-    t = (dates - origin).days.to_numpy() / 365.25
-    x = {"trend": t}
-    for k in range(1, 7):
-        x[f"dow{k}"] = (dates.day_of_week == k).astype(float)
-    if yearly:
-        doy = dates.day_of_year.to_numpy() / 365.25
-        for h in (1, 2):
-            x[f"sin{h}"] = np.sin(2 * np.pi * h * doy)
-            x[f"cos{h}"] = np.cos(2 * np.pi * h * doy)
-    return pd.DataFrame(x, index=dates)
-
-
-@dataclass
-class Counterfactual:
-    """A baseline forecast of daily GMV over a window, with simulated paths for intervals."""
-
-    dates: pd.DatetimeIndex
-    mean: np.ndarray          # expected GMV per day (CNY), mean over the simulated paths
-    paths: np.ndarray         # simulated GMV (repetitions × days), CNY
-    n_train: int
-    model: object = None
-
-
-def fit_counterfactual(series: pd.DataFrame, train_end: pd.Timestamp, horizon: pd.DatetimeIndex,
-                       exclude: pd.DatetimeIndex | None = None, history: int = 365, reps: int = 300,
-                       seed: int = 0, column: str = "gmv") -> Counterfactual | None:
-    """Fit the baseline model on ``history`` days up to ``train_end`` and simulate it over ``horizon``.
-
-    ``series`` is :func:`daily_series`; days in ``exclude`` (other campaigns, the pull-forward
-    window) are treated as missing, which SARIMAX's Kalman filter handles. ``horizon`` must
-    start after ``train_end``. Returns None with fewer than 56 usable days.
-    """
-    from statsmodels.tsa.statespace.sarimax import SARIMAX
-
-    s = series.set_index("date")[column]
-    train = s[(s.index <= train_end) & (s.index > train_end - pd.Timedelta(days=history))].copy()
-    y = np.log1p(train.astype(float))
-    y[train <= 0] = np.nan
-    if exclude is not None:
-        y[y.index.isin(exclude)] = np.nan
-    if y.notna().sum() < 56:
-        return None
-    yearly = y.notna().sum() >= 300
-    origin = train.index.min()
-    x_train = _design(train.index, origin, yearly)
-    # all days from the end of training to the end of the horizon, so that the AR error runs on
-    steps = pd.date_range(train_end + pd.Timedelta(days=1), horizon.max(), freq="D")
-    x_fut = _design(steps, origin, yearly)
-    # regression coefficients (constant included) in the state vector: two parameters to optimise
-    x_train.insert(0, "const", 1.0)
-    x_fut.insert(0, "const", 1.0)
-    model = SARIMAX(y.to_numpy(), exog=x_train.to_numpy(), order=(1, 0, 0), mle_regression=False)
-    with warnings.catch_warnings():  # convergence chatter on short histories; the fit is still usable
-        warnings.simplefilter("ignore")
-        res = model.fit(disp=False, maxiter=100)
-    sims = res.simulate(nsimulations=len(steps), repetitions=reps, anchor="end", exog=x_fut.to_numpy(),
-                        rng=np.random.default_rng(seed))
-    sims = np.asarray(sims).reshape(len(steps), reps).T
-    paths = np.expm1(sims)
-    keep = steps.isin(horizon)
-    return Counterfactual(steps[keep], paths[:, keep].mean(axis=0), paths[:, keep], int(y.notna().sum()), res)
+def event_days(ds: Dataset, pre_days: int = 7, post_days: int = 7) -> pd.DatetimeIndex:
+    """Every campaign day with its ``pre_days`` before and ``post_days`` after (the days a baseline leaves out)."""
+    days = campaign_calendar.campaign_days(ds, lead_days=pre_days)["date"]
+    if days.empty:
+        return pd.DatetimeIndex([])
+    spread = [days + pd.Timedelta(days=k) for k in range(post_days + 1)]
+    return pd.DatetimeIndex(pd.concat(spread).drop_duplicates().sort_values())
 
 
 @dataclass
 class CampaignUplift:
-    """Incremental GMV of one campaign against its counterfactual, with the dip before and after."""
+    """Incremental demand of one campaign against its counterfactual, with the dip before and the hangover after.
+
+    ``uplift``, ``pull_forward`` and ``hangover`` are relative changes of orders against the
+    counterfactual (unit ``change``) over the campaign, the pre-window and the post-window;
+    ``incremental_gmv`` is incremental orders × the campaign's AOV (unit ``money``). ``daily``:
+    ``date``, ``phase`` (pre, during, post), ``actual``, ``counterfactual``, ``lower``, ``upper`` (orders).
+    """
 
     campaign_id: str
     name: str
     kind: str
     start_date: pd.Timestamp
     end_date: pd.Timestamp
-    gmv: float                 # actual GMV during the campaign, CNY
-    counterfactual: float      # expected GMV without it, CNY (counterfactual orders × the campaign's AOV)
-    incremental_gmv: float     # gmv − counterfactual, CNY
-    incremental_low: float
-    incremental_high: float
-    uplift: float              # gmv / counterfactual − 1
-    uplift_low: float
-    uplift_high: float
-    pull_forward: float        # relative change in the days before (negative: demand held back)
-    pull_forward_low: float
-    pull_forward_high: float
-    hangover: float            # relative change in the days after
-    hangover_low: float
-    hangover_high: float
+    gmv: float
+    counterfactual_gmv: float
+    incremental_gmv: Estimate
+    uplift: Estimate
+    pull_forward: Estimate
+    hangover: Estimate
     n_train: int
-    method: str
-    daily: pd.DataFrame        # date, phase, actual, counterfactual, lower, upper
-
-
-def _interval(actual: float, paths: np.ndarray) -> tuple[float, float, float, float, float, float]:
-    """(expected, incremental, low, high, relative, rel_low, rel_high) from counterfactual path sums."""
-    sums = paths.sum(axis=1)
-    exp = float(sums.mean())
-    inc = actual - sums
-    rel = actual / np.where(sums > 0, sums, np.nan) - 1
-    return (exp, float(actual - exp), float(np.quantile(inc, 0.025)), float(np.quantile(inc, 0.975)),
-            float(actual / exp - 1) if exp > 0 else np.nan, float(np.nanquantile(rel, 0.025)),
-            float(np.nanquantile(rel, 0.975)))
+    level: float
+    method: str = METHOD
+    daily: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
 
 def campaign_uplift(ds: Dataset, campaign_id: str, channels: tuple[str, ...] = (), pre_days: int = 7,
-                    post_days: int = 7, history: int = 365, reps: int = 300) -> CampaignUplift | None:
-    """Incremental GMV of campaign ``campaign_id`` with its pull-forward dip and hangover.
+                    post_days: int = 7, history: int = 365, reps: int = 300,
+                    level: float = 0.95) -> CampaignUplift | None:
+    """Incremental demand of campaign ``campaign_id`` with its pull-forward dip and hangover.
 
-    The counterfactual (see the module docstring) is fitted on the ``history`` days before the
-    pull-forward window (``pre_days`` before the start), leaving out every other campaign's days
-    and their own pre and post windows, and simulated over pre-window, campaign and post-window
-    (``post_days``). The model runs on daily orders (baskets grow with the discount, so orders
-    measure the extra demand); uplift = actual / counterfactual − 1 over each phase, with 95%
-    intervals from the simulated paths, and incremental GMV = incremental orders × the
-    campaign's average order value. Returns None when the campaign lies outside the data or fewer
-    than 8 weeks of clean history precede it.
+    The counterfactual is fitted on the ``history`` days before the pull-forward window
+    (``pre_days`` before the start), leaving out every campaign's days and their pre and post
+    windows, and simulated over pre-window, campaign and post-window (``post_days``). It runs on
+    daily orders (baskets grow with the discount, so orders measure the extra demand); intervals at
+    ``level`` come from the simulated paths. Returns None when the campaign lies outside the data or
+    fewer than 8 weeks of clean history precede it.
     """
     series = daily_series(ds, channels)
     cal = calendar(ds)
@@ -185,69 +111,109 @@ def campaign_uplift(ds: Dataset, campaign_id: str, channels: tuple[str, ...] = (
         return None
     c = row.iloc[0]
     start, end = c["start_date"], c["end_date"]
-    pre_start = start - pd.Timedelta(days=pre_days)
-    post_end = end + pd.Timedelta(days=post_days)
     if start < series["date"].min() or end > series["date"].max():
         return None
-    post_end = min(post_end, series["date"].max())
-    exclude = [pd.date_range(r["start_date"] - pd.Timedelta(days=pre_days), r["end_date"] + pd.Timedelta(days=post_days))
-               for _, r in cal.iterrows() if r["campaign_id"] != campaign_id]
-    excl = exclude[0].append(exclude[1:]) if exclude else None
+    pre_start = start - pd.Timedelta(days=pre_days)
+    post_end = min(end + pd.Timedelta(days=post_days), series["date"].max())
     horizon = pd.date_range(pre_start, post_end, freq="D")
-    cf = fit_counterfactual(series, pre_start - pd.Timedelta(days=1), horizon, excl, history, reps, column="orders")
+    by_day = series.set_index("date")
+    cf = cf_model.fit(by_day["orders"], pre_start - pd.Timedelta(days=1), horizon, event_days(ds, pre_days, post_days),
+                      history, reps)
     if cf is None:
         return None
-    by_day = series.set_index("date").reindex(cf.dates)
-    actual = by_day["orders"].to_numpy(float)
+    seen = by_day.reindex(cf.dates)
+    actual = seen["orders"].to_numpy(float)
     phase = np.where(cf.dates < start, "pre", np.where(cf.dates > end, "post", "during"))
-    stats = {}
-    for ph in ("pre", "during", "post"):
-        m = phase == ph
-        stats[ph] = _interval(float(actual[m].sum()), cf.paths[:, m]) if m.any() else (np.nan,) * 7
+    effects = {ph: cf_model.effect(float(actual[phase == ph].sum()), cf.paths[:, phase == ph], cf.n_train, level)
+               for ph in ("pre", "during", "post")}
     during = phase == "during"
-    gmv = float(by_day["gmv"].to_numpy()[during].sum())
-    aov = gmv / actual[during].sum() if actual[during].sum() else np.nan  # orders → CNY at the campaign's AOV
+    gmv = float(seen["gmv"].to_numpy()[during].sum())
+    aov = gmv / actual[during].sum() if actual[during].sum() else math.nan  # orders → CNY at the campaign's AOV
+    lower, upper = cf.band(level)
     daily = pd.DataFrame({"date": cf.dates, "phase": phase, "actual": actual, "counterfactual": cf.mean,
-                          "lower": np.quantile(cf.paths, 0.025, axis=0), "upper": np.quantile(cf.paths, 0.975, axis=0)})
-    d = stats["during"]
-    return CampaignUplift(
-        campaign_id, str(c["name"]), str(c["kind"]), start, end, gmv, d[0] * aov, d[1] * aov, d[2] * aov,
-        d[3] * aov, d[4], d[5], d[6], stats["pre"][4], stats["pre"][5], stats["pre"][6], stats["post"][4],
-        stats["post"][5], stats["post"][6], cf.n_train, METHOD.format(history=history, pre=pre_days, reps=reps), daily)
+                          "lower": lower, "upper": upper})
+    d = effects["during"]
+    return CampaignUplift(str(c["campaign_id"]), str(c["name"]), str(c["kind"]), start, end, gmv, d.expected * aov,
+                          d.incremental.scaled(aov, "money"), d.relative, effects["pre"].relative,
+                          effects["post"].relative, cf.n_train, level, METHOD, daily)
 
 
-def all_uplifts(ds: Dataset, channels: tuple[str, ...] = (), pre_days: int = 7, post_days: int = 7) -> pd.DataFrame:
-    """:func:`campaign_uplift` for every campaign that can be measured, as one frame (one row per campaign)."""
+UPLIFT_COLUMNS = ["campaign_id", "name", "kind", "start_date", "end_date", "gmv", "counterfactual", "incremental_gmv",
+                  "incremental_low", "incremental_high", "uplift", "uplift_low", "uplift_high", "pull_forward",
+                  "pull_forward_low", "pull_forward_high", "hangover", "hangover_low", "hangover_high", "n_train"]
+
+
+def all_uplifts(ds: Dataset, channels: tuple[str, ...] = (), pre_days: int = 7, post_days: int = 7,
+                level: float = 0.95) -> pd.DataFrame:
+    """:func:`campaign_uplift` for every campaign that can be measured, one row per campaign.
+
+    Columns :data:`UPLIFT_COLUMNS`: each estimate ``x`` with its bounds ``x_low``, ``x_high`` at ``level``.
+    """
     rows = []
     for cid in calendar(ds)["campaign_id"]:
-        u = campaign_uplift(ds, cid, channels, pre_days, post_days)
-        if u is not None:
-            rows.append({k: v for k, v in u.__dict__.items() if k not in ("daily", "method")})
-    cols = ["campaign_id", "name", "kind", "start_date", "end_date", "gmv", "counterfactual", "incremental_gmv",
-            "incremental_low", "incremental_high", "uplift", "uplift_low", "uplift_high", "pull_forward",
-            "pull_forward_low", "pull_forward_high", "hangover", "hangover_low", "hangover_high", "n_train"]
-    return pd.DataFrame(rows, columns=cols)
+        u = campaign_uplift(ds, cid, channels, pre_days, post_days, level=level)
+        if u is None:
+            continue
+        row = {"campaign_id": u.campaign_id, "name": u.name, "kind": u.kind, "start_date": u.start_date,
+               "end_date": u.end_date, "gmv": u.gmv, "counterfactual": u.counterfactual_gmv, "n_train": u.n_train}
+        for key, est in (("incremental", u.incremental_gmv), ("uplift", u.uplift), ("pull_forward", u.pull_forward),
+                         ("hangover", u.hangover)):
+            row["incremental_gmv" if key == "incremental" else key] = est.estimate
+            row[f"{key}_low"], row[f"{key}_high"] = est.low, est.high
+        rows.append(row)
+    return pd.DataFrame(rows, columns=UPLIFT_COLUMNS)
+
+
+def best_campaign(uplifts: pd.DataFrame, level: float = 0.95) -> tuple[pd.Series, Estimate, Estimate] | None:
+    """The campaign that added most GMV: its row of :func:`all_uplifts`, its incremental GMV and its uplift."""
+    if uplifts.empty:
+        return None
+    best = uplifts.loc[uplifts["incremental_gmv"].idxmax()]
+    n = int(best["n_train"])
+    return (best, Estimate(best["incremental_gmv"], best["incremental_low"], best["incremental_high"], level, n,
+                           METHOD, "money"),
+            Estimate(best["uplift"], best["uplift_low"], best["uplift_high"], level, n, METHOD, "change",
+                     bounds=(-1.0, math.inf)))
+
+
+def typical_pull_forward(uplifts: pd.DataFrame) -> dict[str, float]:
+    """Median pre-window and post-window change over the measured campaigns, and how many show a dip."""
+    return {"pull_forward": float(uplifts["pull_forward"].median()), "hangover": float(uplifts["hangover"].median()),
+            "dips": int((uplifts["pull_forward"] < 0).sum()), "campaigns": len(uplifts)}
+
+
+def latest_campaign(uplifts: pd.DataFrame, end: dt.date) -> str | None:
+    """The id of the latest measured campaign that started by ``end`` (else the latest measured); None when none."""
+    if uplifts.empty:
+        return None
+    inside = uplifts[uplifts["start_date"] <= pd.Timestamp(end)]
+    return str((inside if len(inside) else uplifts).sort_values("start_date").iloc[-1]["campaign_id"])
 
 
 # ----- planning the next campaign ----------------------------------------------------------------
 
 @dataclass
 class CampaignPlan:
-    """Forecast of the next campaign's daily GMV and orders, and the stock and staff they imply."""
+    """Forecast of the next campaign's daily GMV and orders, and the stock and staff they imply.
+
+    ``planned_uplift`` (unit change) and ``total_gmv`` (money) are Estimates at ``level``;
+    ``uplift_source`` is ``same_kind`` or ``all_campaigns``; ``daily``: ``date``, ``gmv``, ``gmv_low``,
+    ``gmv_high``, ``orders``, ``orders_low``, ``orders_high``, ``units``, ``tickets``, ``agents``;
+    ``assumptions``: ``aov``, ``units_per_order``, ``tickets_per_order``, ``tickets_per_agent_day``.
+    """
 
     name: str
     kind: str
     start_date: pd.Timestamp
     end_date: pd.Timestamp
-    planned_uplift: float
-    uplift_source: str         # which past campaigns the uplift comes from
-    daily: pd.DataFrame        # date, gmv, gmv_low, gmv_high, orders, orders_low, orders_high, units, tickets, agents
-    total_gmv: float
-    total_gmv_low: float
-    total_gmv_high: float
+    planned_uplift: Estimate
+    uplift_source: str
+    daily: pd.DataFrame
+    total_gmv: Estimate
     units_needed: float
     peak_agents: int
-    assumptions: str
+    assumptions: dict[str, float]
+    level: float = 0.95
 
 
 def next_campaign(ds: Dataset, as_of: pd.Timestamp | None = None) -> pd.Series | None:
@@ -256,8 +222,8 @@ def next_campaign(ds: Dataset, as_of: pd.Timestamp | None = None) -> pd.Series |
     cal = calendar(ds)
     if cal.empty:
         return None
-    series_end = ds.sql("SELECT max(order_date) AS d FROM orders_cny")["d"].iloc[0]
-    as_of = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(series_end)
+    last = sql.last_order_date(ds)
+    as_of = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(last)
     ahead = cal[cal["start_date"] > as_of]
     if len(ahead):
         return ahead.iloc[0]
@@ -273,17 +239,18 @@ def next_campaign(ds: Dataset, as_of: pd.Timestamp | None = None) -> pd.Series |
 
 def plan_campaign(ds: Dataset, uplifts: pd.DataFrame, campaign: pd.Series, units_per_order: float | None = None,
                   tickets_per_order: float | None = None, tickets_per_agent_day: float = 80.0,
-                  reps: int = 300) -> CampaignPlan | None:
+                  reps: int = 300, level: float = 0.95) -> CampaignPlan | None:
     """Forecast daily GMV and orders of ``campaign`` (a row of :func:`calendar` or :func:`next_campaign`).
 
-    The baseline is :func:`fit_counterfactual` on all history up to the last day with orders
-    (campaigns left out), simulated to the campaign's end. The planned uplift is the mean
-    measured uplift of past campaigns of the same kind (all campaigns when the kind never ran),
-    and each simulated path is multiplied by (1 + an uplift drawn from the normal whose spread
-    is that mean's standard error), so the prediction interval carries both uncertainties.
-    Orders follow GMV at the recent average order value; units to stock = orders × units per
-    order (from the last 90 days of order lines when not given); staff = tickets per day
-    (tickets per order from the last 90 days of tickets, else 0.1) / ``tickets_per_agent_day``.
+    The baseline is the counterfactual model on all history up to the last day with orders
+    (campaigns and their ±7-day windows left out), simulated to the campaign's end. The planned uplift
+    is the mean measured uplift of past campaigns of the same kind (all campaigns when the kind never
+    ran), and each simulated path is multiplied by (1 + an uplift drawn from the normal whose spread
+    is that mean's standard error), so the prediction interval at ``level`` carries both
+    uncertainties. Orders follow GMV at the last 90 days' average order value; units to stock =
+    upper bound of orders × units per order (from the last 90 days of order lines when not given);
+    staff = tickets per day (tickets per order from the last 90 days of tickets, else 0.1) /
+    ``tickets_per_agent_day``.
     """
     series = daily_series(ds)
     if series.empty or uplifts.empty:
@@ -292,58 +259,46 @@ def plan_campaign(ds: Dataset, uplifts: pd.DataFrame, campaign: pd.Series, units
     start, end = pd.Timestamp(campaign["start_date"]), pd.Timestamp(campaign["end_date"])
     if start <= last:
         return None
-    cal = calendar(ds)
-    excl = None
-    if len(cal):
-        parts = [pd.date_range(r["start_date"] - pd.Timedelta(days=7), r["end_date"] + pd.Timedelta(days=7))
-                 for _, r in cal.iterrows()]
-        excl = parts[0].append(parts[1:])
     horizon = pd.date_range(start, end, freq="D")
-    cf = fit_counterfactual(series, last, horizon, excl, history=365, reps=reps, seed=1)
+    cf = cf_model.fit(series.set_index("date")["gmv"], last, horizon, event_days(ds, 7, 7), history=365, reps=reps,
+                      seed=1)
     if cf is None:
         return None
     same = uplifts[uplifts["kind"] == campaign["kind"]]
-    source = "same kind" if len(same) else "all campaigns"
+    source = "same_kind" if len(same) else "all_campaigns"
     pool = same if len(same) else uplifts
-    mean_up = float(pool["uplift"].mean())
-    half = ((pool["uplift_high"] - pool["uplift_low"]) / 3.92).to_numpy()
-    se = float(np.sqrt(np.sum(half ** 2)) / len(pool)) if len(pool) > 1 else float(half[0])
-    if len(pool) > 1:
-        se = float(np.hypot(se, pool["uplift"].std(ddof=1) / np.sqrt(len(pool))))
+    mean_up, se = cf_model.pooled_uplift(pool["uplift"], pool["uplift_low"], pool["uplift_high"], level)
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + level / 2))
+    planned = Estimate(mean_up, mean_up - z * se, mean_up + z * se, level, len(pool), "pooled_uplift", "change",
+                       bounds=(-1.0, math.inf))
     rng = np.random.default_rng(2)
-    draws = 1 + rng.normal(mean_up, se, size=(cf.paths.shape[0], 1))
-    gmv_paths = cf.paths * draws
-    recent = ds.sql(f"""SELECT sum(gmv_cny) / count(*) AS aov, count(*) AS orders FROM orders_cny
-                        WHERE is_valid AND order_date > DATE '{(last - pd.Timedelta(days=90)).date()}'""").iloc[0]
-    aov = float(recent["aov"])
+    gmv_paths = cf.paths * (1 + rng.normal(mean_up, se, size=(cf.paths.shape[0], 1)))
+    since = (last - pd.Timedelta(days=90)).date()
+    recent = sql.recent_rates(ds, since)
+    aov = recent["aov"]
     if units_per_order is None:
-        units_per_order = 1.0
-        if ds.has("order_items"):
-            u = ds.sql(f"""SELECT sum(quantity) / count(DISTINCT order_id) AS upo FROM items_cny
-                           WHERE is_valid AND order_date > DATE '{(last - pd.Timedelta(days=90)).date()}'""")
-            units_per_order = float(u["upo"].iloc[0] or 1.0)
+        units_per_order = recent["units_per_order"] if math.isfinite(recent["units_per_order"]) else 1.0
     if tickets_per_order is None:
-        tickets_per_order = 0.1
-        if ds.has("tickets"):
-            t = ds.sql(f"""SELECT count(*) AS n FROM tickets
-                           WHERE CAST(created_at AS DATE) > DATE '{(last - pd.Timedelta(days=90)).date()}'""")
-            if recent["orders"]:
-                tickets_per_order = float(t["n"].iloc[0]) / float(recent["orders"])
+        tickets_per_order = (recent["tickets"] / recent["orders"]
+                             if math.isfinite(recent["tickets"]) and recent["orders"] else 0.1)
+    a = (1 - level) / 2
     orders_paths = gmv_paths / aov
     daily = pd.DataFrame({
         "date": cf.dates,
-        "gmv": gmv_paths.mean(axis=0), "gmv_low": np.quantile(gmv_paths, 0.025, axis=0),
-        "gmv_high": np.quantile(gmv_paths, 0.975, axis=0),
-        "orders": orders_paths.mean(axis=0), "orders_low": np.quantile(orders_paths, 0.025, axis=0),
-        "orders_high": np.quantile(orders_paths, 0.975, axis=0),
+        "gmv": gmv_paths.mean(axis=0), "gmv_low": np.quantile(gmv_paths, a, axis=0),
+        "gmv_high": np.quantile(gmv_paths, 1 - a, axis=0),
+        "orders": orders_paths.mean(axis=0), "orders_low": np.quantile(orders_paths, a, axis=0),
+        "orders_high": np.quantile(orders_paths, 1 - a, axis=0),
     })
     daily["units"] = daily["orders_high"] * units_per_order
     daily["tickets"] = daily["orders_high"] * tickets_per_order
     daily["agents"] = np.ceil(daily["tickets"] / tickets_per_agent_day).astype(int)
     sums = gmv_paths.sum(axis=1)
-    assumptions = (f"baseline without livestream-sourced orders; AOV {aov:,.0f} CNY (last 90 days); {units_per_order:.2f} units per order; "
-                   f"{tickets_per_order:.3f} tickets per order; {tickets_per_agent_day:g} tickets per agent-day; "
-                   f"stock and staff sized at the upper 97.5% bound of orders")
-    return CampaignPlan(str(campaign["name"]), str(campaign["kind"]), start, end, mean_up, source, daily,
-                        float(sums.mean()), float(np.quantile(sums, 0.025)), float(np.quantile(sums, 0.975)),
-                        float(daily["units"].sum()), int(daily["agents"].max()), assumptions)
+    total = Estimate(float(sums.mean()), float(np.quantile(sums, a)), float(np.quantile(sums, 1 - a)), level,
+                     cf.n_train, "sarimax_paths", "money", bounds=(0.0, math.inf))
+    assumptions = {"aov": float(aov), "units_per_order": float(units_per_order),
+                   "tickets_per_order": float(tickets_per_order), "tickets_per_agent_day": float(tickets_per_agent_day)}
+    return CampaignPlan(str(campaign["name"]), str(campaign["kind"]), start, end, planned, source, daily, total,
+                        float(daily["units"].sum()), int(daily["agents"].max()), assumptions, level)
