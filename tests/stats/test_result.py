@@ -48,3 +48,9 @@ def test_as_dict_is_the_findings_contract_without_nan() -> None:
     d = Estimate(math.nan, n=0, unit="share").as_dict()
     assert set(d) >= {"estimate", "low", "high", "level", "n", "unit", "method"}
     assert d["estimate"] is None and d["low"] is None
+
+
+def test_a_forecast_reads_as_a_prediction_interval() -> None:
+    e = Estimate(100.0, 80.0, 130.0, n=365, unit="count", kind="prediction")
+    assert "预测区间" in e.reading("zh") and "prediction interval" in e.reading("en")
+    assert "置信区间" not in e.reading("zh")

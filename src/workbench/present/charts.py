@@ -84,7 +84,7 @@ def line(frame: pd.DataFrame, x: str, y: str, title: str, color: str | None = No
     fig = px.line(data, x=x, y=y, color=color, line_dash=dash, title=title,
                   labels=_labels([x, y, color, dash], lang, units), color_discrete_map=_colours(color, lang))
     if percent:
-        fig.update_yaxes(tickformat=".0%")
+        fig.update_yaxes(tickformat=".0%", hoverformat=".1%")
     return fig
 
 
@@ -124,7 +124,7 @@ def bar(frame: pd.DataFrame, x: str, y: str, title: str, color: str | None = Non
                  labels=_labels([x, y, color], lang, units), color_discrete_map=_colours(color, lang),
                  text=text, **kw)
     if percent:
-        (fig.update_yaxes if orientation == "v" else fig.update_xaxes)(tickformat=".0%")
+        (fig.update_yaxes if orientation == "v" else fig.update_xaxes)(tickformat=".0%", hoverformat=".1%")
     return fig
 
 

@@ -41,7 +41,9 @@ class Estimate:
     (NaN when the method gives none); ``level``: its confidence level (0.95); ``n``: observations;
     ``method``: a short key of the method (``wilson``, ``bootstrap``, ``ols-hc1`` …), whose note is
     ``method.<key>`` in the catalogue; ``unit``: a unit of :mod:`workbench.text.fmt`; ``bounds``: the
-    feasible range, to which the interval is clipped; ``min_n``: below it the estimate is withheld.
+    feasible range, to which the interval is clipped; ``min_n``: below it the estimate is withheld;
+    ``kind``: ``confidence`` (where the true value lies) or ``prediction`` (where a future
+    observation will lie, as for a forecast).
     """
 
     estimate: float
@@ -53,6 +55,7 @@ class Estimate:
     unit: str = "number"
     bounds: tuple[float, float] | None = None
     min_n: int = 1
+    kind: str = "confidence"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "estimate", _f(self.estimate))
@@ -138,6 +141,8 @@ class Estimate:
             return catalogue.message("result.no_interval_n" if n else "result.no_interval", lang, n=n or "")
         rng = fmt.span(self.low, self.high, self.unit, lang)
         key = "result.interval_n" if n is not None else "result.interval"
+        if self.kind == "prediction":
+            key = key.replace("interval", "prediction")
         return catalogue.message(key, lang, level=fmt.level(self.level), range=rng, n=n or "")
 
     def reading(self, lang: str = "zh") -> str:
@@ -152,6 +157,7 @@ class Estimate:
         d = asdict(self)
         d.pop("bounds")
         d.pop("min_n")
+        d.pop("kind")
         for k in ("estimate", "low", "high"):
             if d[k] is not None and not math.isfinite(d[k]):
                 d[k] = None

@@ -297,7 +297,7 @@ def plan_campaign(ds: Dataset, uplifts: pd.DataFrame, campaign: pd.Series, units
     daily["agents"] = np.ceil(daily["tickets"] / tickets_per_agent_day).astype(int)
     sums = gmv_paths.sum(axis=1)
     total = Estimate(float(sums.mean()), float(np.quantile(sums, a)), float(np.quantile(sums, 1 - a)), level,
-                     cf.n_train, "sarimax_paths", "money", bounds=(0.0, math.inf))
+                     cf.n_train, "sarimax_paths", "money", bounds=(0.0, math.inf), kind="prediction")
     assumptions = {"aov": float(aov), "units_per_order": float(units_per_order),
                    "tickets_per_order": float(tickets_per_order), "tickets_per_agent_day": float(tickets_per_agent_day)}
     return CampaignPlan(str(campaign["name"]), str(campaign["kind"]), start, end, planned, source, daily, total,
