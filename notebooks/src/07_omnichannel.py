@@ -11,12 +11,20 @@ language = "zh"           # zh or en
 findings_path = ""        # set by `workbench run`
 
 # %%
+import math
+
 import workbench as wb
 from workbench.present import charts
 from workbench.topics import omnichannel as om
 from workbench.topics.kpi import kpi
 
 nb = wb.setup("07_omnichannel", globals())
+
+
+def versus(change):
+    """"+12.0% on the comparison period", or that there is no comparison (from the catalogue)."""
+    return nb.text("word.versus", change=change) if change is not None and math.isfinite(change) else \
+        nb.text("word.no_comparison")
 
 # %%
 @nb.section("mix", needs=om.NEEDS_MIX)
@@ -41,11 +49,11 @@ def mix(f):
     if not has_cost:
         nb.say("note.no_costs")
         nb.finding("channel_mix", message="finding.channel_mix_no_cost", headline=True, estimate=share,
-                   change=top["growth"], channel=top["channel"], share=share, growth=top["growth"])
+                   change=top["growth"], channel=top["channel"], share=share, versus=versus(top["growth"]))
         return
     lean = table.sort_values("margin_rate").iloc[0]
     nb.finding("channel_mix", headline=True, estimate=share, change=top["growth"], channel=top["channel"],
-               share=share, growth=top["growth"], lean=lean["channel"], margin=lean["margin_rate"],
+               share=share, versus=versus(top["growth"]), lean=lean["channel"], margin=lean["margin_rate"],
                orders=lean["orders"])
 
 # %%

@@ -11,6 +11,8 @@ language = "zh"           # zh or en
 findings_path = ""        # set by `workbench run`
 
 # %%
+import math
+
 import pandas as pd
 
 import workbench as wb
@@ -20,17 +22,24 @@ from workbench.topics.kpi import kpi
 
 nb = wb.setup("08_social_commerce", globals())
 
+
+def versus(change):
+    """"+12.0% on the comparison period", or that there is no comparison (from the catalogue)."""
+    return nb.text("word.versus", change=change) if change is not None and math.isfinite(change) else \
+        nb.text("word.no_comparison")
+
 # %%
 @nb.section("kols", needs=social.NEEDS_KOL)
 def kols(f):
     r = social.kol_ranking(nb.data, f)
     shown = r.table[r.table["roi_low"].notna()]
-    if shown.empty:
+    with_interval = not shown.empty
+    if not with_interval:
         nb.say("note.too_few_streams")
         shown = r.table
     nb.show(charts.bar(shown.head(10), x="handle", y="roi", low="roi_low", high="roi_high",
                        bounds=(0.0, float("inf")), lang=nb.lang, title=nb.text("title.kol_roi")))
-    if len(shown) < 10:
+    if with_interval and len(shown) < 10:
         nb.say("note.fewer_kols", n=len(shown), total=len(r.table))
     table = r.table.assign(tier=r.table["tier"].map(lambda v: nb.label(v, context="kol_tier"))) \
         if "tier" in r.table else r.table
@@ -53,7 +62,7 @@ def kols(f):
 def streams(f):
     share = kpi(nb.data, f, "livestream_share")
     nb.finding("livestream_share", headline=True, estimate=share.value, change=share.change, status=share.status,
-               status_reason=share.reason, share=share.value, change_text=share.change)
+               status_reason=share.reason, share=share.value, versus=versus(share.change))
     table = social.livestream_table(nb.data, f)
     if table.empty:
         nb.say("note.no_streams")

@@ -11,6 +11,8 @@ language = "zh"           # zh or en
 findings_path = ""        # set by `workbench run`
 
 # %%
+import math
+
 import workbench as wb
 from workbench.present import charts
 from workbench.stats.result import Estimate
@@ -18,6 +20,12 @@ from workbench.topics import crossborder as cb
 from workbench.topics.kpi import kpi
 
 nb = wb.setup("09_cross_border", globals())
+
+
+def versus(change):
+    """"+12.0% on the comparison period", or that there is no comparison (from the catalogue)."""
+    return nb.text("word.versus", change=change) if change is not None and math.isfinite(change) else \
+        nb.text("word.no_comparison")
 
 
 def no_cross_border(f):
@@ -43,7 +51,7 @@ def markets(f):
                                        "gmv_cny": "money", "aov_local": "number"})
     top = table.iloc[0]
     nb.finding("cross_border_gmv", headline=True, estimate=gmv.value, change=gmv.change, status=gmv.status,
-               status_reason=gmv.reason, gmv=gmv.value, growth=gmv.change, markets=table["market"].nunique(),
+               status_reason=gmv.reason, gmv=gmv.value, versus=versus(gmv.change), markets=table["market"].nunique(),
                orders=table["orders"].sum(), top=top["market"], top_share=top["gmv_cny"] / table["gmv_cny"].sum())
 
 # %%
@@ -142,4 +150,4 @@ def scorecard(f):
                    estimate=Estimate(best["margin_rate"], n=int(best["orders"]), method="total", unit="share",
                                      min_n=0),
                    market=best["market"], rate=best["margin_rate"], gmv=best["gmv_cny"], orders=best["orders"],
-                   growth=best["growth"])
+                   versus=versus(best["growth"]))

@@ -8,10 +8,10 @@ import json
 import pytest
 
 import workbench
-from workbench.sql import omnichannel as om_sql
-from workbench.text import catalogue
 from workbench.errors import EmptyPeriodError
+from workbench.sql import omnichannel as om_sql
 from workbench.sql.common import Filters
+from workbench.text import catalogue
 from workbench.topics import omnichannel as om
 
 ALL = Filters(dt.date(2024, 1, 1), dt.date(2025, 12, 31))

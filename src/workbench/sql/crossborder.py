@@ -31,7 +31,7 @@ def _orders(f: Filters, cols: str = "") -> tuple[str, dict]:
     """, params
 
 
-def market_totals(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def market_totals(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Per market and currency: ``market``, ``currency``, ``orders``, ``gmv_local``, ``gmv_cny``; by CNY GMV."""
     inner, params = _orders(f)
     return engine.query(ds, f"""
@@ -40,7 +40,7 @@ def market_totals(ds: "Dataset", f: Filters) -> pd.DataFrame:
     """, params)
 
 
-def monthly_constant_fx(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def monthly_constant_fx(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Monthly cross-border GMV over ``f``'s period: ``month``, ``gmv_cny`` (actual rates) and
     ``gmv_constant_fx`` (each currency at its mean rate of the first month)."""
     inner, params = _orders(f)
@@ -56,7 +56,7 @@ def monthly_constant_fx(ds: "Dataset", f: Filters) -> pd.DataFrame:
     """, params)
 
 
-def fx_rates(ds: "Dataset", start: dt.date, end: dt.date, currencies: list[str] | None = None) -> pd.DataFrame:
+def fx_rates(ds: Dataset, start: dt.date, end: dt.date, currencies: list[str] | None = None) -> pd.DataFrame:
     """Daily rates between ``start`` and ``end``: ``date``, ``currency`` (upper case), ``rate_to_cny``."""
     params: dict[str, object] = {"start": start, "end": end}
     cond = ""
@@ -70,13 +70,13 @@ def fx_rates(ds: "Dataset", start: dt.date, end: dt.date, currencies: list[str] 
     """, params)
 
 
-def currency_rates(ds: "Dataset", currency: str) -> pd.DataFrame:
+def currency_rates(ds: Dataset, currency: str) -> pd.DataFrame:
     """Every daily rate of one currency: ``date``, ``rate_to_cny``."""
     return engine.query(ds, "SELECT date, rate_to_cny FROM fx_rates WHERE upper(currency) = upper($cur) ORDER BY date",
                         {"cur": currency})
 
 
-def landed_costs(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def landed_costs(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Per market: ``market``, ``orders``, ``gmv_cny``, ``product_cost``, ``shipping``, ``duty``,
     ``platform_fee``, ``margin`` (GMV minus them) and ``margin_sd`` (spread of order margins).
     A cost item the data lack counts as zero here (the topic marks it missing)."""
@@ -103,7 +103,7 @@ def landed_costs(ds: "Dataset", f: Filters) -> pd.DataFrame:
     """, params)
 
 
-def delivery_times(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def delivery_times(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Per market: ``market``, ``shipments``, ``clearance_days``, ``median_days``, ``p90_days``,
     ``delivered``, ``on_time``, ``lost`` (lost or damaged)."""
     where, params = f.bind("o.order_date", "o.channel")
@@ -121,7 +121,7 @@ def delivery_times(ds: "Dataset", f: Filters) -> pd.DataFrame:
     """, params)
 
 
-def returns(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def returns(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Per market: ``market``, ``orders``, ``returned`` (refunded or with a return)."""
     ret = "o.order_id IN (SELECT order_id FROM returns)" if "returns" in ds.sources else "FALSE"
     where, params = f.bind("o.order_date", "o.channel")
@@ -133,7 +133,7 @@ def returns(ds: "Dataset", f: Filters) -> pd.DataFrame:
     """, params)
 
 
-def fx_volatility(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def fx_volatility(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Annualised volatility of each currency's daily log change in the period: ``currency``, ``fx_volatility``."""
     return engine.query(ds, """
         SELECT currency, stddev_samp(d) * sqrt(365) AS fx_volatility FROM (

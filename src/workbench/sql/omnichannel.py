@@ -21,12 +21,12 @@ if TYPE_CHECKING:
 OUTCOMES = ("retention", "repeat", "value")
 
 
-def has_product_cost(ds: "Dataset") -> bool:
+def has_product_cost(ds: Dataset) -> bool:
     """Whether product cost can be computed (order lines and ``products.unit_cost_cny``)."""
     return ds.has("products", ["unit_cost_cny"]) and "items_cny" in relations(ds)
 
 
-def channel_totals(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def channel_totals(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Per channel: ``channel``, ``orders``, ``gmv``, ``discount_cny``, ``platform_fee_cny``,
     ``product_cost_cny`` (NULL without cost data) of valid orders in the period."""
     has_cost = has_product_cost(ds)
@@ -78,7 +78,7 @@ def _landmark_customers(private: bool) -> str:
     """
 
 
-def landmark_strata(ds: "Dataset", outcome: str, landmark_days: int, horizon_days: int,
+def landmark_strata(ds: Dataset, outcome: str, landmark_days: int, horizon_days: int,
                     private: bool = False) -> pd.DataFrame:
     """Per (``stratum``, ``treated``): ``n``, ``y_sum``, ``y_sq`` of ``outcome`` (retention or value).
 
@@ -94,7 +94,7 @@ def landmark_strata(ds: "Dataset", outcome: str, landmark_days: int, horizon_day
     """, {"landmark": int(landmark_days), "until": int(landmark_days) + int(horizon_days)})
 
 
-def buyers_by_channel_count(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def buyers_by_channel_count(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Buyers of the period by how many channels they bought in (3 = 3 or more): ``channels_used``,
     ``buyers``, ``gmv``."""
     where, params = f.bind("order_date", "channel")
@@ -106,7 +106,7 @@ def buyers_by_channel_count(ds: "Dataset", f: Filters) -> pd.DataFrame:
     """, params)
 
 
-def fulfilment_totals(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def fulfilment_totals(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Orders and GMV per fulfilment type (missing = delivery): ``fulfilment``, ``orders``, ``gmv``."""
     where, params = f.bind("order_date", "channel")
     return engine.query(ds, f"""
@@ -115,14 +115,14 @@ def fulfilment_totals(ds: "Dataset", f: Filters) -> pd.DataFrame:
     """, params)
 
 
-def _city_sql(ds: "Dataset") -> tuple[str, str]:
+def _city_sql(ds: Dataset) -> tuple[str, str]:
     ocity = "o.city" if ds.has("orders", ["city"]) else "NULL"
     ccity = "c.city" if ds.has("customers", ["city"]) else "NULL"
     cjoin = "LEFT JOIN customers c ON c.customer_id = o.customer_id" if ds.has("customers", ["city"]) else ""
     return f"COALESCE({ocity}, {ccity})", cjoin
 
 
-def store_totals(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def store_totals(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Per store: ``store_id``, ``name`` (the store id when stores have no name), ``city``, ``area_sqm``,
     ``orders``, ``gmv``, orders per fulfilment type, ``city_known`` and ``local_orders``; by GMV."""
     area = "s.area_sqm" if ds.has("stores", ["area_sqm"]) else "NULL::DOUBLE"
@@ -142,7 +142,7 @@ def store_totals(ds: "Dataset", f: Filters) -> pd.DataFrame:
     """, params)
 
 
-def store_buyer_cities(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def store_buyer_cities(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Store orders by buyer's city: ``store_id``, ``store`` (its name), ``city`` ('unknown' when not
     known), ``orders``."""
     name = "s.name" if ds.has("stores", ["name"]) else "o.store_id"
@@ -160,7 +160,7 @@ def store_buyer_cities(ds: "Dataset", f: Filters) -> pd.DataFrame:
     """, params)
 
 
-def _line_filters(ds: "Dataset", include_cross_border: bool) -> str:
+def _line_filters(ds: Dataset, include_cross_border: bool) -> str:
     cb = "" if include_cross_border else "AND i.channel <> 'cross_border'"
     stream = []
     if ds.has("orders", ["livestream_id"]):
@@ -172,7 +172,7 @@ def _line_filters(ds: "Dataset", include_cross_border: bool) -> str:
     return f"{cb} {no_stream}"
 
 
-def price_sums(ds: "Dataset", f: Filters, include_cross_border: bool = False) -> pd.DataFrame:
+def price_sums(ds: Dataset, f: Filters, include_cross_border: bool = False) -> pd.DataFrame:
     """Per product and channel (livestream orders left out): ``product_id``, ``channel``, ``units``,
     ``lines``, ``revenue``, ``p_sum`` and ``p_sq`` (sum and sum of squares of line prices, CNY)."""
     where, params = f.bind("i.order_date", "i.channel")
@@ -185,7 +185,7 @@ def price_sums(ds: "Dataset", f: Filters, include_cross_border: bool = False) ->
     """, params)
 
 
-def price_index_same_day(ds: "Dataset", f: Filters, include_cross_border: bool = False) -> pd.DataFrame:
+def price_index_same_day(ds: Dataset, f: Filters, include_cross_border: bool = False) -> pd.DataFrame:
     """Per product and channel: each line's price index (unit price / list price) over the other
     channels' mean index for the same category and day. Returns ``product_id``, ``channel``,
     ``units``, ``lines``, ``unit_price_cny`` (quantity-weighted), ``sd_price``, ``rel`` (weighted mean
@@ -212,7 +212,7 @@ def price_index_same_day(ds: "Dataset", f: Filters, include_cross_border: bool =
     """, params)
 
 
-def product_names(ds: "Dataset") -> pd.DataFrame:
+def product_names(ds: Dataset) -> pd.DataFrame:
     """``product_id`` and ``product`` (its name; the id when products have no name)."""
     if not ds.has("products", ["product_id"]):
         return pd.DataFrame({"product_id": pd.Series(dtype=object), "product": pd.Series(dtype=object)})
@@ -220,12 +220,12 @@ def product_names(ds: "Dataset") -> pd.DataFrame:
     return engine.query(ds, f"SELECT product_id, {name} AS product FROM products")
 
 
-def channel_first_dates(ds: "Dataset") -> pd.DataFrame:
+def channel_first_dates(ds: Dataset) -> pd.DataFrame:
     """Each channel's first valid order date: ``channel``, ``first``."""
     return engine.query(ds, "SELECT channel, min(order_date) AS first FROM orders_cny WHERE is_valid GROUP BY 1")
 
 
-def adopter_strata(ds: "Dataset", channel: str, f: Filters | None, window_days: int) -> pd.DataFrame:
+def adopter_strata(ds: Dataset, channel: str, f: Filters | None, window_days: int) -> pd.DataFrame:
     """Per adoption month (``m``) and group (``treated``): ``n``, ``d_sum``, ``d_sq`` (change in
     other-channel GMV, after − before) and ``new_gmv`` (adopters' GMV in ``channel`` after).
 
@@ -278,7 +278,7 @@ def adopter_strata(ds: "Dataset", channel: str, f: Filters | None, window_days: 
     """, params)
 
 
-def weekly_gmv_of(ds: "Dataset", f: Filters, channel: str) -> pd.DataFrame:
+def weekly_gmv_of(ds: Dataset, f: Filters, channel: str) -> pd.DataFrame:
     """Weekly GMV of ``channel`` and of all other channels together (period only, all channels):
     ``week``, ``measure`` (``new_channel_gmv`` / ``other_gmv``), ``gmv``."""
     where, params = f.bind("order_date", None)

@@ -21,12 +21,12 @@ if TYPE_CHECKING:
 STREAM_COLUMNS = ["livestream_id", "kol_id", "channel", "started_at", "viewers", "fee_cny"]
 
 
-def has_streams(ds: "Dataset") -> bool:
+def has_streams(ds: Dataset) -> bool:
     """Whether livestreams (and orders' livestream ids) are in the data."""
     return ds.has("livestreams", STREAM_COLUMNS) and ds.has("orders", ["livestream_id"])
 
 
-def _attributed(ds: "Dataset", channel_cond: str = "TRUE") -> str:
+def _attributed(ds: Dataset, channel_cond: str = "TRUE") -> str:
     stream_id = "o.livestream_id" if has_streams(ds) else "NULL"
     returned = "o.order_id IN (SELECT order_id FROM returns)" if "returns" in ds.sources else "FALSE"
     return f"""
@@ -39,7 +39,7 @@ def _attributed(ds: "Dataset", channel_cond: str = "TRUE") -> str:
     """
 
 
-def stream_units(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def stream_units(ds: Dataset, f: Filters) -> pd.DataFrame:
     """One row per paying unit: each livestream of the period (by start date and stream channel),
     plus each KOL's orders outside streams per week (by order date and channel).
 
@@ -74,7 +74,7 @@ def stream_units(ds: "Dataset", f: Filters) -> pd.DataFrame:
     return pd.concat([p for p in parts if not p.empty] or [parts[0]], ignore_index=True)
 
 
-def kols(ds: "Dataset") -> pd.DataFrame:
+def kols(ds: Dataset) -> pd.DataFrame:
     """``kol_id`` with ``handle``, ``tier`` and ``commission_rate`` where the kols table has them."""
     cols = [c for c in ("handle", "tier", "commission_rate") if ds.has("kols", [c])]
     if not ds.has("kols", ["kol_id"]):
@@ -82,7 +82,7 @@ def kols(ds: "Dataset") -> pd.DataFrame:
     return engine.query(ds, f"SELECT kol_id{''.join(', ' + c for c in cols)} FROM kols")
 
 
-def livestreams(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def livestreams(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Livestreams of the period: ``livestream_id``, ``kol_id``, ``handle`` (the KOL id without a
     handle), ``channel``, ``date``, ``viewers``, ``fee``, attributed ``orders`` and ``gmv``; by GMV."""
     handle = "COALESCE(k.handle, s.kol_id)" if ds.has("kols", ["kol_id", "handle"]) else "s.kol_id"
@@ -101,12 +101,12 @@ def livestreams(ds: "Dataset", f: Filters) -> pd.DataFrame:
     """, params)
 
 
-def stream_days(ds: "Dataset") -> pd.DataFrame:
+def stream_days(ds: Dataset) -> pd.DataFrame:
     """Every channel-day with a livestream (whole history): ``channel``, ``date``."""
     return engine.query(ds, "SELECT DISTINCT channel, CAST(started_at AS DATE) AS date FROM livestreams")
 
 
-def channel_daily(ds: "Dataset") -> pd.DataFrame:
+def channel_daily(ds: Dataset) -> pd.DataFrame:
     """Valid-order GMV per channel and day (whole history) with livestream-attributed GMV:
     ``channel``, ``date``, ``gmv``, ``attributed_gmv``."""
     return engine.query(ds, """
@@ -116,13 +116,13 @@ def channel_daily(ds: "Dataset") -> pd.DataFrame:
     """)
 
 
-def private_traffic_strata(ds: "Dataset", outcome: str, landmark_days: int, horizon_days: int) -> pd.DataFrame:
+def private_traffic_strata(ds: Dataset, outcome: str, landmark_days: int, horizon_days: int) -> pd.DataFrame:
     """Per (``stratum``, ``treated``) sums of ``outcome`` (``repeat`` or ``value``) for customers
     reached in private traffic within ``landmark_days`` of their first order against the others."""
     return landmark_strata(ds, outcome, landmark_days, horizon_days, private=True)
 
 
-def referrers(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def referrers(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Per sharing customer of the period: ``referrer``, ``orders``, ``gmv``, ``new_orders`` (first orders)."""
     where, params = f.bind("o.order_date", "o.channel")
     return engine.query(ds, f"""
@@ -135,7 +135,7 @@ def referrers(ds: "Dataset", f: Filters) -> pd.DataFrame:
     """, params)
 
 
-def valid_orders(ds: "Dataset", f: Filters) -> int:
+def valid_orders(ds: Dataset, f: Filters) -> int:
     """The number of valid orders in the period and channels."""
     where, params = f.bind("order_date", "channel")
     return int(engine.scalar(ds, f"SELECT count(*) FROM orders_cny WHERE is_valid AND {where}", params) or 0)

@@ -40,9 +40,23 @@ NEEDS_TIMES = {"orders": ["ordered_at", "channel", "currency"],
 
 FACTORS = ("volume", "local_price", "fx")
 
-__all__ = ["lmdi", "market_totals", "fx_decomposition", "constant_fx_monthly", "fx_rate_series", "landed_margin",
-           "delivery_by_market", "returns_by_market", "fx_volatility", "market_scorecard", "currency_move",
-           "has_cross_border", "has_product_cost"]
+__all__ = [
+    "constant_fx_monthly",
+    "currency_move",
+    "delivery_by_market",
+    "fx_decomposition",
+    "fx_rate_series",
+    "fx_volatility",
+    "has_cross_border",
+    "has_product_cost",
+    "landed_margin",
+    "lmdi",
+    "margin_per_order",
+    "market_scorecard",
+    "market_totals",
+    "on_time",
+    "returns_by_market",
+]
 
 
 def market_totals(ds: Dataset, f: Filters) -> pd.DataFrame:

@@ -93,7 +93,7 @@ def kol_ranking(ds: Dataset, f: Filters, min_units: int = 3, n_boot: int = N_BOO
                      else (np.nan, np.nan))
         streams = g[g["is_stream"]]
         viewers = streams["viewers"].sum()
-        rows.append({"kol_id": kol, "streams": int(len(streams)), "units": int(len(g)), "viewers": int(viewers),
+        rows.append({"kol_id": kol, "streams": len(streams), "units": len(g), "viewers": int(viewers),
                      "orders": int(g["orders"].sum()), "gmv": gmv.sum(), "fee": fee.sum(), "commission": commission,
                      "cost": cost, "roi": gmv.sum() / cost if cost > 0 else np.nan, "roi_low": low, "roi_high": high,
                      "conversion": streams["orders"].sum() / viewers if viewers else np.nan,
