@@ -34,16 +34,19 @@ def mix(f):
         nb.say("note.no_orders")
         return
     has_cost = om.has_product_cost(nb.data)
-    parts = ["margin_after_fees", "platform_fee_cny"] + (["product_cost_cny"] if has_cost else [])
+    if not has_cost:  # without product cost what is left is not a margin: say what it is
+        table = table.rename(columns={"margin_after_fees": "after_fees_cny"})
+    left = "margin_after_fees" if has_cost else "after_fees_cny"
+    parts = [left, "platform_fee_cny"] + (["product_cost_cny"] if has_cost else [])
     long = table.melt(id_vars="channel", value_vars=parts, var_name="measure", value_name="amount_cny").dropna()
     nb.show(charts.bar(long, x="channel", y="amount_cny", color="measure", lang=nb.lang,
                        title=nb.text("title.mix" if has_cost else "title.mix_no_cost")))
     columns = ["channel", "orders", "gmv", "gmv_share", "growth", "discount_cny", "platform_fee_cny"]
-    columns += ["product_cost_cny", "margin_after_fees", "margin_rate"] if has_cost else ["margin_after_fees"]
+    columns += ["product_cost_cny", "margin_after_fees", "margin_rate"] if has_cost else ["after_fees_cny"]
     nb.table(table[columns], values=["channel"],
              units={"orders": "count", "gmv": "money", "gmv_share": "share", "growth": "change",
                     "discount_cny": "money", "platform_fee_cny": "money", "product_cost_cny": "money",
-                    "margin_after_fees": "money", "margin_rate": "share"})
+                    "margin_after_fees": "money", "after_fees_cny": "money", "margin_rate": "share"})
     top = table.iloc[0]
     share = om.gmv_share(table, top["channel"])
     if not has_cost:
