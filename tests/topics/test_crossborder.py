@@ -10,6 +10,7 @@ import pytest
 
 import workbench
 from workbench.errors import EmptyPeriodError
+from workbench.sql import crossborder as cb_sql
 from workbench.sql.common import Filters
 from workbench.topics import crossborder as cb
 
@@ -38,6 +39,7 @@ def test_currency_move_recovers_the_planted_move(ds, truth):
     est = cb.currency_move(ds, move["currency"], before, after)
     assert est.low <= move["percent_change"] / 100 <= est.high
     assert est.high < 0 if move["percent_change"] < 0 else est.low > 0
+    assert est.change.unit == "change" and est.change.level == 0.95
 
 
 def test_decomposition_adds_up_and_assigns_the_move_to_fx(ds, truth):
@@ -79,3 +81,28 @@ def test_no_comparison_or_empty_period_is_a_clear_error(ds):
     with pytest.raises(EmptyPeriodError):
         cb.market_scorecard(ds, Filters(dt.date(2030, 1, 1), dt.date(2030, 1, 31)))
     assert cb.market_totals(ds, Filters(dt.date(2030, 1, 1), dt.date(2030, 1, 31))).empty
+
+
+def test_margin_per_order_and_on_time_read_as_estimates(ds):
+    f = Filters(dt.date(2025, 7, 1), dt.date(2025, 12, 31))
+    row = cb.landed_margin(ds, f).iloc[0]
+    est = cb.margin_per_order(row)
+    assert est.unit == "money" and est.low <= est.estimate <= est.high and est.n == row["orders"]
+    times = cb.delivery_by_market(ds, f).iloc[0]
+    rate = cb.on_time(times)
+    assert rate.estimate == pytest.approx(times["on_time_rate"]) and 0 <= rate.low <= rate.high <= 1
+
+
+def test_no_cross_border_channel_selected_is_told_not_raised(ds):
+    f = Filters(dt.date(2025, 7, 1), dt.date(2025, 12, 31), channels=("tmall",))
+    assert not cb.has_cross_border(ds, f)
+    assert cb.has_cross_border(ds, Filters(dt.date(2025, 7, 1), dt.date(2025, 12, 31)))
+
+
+def test_sql_binds_values_so_a_quote_in_a_channel_or_currency_is_harmless(ds):
+    f = Filters(dt.date(2025, 1, 1), dt.date(2025, 3, 31), channels=("o'brien",))
+    assert cb_sql.market_totals(ds, f).empty
+    assert cb_sql.landed_costs(ds, f).empty
+    assert cb_sql.returns(ds, f).empty
+    assert cb_sql.currency_rates(ds, "JP'Y").empty
+    assert cb_sql.fx_rates(ds, f.start, f.end, ["JP'Y"]).empty

@@ -2,9 +2,9 @@
 
 A cross-border order is one in the ``cross_border`` channel or paid in a currency other than CNY;
 its *market* is the destination country (``orders.country``), or its currency when the country is
-missing. Functions take a :class:`~workbench.data.loader.Dataset` and :class:`~workbench.sql.common.Filters`
-and return tidy frames or small result objects; the notebook ``09_cross_border`` draws and words
-them.
+missing. Functions take a :class:`~workbench.data.loader.Dataset` and :class:`~workbench.sql.filters.Filters`
+and return tidy frames or small results carrying :class:`~workbench.stats.result.Estimate`s; the
+notebook ``09_cross_border`` draws and words them. Queries live in :mod:`workbench.sql.crossborder`.
 
 The GMV change between two periods is split exactly (log-mean Divisia, LMDI) into
 
@@ -21,12 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from workbench.data.loader import Dataset
 from workbench.errors import EmptyPeriodError
-from workbench.sql.common import Filters
-from workbench.stats import add_rate_interval, pct_change
+from workbench.sql import crossborder as sql
+from workbench.sql.filters import Filters
+from workbench.stats.decomposition import lmdi
+from workbench.stats.intervals import add_rate_interval, pct_change
+from workbench.stats.means import random_walk_change, t_bounds
+from workbench.stats.result import Estimate
 
 NEEDS = {"orders": ["currency", "paid_amount", "ordered_at", "channel"]}
 NEEDS_FX = {"orders": ["currency", "paid_amount", "ordered_at", "channel"], "fx_rates": ["rate_to_cny"]}
@@ -37,57 +40,62 @@ NEEDS_TIMES = {"orders": ["ordered_at", "channel", "currency"],
 
 FACTORS = ("volume", "local_price", "fx")
 
-
-
-def _market_orders(f: Filters, cols: str = "") -> str:
-    """Valid cross-border orders of the period with their market."""
-    return f"""
-        SELECT COALESCE(NULLIF(upper(o.country), 'CN'), upper(o.currency)) AS market, upper(o.currency) AS currency,
-               o.paid_amount AS gmv_local, o.gmv_cny, o.order_id, o.order_date {cols}
-        FROM orders_cny o
-        WHERE o.is_valid AND (o.channel = 'cross_border' OR upper(o.currency) <> 'CNY')
-          AND {f.where('o.order_date', 'o.channel')}
-    """
+__all__ = [
+    "constant_fx_monthly",
+    "currency_move",
+    "delivery_by_market",
+    "fx_decomposition",
+    "fx_rate_series",
+    "fx_volatility",
+    "has_cross_border",
+    "has_product_cost",
+    "landed_margin",
+    "lmdi",
+    "margin_per_order",
+    "market_scorecard",
+    "market_totals",
+    "on_time",
+    "returns_by_market",
+]
 
 
 def market_totals(ds: Dataset, f: Filters) -> pd.DataFrame:
     """GMV per market: ``market``, ``currency``, ``orders``, ``gmv_local``, ``gmv_cny``, ``rate``
     (effective CNY per local unit), ``aov_local``; sorted by CNY GMV. Markets selling in more than
     one currency get one row per currency."""
-    frame = ds.sql(f"""
-        SELECT market, currency, count(*) AS orders, sum(gmv_local) AS gmv_local, sum(gmv_cny) AS gmv_cny
-        FROM ({_market_orders(f)}) GROUP BY ALL ORDER BY gmv_cny DESC
-    """)
+    frame = sql.market_totals(ds, f)
     frame["rate"] = frame["gmv_cny"] / frame["gmv_local"].where(frame["gmv_local"] > 0)
     frame["aov_local"] = frame["gmv_local"] / frame["orders"].where(frame["orders"] > 0)
     return frame
 
 
-def lmdi(current: dict[str, float], previous: dict[str, float], total_now: float, total_before: float) -> dict:
-    """Additive log-mean Divisia split of ``total_now - total_before`` over multiplicative factors.
-
-    ``current``/``previous`` map factor → value with total = product of factors. Returns factor →
-    contribution (in the total's units); the contributions add up to the change exactly. NaN where
-    a value is zero or missing.
-    """
-    delta = total_now - total_before
-    if total_now <= 0 or total_before <= 0:
-        return {k: float("nan") for k in current}
-    weight = delta / np.log(total_now / total_before) if total_now != total_before else total_now
-    return {k: float(weight * np.log(current[k] / previous[k])) if current[k] > 0 and previous[k] > 0
-            else float("nan") for k in current}
+def has_cross_border(ds: Dataset, f: Filters) -> bool:
+    """Whether the period and channels hold any cross-border order."""
+    return not sql.market_totals(ds, f).empty
 
 
-@dataclass
+def has_product_cost(ds: Dataset) -> bool:
+    """Whether product cost is in the data (order lines and ``products.unit_cost_cny``)."""
+    return ds.has("products", ["unit_cost_cny"]) and "order_items" in ds.sources
+
+
+@dataclass(frozen=True)
 class FxDecomposition:
-    """GMV change per market split into volume, local price and exchange rate (LMDI, exact)."""
+    """GMV change per market split into volume, local price and exchange rate (LMDI, exact).
+
+    Method key ``lmdi``: GMV(CNY) = orders × local AOV × rate, split per market and currency;
+    the contributions add up to the change.
+    """
 
     table: pd.DataFrame   # market, currency, factor, current, comparison, change, contribution_cny
     totals: pd.DataFrame  # factor, contribution_cny (summed over markets)
     gmv_change_cny: float
     fx_change: pd.DataFrame  # currency, rate_comparison, rate_current, change
-    method: str = ("GMV(CNY) = orders × local AOV × rate; log-mean Divisia (LMDI) split per market and "
-                   "currency, contributions add up to the change")
+    method: str = "lmdi"
+
+    def contribution(self, factor: str) -> float:
+        """The summed contribution (CNY) of one factor: ``volume``, ``local_price`` or ``fx``."""
+        return float(self.totals.set_index("factor").at[factor, "contribution_cny"])
 
 
 def fx_decomposition(ds: Dataset, f: Filters, comparison: Filters | None = None) -> FxDecomposition:
@@ -121,6 +129,7 @@ def fx_decomposition(ds: Dataset, f: Filters, comparison: Filters | None = None)
                          "contribution_cny": parts[k]})
     table = pd.DataFrame(rows)
     totals = table.groupby("factor", sort=False)["contribution_cny"].sum().reindex(list(FACTORS)).reset_index()
+
     def rates(frame: pd.DataFrame) -> pd.Series:
         g = frame.groupby("currency")[["gmv_cny", "gmv_local"]].sum()
         return g["gmv_cny"] / g["gmv_local"].where(g["gmv_local"] > 0)
@@ -139,16 +148,7 @@ def constant_fx_monthly(ds: Dataset, f: Filters) -> pd.DataFrame:
     """
     start = f.compare_start or f.start
     window = Filters(start=min(start, f.start), end=f.end, channels=f.channels)
-    frame = ds.sql(f"""
-        WITH m AS (SELECT date_trunc('month', order_date) AS month, currency, sum(gmv_local) AS gmv_local,
-                          sum(gmv_cny) AS gmv_cny
-                   FROM ({_market_orders(window)}) GROUP BY ALL),
-        base AS (SELECT currency, sum(gmv_cny) / NULLIF(sum(gmv_local), 0) AS base_rate FROM m
-                 WHERE month = (SELECT min(month) FROM m) GROUP BY 1)
-        SELECT month, sum(gmv_cny) AS gmv_cny, sum(gmv_local * COALESCE(base_rate, gmv_cny / NULLIF(gmv_local, 0)))
-               AS gmv_constant_fx
-        FROM m LEFT JOIN base USING (currency) GROUP BY 1 ORDER BY 1
-    """)
+    frame = sql.monthly_constant_fx(ds, window)
     frame["month"] = pd.to_datetime(frame["month"])
     return frame.melt(id_vars="month", var_name="measure", value_name="value")
 
@@ -157,13 +157,7 @@ def fx_rate_series(ds: Dataset, f: Filters, currencies: list[str] | None = None)
     """Daily rates (CNY per unit) over the comparison period and the period: ``date``, ``currency``,
     ``rate_to_cny`` and ``index`` (rate / first rate of the window)."""
     start = min(f.compare_start or f.start, f.start)
-    cond = ""
-    if currencies:
-        cond = "AND upper(currency) IN (" + ", ".join("'" + c.replace("'", "''") + "'" for c in currencies) + ")"
-    frame = ds.sql(f"""
-        SELECT date, upper(currency) AS currency, rate_to_cny FROM fx_rates
-        WHERE date BETWEEN DATE '{start}' AND DATE '{f.end}' {cond} ORDER BY 2, 1
-    """)
+    frame = sql.fx_rates(ds, start, f.end, currencies)
     frame["date"] = pd.to_datetime(frame["date"])
     frame["index"] = frame["rate_to_cny"] / frame.groupby("currency")["rate_to_cny"].transform("first")
     return frame
@@ -171,96 +165,55 @@ def fx_rate_series(ds: Dataset, f: Filters, currencies: list[str] | None = None)
 
 # ----- landed cost and margin --------------------------------------------------------------------
 
-def landed_margin(ds: Dataset, f: Filters) -> pd.DataFrame:
+def landed_margin(ds: Dataset, f: Filters, level: float = 0.95) -> pd.DataFrame:
     """Landed cost and margin per market, CNY.
 
-    ``product_cost`` needs order_items and products.unit_cost_cny (NaN otherwise); ``shipping``
-    and ``duty`` come from shipments; ``platform_fee`` from orders. Returns ``market``, ``orders``,
-    ``gmv_cny``, the four cost items, ``margin`` (GMV minus the known costs), ``margin_rate`` and
-    ``margin_per_order`` with a 95% t interval (``margin_per_order_low``/``_high``) from the spread
-    of order margins.
+    ``product_cost`` needs order_items and products.unit_cost_cny (NaN otherwise, see
+    :func:`has_product_cost`); ``shipping`` and ``duty`` come from shipments; ``platform_fee``
+    from orders. Returns ``market``, ``orders``, ``gmv_cny``, the four cost items, ``margin`` (GMV
+    minus the known costs), ``margin_rate`` and ``margin_per_order`` with a t interval at ``level``
+    (``margin_per_order_low``/``_high``) from the spread of order margins.
     """
-    has_cost = ds.has("products", ["unit_cost_cny"]) and "order_items" in ds.sources
-    cost_join = ("LEFT JOIN (SELECT i.order_id, sum(i.quantity * p.unit_cost_cny) AS product_cost FROM order_items i "
-                 "JOIN products p USING (product_id) GROUP BY 1) pc USING (order_id)") if has_cost else ""
-    pcost = "COALESCE(pc.product_cost, 0)" if has_cost else "0.0"
-    has_ship = ds.has("shipments", ["shipping_cost_cny"])
-    has_duty = ds.has("shipments", ["duty_cny"])
-    ship_join = "LEFT JOIN shipments s USING (order_id)" if "shipments" in ds.sources else ""
-    ship = "COALESCE(s.shipping_cost_cny, 0)" if has_ship else "0.0"
-    duty = "COALESCE(s.duty_cny, 0)" if has_duty else "0.0"
-    inner = f"""
-        SELECT COALESCE(NULLIF(upper(o.country), 'CN'), upper(o.currency)) AS market, o.gmv_cny,
-               {pcost} AS product_cost, {ship} AS shipping, {duty} AS duty, o.platform_fee_cny AS platform_fee
-        FROM orders_cny o {cost_join} {ship_join}
-        WHERE o.is_valid AND (o.channel = 'cross_border' OR upper(o.currency) <> 'CNY')
-          AND {f.where('o.order_date', 'o.channel')}
-    """
-    frame = ds.sql(f"""
-        SELECT market, count(*) AS orders, sum(gmv_cny) AS gmv_cny, sum(product_cost) AS product_cost,
-               sum(shipping) AS shipping, sum(duty) AS duty, sum(platform_fee) AS platform_fee,
-               sum(gmv_cny - product_cost - shipping - duty - platform_fee) AS margin,
-               stddev_samp(gmv_cny - product_cost - shipping - duty - platform_fee) AS margin_sd
-        FROM ({inner}) GROUP BY 1 ORDER BY gmv_cny DESC
-    """)
-    if not has_cost:
+    frame = sql.landed_costs(ds, f)
+    if not has_product_cost(ds):
         frame["product_cost"] = np.nan
     frame["margin_rate"] = frame["margin"] / frame["gmv_cny"].where(frame["gmv_cny"] > 0)
     frame["margin_per_order"] = frame["margin"] / frame["orders"]
-    n = frame["orders"].astype(float)
-    half = sps.t.ppf(0.975, (n - 1).clip(lower=1)) * frame["margin_sd"] / np.sqrt(n)
-    frame["margin_per_order_low"] = frame["margin_per_order"] - half
-    frame["margin_per_order_high"] = frame["margin_per_order"] + half
+    frame["margin_per_order_low"], frame["margin_per_order_high"] = t_bounds(
+        frame["margin_per_order"], frame["margin_sd"], frame["orders"], level)
     return frame.drop(columns="margin_sd")
 
 
-def delivery_by_market(ds: Dataset, f: Filters) -> pd.DataFrame:
+def margin_per_order(row: pd.Series, level: float = 0.95) -> Estimate:
+    """One market's margin per order (a row of :func:`landed_margin`) as a money Estimate (n = orders)."""
+    return Estimate(row["margin_per_order"], row["margin_per_order_low"], row["margin_per_order_high"], level=level,
+                    n=int(row["orders"]), method="t", unit="money", min_n=2)
+
+
+def delivery_by_market(ds: Dataset, f: Filters, level: float = 0.95) -> pd.DataFrame:
     """Customs clearance and delivery times per market: ``market``, ``shipments``, ``clearance_days``
-    (median ship → clearance), ``median_days`` and ``p90_days`` (ship → delivery), ``on_time_rate`` with
-    Wilson interval, ``lost_rate``."""
-    frame = ds.sql(f"""
-        SELECT COALESCE(NULLIF(upper(o.country), 'CN'), upper(o.currency)) AS market, count(*) AS shipments,
-               median((epoch(s.customs_cleared_at) - epoch(s.shipped_at)) / 86400.0) AS clearance_days,
-               median((epoch(s.delivered_at) - epoch(s.shipped_at)) / 86400.0) AS median_days,
-               quantile_cont((epoch(s.delivered_at) - epoch(s.shipped_at)) / 86400.0, 0.9) AS p90_days,
-               count(s.delivered_at) AS delivered,
-               count(*) FILTER (WHERE s.delivered_at <= s.promised_at) AS on_time,
-               count(*) FILTER (WHERE s.status IN ('lost', 'damaged')) AS lost
-        FROM shipments s JOIN orders_cny o USING (order_id)
-        WHERE o.is_valid AND (o.channel = 'cross_border' OR upper(o.currency) <> 'CNY')
-          AND {f.where('o.order_date', 'o.channel')}
-        GROUP BY 1 ORDER BY shipments DESC
-    """)
-    frame = add_rate_interval(frame, "on_time", "delivered", "on_time_rate")
-    return add_rate_interval(frame, "lost", "shipments", "lost_rate")
+    (median ship → clearance), ``median_days`` and ``p90_days`` (ship → delivery), ``delivered``,
+    ``on_time_rate`` with Wilson interval, ``lost_rate``."""
+    frame = sql.delivery_times(ds, f)
+    frame = add_rate_interval(frame, "on_time", "delivered", "on_time_rate", level)
+    return add_rate_interval(frame, "lost", "shipments", "lost_rate", level)
 
 
-def returns_by_market(ds: Dataset, f: Filters) -> pd.DataFrame:
+def on_time(row: pd.Series, level: float = 0.95) -> Estimate:
+    """One market's on-time rate (a row of :func:`delivery_by_market`) as a Wilson Estimate."""
+    return Estimate.proportion(row["on_time"], row["delivered"], level=level)
+
+
+def returns_by_market(ds: Dataset, f: Filters, level: float = 0.95) -> pd.DataFrame:
     """Return rate per market: ``market``, ``orders``, ``returned``, ``return_rate`` (Wilson interval)."""
-    has_returns = "returns" in ds.sources
-    ret = "o.order_id IN (SELECT order_id FROM returns)" if has_returns else "FALSE"
-    frame = ds.sql(f"""
-        SELECT COALESCE(NULLIF(upper(o.country), 'CN'), upper(o.currency)) AS market, count(*) AS orders,
-               count(*) FILTER (WHERE o.status = 'refunded' OR {ret}) AS returned
-        FROM orders_cny o
-        WHERE o.is_valid AND (o.channel = 'cross_border' OR upper(o.currency) <> 'CNY')
-          AND {f.where('o.order_date', 'o.channel')}
-        GROUP BY 1
-    """)
-    return add_rate_interval(frame, "returned", "orders", "return_rate")
+    return add_rate_interval(sql.returns(ds, f), "returned", "orders", "return_rate", level)
 
 
 def fx_volatility(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Annualised volatility of each currency's daily log change over the period: ``currency``, ``fx_volatility``."""
     if "fx_rates" not in ds.sources:
         return pd.DataFrame(columns=["currency", "fx_volatility"])
-    return ds.sql(f"""
-        SELECT currency, stddev_samp(d) * sqrt(365) AS fx_volatility FROM (
-            SELECT upper(currency) AS currency,
-                   ln(rate_to_cny / lag(rate_to_cny) OVER (PARTITION BY upper(currency) ORDER BY date)) AS d
-            FROM fx_rates WHERE date BETWEEN DATE '{f.start}' AND DATE '{f.end}')
-        GROUP BY 1
-    """)
+    return sql.fx_volatility(ds, f)
 
 
 def market_scorecard(ds: Dataset, f: Filters) -> pd.DataFrame:
@@ -295,28 +248,38 @@ def market_scorecard(ds: Dataset, f: Filters) -> pd.DataFrame:
     return card.sort_values("gmv_cny", ascending=False).reset_index(drop=True)
 
 
-@dataclass
+@dataclass(frozen=True)
 class CurrencyMove:
-    """The change in a currency's rate between two windows, with an interval from its day-to-day noise."""
+    """The change in a currency's rate between two windows, with an interval from its day-to-day noise.
+
+    ``change`` is an Estimate (unit ``change``; method key ``random-walk``: ratio of mean rates in
+    the two windows, the interval from a random walk with the currency's daily log-change volatility
+    measured outside the gap between the windows).
+    """
 
     currency: str
     rate_before: float
     rate_after: float
-    change: float   # rate_after / rate_before - 1
-    low: float
-    high: float
+    change: Estimate
     daily_volatility: float
-    method: str = ("ratio of mean rates in the two windows; 95% interval from a random walk with the currency's "
-                   "daily log-change volatility measured outside the gap between the windows")
+
+    @property
+    def low(self) -> float:
+        return self.change.low
+
+    @property
+    def high(self) -> float:
+        return self.change.high
 
 
-def currency_move(ds: Dataset, currency: str, before: tuple[str, str], after: tuple[str, str]) -> CurrencyMove:
+def currency_move(ds: Dataset, currency: str, before: tuple[str, str], after: tuple[str, str],
+                  level: float = 0.95) -> CurrencyMove:
     """How far ``currency`` moved against CNY between the ``before`` and ``after`` windows (ISO dates).
 
     Raises :class:`EmptyPeriodError` when either window holds no rate.
     """
-    cur = currency.upper().replace("'", "")
-    rates = ds.sql(f"SELECT date, rate_to_cny FROM fx_rates WHERE upper(currency) = '{cur}' ORDER BY date")
+    cur = currency.upper()
+    rates = sql.currency_rates(ds, cur)
     rates["date"] = pd.to_datetime(rates["date"])
     b = rates[(rates["date"] >= before[0]) & (rates["date"] <= before[1])]["rate_to_cny"]
     a = rates[(rates["date"] >= after[0]) & (rates["date"] <= after[1])]["rate_to_cny"]
@@ -327,7 +290,5 @@ def currency_move(ds: Dataset, currency: str, before: tuple[str, str], after: tu
     vol = float(steps[~gap].std())
     days = (pd.Timestamp(after[0]) + (pd.Timestamp(after[1]) - pd.Timestamp(after[0])) / 2
             - pd.Timestamp(before[0]) - (pd.Timestamp(before[1]) - pd.Timestamp(before[0])) / 2).days
-    change = float(a.mean() / b.mean() - 1)
-    half = 1.96 * vol * np.sqrt(max(days, 1))
-    return CurrencyMove(cur, float(b.mean()), float(a.mean()), change,
-                        float(np.exp(np.log1p(change) - half) - 1), float(np.exp(np.log1p(change) + half) - 1), vol)
+    change = random_walk_change(b, a, vol, days, level)
+    return CurrencyMove(cur, float(b.mean()), float(a.mean()), change, vol)
