@@ -158,10 +158,30 @@ def bare(x: Any, unit: str = "number", lang: str = "zh", digits: int | None = No
     return number(x, lang, 2 if digits is None else digits)
 
 
+def _money_span(low: float, high: float, lang: str, digits: int | None) -> str:
+    """Both ends of a money range on one scale, the unit once: "95.98 至 179.00 元", "0.95 至 1.20 万元"."""
+    a = max(abs(low), abs(high))
+    if lang == "zh":
+        scale, unit = (1e8, " 亿元") if a >= 1e8 else (1e4, " 万元") if a >= 1e4 else (1.0, " 元")
+        d = digits if digits is not None else (2 if scale == 1e8 else 1 if scale == 1e4 else 0 if a >= 100 else 2)
+        return f"{_num(low / scale, d)} 至 {_num(high / scale, d)}{unit}"
+    scale, unit = (1e6, "M") if a >= 1e6 else (1e3, "k") if a >= 1e3 else (1.0, "")
+    d = digits if digits is not None else (2 if scale == 1e6 else 1 if scale == 1e3 else 0 if a >= 100 else 2)
+
+    def one(v: float) -> str:
+        body = f"{abs(v) / scale:,.{d}f}"
+        return (MINUS if v < 0 and float(body.replace(",", "")) != 0 else "") + "¥" + body + unit
+
+    return f"{one(low)} to {one(high)}"
+
+
 def span(low: Any, high: Any, unit: str = "number", lang: str = "zh", digits: int | None = None) -> str:
-    """A range: "92.5% 至 93.7%" / "92.5% to 93.7%"; units such as 星 written once, after the high end."""
+    """A range: "92.5% 至 93.7%" / "92.5% to 93.7%"; units such as 星 written once, after the high end;
+    both ends of a money range on the scale of the larger ("0.95 至 1.20 万元")."""
     if not (_finite(low) and _finite(high)):
         return DASH
+    if unit == "money":
+        return _money_span(float(low), float(high), lang, digits)
     joiner = " 至 " if lang == "zh" else " to "
     tail = ""
     if unit in _SUFFIX:
