@@ -141,3 +141,29 @@ def test_degenerate_cases(ds, tiny_shop: Path):
     tiny = workbench.load(tiny_shop)
     with pytest.raises(MissingTableError):
         rep.rating_summary(tiny, Filters(dt.date(2025, 1, 1), dt.date(2025, 1, 6)))
+
+
+def notebook_keys(stem: str) -> set[str]:
+    """The catalogue keys a notebook source names: sections, titles, notes and findings."""
+    import re
+
+    from workbench.text.pages import namespace
+
+    src = (Path(__file__).resolve().parents[2] / "notebooks" / "src" / f"{stem}.py").read_text(encoding="utf-8")
+    page = namespace(stem)
+    keys = {f"{page}.section.{k}" for k in re.findall(r'nb\.section\("(\w+)"', src)}
+    keys |= {f"{page}.{k}" for k in re.findall(r'nb\.(?:text|say)\("([\w.]+)"', src)}
+    keys |= {f"{page}.{k}" for k in re.findall(r'message="([\w.]+)"', src)}
+    keys |= {f"{page}.finding.{k}" for k in re.findall(r'nb\.finding\("(\w+)"(?![^\n]*message="[\w.])', src)}
+    return keys
+
+
+def test_the_notebook_text_is_in_the_catalogue_in_both_languages():
+    from workbench.text import catalogue
+
+    keys = notebook_keys("11_brand_reputation")
+    assert len(keys) > 20
+    keys |= {f"brand_reputation.reason.{r}" for r in ("no_comparison", "too_few", "no_data", "comparison_empty")}
+    for lang in ("zh", "en"):
+        missing = sorted(k for k in keys if not catalogue.has(k, lang))
+        assert not missing, (lang, missing)

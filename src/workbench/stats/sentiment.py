@@ -285,5 +285,5 @@ def difference_of_estimates(a: Estimate, b: Estimate, level: float = 0.95,
     se = math.sqrt(((a.high - a.low) / (2 * q)) ** 2 + ((b.high - b.low) / (2 * q)) ** 2)
     d = a.estimate - b.estimate
     qn = _z(level)
-    return Estimate(d, d - qn * se, d + qn * se, level=level, n=min(a.n or 0, b.n or 0), method="difference-normal",
+    return Estimate(d, d - qn * se, d + qn * se, level=level, n=None, method="difference-normal",
                     unit=a.unit, bounds=bounds, min_n=0)

@@ -377,7 +377,7 @@ def complaint_terms(ds: Dataset, f: Filters, by_product: bool = False, top: int 
     ds.require(NEEDS_TEXT)
     texts = _negative_texts(ds, f, by_product)
     keys = ["product_id"] if by_product else []
-    cols = [*keys, "language", "term", "mentions", "share"]
+    cols = [*keys, "language", "term", "mentions", "reviews", "share"]
     if texts.empty:
         return pd.DataFrame(columns=cols)
     texts["language"] = [lg if lg in ("zh", "en") else detect_language(t) for t, lg in zip(texts["text"],
@@ -427,6 +427,17 @@ def rising_terms(ds: Dataset, f: Filters, top: int = 10, min_mentions: int = 5) 
     m["lift"] = ((m["now"] + 0.5) / (m["now_total"] + 1)) / ((m["before"] + 0.5) / (m["before_total"] + 1))
     m = m.rename(columns={"now": "mentions"}).sort_values(["language", "lift"], ascending=[True, False])
     return m.groupby("language").head(top).reset_index(drop=True)[cols]
+
+
+def negative_reviews(ds: Dataset, f: Filters, exclude: tuple[str, ...] = ()) -> int:
+    """Negative reviews (≤ 2 stars) with text in the period, leaving out those in the languages ``exclude``."""
+    texts = _negative_texts(ds, f, False)
+    return int(texts.loc[~texts["language"].isin(exclude), "n"].sum())
+
+
+def term_share(row: pd.Series, level: float = 0.95) -> Estimate:
+    """The share of negative reviews that mention a term (a row of :func:`complaint_terms`), Wilson interval."""
+    return Estimate.proportion(row["mentions"], row["reviews"], level=level)
 
 
 # ------------------------------------------------------------------------------------------------
