@@ -139,3 +139,18 @@ def test_too_little_data_is_reported(tiny_shop: Path) -> None:
         pz.evaluate_recommender(tiny, dt.date(2025, 1, 6))
     with pytest.raises(EmptyPeriodError):
         pz.propensity(tiny, dt.date(2025, 1, 6))
+
+
+def test_the_notebook_text_is_in_the_catalogue_in_both_languages() -> None:
+    from test_reputation import notebook_keys
+    from workbench.text import catalogue
+
+    keys = notebook_keys("10_personalisation")
+    keys |= {f"personalisation.finding.recommender_{v}" for v in ("better", "worse", "unclear")}
+    keys |= {f"personalisation.quality.{q}" for q in ("good", "fair", "weak")}
+    keys |= {f"personalisation.reason.{r}" for r in ("no_comparison", "too_few", "no_data", "comparison_empty")}
+    keys |= {f"label.{k}" for k in pz.SEGMENT_NAMES}
+    assert len(keys) > 20
+    for lang in ("zh", "en"):
+        missing = sorted(k for k in keys if not catalogue.has(k, lang))
+        assert not missing, (lang, missing)

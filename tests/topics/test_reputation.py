@@ -154,7 +154,7 @@ def notebook_keys(stem: str) -> set[str]:
     keys = {f"{page}.section.{k}" for k in re.findall(r'nb\.section\("(\w+)"', src)}
     keys |= {f"{page}.{k}" for k in re.findall(r'nb\.(?:text|say)\("([\w.]+)"', src)}
     keys |= {f"{page}.{k}" for k in re.findall(r'message="([\w.]+)"', src)}
-    keys |= {f"{page}.finding.{k}" for k in re.findall(r'nb\.finding\("(\w+)"(?![^\n]*message="[\w.])', src)}
+    keys |= {f"{page}.finding.{k}" for k in re.findall(r'nb\.finding\("(\w+)"(?![^\n]*message=f?"[\w.])', src)}
     return keys
 
 

@@ -315,3 +315,17 @@ def lift_at(prop: Propensity, share: float = 0.1, level: float = 0.95) -> Lift:
     base = prop.base_rate_test.estimate
     predicted = float((top["predicted_rate"] * top["customers"]).sum() / top["customers"].sum())
     return Lift(rate, rate.estimate / base if base else math.nan, predicted)
+
+
+def target_summary(targets: pd.DataFrame, sizes: tuple[int, ...] = (100, 500, 1000)) -> pd.DataFrame:
+    """The head of a target list in bands: ``top_n`` (the first n customers), ``mean_p`` (mean predicted probability),
+    ``expected_buyers`` (sum of the probabilities), ``recency_days`` (median) and ``gmv_365d`` (mean)."""
+    rows = []
+    for size in sizes:
+        head = targets.head(size)
+        if len(head) < size and rows:
+            break
+        rows.append({"top_n": len(head), "mean_p": float(head["p_purchase_30d"].mean()),
+                     "expected_buyers": float(head["p_purchase_30d"].sum()),
+                     "recency_days": float(head["recency_days"].median()), "gmv_365d": float(head["gmv_365d"].mean())})
+    return pd.DataFrame(rows)
