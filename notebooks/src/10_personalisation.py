@@ -30,11 +30,7 @@ from workbench.topics import personalisation as pz
 
 nb = wb.setup("10_personalisation", globals())
 pct = fmt.level(level)
-
-# %% [markdown]
-# Segments, recommendations and the propensity model look at the history up to the period's end
-# (the last 365 days for segments) and are computed once per end date and channel selection.
-# The target list carries customer ids only, never names, phones or addresses.
+nb.say("note.scope")
 
 # %%
 @nb.section("buyers", needs=pz.NEEDS)

@@ -103,7 +103,7 @@ def segments(ds: Dataset, as_of: dt.date, k: int = 5, channels: tuple[str, ...] 
     if first is None or (as_of - first).days < MIN_HISTORY_DAYS:
         raise EmptyPeriodError(f"segments need {MIN_HISTORY_DAYS} days of order history before {as_of}")
     feat = customer_features(ds, as_of, channels=channels)
-    k_used = sg.segment_count(len(feat), k, min_segment)
+    k_used = min(sg.segment_count(len(feat), k, min_segment), len(sg.SEGMENT_NAMES))  # every segment has a name
     if k_used < 2:
         raise EmptyPeriodError(f"only {len(feat)} customers bought in the year to {as_of}; "
                                f"segments need at least {2 * min_segment}")
