@@ -143,6 +143,7 @@ def test_too_little_data_is_reported(tiny_shop: Path) -> None:
 
 def test_the_notebook_text_is_in_the_catalogue_in_both_languages() -> None:
     from test_reputation import notebook_keys
+
     from workbench.text import catalogue
 
     keys = notebook_keys("10_personalisation")

@@ -6,7 +6,7 @@ catalogue (:func:`workbench.text.labels.label`); titles are passed in already wr
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import pandas as pd
 import plotly.graph_objects as go

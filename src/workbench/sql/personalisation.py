@@ -25,7 +25,7 @@ def _channels(channels: tuple[str, ...], column: str = "channel") -> tuple[str, 
     return f"{column} IN ({', '.join('$' + n for n in names)})", dict(zip(names, channels))
 
 
-def customer_features(ds: "Dataset", as_of: dt.date, window_days: int = 365, channels: tuple[str, ...] = (),
+def customer_features(ds: Dataset, as_of: dt.date, window_days: int = 365, channels: tuple[str, ...] = (),
                       sample_mod: int = 1) -> pd.DataFrame:
     """One row per customer with a valid order in the ``window_days`` up to ``as_of``.
 
@@ -60,7 +60,7 @@ def customer_features(ds: "Dataset", as_of: dt.date, window_days: int = 365, cha
     return engine.query(ds, sql, params)
 
 
-def customer_categories(ds: "Dataset", as_of: dt.date, days: int = 365) -> pd.DataFrame:
+def customer_categories(ds: Dataset, as_of: dt.date, days: int = 365) -> pd.DataFrame:
     """Lines bought per customer and category in the ``days`` up to ``as_of``: ``customer_id``, ``category``, ``n``."""
     if not (ds.has("order_items") and ds.has("products", ["category"])):
         return pd.DataFrame(columns=["customer_id", "category", "n"])
@@ -69,20 +69,20 @@ def customer_categories(ds: "Dataset", as_of: dt.date, days: int = 365) -> pd.Da
     return engine.query(ds, sql, {"lo": as_of - dt.timedelta(days=days - 1), "as_of": as_of})
 
 
-def customer_regions(ds: "Dataset") -> pd.DataFrame:
+def customer_regions(ds: Dataset) -> pd.DataFrame:
     """``customer_id`` and ``region`` (a region of the country, not an address) of customers with one."""
     if not ds.has("customers", ["region"]):
         return pd.DataFrame(columns=["customer_id", "region"])
     return engine.query(ds, "SELECT customer_id, region FROM customers WHERE region IS NOT NULL")
 
 
-def first_order_date(ds: "Dataset") -> dt.date | None:
+def first_order_date(ds: Dataset) -> dt.date | None:
     """The first day with a valid order."""
     value = engine.scalar(ds, "SELECT min(order_date) FROM orders_cny WHERE is_valid")
     return None if value is None else pd.Timestamp(value).date()
 
 
-def buyers_between(ds: "Dataset", after: dt.date, upto: dt.date, channels: tuple[str, ...] = ()) -> pd.Series:
+def buyers_between(ds: Dataset, after: dt.date, upto: dt.date, channels: tuple[str, ...] = ()) -> pd.Series:
     """Customers with a valid order after ``after`` and up to ``upto`` (the label of the propensity model)."""
     chan, params = _channels(channels)
     sql = f"""SELECT DISTINCT customer_id FROM orders_cny WHERE is_valid AND {chan}
@@ -90,7 +90,7 @@ def buyers_between(ds: "Dataset", after: dt.date, upto: dt.date, channels: tuple
     return engine.query(ds, sql, {**params, "after": after, "upto": upto})["customer_id"]
 
 
-def active_customers(ds: "Dataset", start: dt.date, end: dt.date) -> int:
+def active_customers(ds: Dataset, start: dt.date, end: dt.date) -> int:
     """Customers with a valid order between ``start`` and ``end``."""
     sql = "SELECT count(DISTINCT customer_id) FROM orders_cny WHERE is_valid AND order_date BETWEEN $lo AND $hi"
     return int(engine.scalar(ds, sql, {"lo": start, "hi": end}) or 0)
@@ -108,7 +108,7 @@ def _history(channels: tuple[str, ...], holdout_last: bool) -> str:
                WHERE b.order_date < l.last_day"""
 
 
-def association_rules(ds: "Dataset", as_of: dt.date, channels: tuple[str, ...] = (), min_count: int = 5,
+def association_rules(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), min_count: int = 5,
                       holdout_last: bool = False) -> pd.DataFrame:
     """Item-to-item rules A → B from customer baskets (all products a customer bought up to ``as_of``).
 
@@ -130,14 +130,14 @@ def association_rules(ds: "Dataset", as_of: dt.date, channels: tuple[str, ...] =
     return engine.query(ds, sql, {**params, "as_of": as_of, "min_count": int(min_count)})
 
 
-def repeat_customers(ds: "Dataset", as_of: dt.date, channels: tuple[str, ...] = ()) -> int:
+def repeat_customers(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = ()) -> int:
     """Customers with at least two purchase days up to ``as_of`` (those the recommender can be tested on)."""
     _, params = _channels(channels)
     sql = f"SELECT count(DISTINCT customer_id) FROM ({_history(channels, True)})"
     return int(engine.scalar(ds, sql, {**params, "as_of": as_of}) or 0)
 
 
-def recommender_hits(ds: "Dataset", as_of: dt.date, k: int, mod: int, channels: tuple[str, ...] = (),
+def recommender_hits(ds: Dataset, as_of: dt.date, k: int, mod: int, channels: tuple[str, ...] = (),
                      min_count: int = 3) -> dict[str, int]:
     """Hits at ``k`` on each test customer's held-out last purchase day: rules recommender and most popular.
 
@@ -197,7 +197,7 @@ def recommender_hits(ds: "Dataset", as_of: dt.date, k: int, mod: int, channels: 
     return {c: int(row[c] or 0) for c in ("n", "rules_hits", "popular_hits", "only_rules", "only_popular")}
 
 
-def product_names(ds: "Dataset") -> pd.DataFrame:
+def product_names(ds: Dataset) -> pd.DataFrame:
     """``product_id`` and ``name`` (listing title; the id where the data has no name) of every product."""
     if not ds.has("products"):
         return pd.DataFrame(columns=["product_id", "name"])

@@ -34,19 +34,19 @@ _KEYS = {
 GROUPS = ("product_id", "category", "channel")
 
 
-def _where(ds: "Dataset", f: Filters) -> tuple[str, dict]:
+def _where(ds: Dataset, f: Filters) -> tuple[str, dict]:
     """The period (and channel, when reviews carry one) condition on reviews ``r`` and its parameters."""
     chan = "r.channel" if ds.has("reviews", ["channel"]) else None
     return f.bind(REVIEW_DATE, chan)
 
 
-def _join(ds: "Dataset", keys: tuple[str, ...]) -> str:
+def _join(ds: Dataset, keys: tuple[str, ...]) -> str:
     if "category" in keys:
         return "LEFT JOIN products p ON p.product_id = r.product_id" if ds.has("products", ["category"]) else ""
     return ""
 
 
-def _select(ds: "Dataset", keys: tuple[str, ...]) -> list[str]:
+def _select(ds: Dataset, keys: tuple[str, ...]) -> list[str]:
     out = []
     for k in keys:
         engine.identifier(k, _KEYS)
@@ -57,7 +57,7 @@ def _select(ds: "Dataset", keys: tuple[str, ...]) -> list[str]:
     return out
 
 
-def rating_stats(ds: "Dataset", f: Filters, keys: tuple[str, ...] = ()) -> pd.DataFrame:
+def rating_stats(ds: Dataset, f: Filters, keys: tuple[str, ...] = ()) -> pd.DataFrame:
     """Reviews, mean and standard deviation of the stars and negative reviews (≤ 2 stars) per ``keys``.
 
     Columns: the keys, ``reviews``, ``rating``, ``sd``, ``negative``, ``promoters`` (5★),
@@ -76,7 +76,7 @@ def rating_stats(ds: "Dataset", f: Filters, keys: tuple[str, ...] = ()) -> pd.Da
     return engine.query(ds, sql, {**params, "negative_stars": NEGATIVE_STARS})
 
 
-def text_counts(ds: "Dataset", f: Filters, keys: tuple[str, ...] = (), negative_only: bool = False) -> pd.DataFrame:
+def text_counts(ds: Dataset, f: Filters, keys: tuple[str, ...] = (), negative_only: bool = False) -> pd.DataFrame:
     """Distinct review texts per ``keys`` in the period: the keys, ``text``, ``language``, ``n`` (reviews).
 
     ``negative_only`` keeps reviews of at most :data:`NEGATIVE_STARS` stars. Reviews without text are left out.
@@ -95,13 +95,13 @@ def text_counts(ds: "Dataset", f: Filters, keys: tuple[str, ...] = (), negative_
     return out
 
 
-def distinct_texts(ds: "Dataset") -> pd.DataFrame:
+def distinct_texts(ds: Dataset) -> pd.DataFrame:
     """Every distinct review text of the dataset with its (first) language: ``text``, ``language``."""
     return engine.query(ds, "SELECT text, any_value(CAST(language AS VARCHAR)) AS language FROM reviews "
                             "WHERE text IS NOT NULL GROUP BY text")
 
 
-def product_names(ds: "Dataset") -> pd.DataFrame:
+def product_names(ds: Dataset) -> pd.DataFrame:
     """``product_id`` and ``name`` (the listing title; the id where the data has no name) of every product."""
     if not ds.has("products"):
         return pd.DataFrame(columns=["product_id", "name"])

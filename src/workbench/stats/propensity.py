@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,21 +14,21 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def fit_logit(x: "pd.DataFrame", y: Sequence[int]):
+def fit_logit(x: pd.DataFrame, y: Sequence[int]):
     """A statsmodels logistic regression of ``y`` on the columns of ``x`` with a constant; the fitted results."""
     import statsmodels.api as sm
 
     return sm.Logit(np.asarray(y), sm.add_constant(x, has_constant="add")).fit(disp=0, maxiter=200)
 
 
-def predict(result, x: "pd.DataFrame") -> np.ndarray:
+def predict(result, x: pd.DataFrame) -> np.ndarray:
     """Probabilities of a fitted :func:`fit_logit` model for the rows of ``x``."""
     import statsmodels.api as sm
 
     return np.asarray(result.predict(sm.add_constant(x, has_constant="add")))
 
 
-def odds_ratios(result, terms: Sequence[str], level: float = 0.95) -> "pd.DataFrame":
+def odds_ratios(result, terms: Sequence[str], level: float = 0.95) -> pd.DataFrame:
     """``term``, ``odds_ratio``, ``low``, ``high`` of a fitted model (the level an argument)."""
     import pandas as pd
 
@@ -54,7 +55,7 @@ def auc(y: Sequence[int], p: Sequence[float], level: float = 0.95) -> Estimate:
                     method="auc-hanley-mcneil", unit="number", bounds=(0.0, 1.0), min_n=100)
 
 
-def calibration(y: Sequence[int], p: Sequence[float], bins: int = 10, level: float = 0.95) -> "pd.DataFrame":
+def calibration(y: Sequence[int], p: Sequence[float], bins: int = 10, level: float = 0.95) -> pd.DataFrame:
     """Observed against predicted rate by decile of the prediction: ``decile``, ``customers``, ``buyers``,
     ``predicted_rate``, ``observed_rate`` with ``observed_low``/``observed_high`` (Wilson)."""
     import pandas as pd

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -54,4 +54,4 @@ def segment_count(n: int, k: int, min_size: int) -> int:
     return int(max(0, min(k, n // max(min_size, 1))))
 
 
-__all__: Sequence[str] = ("SEGMENT_NAMES", "name_segments", "kmeans", "segment_count")
+__all__: Sequence[str] = ("SEGMENT_NAMES", "kmeans", "name_segments", "segment_count")

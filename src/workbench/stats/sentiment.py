@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -139,7 +140,7 @@ def sentiment_score(text: str, language: str | None = None) -> tuple[float, int,
     return score, hits_p, hits_n
 
 
-def score_texts(texts: "pd.DataFrame") -> "pd.DataFrame":
+def score_texts(texts: pd.DataFrame) -> pd.DataFrame:
     """Sentiment of each row of ``texts`` (columns ``text`` and optionally ``language``).
 
     Returns a copy with ``language`` filled (detected where missing), ``sentiment``,
@@ -185,8 +186,8 @@ def mean_interval(total: float, total_sq: float, n: float, level: float = 0.95,
                     min_n=min_n)
 
 
-def mean_bands(mean: "np.ndarray", sd: "np.ndarray", n: "np.ndarray", level: float = 0.95,
-               bounds: tuple[float, float] = BOUNDS) -> tuple["np.ndarray", "np.ndarray"]:
+def mean_bands(mean: np.ndarray, sd: np.ndarray, n: np.ndarray, level: float = 0.95,
+               bounds: tuple[float, float] = BOUNDS) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper t bounds of group means (arrays), clipped to ``bounds``; NaN below two observations."""
     from scipy.stats import t
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -110,7 +110,7 @@ def segments(ds: Dataset, as_of: dt.date, k: int = 5, channels: tuple[str, ...] 
     centroids, label = sg.kmeans(feat[list(FEATURES)].to_numpy(float), k_used, seed, fit_size)
     names = dict(enumerate(sg.name_segments(centroids)))
     feat = feat.assign(segment=pd.Series(label).map(names).to_numpy())
-    mode = lambda s: s.mode().iat[0] if len(s.mode()) else None  # noqa: E731
+    mode = lambda s: s.mode().iat[0] if len(s.mode()) else None
     prof = feat.groupby("segment").agg(customers=("customer_id", "size"), gmv=("gmv_365d", "sum"),
                                        gmv_per_customer=("gmv_365d", "mean"), orders_365d=("orders_365d", "median"),
                                        recency_days=("recency_days", "median"),

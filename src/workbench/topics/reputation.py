@@ -30,9 +30,18 @@ from workbench.sql import reputation as q
 from workbench.sql.filters import Filters
 from workbench.stats import sentiment as st
 from workbench.stats.result import Estimate
-from workbench.stats.sentiment import (EN_NEGATIONS, EN_STOPWORDS, ZH_NEGATIONS, ZH_NEGATIVE,  # noqa: F401
-                                       ZH_POSITIVE, ZH_STOPWORDS, detect_language, score_texts,
-                                       sentiment_score, tokens)
+from workbench.stats.sentiment import (  # noqa: F401
+    EN_NEGATIONS,
+    EN_STOPWORDS,
+    ZH_NEGATIONS,
+    ZH_NEGATIVE,
+    ZH_POSITIVE,
+    ZH_STOPWORDS,
+    detect_language,
+    score_texts,
+    sentiment_score,
+    tokens,
+)
 from workbench.topics.kpi import Kpi, kpi
 
 NEEDS = {"reviews": ["rating", "created_at", "product_id"]}
