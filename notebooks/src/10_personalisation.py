@@ -39,7 +39,7 @@ def buyers(f):
     daily = k.daily.rename(columns={"value": "buyers"})
     nb.show(charts.line(daily, x="date", y="buyers", lang=nb.lang, title=nb.text("title.buyers_daily")))
     values = dict(estimate=k.value, status=k.status, status_reason=k.reason, headline=True, buyers=k.value)
-    if math.isfinite(k.change):
+    if k.reason is None and math.isfinite(k.change):
         nb.finding("buyers", change=k.change, delta=k.change, **values)
     else:
         nb.finding("buyers", message="finding.buyers_alone", reason=nb.text(f"reason.{k.reason}"), **values)
@@ -77,7 +77,11 @@ def segments(f):
 # %%
 @nb.section("recommend", needs=pz.NEEDS_ITEMS)
 def recommend(f):
-    hit = nb.memo(pz.evaluate_recommender, f.end, top_k, f.channels)
+    try:
+        hit = nb.memo(pz.evaluate_recommender, f.end, top_k, f.channels)
+    except EmptyPeriodError:
+        nb.say("note.too_few_repeat", min=50)
+        return
     rules = nb.memo(pz.association_rules, f.end, f.channels)
     rates = pd.DataFrame([
         {"recommender": key, "hit_rate": e.estimate, "hit_low": e.low, "hit_high": e.high}
@@ -96,7 +100,11 @@ def recommend(f):
 # %%
 @nb.section("propensity", needs=pz.NEEDS)
 def propensity(f):
-    prop = nb.memo(pz.propensity, f.end, f.channels)
+    try:
+        prop = nb.memo(pz.propensity, f.end, f.channels)
+    except EmptyPeriodError:
+        nb.say("note.too_few_buyers")
+        return
     nb.show(pc.calibration(prop.calibration, lang=nb.lang,
                            title=nb.text("title.calibration", cutoff=str(prop.test_cutoff), level=pct)))
     ranked = pz.target_list(prop, n=targets)

@@ -16,6 +16,7 @@ min_reviews = 10          # reviews a product needs to be compared
 import math
 
 import workbench as wb
+from workbench.errors import EmptyPeriodError
 from workbench.present import charts
 from workbench.present import reputation_charts as rc
 from workbench.stats.result import Estimate
@@ -28,14 +29,21 @@ pct = fmt.level(level)
 # %%
 @nb.section("ratings", needs=rep.NEEDS)
 def ratings(f):
-    s = rep.rating_summary(nb.data, f, level)
+    try:
+        s = rep.rating_summary(nb.data, f, level)
+    except EmptyPeriodError:
+        nb.say("note.no_reviews")
+        return
     trend = rep.rating_trend(nb.data, f, level=level)
     nb.show(rc.band(trend, "week", "rating", "rating_low", "rating_high", lang=nb.lang, bounds=rep.STARS,
                     title=nb.text("title.rating_trend", level=pct), y_title=nb.text("title.rating_axis")))
     k = s.rating
     values = dict(estimate=k.value, status=k.status, status_reason=k.reason, headline=True,
                   rating=k.value, negative=s.negative)
-    if math.isfinite(k.change):
+    if not k.value.ok:
+        nb.finding("rating", message="finding.rating_too_few", estimate=k.value, status=k.status,
+                   status_reason=k.reason, headline=True, n=k.value.n or 0)
+    elif k.reason is None and math.isfinite(k.change):
         nb.finding("rating", change=k.change, delta=k.change, **values)
     else:
         nb.finding("rating", message="finding.rating_alone", reason=nb.text(f"reason.{k.reason}"), **values)
@@ -64,7 +72,11 @@ def products(f):
 @nb.section("sentiment", needs=rep.NEEDS_TEXT)
 def sentiment(f):
     nb.memo(rep.sentiment_lookup)
-    a = rep.sentiment_agreement(nb.data, f, level)
+    try:
+        a = rep.sentiment_agreement(nb.data, f, level)
+    except EmptyPeriodError:
+        nb.say("note.no_texts")
+        return
     trend = rep.sentiment_trend(nb.data, f, by="language", level=level)
     nb.show(rc.band(trend, "week", "sentiment", "sentiment_low", "sentiment_high", color="group", lang=nb.lang,
                     bounds=(-1, 1), title=nb.text("title.sentiment_trend", level=pct),
@@ -77,7 +89,10 @@ def sentiment(f):
              units={"reviews": "count", "spearman_rho": "number", "agreement": "share", "coverage": "share"},
              values=["language"])
     nb.say("note.method")
-    strong = a.spearman.ok and a.spearman.low > 0.3
+    if not a.spearman.ok:
+        nb.finding("sentiment_agreement", message="finding.sentiment_too_few", estimate=a.spearman, n=a.n)
+        return
+    strong = a.spearman.low > 0.3
     nb.finding("sentiment_agreement", message=None if strong else "finding.sentiment_agreement_weak",
                estimate=a.spearman, rho=a.spearman, agree=a.agreement, coverage=a.coverage)
 
@@ -88,6 +103,10 @@ def sentiment_alerts(f):
     nb.memo(rep.sentiment_lookup)
     drops = rep.sentiment_drops(nb.data, f, level=level)
     tested = drops.attrs["tested"]
+    if tested == 0:
+        nb.finding("sentiment_drop", message="finding.sentiment_drop_untested",
+                   estimate=Estimate(0, n=0, method="cusum", unit="count", min_n=0), min=rep.MIN_BASELINE)
+        return
     if drops.empty:
         nb.finding("sentiment_drop", message="finding.sentiment_drop_none", status="green",
                    estimate=Estimate(0, n=tested, method="cusum", unit="count", min_n=0), tested=tested)
@@ -168,7 +187,9 @@ def promoters(f):
                        title=nb.text("title.nps_by_channel", level=pct)))
     total = rep.promoter_total(nb.data, f, level)
     gap = rep.nps_difference(scores, level)
-    if gap is None:
+    if not total.ok:
+        nb.finding("nps", message="finding.nps_too_few", estimate=total, n=total.n or 0)
+    elif gap is None:
         nb.finding("nps", estimate=total, nps=total)
     else:
         nb.finding("nps", message="finding.nps_gap" if gap.separated else "finding.nps_gap_unclear",

@@ -53,6 +53,7 @@ CUSUM_K, CUSUM_H = 0.5, 12.0
 DROP_Z = 3.5                # an alarm is kept when the drop is this many standard errors below the baseline
 HISTORY_DAYS = 182
 MIN_GROUP = 30              # a channel's promoter score is compared from this many reviews
+MIN_BASELINE = 30           # baseline reviews a product needs to be tested for a sentiment drop
 
 
 def _window(f: Filters, days: int = HISTORY_DAYS) -> Filters:
@@ -252,7 +253,7 @@ def sentiment_trend(ds: Dataset, f: Filters, by: str | None = None, level: float
 
 
 def sentiment_drops(ds: Dataset, f: Filters, baseline_days: int = 120, monitor_days: int = 182,
-                    min_baseline: int = 30, k: float = CUSUM_K, h: float = CUSUM_H,
+                    min_baseline: int = MIN_BASELINE, k: float = CUSUM_K, h: float = CUSUM_H,
                     level: float = 0.95) -> pd.DataFrame:
     """Products whose review sentiment dropped beyond normal variation (one-sided CUSUM).
 
