@@ -9,177 +9,188 @@ channels = "all"          # "all" or e.g. "tmall,jd,douyin"
 compare = "previous"      # previous, last_year, none
 language = "zh"           # zh or en
 findings_path = ""        # set by `workbench run`
+level = 0.95              # confidence level of every interval on the page
+min_reviews = 10          # reviews a product needs to be compared
 
 # %%
+import math
+
 import workbench as wb
+from workbench.errors import EmptyPeriodError
 from workbench.present import charts
+from workbench.present import reputation_charts as rc
+from workbench.stats.result import Estimate
+from workbench.text import fmt
 from workbench.topics import reputation as rep
-from workbench.stats import fmt_pct
 
 nb = wb.setup("11_brand_reputation", globals())
+pct = fmt.level(level)
 
 # %%
-@nb.section("ratings", en="How do customers rate us, and is it getting worse?", zh="顾客打分如何，是否在变差？",
-            needs=rep.NEEDS)
+@nb.section("ratings", needs=rep.NEEDS)
 def ratings(f):
-    s = rep.rating_summary(nb.data, f)
-    trend = rep.rating_trend(nb.data, f, by="category")
-    nb.show(charts.ci_band_chart(trend, "week", "rating", "rating_low", "rating_high", color="group", lang=nb.lang,
-                              title=nb.text("Average rating per week by category, with 95% intervals",
-                                            "各品类每周平均评分（含 95% 置信区间）"),
-                              y_title=nb.text("Average rating (stars, 1–5)", "平均评分（星，1–5）")))
-    nb.finding("rating", headline=True, value=s.mean, unit="stars", change=s.change,
-               en=f"Average rating {s.mean:.2f} stars (95% CI {s.low:.2f}–{s.high:.2f}, n = {s.n:,} reviews), "
-                  f"{fmt_pct(s.change)} on the comparison period; {s.negative_share:.1%} of reviews are negative "
-                  f"(1–2 stars; 95% CI {s.negative_low:.1%}–{s.negative_high:.1%}).",
-               zh=f"平均评分 {s.mean:.2f} 星（95% 区间 {s.low:.2f}–{s.high:.2f}，n = {s.n:,} 条评价），较对比期 "
-                  f"{fmt_pct(s.change)}；差评（1–2 星）占 {s.negative_share:.1%}（95% 区间 "
-                  f"{s.negative_low:.1%}–{s.negative_high:.1%}）。")
-
-
-# %%
-@nb.section("products", en="Which products are rated worst?", zh="哪些商品评分最差？", needs=rep.NEEDS)
-def products(f):
-    worst = rep.rating_by(nb.data, f, "product_id").head(10)
-    if worst.empty:
-        nb.say("Not enough reviews per product in this period (20 needed).", "本期各商品评价数不足（至少 20 条）。")
+    try:
+        s = rep.rating_summary(nb.data, f, level)
+    except EmptyPeriodError:
+        nb.say("note.no_reviews")
         return
-    shown = worst.assign(err=worst["rating_high"] - worst["rating"])
-    nb.show(charts.bar(shown, x="rating", y="group", error="err", orientation="h", lang=nb.lang,
-                       title=nb.text("The 10 products with the lowest average rating, with 95% intervals",
-                                     "平均评分最低的 10 个商品（含 95% 置信区间）"),
-                       units={"rating": nb.text("stars", "星")}))
-    w = worst.iloc[0]
-    nb.finding("worst_product", value=w["rating"], unit="stars",
-               en=f"Lowest rated: {w['group']} at {w['rating']:.2f} stars (95% CI {w['rating_low']:.2f}–"
-                  f"{w['rating_high']:.2f}, n = {int(w['reviews'])}); {w['negative_share']:.0%} negative.",
-               zh=f"评分最低的商品是 {w['group']}：{w['rating']:.2f} 星（95% 区间 {w['rating_low']:.2f}–"
-                  f"{w['rating_high']:.2f}，n = {int(w['reviews'])}），差评占 {w['negative_share']:.0%}。")
+    trend = rep.rating_trend(nb.data, f, level=level)
+    nb.show(rc.band(trend, "week", "rating", "rating_low", "rating_high", lang=nb.lang, bounds=rep.STARS,
+                    title=nb.text("title.rating_trend", level=pct), y_title=nb.text("title.rating_axis")))
+    k = s.rating
+    values = dict(estimate=k.value, status=k.status, status_reason=k.reason, headline=True,
+                  rating=k.value, negative=s.negative)
+    if not k.value.ok:
+        nb.finding("rating", message="finding.rating_too_few", estimate=k.value, status=k.status,
+                   status_reason=k.reason, headline=True, n=k.value.n or 0)
+    elif k.reason is None and math.isfinite(k.change):
+        nb.finding("rating", change=k.change, delta=k.change, **values)
+    else:
+        nb.finding("rating", message="finding.rating_alone", reason=nb.text(f"reason.{k.reason}"), **values)
 
 
 # %%
-@nb.section("sentiment", en="Does the text of reviews agree with the stars?", zh="评价文字的情感与星级一致吗？",
-            needs=rep.NEEDS_TEXT)
+@nb.section("products", needs=rep.NEEDS)
+def products(f):
+    ranked = rep.rating_by(nb.data, f, "product_id", min_reviews=min_reviews, level=level)
+    if ranked.empty:
+        nb.say("note.no_products", min=min_reviews)
+        return
+    worst = ranked.head(10).rename(columns={"name": "product_name"})
+    nb.show(charts.bar(worst, x="rating", y="product_name", low="rating_low", high="rating_high",
+                       bounds=rep.STARS, orientation="h", lang=nb.lang,
+                       title=nb.text("title.worst_products", n=len(worst), level=pct)))
+    if len(worst) < 10:
+        nb.say("note.fewer_products", n=len(worst), min=min_reviews)
+    w = worst.iloc[0]
+    est = Estimate(w["rating"], w["rating_low"], w["rating_high"], level=level, n=int(w["reviews"]),
+                   method="mean-t", unit="stars", bounds=rep.STARS)
+    nb.finding("worst_product", estimate=est, name=w["product_name"], rating=est, negative=w["negative_share"])
+
+
+# %%
+@nb.section("sentiment", needs=rep.NEEDS_TEXT)
 def sentiment(f):
     nb.memo(rep.sentiment_lookup)
-    a = rep.sentiment_agreement(nb.data, f)
-    trend = rep.sentiment_trend(nb.data, f, by="language")
-    nb.show(charts.ci_band_chart(trend, "week", "sentiment", "sentiment_low", "sentiment_high", color="group",
-                              lang=nb.lang,
-                              title=nb.text("Text sentiment per week by language (lexicon method; −1 negative to "
-                                            "+1 positive), with 95% intervals",
-                                            "各语言每周文本情感（词典法；−1 负面至 +1 正面，含 95% 置信区间）"),
-                              y_title=nb.text("Mean sentiment (−1 to +1)", "平均情感（−1 至 +1）")))
-    nb.table(a.by_language.assign(language=a.by_language["language"].map(nb.label))
-             [["language", "n", "spearman", "agreement", "agreement_low", "agreement_high", "coverage"]],
-             formats={"n": ",d", "spearman": ".2f", "agreement": ".1%", "agreement_low": ".1%",
-                      "agreement_high": ".1%", "coverage": ".0%"})
-    nb.say("Method: Chinese is segmented with jieba, English split into words; lexicon words score ±1 "
-           "(×1.5 after an intensifier, sign flipped after a negation); sentiment = (pos − neg) / (pos + neg).",
-           "方法：中文用 jieba 分词，英文按单词切分；情感词典中的词计 ±1（程度副词后 ×1.5，否定词后取反）；"
-           "情感值 = (正面 − 负面) / (正面 + 负面)。")
-    nb.finding("sentiment_agreement", value=a.spearman, unit="rho",
-               en=f"Text sentiment agrees with the stars: Spearman ρ = {a.spearman:.2f} (95% CI {a.spearman_low:.2f}–"
-                  f"{a.spearman_high:.2f}, n = {a.n:,}); the polarity matches in {a.agreement:.1%} of clear cases "
-                  f"(95% CI {a.agreement_low:.1%}–{a.agreement_high:.1%}, n = {a.polar_n:,}); the lexicon covers "
-                  f"{a.coverage:.0%} of texts.",
-               zh=f"文本情感与星级一致：Spearman ρ = {a.spearman:.2f}（95% 区间 {a.spearman_low:.2f}–"
-                  f"{a.spearman_high:.2f}，n = {a.n:,}）；明确表态的评价中 {a.agreement:.1%} 极性一致（95% 区间 "
-                  f"{a.agreement_low:.1%}–{a.agreement_high:.1%}，n = {a.polar_n:,}）；词典覆盖 {a.coverage:.0%} 的文本。")
+    try:
+        a = rep.sentiment_agreement(nb.data, f, level)
+    except EmptyPeriodError:
+        nb.say("note.no_texts")
+        return
+    trend = rep.sentiment_trend(nb.data, f, by="language", level=level)
+    nb.show(rc.band(trend, "week", "sentiment", "sentiment_low", "sentiment_high", color="group", lang=nb.lang,
+                    bounds=(-1, 1), title=nb.text("title.sentiment_trend", level=pct),
+                    y_title=nb.text("title.sentiment_axis")))
+    table = a.by_language.assign(
+        agreement_interval=[fmt.span(lo, hi, "share", nb.lang) for lo, hi in
+                            zip(a.by_language["agreement_low"], a.by_language["agreement_high"])])
+    nb.table(table.rename(columns={"n": "reviews", "spearman": "spearman_rho"})
+             [["language", "reviews", "spearman_rho", "agreement", "agreement_interval", "coverage"]],
+             units={"reviews": "count", "spearman_rho": "number", "agreement": "share", "coverage": "share"},
+             values=["language"])
+    nb.say("note.method")
+    if not a.spearman.ok:
+        nb.finding("sentiment_agreement", message="finding.sentiment_too_few", estimate=a.spearman, n=a.n)
+        return
+    strong = a.spearman.low > 0.3
+    nb.finding("sentiment_agreement", message=None if strong else "finding.sentiment_agreement_weak",
+               estimate=a.spearman, rho=a.spearman, agree=a.agreement, coverage=a.coverage)
 
 
 # %%
-@nb.section("sentiment_alerts", en="Has sentiment about any product dropped beyond normal variation?",
-            zh="是否有商品的评价情感异常下滑？", needs=rep.NEEDS_TEXT)
+@nb.section("sentiment_alerts", needs=rep.NEEDS_TEXT)
 def sentiment_alerts(f):
     nb.memo(rep.sentiment_lookup)
-    drops = rep.sentiment_drops(nb.data, f)
+    drops = rep.sentiment_drops(nb.data, f, level=level)
+    tested = drops.attrs["tested"]
+    if tested == 0:
+        nb.finding("sentiment_drop", message="finding.sentiment_drop_untested",
+                   estimate=Estimate(0, n=0, method="cusum", unit="count", min_n=0), min=rep.MIN_BASELINE)
+        return
     if drops.empty:
-        nb.finding("sentiment_drop", value=0, unit="products", status="green",
-                   en=f"No product's sentiment dropped beyond normal variation ({drops.attrs['tested']} products "
-                      "tested, CUSUM against each product's own baseline).",
-                   zh=f"没有商品的评价情感出现超出正常波动的下滑（检验 {drops.attrs['tested']} 个商品，"
-                      "按各商品自身基线做 CUSUM）。")
+        nb.finding("sentiment_drop", message="finding.sentiment_drop_none", status="green",
+                   estimate=Estimate(0, n=tested, method="cusum", unit="count", min_n=0), tested=tested)
         return
-    trend = rep.sentiment_trend(nb.data, f, by="product_id")
-    shown = trend[trend["group"].isin(drops["product_id"].head(3))]
-    fig = charts.ci_band_chart(shown, "week", "sentiment", "sentiment_low", "sentiment_high", color="group",
-                            lang=nb.lang,
-                            title=nb.text("Weekly text sentiment of the products with an alert, with 95% intervals",
-                                          "触发预警商品的每周文本情感（含 95% 置信区间）"),
-                            y_title=nb.text("Mean sentiment (−1 to +1)", "平均情感（−1 至 +1）"))
-    for d in drops.head(3)["change_date"]:
-        fig.add_vline(x=str(d), line_dash="dot", line_color="#c2255c")
-    nb.show(fig)
-    nb.table(drops.drop(columns=["cusum_min"]),
-             formats={"baseline_sentiment": "+.2f", "sentiment_after": "+.2f", "drop": "+.2f", "drop_low": "+.2f",
-                      "drop_high": "+.2f"})
+    top = drops.head(3)
+    trend = rep.sentiment_trend(nb.data, f, by="product_id", level=level)
+    nb.show(rc.band(trend[trend["group"].isin(top["product_id"])], "week", "sentiment", "sentiment_low",
+                    "sentiment_high", color="group", lang=nb.lang, bounds=(-1, 1),
+                    names=dict(zip(drops["product_id"], drops["name"])), marks=top["change_date"],
+                    title=nb.text("title.drop_trend", level=pct), y_title=nb.text("title.sentiment_axis")))
+    shown = drops.assign(drop_interval=[fmt.span(lo, hi, "number", nb.lang)
+                                        for lo, hi in zip(drops["drop_low"], drops["drop_high"])])
+    nb.table(shown.rename(columns={"name": "product_name"})
+             [["product_name", "change_date", "alarm_date", "baseline_sentiment", "sentiment_after", "drop",
+               "drop_interval", "reviews_after"]],
+             units={"baseline_sentiment": "number", "sentiment_after": "number", "drop": "number",
+                    "reviews_after": "count"})
     d = drops.iloc[0]
-    nb.finding("sentiment_drop", headline=True, value=d["drop"], unit="sentiment", status="red",
-               en=f"Alert: sentiment about {d['product_id']} fell from {d['baseline_sentiment']:+.2f} to "
-                  f"{d['sentiment_after']:+.2f} from {d['change_date']} (drop {d['drop']:+.2f}, 95% CI "
-                  f"{d['drop_low']:+.2f} to {d['drop_high']:+.2f}, n = {d['reviews_after']} reviews; alarm raised "
-                  f"{d['alarm_date']}). {len(drops)} of {drops.attrs['tested']} products alarm.",
-               zh=f"预警：{d['product_id']} 的评价情感自 {d['change_date']} 起由 {d['baseline_sentiment']:+.2f} 降至 "
-                  f"{d['sentiment_after']:+.2f}（降幅 {d['drop']:+.2f}，95% 区间 {d['drop_low']:+.2f} 至 "
-                  f"{d['drop_high']:+.2f}，n = {d['reviews_after']} 条；{d['alarm_date']} 触发预警）。共 "
-                  f"{len(drops)}/{drops.attrs['tested']} 个商品预警。")
+    est = rep.drop_estimate(d, level)
+    nb.finding("sentiment_drop", estimate=est, status="red", headline=True, name=d["name"],
+               change_date=str(d["change_date"]), alarm_date=str(d["alarm_date"]), before=d["baseline_sentiment"],
+               after=d["sentiment_after"], drop=est, alarms=len(drops), tested=tested)
 
 
 # %%
-@nb.section("complaints", en="What are the complaints about?", zh="顾客在抱怨什么？", needs=rep.NEEDS_TEXT)
+@nb.section("complaints", needs=rep.NEEDS_TEXT)
 def complaints(f):
-    terms = rep.complaint_terms(nb.data, f, top=10)
+    every = rep.complaint_terms(nb.data, f, top=10)
+    # a Chinese page lists the terms of Chinese reviews; the English page lists both languages
+    langs = ("zh",) if nb.lang == "zh" else ("zh", "en")
+    terms = every[every["language"].isin(langs)]
     if terms.empty:
-        nb.say("No negative reviews with text in this period.", "本期没有带文字的差评。")
+        nb.say("note.no_negative_texts")
         return
-    shown = terms.assign(language=terms["language"].map(nb.label))
-    fig = charts.bar(shown, x="mentions", y="term", color="language", orientation="h", lang=nb.lang,
-                     title=nb.text("Most frequent terms in negative reviews (1–2 stars), by language",
-                                   "差评（1–2 星）中出现最多的词语（按语言）"),
-                     units={"mentions": nb.text("reviews", "条评价")})
-    fig.update_yaxes(categoryorder="total ascending")
-    nb.show(fig)
-    rising = rep.rising_terms(nb.data, f, top=5)
+    shown = terms.rename(columns={"term": "complaint_term"})
+    nb.show(charts.bar(shown, x="mentions", y="complaint_term", color="language" if len(langs) > 1 else None,
+                       orientation="h", lang=nb.lang, title=nb.text("title.complaint_terms")))
+    others = rep.negative_reviews(nb.data, f, exclude=langs)
+    if others:
+        nb.say("note.other_language", n=others)
+    rising_all = rep.rising_terms(nb.data, f, top=5)
+    rising = rising_all[rising_all["language"].isin(langs)]
     if len(rising):
-        nb.table(rising.assign(language=rising["language"].map(nb.label)),
-                 formats={"share": ".1%", "share_before": ".1%", "lift": ".2f"})
+        nb.say("note.rising_terms")
+        nb.table(rising.rename(columns={"term": "complaint_term", "share": "share_of_negative"}),
+                 units={"mentions": "count", "share_of_negative": "share", "share_before": "share",
+                        "lift": "ratio"}, values=["language"])
     by_product = rep.complaint_terms(nb.data, f, by_product=True, top=3)
-    worst = rep.rating_by(nb.data, f, "product_id")
+    worst = rep.rating_by(nb.data, f, "product_id", min_reviews=min_reviews, level=level)
     if len(worst) and len(by_product):
-        pid = worst.iloc[0]["group"]
-        nb.table(by_product[by_product["product_id"] == pid], formats={"share": ".0%"})
-    top = terms.sort_values("mentions", ascending=False).iloc[0]
-    up = rising.iloc[0] if len(rising) else None
-    nb.finding("complaints", value=top["share"], unit="share",
-               en=f"The most frequent complaint term is '{top['term']}' ({int(top['mentions'])} negative reviews, "
-                  f"{top['share']:.0%} of them)"
-                  + (f"; '{up['term']}' rose most ({up['share_before']:.0%} → {up['share']:.0%})." if up is not None
-                     else "."),
-               zh=f"差评中最常见的词是“{top['term']}”（{int(top['mentions'])} 条，占差评 {top['share']:.0%}）"
-                  + (f"；上升最多的是“{up['term']}”（{up['share_before']:.0%} → {up['share']:.0%}）。"
-                     if up is not None else "。"))
+        w = worst.iloc[0]
+        mine = by_product[(by_product["product_id"] == w["group"]) & by_product["language"].isin(langs)]
+        if len(mine):
+            nb.say("note.worst_product_terms", name=w["name"])
+            nb.table(mine.rename(columns={"term": "complaint_term", "share": "share_of_negative"})
+                     [["language", "complaint_term", "mentions", "share_of_negative"]],
+                     units={"mentions": "count", "share_of_negative": "share"}, values=["language"])
+    # the finding names the top term of the language most negative reviews are written in (the same on both pages)
+    main = every.groupby("language")["reviews"].max().idxmax()
+    top = every[every["language"] == main].sort_values(["mentions", "term"], ascending=[False, True]).iloc[0]
+    share = rep.term_share(top, level)
+    values = dict(estimate=share, term=top["term"], mentions=int(top["mentions"]), share=share)
+    rising_main = rising_all[rising_all["language"] == main]
+    if len(rising_main):
+        up = rising_main.iloc[0]
+        nb.finding("complaints", message="finding.complaints_rising", up=up["term"], before=up["share_before"],
+                   after=up["share"], **values)
+    else:
+        nb.finding("complaints", **values)
 
 
 # %%
-@nb.section("promoters", en="Would customers recommend us, and does it differ by channel?",
-            zh="顾客愿意推荐我们吗？各渠道有何不同？", needs={**rep.NEEDS, **rep.NEEDS_CHANNEL})
+@nb.section("promoters", needs={**rep.NEEDS, **rep.NEEDS_CHANNEL})
 def promoters(f):
-    scores = rep.promoter_score(nb.data, f, by="channel")
-    shown = scores.assign(err=scores["nps_high"] - scores["nps"])
-    nb.show(charts.bar(shown, x="group", y="nps", error="err", lang=nb.lang,
-                       title=nb.text("Net promoter-style score from ratings by channel (5★ minus 1–3★), with 95% "
-                                     "intervals", "各渠道净推荐值（5 星占比减 1–3 星占比，含 95% 置信区间）"),
-                       units={"nps": nb.text("points, −100 to 100", "分，−100 至 100")}))
-    total = rep.promoter_score(nb.data, f, by=None).iloc[0]
-    gap = rep.nps_difference(scores)
-    gap_en = gap_zh = ""
-    if gap:
-        gap_en = (f" {nb.label(gap[0])} leads {nb.label(gap[1])} by {gap[2]:.0f} points "
-                  f"(95% CI {gap[3]:.0f} to {gap[4]:.0f}).")
-        gap_zh = f"{nb.label(gap[0])}比{nb.label(gap[1])}高 {gap[2]:.0f} 分（95% 区间 {gap[3]:.0f} 至 {gap[4]:.0f}）。"
-    nb.finding("nps", value=total["nps"], unit="points",
-               en=f"Net promoter-style score {total['nps']:.0f} (95% CI {total['nps_low']:.0f} to "
-                  f"{total['nps_high']:.0f}, n = {int(total['reviews']):,}).{gap_en}",
-               zh=f"净推荐值 {total['nps']:.0f}（95% 区间 {total['nps_low']:.0f} 至 {total['nps_high']:.0f}，"
-                  f"n = {int(total['reviews']):,}）。{gap_zh}")
+    scores = rep.promoter_score(nb.data, f, by="channel", level=level)
+    nb.show(charts.bar(scores.rename(columns={"group": "channel"}), x="channel", y="nps", low="nps_low",
+                       high="nps_high", bounds=(-100, 100), lang=nb.lang,
+                       title=nb.text("title.nps_by_channel", level=pct)))
+    total = rep.promoter_total(nb.data, f, level)
+    gap = rep.nps_difference(scores, level)
+    if not total.ok:
+        nb.finding("nps", message="finding.nps_too_few", estimate=total, n=total.n or 0)
+    elif gap is None:
+        nb.finding("nps", estimate=total, nps=total)
+    else:
+        nb.finding("nps", message="finding.nps_gap" if gap.separated else "finding.nps_gap_unclear",
+                   estimate=total, nps=total, best=gap.best, worst=gap.worst, gap=gap.gap)

@@ -48,9 +48,9 @@ def test_rules_beat_bestsellers_when_co_purchase_carries_signal(tmp_path: Path) 
     ds = workbench.load(_paired_shop(tmp_path / "paired"))
     # pB{i} is every pA{i} buyer's held-out last purchase: the rules find it; bestsellers (pop*) rarely do
     hit = pz.evaluate_recommender(ds, dt.date(2025, 12, 31), k=10, min_count=2)
-    assert hit.rules_hit_rate > 0.9
-    assert hit.popular_hit_rate < hit.rules_hit_rate
-    assert hit.rules_beat_popular and hit.difference_low > 0
+    assert hit.rules.estimate > 0.9
+    assert hit.popular.estimate < hit.rules.estimate
+    assert hit.rules_beat_popular and hit.difference.low > 0 and hit.verdict == "better"
     assert 40 < hit.n < 140          # about one customer in five is held out
 
 
@@ -67,10 +67,10 @@ def as_of(ds) -> dt.date:
 def test_recommender_and_baseline_are_both_reported_on_the_sample(ds, as_of) -> None:
     hit = pz.evaluate_recommender(ds, as_of)
     assert hit.n > 1000
-    for est, lo, hi in ((hit.rules_hit_rate, hit.rules_low, hit.rules_high),
-                        (hit.popular_hit_rate, hit.popular_low, hit.popular_high)):
-        assert 0 < lo <= est <= hi < 1
-    assert hit.rules_beat_popular == (hit.difference_low > 0)
+    for e in (hit.rules, hit.popular):
+        assert 0 < e.low <= e.estimate <= e.high < 1 and e.n == hit.n
+    assert hit.rules_beat_popular == (hit.difference.low > 0)
+    assert -1 <= hit.difference.low <= hit.difference.estimate <= hit.difference.high <= 1
     rules = pz.association_rules(ds, as_of)
     assert (rules["lift"] > 0).all() and rules["confidence"].between(0, 1).all()
 
@@ -82,11 +82,32 @@ def test_segments_have_distinct_names_and_full_profiles(ds, as_of) -> None:
     assert prof["customers"].sum() == seg.n == len(seg.assignment)
     assert prof["share"].sum() == pytest.approx(1.0)
     assert prof[["top_channel", "top_category", "top_region"]].notna().all().all()
+    assert seg.k == seg.requested == 5
+
+
+def test_segments_are_as_many_as_the_customers_support(ds, as_of) -> None:
+    seg = pz.segments(ds, as_of, k=5, min_segment=len(pz.customer_features(ds, as_of)) // 3)
+    assert seg.k == 3 and len(seg.profile) == 3 and seg.requested == 5
+    assert 0 < seg.share(seg.profile["segment"].iloc[0]).low
+
+
+def test_segments_need_history(ds) -> None:
+    first = pd.Timestamp(ds.sql("SELECT min(order_date) AS d FROM orders_cny WHERE is_valid")["d"].iloc[0]).date()
+    with pytest.raises(EmptyPeriodError):
+        pz.segments(ds, first + dt.timedelta(days=7))
+
+
+def test_feature_query_binds_a_channel_with_a_quote(ds, as_of) -> None:
+    from workbench.sql import personalisation as q
+
+    both = q.customer_features(ds, as_of, channels=("tmall", "o'brien"))
+    assert len(both) == len(q.customer_features(ds, as_of, channels=("tmall",))) > 0
+    assert q.customer_features(ds, as_of, channels=("x'; DROP TABLE orders; --",)).empty
 
 
 def test_propensity_ranks_and_is_calibrated_on_the_time_holdout(ds, as_of) -> None:
     prop = pz.propensity(ds, as_of)
-    assert prop.auc_low > 0.6
+    assert prop.auc.low > 0.6 and prop.auc.high <= 1
     cal = prop.calibration
     # calibration: deciles keep their order and stay near the predicted rate (the hold-out month is quieter than
     # the training months, so the top decile is over-predicted by about a third; the notebook shows it)
@@ -106,6 +127,8 @@ def test_target_list_export_refuses_personal_data(tmp_path: Path) -> None:
     assert pd.read_csv(path).columns.tolist() == list(pz.TARGET_COLUMNS)
     with pytest.raises(ValueError):
         pz.export_target_list(ok.assign(phone=["13800000001"]), tmp_path / "bad.csv")
+    labelled = pz.export_target_list(ok, tmp_path / "labelled.csv", headers={c: c.upper() for c in ok.columns})
+    assert pd.read_csv(labelled, encoding="utf-8-sig").columns.tolist() == [c.upper() for c in pz.TARGET_COLUMNS]
 
 
 def test_too_little_data_is_reported(tiny_shop: Path) -> None:
@@ -116,3 +139,19 @@ def test_too_little_data_is_reported(tiny_shop: Path) -> None:
         pz.evaluate_recommender(tiny, dt.date(2025, 1, 6))
     with pytest.raises(EmptyPeriodError):
         pz.propensity(tiny, dt.date(2025, 1, 6))
+
+
+def test_the_notebook_text_is_in_the_catalogue_in_both_languages() -> None:
+    from test_reputation import notebook_keys
+
+    from workbench.text import catalogue
+
+    keys = notebook_keys("10_personalisation")
+    keys |= {f"personalisation.finding.recommender_{v}" for v in ("better", "worse", "unclear")}
+    keys |= {f"personalisation.quality.{q}" for q in ("good", "fair", "weak")}
+    keys |= {f"personalisation.reason.{r}" for r in ("no_comparison", "too_few", "no_data", "comparison_empty")}
+    keys |= {f"label.{k}" for k in pz.SEGMENT_NAMES}
+    assert len(keys) > 20
+    for lang in ("zh", "en"):
+        missing = sorted(k for k in keys if not catalogue.has(k, lang))
+        assert not missing, (lang, missing)

@@ -69,7 +69,8 @@ def test_ratings_of_the_defect_product_match_truth(ds, drop):
 
 def test_text_sentiment_agrees_with_ratings(ds):
     a = rep.sentiment_agreement(ds, _period(dt.date(2025, 6, 30), 90))
-    assert a.spearman_low > 0.5 and a.agreement_low > 0.9 and a.coverage > 0.8
+    assert a.spearman.low > 0.5 and a.agreement.low > 0.9 and a.coverage.estimate > 0.8
+    assert -1 <= a.spearman.low <= a.spearman.estimate <= a.spearman.high <= 1
     assert set(a.by_language["language"]) == {"zh", "en"}
 
 
@@ -97,6 +98,41 @@ def test_promoter_score_interval(ds):
     scores = rep.promoter_score(ds, _period(dt.date(2025, 6, 30), 90))
     assert (scores["nps_low"] <= scores["nps"]).all() and (scores["nps"] <= scores["nps_high"]).all()
     assert scores["nps"].between(-100, 100).all()
+    assert scores["nps_low"].ge(-100).all() and scores["nps_high"].le(100).all()
+    total = rep.promoter_total(ds, _period(dt.date(2025, 6, 30), 90))
+    assert -100 <= total.low <= total.estimate <= total.high <= 100
+
+
+def test_sentiment_and_rating_intervals_stay_within_their_range(ds, drop):
+    f = _period(dt.date.fromisoformat(drop["date"]) + dt.timedelta(weeks=4))
+    for by in (None, "language", "product_id"):
+        t = rep.sentiment_trend(ds, f, by=by)
+        assert len(t) and t["sentiment_low"].dropna().ge(-1).all() and t["sentiment_high"].dropna().le(1).all()
+    r = rep.rating_trend(ds, f, by="category")
+    assert r["rating_low"].dropna().ge(1).all() and r["rating_high"].dropna().le(5).all()
+    d = rep.sentiment_drops(ds, f)
+    assert d["drop_low"].ge(-2).all() and rep.drop_estimate(d.iloc[0]).bounds == (-2.0, 2.0)
+    assert d["name"].notna().all()
+
+
+def test_rating_headline_is_the_registry_kpi(ds):
+    from workbench.topics.kpi import kpi
+
+    f = _period(dt.date(2025, 6, 30))
+    s = rep.rating_summary(ds, f)
+    k = kpi(ds, f, "rating")
+    assert s.rating.value.estimate == k.value.estimate and s.rating.status == k.status
+    assert 0 <= s.negative.low <= s.negative.estimate <= s.negative.high <= 1
+
+
+def test_review_queries_bind_a_channel_with_a_quote(ds):
+    from workbench.sql import reputation as q
+
+    f = Filters(dt.date(2025, 6, 1), dt.date(2025, 6, 30), channels=("tmall", "o'brien"))
+    alone = Filters(dt.date(2025, 6, 1), dt.date(2025, 6, 30), channels=("tmall",))
+    assert q.rating_stats(ds, f)["reviews"].iloc[0] == q.rating_stats(ds, alone)["reviews"].iloc[0] > 0
+    assert q.text_counts(ds, Filters(f.start, f.end, channels=("x'; DROP TABLE reviews; --",))).empty
+    assert len(q.rating_stats(ds, f, ("category",))) > 1
 
 
 def test_degenerate_cases(ds, tiny_shop: Path):
@@ -105,3 +141,29 @@ def test_degenerate_cases(ds, tiny_shop: Path):
     tiny = workbench.load(tiny_shop)
     with pytest.raises(MissingTableError):
         rep.rating_summary(tiny, Filters(dt.date(2025, 1, 1), dt.date(2025, 1, 6)))
+
+
+def notebook_keys(stem: str) -> set[str]:
+    """The catalogue keys a notebook source names: sections, titles, notes and findings."""
+    import re
+
+    from workbench.text.pages import namespace
+
+    src = (Path(__file__).resolve().parents[2] / "notebooks" / "src" / f"{stem}.py").read_text(encoding="utf-8")
+    page = namespace(stem)
+    keys = {f"{page}.section.{k}" for k in re.findall(r'nb\.section\("(\w+)"', src)}
+    keys |= {f"{page}.{k}" for k in re.findall(r'nb\.(?:text|say)\("([\w.]+)"', src)}
+    keys |= {f"{page}.{k}" for k in re.findall(r'message="([\w.]+)"', src)}
+    keys |= {f"{page}.finding.{k}" for k in re.findall(r'nb\.finding\("(\w+)"(?![^\n]*message=f?"[\w.])', src)}
+    return keys
+
+
+def test_the_notebook_text_is_in_the_catalogue_in_both_languages():
+    from workbench.text import catalogue
+
+    keys = notebook_keys("11_brand_reputation")
+    assert len(keys) > 20
+    keys |= {f"brand_reputation.reason.{r}" for r in ("no_comparison", "too_few", "no_data", "comparison_empty")}
+    for lang in ("zh", "en"):
+        missing = sorted(k for k in keys if not catalogue.has(k, lang))
+        assert not missing, (lang, missing)
