@@ -75,3 +75,67 @@ def write_csvs(folder: Path, tables: dict[str, pd.DataFrame], encoding: str = "u
 def tiny_shop(tmp_path: Path) -> Path:
     """The tiny shop written as UTF-8 CSV files."""
     return write_csvs(tmp_path / "shop", tiny_tables())
+
+
+# ----- the catalogue keys a notebook names ----------------------------------------------------------
+NOTEBOOK_SOURCES = ROOT / "notebooks" / "src"
+
+
+def notebook_keys(stem: str) -> set[str]:
+    """Every catalogue key (``<page>.<key>``) that notebook ``stem``'s source names literally.
+
+    Read from the source's calls (``@nb.section("k")``, ``nb.text``/``nb.say("k")``,
+    ``nb.finding("k", message=...)``) and from string literals that are keys (``"title.x"``,
+    ``"note.x"``, ``"finding.x"``, ``"word.x"``), for keys a page chooses at run time.
+    """
+    import ast
+    import re
+
+    from workbench.text.pages import namespace
+
+    src = (NOTEBOOK_SOURCES / f"{stem}.py").read_text(encoding="utf-8")
+    page = namespace(stem)
+    keys: set[str] = set()
+    for node in ast.walk(ast.parse(src)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "nb"):
+            continue
+        first = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else None
+        message_kw = next((k.value for k in node.keywords if k.arg == "message"), None)
+        branches = [message_kw.body, message_kw.orelse] if isinstance(message_kw, ast.IfExp) else [message_kw]
+        if not all(b is None or isinstance(b, ast.Constant) for b in branches):
+            continue  # a message chosen at run time: its keys are listed by the page's own test
+        messages = {b.value if b is not None else None for b in branches}
+        if node.func.attr == "section" and first:
+            keys.add(f"section.{first}")
+        elif node.func.attr in ("text", "say", "t") and isinstance(first, str):
+            keys.add(first)
+        elif node.func.attr == "finding" and first:
+            keys |= {m or f"finding.{first}" for m in messages}
+    keys |= set(re.findall(r'"((?:title|note|word|finding)\.[a-z0-9_]+)"', src))
+    for names, prefix in re.findall(r'for by in \(([^)]*)\):.*?f"(title\.[a-z_]+)\{by\}"', src, re.DOTALL):
+        keys |= {f"{prefix}{n}" for n in re.findall(r'"([a-z_]+)"', names)}
+    return {f"{page}.{k}" for k in keys}
+
+
+def missing_keys(stem: str) -> list[str]:
+    """The keys of :func:`notebook_keys` that either language lacks (``lang:key``)."""
+    from workbench.text import catalogue
+
+    return sorted(f"{lang}:{k}" for k in notebook_keys(stem) for lang in catalogue.LANGUAGES
+                  if not (catalogue.has(k, lang) or catalogue.has(k.split(".", 1)[1], lang)))
+
+
+# ----- the sample shop for the topic tests: loaded once per test module, and its planted truths ---------
+@pytest.fixture(scope="module")
+def ds(sample_dir: Path):
+    import workbench
+
+    return workbench.load(sample_dir)
+
+
+@pytest.fixture(scope="module")
+def truth(sample_dir: Path) -> dict:
+    import json
+
+    return json.loads((sample_dir / "truth.json").read_text(encoding="utf-8"))["effects"]

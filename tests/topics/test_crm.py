@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import duckdb
@@ -70,14 +69,6 @@ def test_bgnbd_predicts_the_cdnow_holdout_by_frequency(cdnow: pd.DataFrame) -> N
 
 # ----- the sample shop ---------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def ds(sample_dir: Path) -> workbench.Dataset:
-    return workbench.load(sample_dir)
-
-
-@pytest.fixture(scope="module")
-def truth(sample_dir: Path) -> dict:
-    return json.loads((sample_dir / "truth.json").read_text(encoding="utf-8"))["effects"]
 
 
 def _last(ds: workbench.Dataset) -> dt.date:
@@ -207,7 +198,8 @@ def test_results_carry_estimates_and_tiers_have_their_own_label(ds) -> None:
 
 
 def test_the_page_uses_only_catalogue_keys_that_exist() -> None:
-    from catalogue_keys import keys, missing_keys
+    from conftest import missing_keys
+    from conftest import notebook_keys as keys
 
     assert "crm.finding.delay_effect" in keys("12_crm")
     assert missing_keys("12_crm") == []

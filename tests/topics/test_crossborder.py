@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pandas as pd
 import pytest
 
-import workbench
 from workbench.errors import EmptyPeriodError
 from workbench.sql import crossborder as cb_sql
 from workbench.sql.common import Filters
 from workbench.topics import crossborder as cb
-
-
-@pytest.fixture(scope="module")
-def ds(sample_dir):
-    return workbench.load(sample_dir)
-
-
-@pytest.fixture(scope="module")
-def truth(sample_dir):
-    return json.loads((sample_dir / "truth.json").read_text(encoding="utf-8"))["effects"]
 
 
 def _windows(move: dict) -> tuple[tuple[str, str], tuple[str, str]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 
@@ -15,14 +14,6 @@ from workbench.topics import logistics as lg
 ALL = Filters(dt.date(2024, 1, 1), dt.date(2025, 12, 31))
 
 
-@pytest.fixture(scope="module")
-def ds(sample_dir):
-    return workbench.load(sample_dir)
-
-
-@pytest.fixture(scope="module")
-def truth(sample_dir):
-    return json.loads((sample_dir / "truth.json").read_text(encoding="utf-8"))["effects"]
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +141,8 @@ def test_results_carry_estimates(ds, lateness_frame):
 
 
 def test_the_page_uses_only_catalogue_keys_that_exist():
-    from catalogue_keys import keys, missing_keys
+    from conftest import missing_keys
+    from conftest import notebook_keys as keys
 
     assert "logistics.title.on_time_by_region" in keys("06_logistics")
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 
 import numpy as np
 import pytest
@@ -24,11 +23,6 @@ import workbench
 from workbench.errors import ParameterError
 from workbench.sql.common import Filters
 from workbench.topics import marketing
-
-
-@pytest.fixture(scope="module")
-def ds(sample_dir):
-    return workbench.load(sample_dir)
 
 
 @pytest.fixture(scope="module")
@@ -163,14 +157,12 @@ def test_ab_result_carries_estimates():
 def test_the_pages_catalogue_keys_exist_in_both_languages():
     from pathlib import Path
 
+    from conftest import notebook_keys
     from workbench.stats import response
     from workbench.text import catalogue
 
     source = (Path(__file__).resolve().parents[2] / "notebooks" / "src" / "03_marketing.py").read_text("utf-8")
-    keys = {f"marketing.section.{k}" for k in re.findall(r'nb\.section\("(\w+)"', source)}
-    keys |= {f"marketing.finding.{k}" for k in re.findall(r'nb\.finding\("(\w+)"', source)}
-    keys |= {f"marketing.{k}" for k in re.findall(r'nb\.(?:text|say)\("([a-z_]+\.[\w.]+)"', source)}
-    keys |= {f"marketing.{k}" for k in re.findall(r'message="([\w.]+)"', source)}
+    keys = notebook_keys("03_marketing")
     keys |= {f"marketing.method.{m}" for m in (response.RESPONSE_METHOD, response.REALLOCATION_METHOD)}
     keys |= {f"marketing.note.sizing_{r}" for r in ("no_traffic", "no_conversion")}
     keys |= {f"marketing.reason.{r}" for r in ("no_comparison", "too_few", "no_data", "comparison_empty")}

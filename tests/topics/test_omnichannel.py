@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 
@@ -17,14 +16,6 @@ from workbench.topics import omnichannel as om
 ALL = Filters(dt.date(2024, 1, 1), dt.date(2025, 12, 31))
 
 
-@pytest.fixture(scope="module")
-def ds(sample_dir):
-    return workbench.load(sample_dir)
-
-
-@pytest.fixture(scope="module")
-def truth(sample_dir):
-    return json.loads((sample_dir / "truth.json").read_text(encoding="utf-8"))["effects"]
 
 
 def test_planted_price_gap_is_flagged_with_the_right_size(ds, truth):
@@ -115,22 +106,11 @@ NOTEBOOKS = {"07_omnichannel": "omnichannel", "08_social_commerce": "social_comm
              "09_cross_border": "cross_border"}
 
 
-def _catalogue_keys(stem: str, page: str) -> set[str]:
-    """Every catalogue key a notebook source names (sections, titles, notes, findings, words)."""
-    import re
-    from pathlib import Path
-
-    src = (Path(__file__).resolve().parents[2] / "notebooks" / "src" / f"{stem}.py").read_text(encoding="utf-8")
-    keys = {f"{page}.section.{k}" for k in re.findall(r'@nb\.section\("([a-z0-9_]+)"', src)}
-    keys |= {f"{page}.{k}" for k in re.findall(r'nb\.(?:text|say)\("([a-z0-9_.]+)"', src)}
-    keys |= {f"{page}.{k}" for k in re.findall(r'"((?:title|note|word|finding)\.[a-z0-9_]+)"', src)}
-    keys |= {f"{page}.finding.{k}" for k in re.findall(r'nb\.finding\("([a-z0-9_]+)"(?![^)]*message=)', src)}
-    return keys
-
-
 @pytest.mark.parametrize("stem", sorted(NOTEBOOKS))
 def test_notebook_catalogue_keys_exist_in_both_languages(stem):
-    keys = _catalogue_keys(stem, NOTEBOOKS[stem])
+    from conftest import notebook_keys
+
+    keys = notebook_keys(stem)
     assert len(keys) > 10
     for lang in catalogue.LANGUAGES:
         missing = sorted(k for k in keys if not catalogue.has(k, lang))

@@ -54,10 +54,6 @@ def test_rules_beat_bestsellers_when_co_purchase_carries_signal(tmp_path: Path) 
     assert 40 < hit.n < 140          # about one customer in five is held out
 
 
-@pytest.fixture(scope="module")
-def ds(sample_dir: Path) -> workbench.Dataset:
-    return workbench.load(sample_dir)
-
 
 @pytest.fixture(scope="module")
 def as_of(ds) -> dt.date:
@@ -142,8 +138,7 @@ def test_too_little_data_is_reported(tiny_shop: Path) -> None:
 
 
 def test_the_notebook_text_is_in_the_catalogue_in_both_languages() -> None:
-    from test_reputation import notebook_keys
-
+    from conftest import notebook_keys
     from workbench.text import catalogue
 
     keys = notebook_keys("10_personalisation")

@@ -7,7 +7,6 @@ number or a dict holding it under a usual name, so the test reads the generator'
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import numpy as np
 import pytest
@@ -19,14 +18,6 @@ from workbench.topics import products
 Z99 = 2.576
 
 
-@pytest.fixture(scope="module")
-def ds(sample_dir):
-    return workbench.load(sample_dir)
-
-
-@pytest.fixture(scope="module")
-def truth(sample_dir):
-    return json.loads((sample_dir / "truth.json").read_text(encoding="utf-8"))["effects"]
 
 
 def _number(entry, *names):
@@ -206,24 +197,15 @@ def test_discount_depth_is_the_registered_kpi(ds):
     assert 0 <= mine.value.low <= mine.value.estimate <= mine.value.high <= 1
 
 
-def _notebook_keys(source: str, page: str) -> set[str]:
-    import re
-
-    keys = {f"{page}.section.{k}" for k in re.findall(r'nb\.section\("(\w+)"', source)}
-    keys |= {f"{page}.finding.{k}" for k in re.findall(r'nb\.finding\("(\w+)"', source)}
-    keys |= {f"{page}.{k}" for k in re.findall(r'(?:nb\.text|nb\.say|message=)\("?([a-z_]+\.[\w.]+)"', source)}
-    keys |= {f"{page}.{k}" for k in re.findall(r'message="([\w.]+)"', source)}
-    return keys
-
-
 def test_the_pages_catalogue_keys_exist_in_both_languages():
     from pathlib import Path
 
+    from conftest import notebook_keys
     from workbench.stats import elasticity, stockout
     from workbench.text import catalogue
 
     source = (Path(__file__).resolve().parents[2] / "notebooks" / "src" / "02_products_pricing.py").read_text("utf-8")
-    keys = _notebook_keys(source, "products_pricing")
+    keys = notebook_keys("02_products_pricing")
     keys |= {f"products_pricing.method.{m}" for m in (elasticity.METHOD, stockout.METHOD, products.LISTING_METHOD)}
     keys |= {f"products_pricing.finding.{k}" for k in ("least_decline", "abc_margin_none", "stockouts_none")}
     keys |= {f"products_pricing.reason.{r}" for r in ("no_comparison", "too_few", "no_data", "comparison_empty")}

@@ -15,11 +15,6 @@ from workbench.topics import reputation as rep
 
 
 @pytest.fixture(scope="module")
-def ds(sample_dir: Path):
-    return workbench.load(sample_dir)
-
-
-@pytest.fixture(scope="module")
 def drop(sample_dir: Path) -> dict:
     return json.loads((sample_dir / "truth.json").read_text(encoding="utf-8"))["effects"]["sentiment_drop"]
 
@@ -143,22 +138,8 @@ def test_degenerate_cases(ds, tiny_shop: Path):
         rep.rating_summary(tiny, Filters(dt.date(2025, 1, 1), dt.date(2025, 1, 6)))
 
 
-def notebook_keys(stem: str) -> set[str]:
-    """The catalogue keys a notebook source names: sections, titles, notes and findings."""
-    import re
-
-    from workbench.text.pages import namespace
-
-    src = (Path(__file__).resolve().parents[2] / "notebooks" / "src" / f"{stem}.py").read_text(encoding="utf-8")
-    page = namespace(stem)
-    keys = {f"{page}.section.{k}" for k in re.findall(r'nb\.section\("(\w+)"', src)}
-    keys |= {f"{page}.{k}" for k in re.findall(r'nb\.(?:text|say)\("([\w.]+)"', src)}
-    keys |= {f"{page}.{k}" for k in re.findall(r'message="([\w.]+)"', src)}
-    keys |= {f"{page}.finding.{k}" for k in re.findall(r'nb\.finding\("(\w+)"(?![^\n]*message=f?"[\w.])', src)}
-    return keys
-
-
 def test_the_notebook_text_is_in_the_catalogue_in_both_languages():
+    from conftest import notebook_keys
     from workbench.text import catalogue
 
     keys = notebook_keys("11_brand_reputation")

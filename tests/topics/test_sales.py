@@ -14,11 +14,6 @@ from workbench.topics import sales
 
 
 @pytest.fixture(scope="module")
-def ds(sample_dir):
-    return workbench.load(sample_dir)
-
-
-@pytest.fixture(scope="module")
 def truth(sample_dir):
     path = sample_dir / "truth.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
@@ -166,16 +161,11 @@ def test_breakdown_lumps_values_that_are_not_names_into_other(ds):
 
 
 def test_notebook_catalogue_keys_exist_in_both_languages():
-    import re
-    from pathlib import Path
 
+    from conftest import notebook_keys
     from workbench.text import catalogue
 
-    src = (Path(__file__).resolve().parents[2] / "notebooks" / "src" / "01_sales_traffic.py").read_text("utf-8")
-    keys = {f"section.{k}" for k in re.findall(r'@nb\.section\("(\w+)"', src)}
-    keys |= set(re.findall(r'nb\.(?:text|say|t)\("([\w.]+)"', src))
-    keys |= set(re.findall(r'message="([\w.]+)"', src))
-    keys |= {f"finding.{k}" for k in re.findall(r'nb\.finding\("(\w+)"(?![^)]*message=)', src)}
+    keys = {k.removeprefix("sales_traffic.") for k in notebook_keys("01_sales_traffic")}
     keys |= {f"title.movers_{by}" for by in sales.BREAKDOWN_NEEDS} | {f"dimension.{by}" for by in sales.BREAKDOWN_NEEDS}
     keys |= {f"kpi.{k}" for k in sales.TABLE_KPIS} | {f"factor.{k}" for k in sales.DECOMPOSITION_FACTORS}
     keys |= {f"reason.{r}" for r in ("no_comparison", "too_few", "no_data", "comparison_empty")}

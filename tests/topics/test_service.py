@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -27,14 +26,6 @@ def test_erlang_c_matches_the_textbook_example() -> None:
     assert queueing.agents_needed(0, 3.0, 1.0) == 0
 
 
-@pytest.fixture(scope="module")
-def ds(sample_dir: Path) -> workbench.Dataset:
-    return workbench.load(sample_dir)
-
-
-@pytest.fixture(scope="module")
-def truth(sample_dir: Path) -> dict:
-    return json.loads((sample_dir / "truth.json").read_text(encoding="utf-8"))["effects"]
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +139,8 @@ def test_grouped_logit_takes_any_category_value() -> None:
 
 
 def test_the_page_names_only_catalogue_messages() -> None:
-    from page_keys import missing_keys, page_keys
+    from conftest import missing_keys, notebook_keys
 
-    assert {"section.volume", "finding.first_response", "note.targets"} <= page_keys("05_customer_service")
+    assert {"section.volume", "finding.first_response", "note.targets"} <= {k.split(".", 1)[1]
+            for k in notebook_keys("05_customer_service")}
     assert missing_keys("05_customer_service") == []

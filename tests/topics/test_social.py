@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 
@@ -17,14 +16,6 @@ from workbench.topics import social
 ALL = Filters(dt.date(2024, 1, 1), dt.date(2025, 12, 31))
 
 
-@pytest.fixture(scope="module")
-def ds(sample_dir):
-    return workbench.load(sample_dir)
-
-
-@pytest.fixture(scope="module")
-def truth(sample_dir):
-    return json.loads((sample_dir / "truth.json").read_text(encoding="utf-8"))["effects"]
 
 
 @pytest.fixture(scope="module")
