@@ -13,18 +13,24 @@ from scipy import stats as sps
 
 def wilson_interval(successes: np.ndarray | float, trials: np.ndarray | float,
                     level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for a proportion; arrays in, (low, high) arrays out (NaN where trials = 0)."""
-    k = np.asarray(successes, dtype=float)
-    n = np.asarray(trials, dtype=float)
-    z = sps.norm.ppf(0.5 + level / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        denom = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-        low, high = centre - half, centre + half
-    low = np.where(n > 0, low, np.nan)
-    high = np.where(n > 0, high, np.nan)
+    """Wilson score interval for a proportion; arrays in, (low, high) arrays out (NaN where trials = 0).
+
+    Computed by statsmodels' ``proportion_confint(method="wilson")``, the same function that
+    :meth:`workbench.stats.result.Estimate.proportion` uses, so tables and single figures agree.
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    k = np.atleast_1d(np.asarray(successes, dtype=float))
+    n = np.atleast_1d(np.asarray(trials, dtype=float))
+    k, n = np.broadcast_arrays(k, n)
+    ok = n > 0
+    low = np.full(k.shape, np.nan)
+    high = np.full(k.shape, np.nan)
+    if ok.any():
+        lo, hi = proportion_confint(k[ok], n[ok], alpha=1 - level, method="wilson")
+        low[ok], high[ok] = lo, hi
+    if np.ndim(successes) == 0 and np.ndim(trials) == 0:
+        return low[0], high[0]
     return low, high
 
 
