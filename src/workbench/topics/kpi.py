@@ -7,14 +7,16 @@ module is shared by the topic modules; it is not a topic itself.)
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from workbench.data.loader import Dataset
 from workbench.sql import metrics as registry
-from workbench.sql.filters import Filters
+from workbench.sql.filters import Filters, compare_window
 from workbench.stats.ratio import clustered_ratio, total
 from workbench.stats.result import Estimate
 
@@ -104,3 +106,47 @@ def kpi(ds: Dataset, f: Filters, key: str, level: float = 0.95) -> Kpi:
 def kpis(ds: Dataset, f: Filters, keys: list[str] | None = None, level: float = 0.95) -> list[Kpi]:
     """:func:`kpi` for each of ``keys`` (default: every metric the dataset can feed)."""
     return [kpi(ds, f, k, level) for k in (keys or registry.available(ds))]
+
+
+def _on_days(ds: Dataset, f: Filters, key: str, exclude: set[pd.Timestamp], level: float) -> Estimate:
+    """Metric ``key`` over the days of ``f`` not in ``exclude``: a ratio over those days, or for a total
+    its mean per day (a day-clustered interval), since the windows then have different lengths."""
+    m = registry.metric(key)
+    days = registry.daily(ds, f, key)
+    kept = days[~days["date"].isin(exclude)]
+    n = int(kept["n"].sum())
+    if m.den is None:
+        return clustered_ratio(kept["num"], [1.0] * len(kept), n=len(kept), level=level, unit=m.unit,
+                               bounds=(0.0, math.inf), min_n=7)
+    if m.interval == "wilson":
+        est = Estimate.proportion(float(kept["num"].sum()), float(kept["den"].sum()), level=level, min_n=m.min_n)
+        return Estimate(est.estimate, est.low, est.high, level, n, "wilson", m.unit, m.bounds, m.min_n)
+    return clustered_ratio(kept["num"], kept["den"], n=n, level=level, unit=m.unit, bounds=m.bounds, min_n=m.min_n)
+
+
+def excluding_days(ds: Dataset, f: Filters, key: str, days: Iterable[dt.date | pd.Timestamp],
+                   level: float = 0.95) -> Kpi:
+    """Metric ``key`` against its comparison period with ``days`` (e.g. campaign days) left out of both.
+
+    Totals (GMV, orders) become means per remaining day; ratios and shares are taken over the
+    remaining days. Status by the metric's own thresholds, as in :func:`kpi`. ``daily`` is the
+    period's history with the left-out days as NaN.
+    """
+    m = registry.metric(key)
+    skip = {pd.Timestamp(d) for d in days}
+    value = _on_days(ds, f, key, skip, level)
+    cmp_f = f.comparison()
+    comparison = _on_days(ds, cmp_f, key, skip, level) if cmp_f is not None else None
+    change = math.nan
+    if comparison is not None and math.isfinite(comparison.estimate) and comparison.estimate:
+        change = value.estimate / comparison.estimate - 1
+    st, reason = status_of(m, value, comparison, change)
+    history = estimate(ds, f, key, level)[1]
+    history = history.assign(value=history["value"].where(~history["date"].isin(skip)))
+    return Kpi(key, m.page, m.unit, m.better, value, comparison, change, st, reason, history)
+
+
+def against_last_year(ds: Dataset, f: Filters, key: str, level: float = 0.95) -> Kpi:
+    """Metric ``key`` for the period of ``f`` against the same weekdays one year earlier (364 days)."""
+    cs, ce = compare_window(f.start, f.end, "last_year")
+    return kpi(ds, replace(f, compare="last_year", compare_start=cs, compare_end=ce), key, level)
