@@ -46,7 +46,9 @@ def refunds(f):
     k = a.refund_summary
     spikes = risk.spike_days(a.refunds)
     if a.refund_where is not None and len(a.refund_where):
-        nb.table(a.refund_where.head(8), values=["dimension", "value"], context="risk",
+        where = a.refund_where.head(8)
+        where = where.assign(value=[nb.label(v, context=d) for d, v in zip(where["dimension"], where["value"])])
+        nb.table(where, values=["dimension"], context="risk",
                  units={"refunds": "count", "usual": "number", "excess": "number"})
     common = dict(estimate=k.value, change=k.change, status=k.status, status_reason=k.reason, rate=k.value,
                   delta=k.change)
@@ -82,10 +84,11 @@ def suspicious(f):
         nb.finding("rings", estimate=Estimate(0, method="count", unit="count"), message="finding.rings_none",
                    outliers=n_out)
         return
-    nb.table(rings.head(10)[["address_token", "accounts", "orders", "coupon_orders", "top_coupon",
-                             "top_coupon_share", "refund_orders", "tail_p"]],
+    shown = rings.head(10).assign(tail_p=lambda d: d["tail_p"].map(lambda p: risk_charts.p_text(p, nb.lang)))
+    nb.table(shown[["address_token", "accounts", "orders", "coupon_orders", "top_coupon", "top_coupon_share",
+                    "refund_orders", "tail_p"]],
              units={"accounts": "count", "orders": "count", "coupon_orders": "count", "top_coupon_share": "share",
-                    "refund_orders": "count"}, formats={"tail_p": ".1e"})
+                    "refund_orders": "count"})
     flagged = rings[rings["score"] >= 6]
     if len(flagged):
         r = flagged.iloc[0]
@@ -93,7 +96,8 @@ def suspicious(f):
                    estimate=Estimate(float(flagged["accounts"].sum()), n=int(flagged["orders"].sum()),
                                      method="poisson-tail", unit="count"),
                    rings=len(flagged), accounts=int(r["accounts"]), share=float(r["top_coupon_share"]),
-                   orders=int(r["orders"]), coupon=str(r["top_coupon"]), p=float(r["tail_p"]), outliers=n_out)
+                   orders=int(r["orders"]), coupon=str(r["top_coupon"]), p=risk_charts.p_text(r["tail_p"], nb.lang),
+                   outliers=n_out)
     else:
         nb.finding("rings", estimate=Estimate(0, method="count", unit="count"), message="finding.rings_unflagged",
                    addresses=len(rings), outliers=n_out)

@@ -79,6 +79,19 @@ def test_headlines_are_the_registry_with_a_status_each(ds):
     assert "nan" not in html.lower()
 
 
+def test_overview_and_risk_page_show_the_same_kpis(ds):
+    from workbench.topics import risk
+
+    f = _period("2025-12-04", "2025-12-31")
+    items, _ = overview.headlines(ds, f)
+    a = risk.assess(ds, f)
+    assert [(k.key, k.value.estimate, k.status) for k in a.registry] == [
+        (k.key, k.value.estimate, k.status) for k in items]
+    red = [k.key for k in items if k.status == "red"]
+    assert red and sorted(x.values["metric"] for x in a.alerts if x.key == "kpi" and x.level == "alert") == sorted(red)
+    assert a.n_alerts >= len(red)  # the risk page never says "no alerts" while a KPI is red
+
+
 def test_campaign_in_the_comparison_window_is_explained(ds):
     f = _period("2025-12-04", "2025-12-31")
     c = overview.campaign_context(ds, f)

@@ -17,6 +17,13 @@ from workbench.text.pages import topic as topic_of
 PARTS = ("what", "unusual", "where")
 
 
+def p_text(p: float, lang: str) -> str:
+    """A p-value as a reader writes it: "p < 0.0001" for tiny ones, else "p = 0.0123" (no "e" notation)."""
+    if p != p:
+        return fmt.DASH
+    return "p < 0.0001" if p < 1e-4 else "p = " + fmt.number(p, lang, 4)
+
+
 def _values(alert: Any, lang: str) -> dict[str, Any]:
     v = dict(alert.values)
     sep = catalogue.message("risk.list_sep", lang)
@@ -26,13 +33,16 @@ def _values(alert: Any, lang: str) -> dict[str, Any]:
         v["status"] = catalogue.message(f"kpi.status.{'red' if alert.level == 'alert' else 'amber'}", lang)
         v["page_title"] = topic_of(v["page"]).title(lang)
     elif alert.key == "refund_spike":
-        parts = [catalogue.message("risk.alert.refund_spike.part", lang, dimension=d, value=val, excess=e)
+        parts = [catalogue.message("risk.alert.refund_spike.part", lang, dimension=d,
+                                   value=catalogue.label(val, lang, d), excess=e)
                  for d, val, e in v.get("where") or []]
         v["look"] = sep.join(parts) if parts else catalogue.message("risk.alert.refund_spike.anywhere", lang)
     elif alert.key == "shared_address":
         v["coupon_part"] = (catalogue.message("risk.alert.shared_address.coupon", lang, share=v["coupon_share"],
                                               coupon=v["coupon"]) if v.get("coupon") else "")
-    elif alert.key in ("day_low", "day_high"):
+    if "p" in v:
+        v["p"] = p_text(v["p"], lang)
+    if alert.key in ("day_low", "day_high"):
         v["value_text"] = fmt.value(v["value"], v["unit"], lang)
         v["usual_text"] = fmt.value(v["usual"], v["unit"], lang)
     return v

@@ -2,9 +2,11 @@
 
 What goes in: a :class:`~workbench.data.loader.Dataset`, :class:`~workbench.sql.common.Filters` and a risk
 register (YAML). What comes out: tidy frames (daily series with a robust baseline, ranked
-suspicious addresses, cover days per product, concentration indices), :class:`Alert` objects that
-say what happened, how unusual it is and where to look, and the register with likelihoods taken
-from the data.
+suspicious addresses, cover days per product, concentration indices), :class:`Alert` objects (a key,
+a level and the values behind it; the catalogue's ``risk.alert.<key>`` says what happened, how unusual
+it is and where to look), and the register with likelihoods taken from the data. The headline KPIs
+(GMV, refund rate, …) are the registry's (:func:`workbench.topics.kpi.kpi`): a red KPI is an alert
+here as on the overview. SQL lives in :mod:`workbench.sql.risk`, estimators in :mod:`workbench.stats`.
 
 Methods
 -------
@@ -33,7 +35,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import stats as sps
 
 from workbench.data.loader import Dataset
 from workbench.errors import DataError, EmptyPeriodError, MissingTableError
@@ -41,6 +42,8 @@ from workbench.sql import calendar, metrics
 from workbench.sql import risk as sql
 from workbench.sql.filters import Filters
 from workbench.stats.anomaly import Z_ALERT, robust_baseline  # noqa: F401  (charts read Z_ALERT)
+from workbench.stats.concentration import hhi, hhi_interval  # noqa: F401  (hhi: part of this module's API)
+from workbench.stats.counts import binomial_upper_tail, poisson_interval, poisson_upper_tail
 from workbench.stats.result import Estimate
 from workbench.topics import kpi as kpi_mod
 
@@ -281,7 +284,7 @@ def shared_addresses(ds: Dataset, f: Filters, min_accounts: int = 3) -> pd.DataF
     mean = float(per_address["mean_accounts"].iloc[0])
     # accounts per address beyond the first, Poisson with the shop's mean excess
     lam = max(mean - 1.0, 1e-3)
-    out["tail_p"] = sps.poisson.sf(out["accounts"] - 2, lam)
+    out["tail_p"] = poisson_upper_tail(out["accounts"] - 1, lam)
     out["score"] = -np.log10(out["tail_p"].clip(lower=1e-300)) + 3 * out["top_coupon_share"]
     return out.sort_values("score", ascending=False).reset_index(drop=True)[cols]
 
@@ -302,7 +305,7 @@ def customer_refund_outliers(ds: Dataset, f: Filters, min_orders: int = 3, alpha
         out = pd.DataFrame(columns=["customer_id", "orders", "refunds", "refund_rate", "p_value", "flagged"])
     else:
         out = per.assign(refund_rate=per["refunds"] / per["orders"],
-                         p_value=sps.binom.sf(per["refunds"] - 1, per["orders"], max(rate, 1e-6)))
+                         p_value=binomial_upper_tail(per["refunds"], per["orders"], max(rate, 1e-6)))
         out["flagged"] = out["p_value"] < alpha / max(len(out), 1)
         out = out.sort_values("p_value").reset_index(drop=True)
     out.attrs.update(shop_rate=rate, tested=len(per))
@@ -312,11 +315,11 @@ def customer_refund_outliers(ds: Dataset, f: Filters, min_orders: int = 3, alpha
 # ------------------------------------------------------------------------------------------------
 # stock-out risk
 # ------------------------------------------------------------------------------------------------
-def inventory_cover(ds: Dataset, f: Filters, sales_days: int = 28) -> pd.DataFrame:
+def inventory_cover(ds: Dataset, f: Filters, sales_days: int = 28, level: float = 0.95) -> pd.DataFrame:
     """Days of cover per product on the period's last day with stock data.
 
     Cover = stock on hand ÷ average units sold per day over the ``sales_days`` days up to that
-    day (all channels of the filter); ``cover_low``/``cover_high`` come from the exact Poisson 95%
+    day (all channels of the filter); ``cover_low``/``cover_high`` come from the exact Poisson interval at ``level``
     interval of the units sold. Returns ``product_id``, ``name`` and ``category`` (when products are loaded),
     ``stock_on_hand``, ``daily_units``, ``cover_days``, ``cover_low``, ``cover_high``, ``gmv_28d``,
     ``level`` (alert below 7 days, watch below 14, ok), sorted by cover; ``attrs['as_of']``.
@@ -329,8 +332,7 @@ def inventory_cover(ds: Dataset, f: Filters, sales_days: int = 28) -> pd.DataFra
                                "export the daily stock (inventory) for the period")
     frame = sql.stock_and_sales(ds, f, day, sales_days)
     units = frame["units"].to_numpy(dtype=float)
-    lo = sps.chi2.ppf(0.025, 2 * units) / 2
-    hi = sps.chi2.ppf(0.975, 2 * units + 2) / 2
+    lo, hi = poisson_interval(units, level)
     stock = frame["stock_on_hand"].to_numpy(dtype=float)
     out = frame.assign(daily_units=units / sales_days,
                        cover_days=stock / (units / sales_days),
@@ -348,7 +350,7 @@ def inventory_cover(ds: Dataset, f: Filters, sales_days: int = 28) -> pd.DataFra
 # ------------------------------------------------------------------------------------------------
 @dataclass
 class Concentration:
-    """Herfindahl–Hirschman index of one dimension, with its 95% interval (days resampled)."""
+    """Herfindahl–Hirschman index of one dimension, with its interval (days resampled; see :attr:`estimate`)."""
 
     dimension: str
     hhi: float
@@ -376,15 +378,8 @@ class Concentration:
         return "alert" if self.hhi >= 0.25 else "watch" if self.hhi >= 0.15 else "ok"
 
 
-def hhi(shares: np.ndarray) -> float:
-    """Sum of squared shares (shares are normalised to sum to one); NaN for an empty input."""
-    s = np.asarray(shares, dtype=float)
-    total = s.sum()
-    return float(((s / total) ** 2).sum()) if total > 0 else float("nan")
-
-
 def _concentration(daily: pd.DataFrame, dimension: str, weight: str, n_boot: int = 500,
-                   seed: int = 0) -> Concentration | None:
+                   seed: int = 0, level: float = 0.95) -> Concentration | None:
     """HHI from a frame of ``date``, ``group``, ``weight``, ``n`` (count behind the weight)."""
     if daily.empty or daily[weight].sum() <= 0:
         return None
@@ -392,12 +387,7 @@ def _concentration(daily: pd.DataFrame, dimension: str, weight: str, n_boot: int
                                                      fill_value=0.0)
     totals = wide.sum()
     shares = (totals / totals.sum()).sort_values(ascending=False)
-    rng = np.random.default_rng(seed)
-    m = wide.to_numpy()
-    draws = m[rng.integers(0, len(m), size=(n_boot, len(m)))].sum(axis=1)
-    sums = draws.sum(axis=1, keepdims=True)
-    boot = ((draws / np.where(sums > 0, sums, np.nan)) ** 2).sum(axis=1)
-    low, high = np.nanquantile(boot, [0.025, 0.975]) if len(m) > 1 else (np.nan, np.nan)
+    low, high = hhi_interval(wide.to_numpy(), level, n_boot, seed)
     return Concentration(dimension, hhi(totals.to_numpy()), float(low), float(high), str(shares.index[0]),
                          float(shares.iloc[0]), len(shares), int(daily["n"].sum()),
                          shares.rename("share").rename_axis(dimension).reset_index())
