@@ -93,7 +93,10 @@ def campaigns(f):
         return
     kinds = lambda ks: nb.t("list_sep").join(nb.label(k) for k in ks) or nb.t("none_word")  # noqa: E731
     if not c.uneven:
-        nb.finding("campaigns_even", days=len(c.current), campaigns=kinds(c.current_kinds))
+        if len(c.current):
+            nb.finding("campaigns_even", days=len(c.current), campaigns=kinds(c.current_kinds))
+        else:
+            nb.finding("campaigns_even", message="finding.campaigns_none")
         return
     items, _ = nb.memo(overview.headlines, f)
     reported = {k.key: k for k in items}

@@ -50,15 +50,18 @@ def refunds(f):
         where = where.assign(value=[nb.label(v, context=d) for d, v in zip(where["dimension"], where["value"])])
         nb.table(where, values=["dimension"], context="risk",
                  units={"refunds": "count", "usual": "number", "excess": "number"})
-    common = dict(estimate=k.value, change=k.change, status=k.status, status_reason=k.reason, rate=k.value,
-                  delta=k.change)
     if len(spikes):
         top = spikes.iloc[0]
-        nb.finding("refund_rate", headline=True, message="finding.refund_spike",
+        nb.finding("refund_spike", headline=True, status="red",
+                   estimate=Estimate(float(top["refunds"]), n=int(top["orders"]), method="robust-z", unit="count"),
                    days=nb.t("list_sep").join(str(d.date()) for d in spikes["date"]), day=str(top["date"].date()),
-                   refunds=int(top["refunds"]), usual=float(top["baseline"]), z=float(top["robust_z"]), **common)
+                   refunds=int(top["refunds"]), usual=float(top["baseline"]), z=float(top["robust_z"]))
     else:
-        nb.finding("refund_rate", headline=True, **common)
+        nb.finding("refund_spike", status="green", message="finding.refund_spike_none",
+                   estimate=Estimate(0, method="robust-z", unit="count"))
+    nb.finding("refund_rate", headline=True, estimate=k.value, change=k.change, status=k.status,
+               status_reason=k.reason, rate=k.value, delta=k.change)
+
 
 # %%
 @nb.section("kpi_anomalies", needs=risk.NEEDS_ORDERS)

@@ -29,7 +29,7 @@ class Kpi:
     """One KPI for one period: ``value`` and ``comparison`` Estimates, relative ``change``, ``status``.
 
     ``status`` is red, amber, green or none; with none, ``reason`` says why (``no_comparison``,
-    ``no_data``, ``too_few``, ``comparison_empty``). ``daily`` is the period's history by day
+    ``no_data``, ``too_few``, ``comparison_empty``, ``comparison_zero``). ``daily`` is the period's history by day
     (``date``, ``value``) for a sparkline.
     """
 
@@ -84,8 +84,10 @@ def status_of(m: registry.Metric, value: Estimate, comparison: Estimate | None,
         return "none", "too_few"
     if not math.isfinite(value.estimate):
         return "none", "no_data"
-    if not math.isfinite(comparison.estimate) or comparison.estimate == 0:
+    if not math.isfinite(comparison.estimate) or (comparison.estimate == 0 and not comparison.n):
         return "none", "comparison_empty"
+    if comparison.estimate == 0:  # e.g. no campaign sales in the comparison window: no relative change
+        return "none", "comparison_zero"
     adverse = -change if m.better == "up" else change
     return ("red" if adverse > m.red else "amber" if adverse > m.amber else "green"), None
 
