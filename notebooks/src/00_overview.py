@@ -113,7 +113,9 @@ def campaigns(f):
     gmv, was = c.without_campaigns.get("gmv"), reported.get("gmv")
     if gmv is None or was is None:
         return
-    nb.finding("campaigns", headline=True, estimate=gmv.value, change=gmv.change, status=gmv.status,
+    mostly = abs(gmv.change) < abs(was.change) / 2  # the calendar explains most of the change
+    nb.finding("campaigns", headline=True, message="finding.campaigns" if mostly else "finding.campaigns_still",
+               estimate=gmv.value, change=gmv.change, status=gmv.status,
                cmp_days=len(c.comparison), cmp_campaigns=kinds(c.comparison_kinds),
                cmp_share=c.comparison_campaign_share, cur_days=len(c.current), cur_campaigns=kinds(c.current_kinds),
                reported=was.change, per_day=gmv.value, per_day_before=gmv.comparison, lfl=gmv.change)

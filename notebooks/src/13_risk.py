@@ -14,7 +14,7 @@ findings_path = ""        # set by `workbench run`
 import workbench as wb
 from workbench.present import charts, risk_charts
 from workbench.stats.result import Estimate
-from workbench.topics import risk
+from workbench.topics import kpi, risk
 
 nb = wb.setup("13_risk", globals())
 register_file = risk.register_path(nb.data.source)
@@ -29,6 +29,14 @@ def alerts(f):
     kpi_red = sum(x.key == "kpi" and x.level == "alert" for x in a.alerts)
     kpi_amber = sum(x.key == "kpi" and x.level != "alert" for x in a.alerts)
     n_alert = a.n_alerts
+    red_calendar = [x.values["metric"] for x in a.alerts
+                    if x.key == "kpi" and x.level == "alert" and x.values["metric"] in kpi.LIKE_FOR_LIKE]
+    c = nb.memo(kpi.campaign_context, f) if red_calendar else None
+    if c is not None and c.uneven and "gmv" in c.without_campaigns and c.without_campaigns["gmv"].status != "red":
+        lfl = c.without_campaigns["gmv"]
+        nb.say("note.calendar", cmp_days=len(c.comparison), cur_days=len(c.current),
+               cmp_campaigns=nb.t("list_sep").join(nb.label(k) for k in c.comparison_kinds) or nb.t("none_word"),
+               lfl=lfl.change, status=nb.label(lfl.status, context="kpi_status"))
     est = Estimate(n_alert, n=len(a.alerts), method="count", unit="count")
     if not a.alerts:
         nb.finding("alerts", headline=True, estimate=est, status="green", message="finding.alerts_none")

@@ -121,3 +121,10 @@ def test_overview_notebook_messages_exist():
 def test_sparkline():
     assert overview_charts.sparkline_svg([1.0]) == ""
     assert overview_charts.sparkline_svg([1.0, float("nan"), 3.0]).startswith("<svg")
+
+
+def test_campaign_kinds_bind_values(ds):
+    from workbench.sql import overview as sql
+
+    assert sql.campaign_kinds(ds, ["C2025_DOUBLE11", "x' OR '1'='1"]) == {"C2025_DOUBLE11": "double_11"}
+    assert sql.campaign_kinds(ds, []) == {}

@@ -166,3 +166,31 @@ def test_risk_queries_bind_values(ds):
     assert sql.address_groups(ds, f).empty and sql.gmv_by_currency(ds, f).empty
     with pytest.raises(Exception, match="cannot group by"):
         sql.refunds_by(ds, f, dt.date(2025, 6, 10), "1; DROP TABLE orders")
+
+
+def test_risk_notebook_messages_exist():
+    import re
+
+    from workbench.text import catalogue
+
+    src = (Path(__file__).resolve().parents[2] / "notebooks" / "src" / "13_risk.py").read_text(encoding="utf-8")
+    keys = set(re.findall(r'nb\.(?:say|finding|section|text|t)\("([a-z_.]+)"', src))
+    keys |= set(re.findall(r'message=(?:None if \w+ else )?"([a-z_.]+)"', src))
+    keys |= {f"note.{k}" for k in ("register_own", "register_default")}
+    for lang in ("zh", "en"):
+        for key in keys:
+            assert any(catalogue.has(k, lang) for k in (f"risk.{key}", f"risk.finding.{key}", f"risk.section.{key}")), \
+                (lang, key)
+        for a in risk.INDICATORS:
+            assert catalogue.has(f"risk.indicator.{a}", lang)
+
+
+def test_every_alert_reads_in_both_languages(ds, truth):
+    from workbench.present import risk_charts
+
+    spike = _spike(truth)
+    a = risk.assess(ds, _filters_around(spike["start"], spike["end"]))
+    assert {x.key for x in a.alerts} >= {"kpi", "refund_spike", "shared_address"}
+    for x in a.alerts:
+        zh, en = risk_charts.alert_sentence(x, "zh"), risk_charts.alert_sentence(x, "en")
+        assert zh and en and "nan" not in zh + en and "e-" not in zh + en

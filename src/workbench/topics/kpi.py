@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from workbench.data.loader import Dataset
+from workbench.sql import calendar
 from workbench.sql import metrics as registry
+from workbench.sql.overview import campaign_kinds
 from workbench.sql.filters import Filters, compare_window
 from workbench.stats.ratio import clustered_ratio, total
 from workbench.stats.result import Estimate
@@ -152,3 +154,78 @@ def against_last_year(ds: Dataset, f: Filters, key: str, level: float = 0.95) ->
     """Metric ``key`` for the period of ``f`` against the same weekdays one year earlier (364 days)."""
     cs, ce = compare_window(f.start, f.end, "last_year")
     return kpi(ds, replace(f, compare="last_year", compare_start=cs, compare_end=ce), key, level)
+
+
+# ------------------------------------------------------------------------------------------------
+# the comparison's calendar: campaigns in one window and not the other
+# ------------------------------------------------------------------------------------------------
+#: The KPIs whose like-for-like comparison the campaign note gives.
+LIKE_FOR_LIKE = ("gmv", "orders", "aov")
+
+
+@dataclass(frozen=True)
+class CampaignContext:
+    """Campaign days of the period and of its comparison window, and like-for-like comparisons.
+
+    ``current``/``comparison``: campaign days (``date``, ``campaign_id``, ``kind``) in each window;
+    ``uneven`` is True when the two windows hold a different number of campaign days (then a
+    change on the comparison period is partly the calendar). ``comparison_campaign_share`` is the
+    share of the comparison window's GMV sold on its campaign days (NaN without GMV).
+    ``without_campaigns`` holds :func:`workbench.topics.kpi.excluding_days` for :data:`LIKE_FOR_LIKE`
+    (campaign days of both windows left out); ``last_year`` holds
+    :func:`workbench.topics.kpi.against_last_year` for the same keys (empty when the data do not
+    reach back a year).
+    """
+
+    current: pd.DataFrame
+    comparison: pd.DataFrame
+    uneven: bool
+    comparison_campaign_share: float
+    current_campaign_share: float
+    without_campaigns: dict[str, Kpi] = field(default_factory=dict)
+    last_year: dict[str, Kpi] = field(default_factory=dict)
+
+    @property
+    def current_kinds(self) -> list[str]:
+        return list(dict.fromkeys(self.current["kind"])) if len(self.current) else []
+
+    @property
+    def comparison_kinds(self) -> list[str]:
+        return list(dict.fromkeys(self.comparison["kind"])) if len(self.comparison) else []
+
+
+def _window_days(ds: Dataset, start, end) -> pd.DataFrame:
+    days = calendar.campaign_days(ds, start, end)
+    days = days[days["date"].between(pd.Timestamp(start), pd.Timestamp(end))]
+    kinds = campaign_kinds(ds, sorted(set(days["campaign_id"])))
+    return days.assign(kind=days["campaign_id"].map(kinds))[["date", "campaign_id", "kind"]].reset_index(drop=True)
+
+
+def _share_on(days: pd.DataFrame, on: pd.DataFrame) -> float:
+    total = float(days["num"].sum())
+    if not total:
+        return float("nan")
+    return float(days.loc[days["date"].isin(on["date"]), "num"].sum()) / total
+
+
+def campaign_context(ds: Dataset, f: Filters, level: float = 0.95) -> CampaignContext | None:
+    """Campaign days in the period and its comparison window, and like-for-like KPIs when they differ.
+
+    None without a comparison window or without orders.
+    """
+    cmp_f = f.comparison()
+    if cmp_f is None or ds.missing(registry.metric("gmv").needs):
+        return None
+    cur, prev = _window_days(ds, f.start, f.end), _window_days(ds, cmp_f.start, cmp_f.end)
+    uneven = len(cur) != len(prev)
+    cur_share = _share_on(registry.daily(ds, f, "gmv"), cur)
+    prev_share = _share_on(registry.daily(ds, cmp_f, "gmv"), prev)
+    without: dict[str, Kpi] = {}
+    last: dict[str, Kpi] = {}
+    if uneven:
+        skip = list(cur["date"]) + list(prev["date"])
+        keys = [k for k in LIKE_FOR_LIKE if not ds.missing(registry.metric(k).needs)]
+        without = {k: excluding_days(ds, f, k, skip, level) for k in keys}
+        last = {k: against_last_year(ds, f, k, level) for k in keys}
+        last = {k: v for k, v in last.items() if v.status != "none" or v.reason != "comparison_empty"}
+    return CampaignContext(cur, prev, uneven, prev_share, cur_share, without, last)

@@ -7,7 +7,7 @@ What goes in: a :class:`~workbench.data.loader.Dataset` and :class:`~workbench.s
   evaluated by :func:`workbench.topics.kpi.kpi`, so its value and status equal those of the topic
   page that explains it and of ``13_risk``; a tidy frame plus the :class:`~workbench.topics.kpi.Kpi`
   objects (value Estimate, change, status or ``none`` with a reason, daily history for a sparkline);
-* :func:`campaign_context` — whether the period or its comparison window holds campaign days
+* :func:`campaign_context` (defined in :mod:`workbench.topics.kpi`, which ``13_risk`` shares) — whether the period or its comparison window holds campaign days
   (:func:`workbench.sql.calendar.campaign_days`) and, when they differ, the like-for-like
   comparisons: the KPIs without campaign days in either window, and against the same weekdays of
   last year;
@@ -23,14 +23,12 @@ words through the catalogue.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from workbench.data.loader import Dataset
-from workbench.sql import calendar, metrics
-from workbench.sql import overview as sql
+from workbench.sql import metrics
 from workbench.sql.filters import Filters
 from workbench.topics import kpi as kpis_mod
 from workbench.topics.kpi import Kpi
@@ -40,8 +38,6 @@ OVERVIEW = "00_overview"
 STATUS_COLOURS = {"green": "#2f9e44", "amber": "#f08c00", "red": "#c2255c", "none": "#999", None: "#999"}
 STATUS_ORDER = {"red": 0, "amber": 1, "green": 2, "none": 3}
 NEEDS = {"orders": []}
-#: The KPIs whose like-for-like comparison the campaign note gives.
-LIKE_FOR_LIKE = ("gmv", "orders", "aov")
 
 HEADLINE_COLUMNS = ["key", "page", "unit", "better", "value", "low", "high", "n", "comparison", "change", "status",
                     "reason"]
@@ -86,74 +82,11 @@ def flagged(items: list[Kpi]) -> list[Kpi]:
 
 
 # ------------------------------------------------------------------------------------------------
-# why the period changed: campaigns in one window and not the other
+# why the period changed: campaigns in one window and not the other (shared with 13_risk via topics.kpi)
 # ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class CampaignContext:
-    """Campaign days of the period and of its comparison window, and like-for-like comparisons.
-
-    ``current``/``comparison``: campaign days (``date``, ``campaign_id``, ``kind``) in each window;
-    ``uneven`` is True when the two windows hold a different number of campaign days (then a
-    change on the comparison period is partly the calendar). ``comparison_campaign_share`` is the
-    share of the comparison window's GMV sold on its campaign days (NaN without GMV).
-    ``without_campaigns`` holds :func:`workbench.topics.kpi.excluding_days` for :data:`LIKE_FOR_LIKE`
-    (campaign days of both windows left out); ``last_year`` holds
-    :func:`workbench.topics.kpi.against_last_year` for the same keys (empty when the data do not
-    reach back a year).
-    """
-
-    current: pd.DataFrame
-    comparison: pd.DataFrame
-    uneven: bool
-    comparison_campaign_share: float
-    current_campaign_share: float
-    without_campaigns: dict[str, Kpi] = field(default_factory=dict)
-    last_year: dict[str, Kpi] = field(default_factory=dict)
-
-    @property
-    def current_kinds(self) -> list[str]:
-        return list(dict.fromkeys(self.current["kind"])) if len(self.current) else []
-
-    @property
-    def comparison_kinds(self) -> list[str]:
-        return list(dict.fromkeys(self.comparison["kind"])) if len(self.comparison) else []
-
-
-def _window_days(ds: Dataset, start, end) -> pd.DataFrame:
-    days = calendar.campaign_days(ds, start, end)
-    days = days[days["date"].between(pd.Timestamp(start), pd.Timestamp(end))]
-    kinds = sql.campaign_kinds(ds, sorted(set(days["campaign_id"])))
-    return days.assign(kind=days["campaign_id"].map(kinds))[["date", "campaign_id", "kind"]].reset_index(drop=True)
-
-
-def _share_on(days: pd.DataFrame, on: pd.DataFrame) -> float:
-    total = float(days["num"].sum())
-    if not total:
-        return float("nan")
-    return float(days.loc[days["date"].isin(on["date"]), "num"].sum()) / total
-
-
-def campaign_context(ds: Dataset, f: Filters, level: float = 0.95) -> CampaignContext | None:
-    """Campaign days in the period and its comparison window, and like-for-like KPIs when they differ.
-
-    None without a comparison window or without orders.
-    """
-    cmp_f = f.comparison()
-    if cmp_f is None or ds.missing(metrics.metric("gmv").needs):
-        return None
-    cur, prev = _window_days(ds, f.start, f.end), _window_days(ds, cmp_f.start, cmp_f.end)
-    uneven = len(cur) != len(prev)
-    cur_share = _share_on(metrics.daily(ds, f, "gmv"), cur)
-    prev_share = _share_on(metrics.daily(ds, cmp_f, "gmv"), prev)
-    without: dict[str, Kpi] = {}
-    last: dict[str, Kpi] = {}
-    if uneven:
-        skip = list(cur["date"]) + list(prev["date"])
-        keys = [k for k in LIKE_FOR_LIKE if not ds.missing(metrics.metric(k).needs)]
-        without = {k: kpis_mod.excluding_days(ds, f, k, skip, level) for k in keys}
-        last = {k: kpis_mod.against_last_year(ds, f, k, level) for k in keys}
-        last = {k: v for k, v in last.items() if v.status != "none" or v.reason != "comparison_empty"}
-    return CampaignContext(cur, prev, uneven, prev_share, cur_share, without, last)
+CampaignContext = kpis_mod.CampaignContext
+campaign_context = kpis_mod.campaign_context
+LIKE_FOR_LIKE = kpis_mod.LIKE_FOR_LIKE
 
 
 # ------------------------------------------------------------------------------------------------
