@@ -40,6 +40,7 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]|[A-Za-z]")
 _SNAKE = re.compile(r"(?<![\w@/.-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w/.-])")
 _BAD_VALUE = re.compile(r"(?<![\w.])(nan|NaN|None|inf|-inf|NaT)(?![\w.])")
 _TAG = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.S | re.I)
+_FILE_NAME = re.compile(r"[\w./-]+\.(?:ya?ml|csv|parquet|xlsx|json|md|ipynb|html)\b")  # a file a user names
 _HOVER_VAR = re.compile(r"%\{[^}]*\}|<extra>.*?</extra>|<br>")
 
 
@@ -161,6 +162,7 @@ def problems(nb_path: str | Path, lang: str, names: Iterable[str] = ()) -> list[
     name_text = " ".join(allowed)
     found: list[str] = []
     for where, text in page_texts(nb_path):
+        text = _FILE_NAME.sub(" ", text)
         for m in _BAD_VALUE.finditer(text):
             found.append(f"{where}: {m.group(0)!r} in {text[max(0, m.start() - 30):m.end() + 30]!r}")
         for m in _SNAKE.finditer(text):

@@ -35,10 +35,10 @@ def discount(f):
         fig = charts.line(daily, x="date", y="discount_depth", lang=nb.lang, title=nb.text("title.discount"))
         nb.show(fig.update_yaxes(tickformat=".0%"))
     if k.status == "none":
-        nb.finding("discount_depth", headline=True, estimate=k.value, status=k.status, status_reason=k.reason,
+        nb.finding("discount_depth", headline=True, estimate=k.value, kpi=k, status=k.status, status_reason=k.reason,
                    message="finding.discount_depth_no_comparison", reason=nb.text(f"reason.{k.reason}"))
     else:
-        nb.finding("discount_depth", headline=True, estimate=k.value, change=k.change, delta=k.change, status=k.status,
+        nb.finding("discount_depth", headline=True, estimate=k.value, kpi=k, change=k.change, delta=k.change, status=k.status,
                    status_word=nb.label(k.status))
 
 # %%

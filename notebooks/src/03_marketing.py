@@ -54,10 +54,10 @@ def roas(f):
     if len(daily):
         nb.show(charts.line(daily, x="date", y="roas", lang=nb.lang, title=nb.text("title.roas")))
     if k.status == "none":
-        nb.finding("roas", headline=True, estimate=k.value, status=k.status, status_reason=k.reason,
+        nb.finding("roas", headline=True, estimate=k.value, kpi=k, status=k.status, status_reason=k.reason,
                    message="finding.roas_no_comparison", reason=nb.text(f"reason.{k.reason}"))
     else:
-        nb.finding("roas", headline=True, estimate=k.value, change=k.change, delta=k.change, status=k.status,
+        nb.finding("roas", headline=True, estimate=k.value, kpi=k, change=k.change, delta=k.change, status=k.status,
                    status_word=nb.label(k.status))
     nb.say("note.attribution")
 

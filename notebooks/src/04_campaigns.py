@@ -54,7 +54,7 @@ def calendar(f):
                    start=day(nxt["start_date"]), days=int(nxt["days"]))
     if not nb.data.missing({"orders": ["campaign_id"]}):
         k = kpi.kpi(nb.data, f, "campaign_share", LEVEL)
-        nb.finding("campaign_share", headline=True, estimate=k.value, change=k.change, delta=k.change, status=k.status,
+        nb.finding("campaign_share", headline=True, estimate=k.value, kpi=k, change=k.change, delta=k.change, status=k.status,
                    status_reason=k.reason, message=None if math.isfinite(k.change) else "finding.campaign_share_no_change")
 
 

@@ -63,7 +63,7 @@ def volume(f):
 @nb.section("times", needs=service.NEEDS_TIMES)
 def times(f):
     k = kpi.kpi(nb.data, f, "first_response_minutes", LEVEL)
-    nb.finding("first_response", headline=True, estimate=k.value, change=k.change, delta=k.change, status=k.status,
+    nb.finding("first_response", headline=True, estimate=k.value, kpi=k, change=k.change, delta=k.change, status=k.status,
                status_reason=k.reason, message=None if math.isfinite(k.change) else "finding.first_response_no_change")
     t = service.response_times(nb.data, f, "category", LEVEL)
     if t["p50"].isna().all():

@@ -31,7 +31,7 @@ def on_time(f):
                                 high="on_time_rate_high", percent=True, lang=nb.lang,
                                 title=nb.text("title.on_time_by_carrier", level=LEVEL)))
     k = kpi(nb.data, f, "on_time_rate")
-    nb.finding("on_time_rate", headline=True, estimate=k.value, change=k.change, status=k.status,
+    nb.finding("on_time_rate", headline=True, estimate=k.value, kpi=k, change=k.change, status=k.status,
                status_reason=k.reason, delta=k.change,
                message="finding.on_time_rate" if k.comparison is not None else "finding.on_time_rate_alone")
 

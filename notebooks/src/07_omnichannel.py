@@ -95,7 +95,7 @@ def o2o(f):
                            title=nb.text("title.catchment")))
     share = kpi(nb.data, f, "o2o_share")
     best = stores.iloc[0]
-    nb.finding("o2o_share", headline=True, estimate=share.value, change=share.change, status=share.status,
+    nb.finding("o2o_share", headline=True, estimate=share.value, kpi=share, change=share.change, status=share.status,
                status_reason=share.reason, share=share.value, store=best["name"], city=best["city"],
                gmv=best["gmv"], orders=best["orders"])
 

@@ -61,7 +61,7 @@ def kols(f):
 @nb.section("streams", needs=social.NEEDS_STREAM)
 def streams(f):
     share = kpi(nb.data, f, "livestream_share")
-    nb.finding("livestream_share", headline=True, estimate=share.value, change=share.change, status=share.status,
+    nb.finding("livestream_share", headline=True, estimate=share.value, kpi=share, change=share.change, status=share.status,
                status_reason=share.reason, share=share.value, versus=versus(share.change))
     table = social.livestream_table(nb.data, f)
     if table.empty:

@@ -40,7 +40,7 @@ def no_cross_border(f):
 def markets(f):
     gmv = kpi(nb.data, f, "cross_border_gmv")
     if no_cross_border(f):
-        nb.finding("cross_border_gmv", message="finding.cross_border_none", headline=True, estimate=gmv.value,
+        nb.finding("cross_border_gmv", message="finding.cross_border_none", headline=True, estimate=gmv.value, kpi=gmv,
                    change=gmv.change, status=gmv.status, status_reason=gmv.reason)
         return
     table = cb.market_totals(nb.data, f).rename(columns={"rate": "effective_rate"})
@@ -50,7 +50,7 @@ def markets(f):
              values=["market"], units={"orders": "count", "gmv_local": "count", "effective_rate": "number",
                                        "gmv_cny": "money", "aov_local": "number"})
     top = table.iloc[0]
-    nb.finding("cross_border_gmv", headline=True, estimate=gmv.value, change=gmv.change, status=gmv.status,
+    nb.finding("cross_border_gmv", headline=True, estimate=gmv.value, kpi=gmv, change=gmv.change, status=gmv.status,
                status_reason=gmv.reason, gmv=gmv.value, versus=versus(gmv.change), markets=table["market"].nunique(),
                orders=table["orders"].sum(), top=top["market"], top_share=top["gmv_cny"] / table["gmv_cny"].sum())
 

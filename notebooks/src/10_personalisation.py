@@ -38,7 +38,7 @@ def buyers(f):
     k = kpi.kpi(nb.data, f, "buyers", level)
     daily = k.daily.rename(columns={"value": "buyers"})
     nb.show(charts.line(daily, x="date", y="buyers", lang=nb.lang, title=nb.text("title.buyers_daily")))
-    values = dict(estimate=k.value, status=k.status, status_reason=k.reason, headline=True, buyers=k.value)
+    values = dict(estimate=k.value, kpi=k, status=k.status, status_reason=k.reason, headline=True, buyers=k.value)
     if k.reason is None and math.isfinite(k.change):
         nb.finding("buyers", change=k.change, delta=k.change, **values)
     else:

@@ -38,10 +38,10 @@ def ratings(f):
     nb.show(rc.band(trend, "week", "rating", "rating_low", "rating_high", lang=nb.lang, bounds=rep.STARS,
                     title=nb.text("title.rating_trend", level=pct), y_title=nb.text("title.rating_axis")))
     k = s.rating
-    values = dict(estimate=k.value, status=k.status, status_reason=k.reason, headline=True,
+    values = dict(estimate=k.value, kpi=k, status=k.status, status_reason=k.reason, headline=True,
                   rating=k.value, negative=s.negative)
     if not k.value.ok:
-        nb.finding("rating", message="finding.rating_too_few", estimate=k.value, status=k.status,
+        nb.finding("rating", message="finding.rating_too_few", estimate=k.value, kpi=k, status=k.status,
                    status_reason=k.reason, headline=True, n=k.value.n or 0)
     elif k.reason is None and math.isfinite(k.change):
         nb.finding("rating", change=k.change, delta=k.change, **values)

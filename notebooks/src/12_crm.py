@@ -82,7 +82,7 @@ def cohorts(f):
 @nb.section("repurchase", needs=crm.NEEDS)
 def repurchase(f):
     k = kpi(nb.data, f, "repeat_rate")
-    nb.finding("repeat_rate", headline=True, estimate=k.value, change=k.change, status=k.status,
+    nb.finding("repeat_rate", headline=True, estimate=k.value, kpi=k, change=k.change, status=k.status,
                status_reason=k.reason, delta=k.change,
                message="finding.repeat_rate" if k.comparison is not None else "finding.repeat_rate_alone")
     rep = crm.repurchase(nb.data, f, window_days=90)

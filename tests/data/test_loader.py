@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import workbench
-from conftest import tiny_tables, write_csvs
+from testkit import tiny_tables, write_csvs
 from workbench.cli import main as cli
 from workbench.errors import DataError, MissingTableError
 

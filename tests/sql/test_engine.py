@@ -47,3 +47,17 @@ def test_the_daily_history_sums_to_the_period(ds: workbench.Dataset) -> None:
         days, whole = metrics.daily(ds, f, key), metrics.period(ds, f, key)
         assert len(days) == 30
         assert days["num"].sum() == pytest.approx(whole["num"])
+
+
+def test_no_layer_above_sql_touches_the_connection() -> None:
+    """Queries run only in the SQL layer (through sql.engine); the data layer owns the connection."""
+    touching = re.compile(r"\.con\.|\.con\b\s*\)|\bds\.sql\(|\.execute\(")
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC).parts
+        if rel[0] in ("data", "sql"):
+            continue
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if touching.search(line) and not line.lstrip().startswith("#"):
+                offenders.append(f"{path.relative_to(SRC)}:{i}: {line.strip()}")
+    assert offenders == [], "\n".join(offenders)

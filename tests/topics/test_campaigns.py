@@ -120,7 +120,7 @@ def test_uplift_results_carry_estimates(ds):
 
 
 def test_the_page_names_only_catalogue_messages():
-    from conftest import missing_keys, notebook_keys
+    from testkit import missing_keys, notebook_keys
 
     assert {"section.calendar", "finding.best_campaign", "note.method"} <= {k.split(".", 1)[1]
             for k in notebook_keys("04_campaigns")}

@@ -198,8 +198,8 @@ def test_results_carry_estimates_and_tiers_have_their_own_label(ds) -> None:
 
 
 def test_the_page_uses_only_catalogue_keys_that_exist() -> None:
-    from conftest import missing_keys
-    from conftest import notebook_keys as keys
+    from testkit import missing_keys
+    from testkit import notebook_keys as keys
 
     assert "crm.finding.delay_effect" in keys("12_crm")
     assert missing_keys("12_crm") == []

@@ -141,8 +141,8 @@ def test_results_carry_estimates(ds, lateness_frame):
 
 
 def test_the_page_uses_only_catalogue_keys_that_exist():
-    from conftest import missing_keys
-    from conftest import notebook_keys as keys
+    from testkit import missing_keys
+    from testkit import notebook_keys as keys
 
     assert "logistics.title.on_time_by_region" in keys("06_logistics")
 

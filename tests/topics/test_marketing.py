@@ -157,7 +157,7 @@ def test_ab_result_carries_estimates():
 def test_the_pages_catalogue_keys_exist_in_both_languages():
     from pathlib import Path
 
-    from conftest import notebook_keys
+    from testkit import notebook_keys
     from workbench.stats import response
     from workbench.text import catalogue
 

@@ -108,7 +108,7 @@ NOTEBOOKS = {"07_omnichannel": "omnichannel", "08_social_commerce": "social_comm
 
 @pytest.mark.parametrize("stem", sorted(NOTEBOOKS))
 def test_notebook_catalogue_keys_exist_in_both_languages(stem):
-    from conftest import notebook_keys
+    from testkit import notebook_keys
 
     keys = notebook_keys(stem)
     assert len(keys) > 10

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import workbench
-from conftest import write_csvs
+from testkit import write_csvs
 from workbench.errors import EmptyPeriodError
 from workbench.topics import personalisation as pz
 
@@ -138,7 +138,7 @@ def test_too_little_data_is_reported(tiny_shop: Path) -> None:
 
 
 def test_the_notebook_text_is_in_the_catalogue_in_both_languages() -> None:
-    from conftest import notebook_keys
+    from testkit import notebook_keys
     from workbench.text import catalogue
 
     keys = notebook_keys("10_personalisation")

@@ -200,7 +200,7 @@ def test_discount_depth_is_the_registered_kpi(ds):
 def test_the_pages_catalogue_keys_exist_in_both_languages():
     from pathlib import Path
 
-    from conftest import notebook_keys
+    from testkit import notebook_keys
     from workbench.stats import elasticity, stockout
     from workbench.text import catalogue
 

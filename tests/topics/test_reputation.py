@@ -139,7 +139,7 @@ def test_degenerate_cases(ds, tiny_shop: Path):
 
 
 def test_the_notebook_text_is_in_the_catalogue_in_both_languages():
-    from conftest import notebook_keys
+    from testkit import notebook_keys
     from workbench.text import catalogue
 
     keys = notebook_keys("11_brand_reputation")

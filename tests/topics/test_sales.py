@@ -162,7 +162,7 @@ def test_breakdown_lumps_values_that_are_not_names_into_other(ds):
 
 def test_notebook_catalogue_keys_exist_in_both_languages():
 
-    from conftest import notebook_keys
+    from testkit import notebook_keys
     from workbench.text import catalogue
 
     keys = {k.removeprefix("sales_traffic.") for k in notebook_keys("01_sales_traffic")}

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import workbench
-from conftest import tiny_tables, write_csvs
+from testkit import tiny_tables, write_csvs
 from workbench.errors import EmptyPeriodError
 from workbench.sql import service as service_sql
 from workbench.sql.common import Filters
@@ -139,7 +139,7 @@ def test_grouped_logit_takes_any_category_value() -> None:
 
 
 def test_the_page_names_only_catalogue_messages() -> None:
-    from conftest import missing_keys, notebook_keys
+    from testkit import missing_keys, notebook_keys
 
     assert {"section.volume", "finding.first_response", "note.targets"} <= {k.split(".", 1)[1]
             for k in notebook_keys("05_customer_service")}

@@ -45,7 +45,7 @@ from workbench.present import charts
 from workbench.sql import common as queries
 from workbench.sql.common import Filters
 from workbench.text import catalogue
-from workbench.text.labels import label, pick
+from workbench.text.labels import label
 from workbench.text.pages import namespace as page_namespace
 from workbench.text.pages import topic as topic_of
 
@@ -78,6 +78,7 @@ class Notebook:
     _current: str = ""
     _memo: dict = field(default_factory=dict)
     _plotly_included: bool = False
+    kpis: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def lang(self) -> str:
@@ -87,29 +88,23 @@ class Notebook:
     def title(self) -> str:
         return topic_of(self.name).title(self.lang)
 
-    def text(self, en: str, zh: str | None = None, **values: Any) -> str:
-        """A catalogue message (``nb.text("title.on_time", n=…)``: see :meth:`t`).
-
-        The older form ``nb.text(en, zh)`` picks one of two inline texts.
-        """
-        if zh is None:
-            return self.t(en, **values)
-        return pick(self.lang, en, zh)
+    def text(self, key: str, **values: Any) -> str:
+        """A catalogue message (``nb.text("title.on_time", n=…)``: see :meth:`t`)."""
+        return self.t(key, **values)
 
     def label(self, key: object, context: str | None = None) -> str:
         """The label of a key or data value in the page's language (``label.<context>.<key>`` first)."""
         return label(key, self.lang, context)
 
     # ----- sections -------------------------------------------------------------------------
-    def section(self, key: str, en: str | None = None, zh: str | None = None,
-                needs: Mapping[str, Iterable[str]] | None = None) -> Callable[[Callable], Callable]:
+    def section(self, key: str, needs: Mapping[str, Iterable[str]] | None = None) -> Callable[[Callable], Callable]:
         """Decorate a function ``draw(filters)`` as a section: a question, then its answer.
 
         The question is the catalogue message ``<page>.section.<key>``. The function runs at once
         and after every filter change. ``needs`` ({table: [columns]}) is checked first: what is
         missing is said in one line and the section is skipped.
         """
-        title = pick(self.lang, en or "", zh or "") if (en or zh) else self.t(f"section.{key}")
+        title = self.t(f"section.{key}")
 
         def register(draw: Callable[[Filters], Any]) -> Callable:
             sec = Section(key, title, dict(needs or {}), draw)
@@ -130,6 +125,8 @@ class Notebook:
                 display(sec.output)
         for k in [k for k, f in self.findings.items() if f.section == sec.key]:
             del self.findings[k]
+        for k in [k for k, v in self.kpis.items() if v["section"] == sec.key]:
+            del self.kpis[k]
         t0 = time.perf_counter()
         self._current = sec.key
         try:
@@ -238,15 +235,14 @@ class Notebook:
         shown.columns = [self.label(c, context) for c in shown.columns]
         display(HTML(shown.to_html(index=False, classes="wb-table", border=0, na_rep="")))
 
-    def say(self, en: str, zh: str | None = None, **values: Any) -> None:
+    def say(self, key: str, **values: Any) -> None:
         """A sentence of explanation under a chart (not recorded as a finding).
 
-        ``nb.say("note.scorecard", **values)`` says the catalogue message ``<page>.note.scorecard``;
-        the older form ``nb.say(en, zh)`` picks one of two inline texts.
+        ``nb.say("note.scorecard", **values)`` says the catalogue message ``<page>.note.scorecard``.
         """
         from IPython.display import Markdown, display
 
-        display(Markdown(self.t(en, **values) if zh is None else pick(self.lang, en, zh)))
+        display(Markdown(self.t(key, **values)))
 
     def t(self, key: str, **values: Any) -> str:
         """The catalogue message ``<page>.<key>`` (else the shared ``key``) in the page's language."""
@@ -258,9 +254,8 @@ class Notebook:
         """The catalogue namespace of this notebook: its stem without the number (``logistics``)."""
         return page_namespace(self.name)
 
-    def finding(self, key: str, en: str | None = None, zh: str | None = None, value: float | None = None,
-                unit: str | None = None, change: float | None = None, status: str | None = None,
-                headline: bool = False, *, estimate: Any = None, message: str | None = None,
+    def finding(self, key: str, *, value: float | None = None, unit: str | None = None, change: float | None = None,
+                status: str | None = None, headline: bool = False, estimate: Any = None, message: str | None = None,
                 status_reason: str | None = None, kpi: Any = None, **values: Any) -> None:
         """Record and show a finding: a sentence computed from the data and the figure behind it.
 
@@ -270,7 +265,7 @@ class Notebook:
         findings feed the overview; ``change`` is a relative change (0.12 for +12%); ``status`` is
         green, amber or red when the page judges one. ``kpi`` (a :class:`~workbench.topics.kpi.Kpi`)
         gives the figure, change, status and metric of a registry KPI at once, so that the KPI reads
-        the same on every page. (``en``/``zh`` sentences are the older form.)
+        the same on every page. ``value``/``unit`` give a figure that has no interval (a count).
         """
         from IPython.display import HTML, display
 
@@ -281,13 +276,11 @@ class Notebook:
             status = kpi.status if status is None else status
             status_reason = kpi.reason if status_reason is None else status_reason
             metric = kpi.key
+            self.record_kpi(kpi)
 
-        if en is not None or zh is not None:
-            text = pick(self.lang, en or "", zh or "")
-        else:
-            if estimate is not None:
-                values.setdefault("estimate", estimate)
-            text = self.t(message or f"finding.{key}", **values)
+        if estimate is not None:
+            values.setdefault("estimate", estimate)
+        text = self.t(message or f"finding.{key}", **values)
         fig: dict[str, Any] = {"estimate": None if value is None else float(value), "unit": unit}
         if estimate is not None:
             fig = estimate.as_dict()
@@ -298,6 +291,11 @@ class Notebook:
                                      status=status, status_reason=status_reason, headline=headline, metric=metric,
                                      **fig)
         display(HTML(f"<p class='wb-finding'>▶ {html.escape(text)}</p>"))
+
+    def record_kpi(self, kpi: Any) -> None:
+        """Note that this page shows registry KPI ``kpi`` (a :class:`~workbench.topics.kpi.Kpi`): the
+        findings JSON lists it under ``kpis``, so that every page's figure of a KPI can be compared."""
+        self.kpis[kpi.key] = {"section": self._current, **kpi.as_dict()}
 
     # ----- findings record ------------------------------------------------------------------
     def record(self) -> dict[str, Any]:
@@ -315,6 +313,7 @@ class Notebook:
             "sections": [{"key": s.key, "title": s.title, "status": s.status, "message": s.message,
                           "seconds": round(s.seconds, 3)} for s in self.sections],
             "findings": [x.as_dict() for x in self.findings.values()],
+            "kpis": list(self.kpis.values()),
             "peak_memory_mb": round(peak_memory_mb(), 1),
         }
 
@@ -339,7 +338,7 @@ class Notebook:
 
         t = topic_of(self.name)
         display(HTML(STYLE + f"<h1 class='wb-title'>{html.escape(self.title)}</h1>"
-                     f"<p class='wb-question-main'>{html.escape(pick(self.lang, t.question_en, t.question_zh))}</p>"))
+                     f"<p class='wb-question-main'>{html.escape(t.question(self.lang))}</p>"))
         if self.batch:
             display(HTML(f"<p class='wb-filters'>{html.escape(self.describe_filters())}</p>"))
             self._findings_handle = display(HTML(self._findings_html()), display_id=True)

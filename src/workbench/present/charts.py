@@ -102,10 +102,8 @@ def _interval_columns(frame: pd.DataFrame, value: str, low: str | None, high: st
 def bar(frame: pd.DataFrame, x: str, y: str, title: str, color: str | None = None, lang: str = "zh",
         units: dict[str, str] | None = None, orientation: str = "v", barmode: str = "relative",
         low: str | None = None, high: str | None = None, bounds: tuple[float, float] | None = None,
-        percent: bool = False, text: str | None = None, error: str | None = None) -> go.Figure:
+        percent: bool = False, text: str | None = None) -> go.Figure:
     """A bar chart; ``low``/``high`` name the interval's bound columns, drawn as asymmetric error bars.
-
-    (``error``, a column of symmetric half-widths, is the older form, being replaced by ``low``/``high``.)
 
     The bounds are clipped to ``bounds`` (the feasible range: ``(0, 1)`` for a share, ``(0, inf)``
     for days of cover) before they are drawn; ``percent`` writes the value axis in per cent.
@@ -118,8 +116,6 @@ def bar(frame: pd.DataFrame, x: str, y: str, title: str, color: str | None = Non
         data = data.assign(**_interval_columns(frame, val, low, high, bounds))
         kw = ({"error_y": "_plus", "error_y_minus": "_minus"} if orientation == "v"
               else {"error_x": "_plus", "error_x_minus": "_minus"})
-    elif error:
-        kw = {"error_x" if orientation == "h" else "error_y": error}
     fig = px.bar(data, x=x, y=y, color=color, title=title, orientation=orientation, barmode=barmode,
                  labels=_labels([x, y, color], lang, units), color_discrete_map=_colours(color, lang),
                  text=text, **kw)

@@ -101,7 +101,7 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
            needs={"reviews": ["rating", "created_at"]}),
     Metric("first_response_minutes", "05_customer_service", "minutes", "down", "tickets k WHERE {where}",
            "CAST(k.created_at AS DATE)",
-           "sum(date_diff('second', k.created_at, k.first_response_at) / 60.0)", "count(k.first_response_at)",
+           "sum(date_diff('second', k.created_at, k.first_response_at)) / 60.0", "count(k.first_response_at)",
            den="count(k.first_response_at)", channel="k.channel", interval="ratio", bounds=(0.0, float("inf")),
            needs={"tickets": ["created_at", "first_response_at"]}),
     Metric("campaign_share", "04_campaigns", "share", "up", _VALID + " WHERE o.is_valid AND {where}", "o.order_date",
@@ -128,6 +128,11 @@ def metric(key: str) -> Metric:
         raise KeyError(f"no metric {key!r}; known: {', '.join(METRICS)}") from None
 
 
+#: Sums are rounded to this many decimals: a parallel sum of floating-point numbers may differ in its last
+#: digits from one run to the next, and the same KPI must read exactly the same on every page.
+_DIGITS = 6
+
+
 def _statement(m: Metric, ds: "Dataset", f: Filters, by_day: bool) -> tuple[str, dict]:
     chan = m.channel if m.channel and (not m.channel.startswith("r.") or ds.has("reviews", ["channel"])) else None
     where, params = f.bind(m.date, chan)
@@ -142,13 +147,14 @@ def period(ds: "Dataset", f: Filters, key: str) -> dict[str, float | None]:
     """``{num, den, n}`` of metric ``key`` over the whole period of ``f`` (None where absent)."""
     sql, params = _statement(metric(key), ds, f, by_day=False)
     row = engine.query(ds, sql, params).iloc[0]
-    return {k: (None if pd.isna(row[k]) else float(row[k])) for k in ("num", "den", "n")}
+    return {k: (None if pd.isna(row[k]) else round(float(row[k]), _DIGITS)) for k in ("num", "den", "n")}
 
 
 def daily(ds: "Dataset", f: Filters, key: str) -> pd.DataFrame:
     """``date``, ``num``, ``den``, ``n`` of metric ``key`` per day of the period (every day present)."""
     sql, params = _statement(metric(key), ds, f, by_day=True)
     frame = engine.query(ds, sql, params)
+    frame[["num", "den", "n"]] = frame[["num", "den", "n"]].astype(float).round(_DIGITS)
     frame["date"] = pd.to_datetime(frame["date"])
     calendar = pd.DataFrame({"date": pd.date_range(f.start, f.end, freq="D")})
     out = calendar.merge(frame, on="date", how="left")

@@ -15,8 +15,6 @@ _EXPORTS = {
     "pct_change": "workbench.stats.intervals",
     "ratio_of_means_interval": "workbench.stats.intervals",
     "wilson_interval": "workbench.stats.intervals",
-    "fmt_money": "workbench.stats.intervals",
-    "fmt_pct": "workbench.stats.intervals",
 }
 
 __all__ = list(_EXPORTS)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 
 def wilson_interval(successes: np.ndarray | float, trials: np.ndarray | float,
@@ -66,27 +65,3 @@ def ratio_of_means_interval(current: np.ndarray, previous: np.ndarray, level: fl
     ratios = bc / np.where(bp == 0, np.nan, bp) - 1
     a = (1 - level) / 2
     return cur.mean() / prev.mean() - 1, float(np.nanquantile(ratios, a)), float(np.nanquantile(ratios, 1 - a))
-
-
-def fmt_pct(x: float, signed: bool = True, digits: int = 1) -> str:
-    """Format a relative number as a percentage ('+12.4%'); '–' for NaN."""
-    if x is None or not np.isfinite(x):
-        return "–"
-    return f"{x:+.{digits}%}" if signed else f"{x:.{digits}%}"
-
-
-def fmt_money(x: float, lang: str = "zh") -> str:
-    """Format CNY compactly: ¥1.23M / ¥12.3万 style by language."""
-    if x is None or not np.isfinite(x):
-        return "–"
-    if lang == "zh":
-        if abs(x) >= 1e8:
-            return f"¥{x / 1e8:.2f}亿"
-        if abs(x) >= 1e4:
-            return f"¥{x / 1e4:.1f}万"
-        return f"¥{x:,.0f}"
-    if abs(x) >= 1e6:
-        return f"¥{x / 1e6:.2f}M"
-    if abs(x) >= 1e3:
-        return f"¥{x / 1e3:.1f}k"
-    return f"¥{x:,.0f}"

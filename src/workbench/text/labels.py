@@ -12,8 +12,3 @@ from workbench.text.catalogue import label as _label
 def label(key: object, lang: str = "zh", context: str | None = None) -> str:
     """The label of ``key`` in ``lang`` (zh or en); ``key`` itself when there is none."""
     return _label(key, lang, context)
-
-
-def pick(lang: str, en: str, zh: str) -> str:
-    """Choose the English or Chinese text (being replaced by catalogue messages)."""
-    return zh if lang == "zh" else en

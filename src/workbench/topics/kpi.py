@@ -7,14 +7,18 @@ module is shared by the topic modules; it is not a topic itself.)
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from workbench.data.loader import Dataset
+from workbench.sql import calendar
 from workbench.sql import metrics as registry
-from workbench.sql.filters import Filters
+from workbench.sql.overview import campaign_kinds
+from workbench.sql.filters import Filters, compare_window
 from workbench.stats.ratio import clustered_ratio, total
 from workbench.stats.result import Estimate
 
@@ -27,7 +31,7 @@ class Kpi:
     """One KPI for one period: ``value`` and ``comparison`` Estimates, relative ``change``, ``status``.
 
     ``status`` is red, amber, green or none; with none, ``reason`` says why (``no_comparison``,
-    ``no_data``, ``too_few``, ``comparison_empty``). ``daily`` is the period's history by day
+    ``no_data``, ``too_few``, ``comparison_empty``, ``comparison_zero``). ``daily`` is the period's history by day
     (``date``, ``value``) for a sparkline.
     """
 
@@ -82,8 +86,10 @@ def status_of(m: registry.Metric, value: Estimate, comparison: Estimate | None,
         return "none", "too_few"
     if not math.isfinite(value.estimate):
         return "none", "no_data"
-    if not math.isfinite(comparison.estimate) or comparison.estimate == 0:
+    if not math.isfinite(comparison.estimate) or (comparison.estimate == 0 and not comparison.n):
         return "none", "comparison_empty"
+    if comparison.estimate == 0:  # e.g. no campaign sales in the comparison window: no relative change
+        return "none", "comparison_zero"
     adverse = -change if m.better == "up" else change
     return ("red" if adverse > m.red else "amber" if adverse > m.amber else "green"), None
 
@@ -104,3 +110,122 @@ def kpi(ds: Dataset, f: Filters, key: str, level: float = 0.95) -> Kpi:
 def kpis(ds: Dataset, f: Filters, keys: list[str] | None = None, level: float = 0.95) -> list[Kpi]:
     """:func:`kpi` for each of ``keys`` (default: every metric the dataset can feed)."""
     return [kpi(ds, f, k, level) for k in (keys or registry.available(ds))]
+
+
+def _on_days(ds: Dataset, f: Filters, key: str, exclude: set[pd.Timestamp], level: float) -> Estimate:
+    """Metric ``key`` over the days of ``f`` not in ``exclude``: a ratio over those days, or for a total
+    its mean per day (a day-clustered interval), since the windows then have different lengths."""
+    m = registry.metric(key)
+    days = registry.daily(ds, f, key)
+    kept = days[~days["date"].isin(exclude)]
+    n = int(kept["n"].sum())
+    if m.den is None:
+        return clustered_ratio(kept["num"], [1.0] * len(kept), n=len(kept), level=level, unit=m.unit,
+                               bounds=(0.0, math.inf), min_n=7)
+    if m.interval == "wilson":
+        est = Estimate.proportion(float(kept["num"].sum()), float(kept["den"].sum()), level=level, min_n=m.min_n)
+        return Estimate(est.estimate, est.low, est.high, level, n, "wilson", m.unit, m.bounds, m.min_n)
+    return clustered_ratio(kept["num"], kept["den"], n=n, level=level, unit=m.unit, bounds=m.bounds, min_n=m.min_n)
+
+
+def excluding_days(ds: Dataset, f: Filters, key: str, days: Iterable[dt.date | pd.Timestamp],
+                   level: float = 0.95) -> Kpi:
+    """Metric ``key`` against its comparison period with ``days`` (e.g. campaign days) left out of both.
+
+    Totals (GMV, orders) become means per remaining day; ratios and shares are taken over the
+    remaining days. Status by the metric's own thresholds, as in :func:`kpi`. ``daily`` is the
+    period's history with the left-out days as NaN.
+    """
+    m = registry.metric(key)
+    skip = {pd.Timestamp(d) for d in days}
+    value = _on_days(ds, f, key, skip, level)
+    cmp_f = f.comparison()
+    comparison = _on_days(ds, cmp_f, key, skip, level) if cmp_f is not None else None
+    change = math.nan
+    if comparison is not None and math.isfinite(comparison.estimate) and comparison.estimate:
+        change = value.estimate / comparison.estimate - 1
+    st, reason = status_of(m, value, comparison, change)
+    history = estimate(ds, f, key, level)[1]
+    history = history.assign(value=history["value"].where(~history["date"].isin(skip)))
+    return Kpi(key, m.page, m.unit, m.better, value, comparison, change, st, reason, history)
+
+
+def against_last_year(ds: Dataset, f: Filters, key: str, level: float = 0.95) -> Kpi:
+    """Metric ``key`` for the period of ``f`` against the same weekdays one year earlier (364 days)."""
+    cs, ce = compare_window(f.start, f.end, "last_year")
+    return kpi(ds, replace(f, compare="last_year", compare_start=cs, compare_end=ce), key, level)
+
+
+# ------------------------------------------------------------------------------------------------
+# the comparison's calendar: campaigns in one window and not the other
+# ------------------------------------------------------------------------------------------------
+#: The KPIs whose like-for-like comparison the campaign note gives.
+LIKE_FOR_LIKE = ("gmv", "orders", "aov")
+
+
+@dataclass(frozen=True)
+class CampaignContext:
+    """Campaign days of the period and of its comparison window, and like-for-like comparisons.
+
+    ``current``/``comparison``: campaign days (``date``, ``campaign_id``, ``kind``) in each window;
+    ``uneven`` is True when the two windows hold a different number of campaign days (then a
+    change on the comparison period is partly the calendar). ``comparison_campaign_share`` is the
+    share of the comparison window's GMV sold on its campaign days (NaN without GMV).
+    ``without_campaigns`` holds :func:`workbench.topics.kpi.excluding_days` for :data:`LIKE_FOR_LIKE`
+    (campaign days of both windows left out); ``last_year`` holds
+    :func:`workbench.topics.kpi.against_last_year` for the same keys (empty when the data do not
+    reach back a year).
+    """
+
+    current: pd.DataFrame
+    comparison: pd.DataFrame
+    uneven: bool
+    comparison_campaign_share: float
+    current_campaign_share: float
+    without_campaigns: dict[str, Kpi] = field(default_factory=dict)
+    last_year: dict[str, Kpi] = field(default_factory=dict)
+
+    @property
+    def current_kinds(self) -> list[str]:
+        return list(dict.fromkeys(self.current["kind"])) if len(self.current) else []
+
+    @property
+    def comparison_kinds(self) -> list[str]:
+        return list(dict.fromkeys(self.comparison["kind"])) if len(self.comparison) else []
+
+
+def _window_days(ds: Dataset, start, end) -> pd.DataFrame:
+    days = calendar.campaign_days(ds, start, end)
+    days = days[days["date"].between(pd.Timestamp(start), pd.Timestamp(end))]
+    kinds = campaign_kinds(ds, sorted(set(days["campaign_id"])))
+    return days.assign(kind=days["campaign_id"].map(kinds))[["date", "campaign_id", "kind"]].reset_index(drop=True)
+
+
+def _share_on(days: pd.DataFrame, on: pd.DataFrame) -> float:
+    total = float(days["num"].sum())
+    if not total:
+        return float("nan")
+    return float(days.loc[days["date"].isin(on["date"]), "num"].sum()) / total
+
+
+def campaign_context(ds: Dataset, f: Filters, level: float = 0.95) -> CampaignContext | None:
+    """Campaign days in the period and its comparison window, and like-for-like KPIs when they differ.
+
+    None without a comparison window or without orders.
+    """
+    cmp_f = f.comparison()
+    if cmp_f is None or ds.missing(registry.metric("gmv").needs):
+        return None
+    cur, prev = _window_days(ds, f.start, f.end), _window_days(ds, cmp_f.start, cmp_f.end)
+    uneven = len(cur) != len(prev)
+    cur_share = _share_on(registry.daily(ds, f, "gmv"), cur)
+    prev_share = _share_on(registry.daily(ds, cmp_f, "gmv"), prev)
+    without: dict[str, Kpi] = {}
+    last: dict[str, Kpi] = {}
+    if uneven:
+        skip = list(cur["date"]) + list(prev["date"])
+        keys = [k for k in LIKE_FOR_LIKE if not ds.missing(registry.metric(k).needs)]
+        without = {k: excluding_days(ds, f, k, skip, level) for k in keys}
+        last = {k: against_last_year(ds, f, k, level) for k in keys}
+        last = {k: v for k, v in last.items() if v.status != "none" or v.reason != "comparison_empty"}
+    return CampaignContext(cur, prev, uneven, prev_share, cur_share, without, last)

@@ -2,9 +2,11 @@
 
 What goes in: a :class:`~workbench.data.loader.Dataset`, :class:`~workbench.sql.common.Filters` and a risk
 register (YAML). What comes out: tidy frames (daily series with a robust baseline, ranked
-suspicious addresses, cover days per product, concentration indices), :class:`Alert` objects that
-say what happened, how unusual it is and where to look, and the register with likelihoods taken
-from the data.
+suspicious addresses, cover days per product, concentration indices), :class:`Alert` objects (a key,
+a level and the values behind it; the catalogue's ``risk.alert.<key>`` says what happened, how unusual
+it is and where to look), and the register with likelihoods taken from the data. The headline KPIs
+(GMV, refund rate, …) are the registry's (:func:`workbench.topics.kpi.kpi`): a red KPI is an alert
+here as on the overview. SQL lives in :mod:`workbench.sql.risk`, estimators in :mod:`workbench.stats`.
 
 Methods
 -------
@@ -33,13 +35,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import stats as sps
 
 from workbench.data.loader import Dataset
 from workbench.errors import DataError, EmptyPeriodError, MissingTableError
-from workbench.sql.common import Filters
+from workbench.sql import calendar, metrics
+from workbench.sql import risk as sql
+from workbench.sql.filters import Filters
 from workbench.stats.anomaly import Z_ALERT, robust_baseline  # noqa: F401  (charts read Z_ALERT)
-from workbench.text import labels as i18n
+from workbench.stats.concentration import hhi, hhi_interval  # noqa: F401  (hhi: part of this module's API)
+from workbench.stats.counts import binomial_upper_tail, poisson_interval, poisson_upper_tail
+from workbench.stats.result import Estimate
+from workbench.topics import kpi as kpi_mod
 
 CATEGORIES = ("market", "operations", "technology", "legal", "financial")
 Z_WATCH = 3.0          # ... and a watch
@@ -85,7 +91,7 @@ def _both(value: Any) -> tuple[str, str]:
 def load_register(path: str | Path | None = None) -> pd.DataFrame:
     """Read a risk register (YAML with a ``risks`` list) into a frame.
 
-    Returns one row per risk: ``id``, ``risk_en``, ``risk_zh``, ``category``, ``owner``,
+    Returns one row per risk: ``id``, ``risk_en``, ``risk_zh``, ``category``, ``owner_en``, ``owner_zh``,
     ``likelihood``, ``impact`` (1–5), ``mitigation_en``, ``mitigation_zh``, ``indicator`` (or None).
     Raises :class:`DataError` naming the entry and field when the file is not a valid register.
     """
@@ -111,11 +117,12 @@ def load_register(path: str | Path | None = None) -> pd.DataFrame:
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not 1 <= v <= 5:
                 problems.append(f"{rid}: {k} must be a number from 1 to 5, not {v!r}")
         risk_en, risk_zh = _both(item.get("risk"))
+        owner_en, owner_zh = _both(item.get("owner"))
         if not risk_en:
             problems.append(f"{rid}: 'risk' (a short description) is missing")
         mit_en, mit_zh = _both(item.get("mitigation"))
         rows.append({"id": rid, "risk_en": risk_en, "risk_zh": risk_zh, "category": cat,
-                     "owner": str(item.get("owner") or ""), "likelihood": item.get("likelihood"),
+                     "owner_en": owner_en, "owner_zh": owner_zh, "likelihood": item.get("likelihood"),
                      "impact": item.get("impact"), "mitigation_en": mit_en, "mitigation_zh": mit_zh,
                      "indicator": item.get("indicator") or None})
     if problems:
@@ -153,12 +160,7 @@ def daily_orders(ds: Dataset, f: Filters) -> pd.DataFrame:
     that :func:`kpi_anomalies` and :func:`refund_daily` share."""
     ds.require(NEEDS_ORDERS)
     h = _history(f)
-    daily = ds.sql(f"""
-        SELECT order_date AS date, sum(gmv_cny) AS gmv, count(*) AS orders,
-               count(*) FILTER (WHERE status = 'refunded') AS refunds,
-               COALESCE(sum(gmv_cny) FILTER (WHERE status = 'refunded'), 0) AS refund_cny
-        FROM orders_cny WHERE is_valid AND {h.where()} GROUP BY 1
-    """)
+    daily = sql.daily_orders(ds, h)
     return _calendar(daily, h.start, f.end, ["gmv", "orders", "refunds", "refund_cny"])
 
 
@@ -186,17 +188,9 @@ def kpi_anomalies(ds: Dataset, f: Filters, daily: pd.DataFrame | None = None) ->
 
 
 def _campaign_days(ds: Dataset, start: dt.date, end: dt.date) -> pd.DataFrame:
-    if not ds.has("campaigns", ["campaign_id", "start_date", "end_date"]):
-        return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "campaign": pd.Series(dtype=object)})
-    days = ds.sql(f"""
-        SELECT CAST(d AS DATE) AS date, min(campaign_id) AS campaign
-        FROM campaigns, range(CAST(start_date AS TIMESTAMP), CAST(end_date AS TIMESTAMP) + INTERVAL 1 DAY,
-                              INTERVAL 1 DAY) t(d)
-        WHERE end_date >= DATE '{start}' AND start_date <= DATE '{end}'
-        GROUP BY 1
-    """)
-    days["date"] = pd.to_datetime(days["date"])
-    return days
+    """``date``, ``campaign`` (the campaign's id) for every campaign day from ``start`` to ``end``."""
+    days = calendar.campaign_days(ds, start, end)
+    return days[["date", "campaign_id"]].rename(columns={"campaign_id": "campaign"})
 
 
 def refund_daily(ds: Dataset, f: Filters, daily: pd.DataFrame | None = None, days: int = 56) -> pd.DataFrame:
@@ -240,25 +234,14 @@ def refund_spike_where(ds: Dataset, day: dt.date | pd.Timestamp, f: Filters) -> 
     average day of the previous 28 days. Returns ``dimension``, ``value``, ``refunds``, ``usual``
     (average per day before), ``excess`` (refunds − usual), sorted by excess."""
     day = pd.Timestamp(day).date()
-    before = day - dt.timedelta(days=28)
-    base = (f"FROM orders_cny o {{join}} WHERE o.status = 'refunded' AND o.order_date BETWEEN DATE '{before}' "
-            f"AND DATE '{day}' AND {f.channel_sql('o.channel')}")
-    dims = {"channel": ("o.channel", "")}
+    dims = ["channel"]
     if ds.has("orders", ["coupon_code"]):
-        dims["coupon_code"] = ("o.coupon_code", "")
+        dims.append("coupon_code")
     if ds.has("order_items"):
-        dims["product_id"] = ("i.product_id", "JOIN order_items i USING (order_id)")
+        dims.append("product_id")
     if ds.has("returns", ["reason"]):
-        dims["reason"] = ("r.reason", "JOIN returns r USING (order_id)")
-    rows = []
-    for name, (col, join) in dims.items():
-        frame = ds.sql(f"""
-            SELECT COALESCE(CAST({col} AS VARCHAR), 'none') AS value,
-                   count(*) FILTER (WHERE o.order_date = DATE '{day}') AS refunds,
-                   count(*) FILTER (WHERE o.order_date < DATE '{day}') / 28.0 AS usual
-            {base.format(join=join)} GROUP BY 1
-        """)
-        rows.append(frame.assign(dimension=name))
+        dims.append("reason")
+    rows = [sql.refunds_by(ds, f, day, name).assign(dimension=name) for name in dims]
     out = pd.concat(rows, ignore_index=True)
     out = out[out["value"] != "none"] if len(out) else out
     out["excess"] = out["refunds"] - out["usual"]
@@ -281,38 +264,12 @@ def shared_addresses(ds: Dataset, f: Filters, min_accounts: int = 3) -> pd.DataF
     Raises :class:`MissingTableError` without customers' addresses.
     """
     ds.require(NEEDS_SUSPICIOUS)
-    per_address = ds.sql(f"""
-        WITH buyers AS (
-            SELECT o.customer_id, count(*) AS orders,
-                   count(o.coupon_code) AS coupon_orders,
-                   count(*) FILTER (WHERE o.status = 'refunded') AS refund_orders
-            FROM orders_cny o WHERE {f.where('o.order_date', 'o.channel')} GROUP BY 1
-        ), at_address AS (
-            SELECT c.address AS address_token, b.*, c.signup_date
-            FROM buyers b JOIN customers c USING (customer_id) WHERE c.address IS NOT NULL
-        ), sizes AS (
-            SELECT address_token, count(*) AS accounts FROM at_address GROUP BY 1
-        )
-        SELECT (SELECT avg(accounts) FROM sizes) AS mean_accounts,
-               (SELECT count(*) FROM sizes) AS addresses,
-               a.address_token, count(*) AS accounts, sum(a.orders) AS orders,
-               sum(a.coupon_orders) AS coupon_orders, sum(a.refund_orders) AS refund_orders,
-               CAST(min(a.signup_date) AS DATE) AS first_signup, CAST(max(a.signup_date) AS DATE) AS last_signup
-        FROM at_address a JOIN sizes s USING (address_token)
-        WHERE s.accounts >= {int(min_accounts)}
-        GROUP BY ALL
-    """)
+    per_address = sql.address_groups(ds, f, min_accounts)
     cols = ["address_token", "accounts", "orders", "coupon_orders", "coupons", "top_coupon", "top_coupon_share",
             "refund_orders", "first_signup", "last_signup", "tail_p", "score"]
     if per_address.empty:
         return pd.DataFrame(columns=cols)
-    coupons = ds.sql(f"""
-        SELECT c.address AS address_token, o.coupon_code, count(*) AS n
-        FROM orders_cny o JOIN customers c USING (customer_id)
-        WHERE {f.where('o.order_date', 'o.channel')} AND o.coupon_code IS NOT NULL
-          AND c.address IN (SELECT unnest(?::VARCHAR[]))
-        GROUP BY 1, 2
-    """, [per_address["address_token"].tolist()])
+    coupons = sql.coupons_at(ds, f, per_address["address_token"].tolist())
     if coupons.empty:
         top = pd.DataFrame({"address_token": per_address["address_token"], "coupons": 0, "top_coupon": None,
                             "top_n": 0})
@@ -327,7 +284,7 @@ def shared_addresses(ds: Dataset, f: Filters, min_accounts: int = 3) -> pd.DataF
     mean = float(per_address["mean_accounts"].iloc[0])
     # accounts per address beyond the first, Poisson with the shop's mean excess
     lam = max(mean - 1.0, 1e-3)
-    out["tail_p"] = sps.poisson.sf(out["accounts"] - 2, lam)
+    out["tail_p"] = poisson_upper_tail(out["accounts"] - 1, lam)
     out["score"] = -np.log10(out["tail_p"].clip(lower=1e-300)) + 3 * out["top_coupon_share"]
     return out.sort_values("score", ascending=False).reset_index(drop=True)[cols]
 
@@ -341,18 +298,14 @@ def customer_refund_outliers(ds: Dataset, f: Filters, min_orders: int = 3, alpha
     and ``attrs['shop_rate']``, ``attrs['tested']``.
     """
     ds.require(NEEDS_REFUNDS)
-    per = ds.sql(f"""
-        SELECT customer_id, count(*) AS orders, count(*) FILTER (WHERE status = 'refunded') AS refunds
-        FROM orders_cny WHERE is_valid AND {f.where()} GROUP BY 1 HAVING count(*) >= {int(min_orders)}
-    """)
-    rate = ds.sql(f"""SELECT avg(CASE WHEN status = 'refunded' THEN 1.0 ELSE 0.0 END) AS r
-                      FROM orders_cny WHERE is_valid AND {f.where()}""")["r"].iloc[0]
-    rate = float("nan") if rate is None or pd.isna(rate) else float(rate)
+    per = sql.refunds_per_customer(ds, f, min_orders)
+    whole = metrics.period(ds, f, "refund_rate")  # the shop's refund rate: the registry's definition
+    rate = whole["num"] / whole["den"] if whole["den"] else float("nan")
     if per.empty or not np.isfinite(rate):
         out = pd.DataFrame(columns=["customer_id", "orders", "refunds", "refund_rate", "p_value", "flagged"])
     else:
         out = per.assign(refund_rate=per["refunds"] / per["orders"],
-                         p_value=sps.binom.sf(per["refunds"] - 1, per["orders"], max(rate, 1e-6)))
+                         p_value=binomial_upper_tail(per["refunds"], per["orders"], max(rate, 1e-6)))
         out["flagged"] = out["p_value"] < alpha / max(len(out), 1)
         out = out.sort_values("p_value").reset_index(drop=True)
     out.attrs.update(shop_rate=rate, tested=len(per))
@@ -362,38 +315,24 @@ def customer_refund_outliers(ds: Dataset, f: Filters, min_orders: int = 3, alpha
 # ------------------------------------------------------------------------------------------------
 # stock-out risk
 # ------------------------------------------------------------------------------------------------
-def inventory_cover(ds: Dataset, f: Filters, sales_days: int = 28) -> pd.DataFrame:
+def inventory_cover(ds: Dataset, f: Filters, sales_days: int = 28, level: float = 0.95) -> pd.DataFrame:
     """Days of cover per product on the period's last day with stock data.
 
     Cover = stock on hand ÷ average units sold per day over the ``sales_days`` days up to that
-    day (all channels of the filter); ``cover_low``/``cover_high`` come from the exact Poisson 95%
-    interval of the units sold. Returns ``product_id``, ``category`` (when products are loaded),
+    day (all channels of the filter); ``cover_low``/``cover_high`` come from the exact Poisson interval at ``level``
+    interval of the units sold. Returns ``product_id``, ``name`` and ``category`` (when products are loaded),
     ``stock_on_hand``, ``daily_units``, ``cover_days``, ``cover_low``, ``cover_high``, ``gmv_28d``,
     ``level`` (alert below 7 days, watch below 14, ok), sorted by cover; ``attrs['as_of']``.
     Products that did not sell are left out (no sales, no stock-out risk).
     """
     ds.require(NEEDS_STOCK)
-    day = ds.sql(f"SELECT max(date) AS d FROM inventory WHERE date <= DATE '{f.end}'")["d"].iloc[0]
-    if day is None or pd.isna(day):
+    day = sql.last_stock_day(ds, f.end)
+    if day is None:
         raise EmptyPeriodError("no inventory records on or before the end of the period; "
                                "export the daily stock (inventory) for the period")
-    day = pd.Timestamp(day).date()
-    first = day - dt.timedelta(days=sales_days - 1)
-    cat = ", p.category" if ds.has("products", ["category"]) else ", NULL AS category"
-    join = "LEFT JOIN products p USING (product_id)" if ds.has("products", ["category"]) else ""
-    frame = ds.sql(f"""
-        WITH sold AS (
-            SELECT product_id, sum(quantity) AS units, sum(line_gmv_cny) AS gmv_28d
-            FROM items_cny WHERE is_valid AND order_date BETWEEN DATE '{first}' AND DATE '{day}'
-              AND {f.channel_sql()} GROUP BY 1
-        )
-        SELECT i.product_id{cat}, i.stock_on_hand, s.units, s.gmv_28d
-        FROM inventory i JOIN sold s USING (product_id) {join}
-        WHERE i.date = DATE '{day}' AND s.units > 0
-    """)
+    frame = sql.stock_and_sales(ds, f, day, sales_days)
     units = frame["units"].to_numpy(dtype=float)
-    lo = sps.chi2.ppf(0.025, 2 * units) / 2
-    hi = sps.chi2.ppf(0.975, 2 * units + 2) / 2
+    lo, hi = poisson_interval(units, level)
     stock = frame["stock_on_hand"].to_numpy(dtype=float)
     out = frame.assign(daily_units=units / sales_days,
                        cover_days=stock / (units / sales_days),
@@ -411,7 +350,7 @@ def inventory_cover(ds: Dataset, f: Filters, sales_days: int = 28) -> pd.DataFra
 # ------------------------------------------------------------------------------------------------
 @dataclass
 class Concentration:
-    """Herfindahl–Hirschman index of one dimension, with its 95% interval (days resampled)."""
+    """Herfindahl–Hirschman index of one dimension, with its interval (days resampled; see :attr:`estimate`)."""
 
     dimension: str
     hhi: float
@@ -422,7 +361,12 @@ class Concentration:
     groups: int
     n: int              # orders or parcels behind the shares
     shares: pd.DataFrame = field(repr=False)
-    method: str = "HHI = Σ share²; 95% interval by resampling days (500 draws)"
+    method: str = "hhi-bootstrap-days"
+
+    @property
+    def estimate(self) -> Estimate:
+        """The index as an :class:`Estimate` (interval from resampling days; bounded to 0–1)."""
+        return Estimate(self.hhi, self.low, self.high, n=self.n, method=self.method, unit="score", bounds=(0.0, 1.0))
 
     @property
     def equivalent_n(self) -> float:
@@ -434,15 +378,8 @@ class Concentration:
         return "alert" if self.hhi >= 0.25 else "watch" if self.hhi >= 0.15 else "ok"
 
 
-def hhi(shares: np.ndarray) -> float:
-    """Sum of squared shares (shares are normalised to sum to one); NaN for an empty input."""
-    s = np.asarray(shares, dtype=float)
-    total = s.sum()
-    return float(((s / total) ** 2).sum()) if total > 0 else float("nan")
-
-
 def _concentration(daily: pd.DataFrame, dimension: str, weight: str, n_boot: int = 500,
-                   seed: int = 0) -> Concentration | None:
+                   seed: int = 0, level: float = 0.95) -> Concentration | None:
     """HHI from a frame of ``date``, ``group``, ``weight``, ``n`` (count behind the weight)."""
     if daily.empty or daily[weight].sum() <= 0:
         return None
@@ -450,12 +387,7 @@ def _concentration(daily: pd.DataFrame, dimension: str, weight: str, n_boot: int
                                                      fill_value=0.0)
     totals = wide.sum()
     shares = (totals / totals.sum()).sort_values(ascending=False)
-    rng = np.random.default_rng(seed)
-    m = wide.to_numpy()
-    draws = m[rng.integers(0, len(m), size=(n_boot, len(m)))].sum(axis=1)
-    sums = draws.sum(axis=1, keepdims=True)
-    boot = ((draws / np.where(sums > 0, sums, np.nan)) ** 2).sum(axis=1)
-    low, high = np.nanquantile(boot, [0.025, 0.975]) if len(m) > 1 else (np.nan, np.nan)
+    low, high = hhi_interval(wide.to_numpy(), level, n_boot, seed)
     return Concentration(dimension, hhi(totals.to_numpy()), float(low), float(high), str(shares.index[0]),
                          float(shares.iloc[0]), len(shares), int(daily["n"].sum()),
                          shares.rename("share").rename_axis(dimension).reset_index())
@@ -469,21 +401,13 @@ def concentration(ds: Dataset, f: Filters) -> list[Concentration]:
     """
     ds.require(NEEDS_CONCENTRATION)
     out: list[Concentration] = []
-    platform = ds.sql(f"""SELECT order_date AS date, channel AS "group", sum(gmv_cny) AS w, count(*) AS n
-                          FROM orders_cny WHERE is_valid AND {f.date_sql('order_date')} GROUP BY 1, 2""")
+    platform = sql.platform_shares(ds, f)
     out.append(_concentration(platform, "platform", "w"))
     if ds.has("order_items") and ds.has("products", ["supplier"]):
-        supplier = ds.sql(f"""
-            SELECT i.order_date AS date, COALESCE(p.supplier, 'unknown') AS "group", sum(i.line_gmv_cny) AS w,
-                   count(*) AS n
-            FROM items_cny i JOIN products p USING (product_id)
-            WHERE i.is_valid AND {f.where('i.order_date', 'i.channel')} GROUP BY 1, 2""")
+        supplier = sql.supplier_shares(ds, f)
         out.append(_concentration(supplier, "supplier", "w"))
     if ds.has("shipments", ["carrier", "shipped_at"]):
-        carrier = ds.sql(f"""
-            SELECT CAST(s.shipped_at AS DATE) AS date, s.carrier AS "group", count(*) AS w, count(*) AS n
-            FROM shipments s JOIN orders_cny o USING (order_id)
-            WHERE {f.where('CAST(s.shipped_at AS DATE)', 'o.channel')} GROUP BY 1, 2""")
+        carrier = sql.carrier_shares(ds, f)
         out.append(_concentration(carrier, "carrier", "w"))
     return [c for c in out if c is not None]
 
@@ -510,11 +434,7 @@ def currency_exposure(ds: Dataset, f: Filters, horizon_days: int = 30) -> pd.Dat
     foreign-currency sales.
     """
     ds.require(NEEDS_CURRENCY)
-    gmv = ds.sql(f"""
-        SELECT upper(currency) AS currency, sum(gmv_cny) AS exposure_cny, count(*) AS orders,
-               sum(sum(gmv_cny)) OVER () AS total_cny
-        FROM orders_cny WHERE is_valid AND {f.where()} GROUP BY 1
-    """)
+    gmv = sql.gmv_by_currency(ds, f)
     cols = ["currency", "exposure_cny", "orders", "share_of_gmv", "rate_change", "vol_daily", "var_30d_cny"]
     foreign = gmv[gmv["currency"] != "CNY"].copy()
     if foreign.empty:
@@ -522,8 +442,7 @@ def currency_exposure(ds: Dataset, f: Filters, horizon_days: int = 30) -> pd.Dat
     foreign["share_of_gmv"] = foreign["exposure_cny"] / foreign["total_cny"]
     vol_start = f.end - dt.timedelta(days=89)
     first = min(f.start, vol_start)
-    rates = ds.sql(f"""SELECT upper(currency) AS currency, date, rate_to_cny FROM fx_rates
-                       WHERE date BETWEEN DATE '{first}' AND DATE '{f.end}' ORDER BY 1, 2""")
+    rates = sql.fx_rates(ds, first, f.end)
     rates["date"] = pd.to_datetime(rates["date"])
     stats = []
     for cur, g in rates.groupby("currency"):
@@ -545,37 +464,20 @@ def currency_exposure(ds: Dataset, f: Filters, horizon_days: int = 30) -> pd.Dat
 # ------------------------------------------------------------------------------------------------
 @dataclass
 class Alert:
-    """Something unusual in the data: what happened, how unusual, where to look."""
+    """Something unusual in the data: its ``key`` (the catalogue's ``risk.alert.<key>`` says what happened,
+    how unusual it is and where to look), ``level`` (alert or watch), the ``values`` its sentences are
+    filled from (numbers, dates as text, keys to label, Estimates), its ``date`` and headline ``value``."""
 
     key: str
     level: str                       # watch or alert
-    what_en: str
-    what_zh: str
-    unusual_en: str
-    unusual_zh: str
-    where_en: str
-    where_zh: str
+    values: dict[str, Any] = field(default_factory=dict)
     date: dt.date | None = None
     value: float | None = None
 
-    def text(self, lang: str) -> str:
-        """The alert as one sentence in ``lang``."""
-        if lang == "zh":
-            return f"{self.what_zh}；{self.unusual_zh}；{self.where_zh}。"
-        return f"{self.what_en}; {self.unusual_en}; {self.where_en}."
 
-
-#: indicators that feed the register: key -> (en, zh)
-INDICATORS = {
-    "platform_concentration": ("Platform concentration (HHI)", "平台集中度 (HHI)"),
-    "supplier_concentration": ("Supplier concentration (HHI)", "供应商集中度 (HHI)"),
-    "carrier_concentration": ("Carrier concentration (HHI)", "快递集中度 (HHI)"),
-    "stock_out": ("Share of selling products with under 7 days of cover", "可售不足 7 天的在售商品占比"),
-    "suspicious_orders": ("Accounts at suspicious shared addresses", "可疑共享地址的账户数"),
-    "refund_spike": ("Refund days beyond the robust threshold", "退款超出稳健阈值的天数"),
-    "kpi_anomaly": ("Days with GMV below the robust threshold (outside campaigns)", "成交额低于稳健阈值的天数（非大促）"),
-    "currency_exposure": ("30-day currency value at risk as a share of GMV", "30 天汇率风险值占成交额比例"),
-}
+#: Indicators that feed the register (their names are the catalogue's ``risk.indicator.<key>``).
+INDICATORS = ("platform_concentration", "supplier_concentration", "carrier_concentration", "stock_out",
+              "suspicious_orders", "refund_spike", "kpi_anomaly", "currency_exposure")
 
 
 def _level_score(level: str) -> float:
@@ -645,31 +547,23 @@ def apply_indicators(register: pd.DataFrame, indicators: pd.DataFrame) -> pd.Dat
 def refund_alerts(daily: pd.DataFrame, where: pd.DataFrame | None = None, day: Any = None) -> list[Alert]:
     """Alerts for refund days above the robust threshold in the period (largest first).
 
-    ``where`` (from :func:`refund_spike_where` for the top day) names the channel, product and
-    reason with the largest excess; ``day`` says which day ``where`` describes.
+    ``where`` (from :func:`refund_spike_where` for the top day) gives, per dimension (channel, coupon,
+    product, reason), the value with the largest excess: ``values["where"]`` is a list of
+    ``(dimension, value, excess)``; ``day`` says which day ``where`` describes.
     """
     alerts = []
     for _, r in spike_days(daily).iterrows():
         d = r["date"].date()
-        hint_en, hint_zh = "check the day's refunds by channel, product and reason", "按渠道、商品和原因查看当天退款"
+        parts: list[tuple[str, str, float]] = []
         if where is not None and len(where) and day is not None and pd.Timestamp(day).date() == d:
-            parts = []
             for dim in ("channel", "coupon_code", "product_id", "reason"):
                 sub = where[where["dimension"] == dim]
                 if len(sub):
                     parts.append((dim, str(sub.iloc[0]["value"]), float(sub.iloc[0]["excess"])))
-            if parts:
-                hint_en = "look at " + ", ".join(f"{i18n.label(dim, 'en').lower()} {i18n.label(v, 'en')} (+{e:.0f})"
-                                                for dim, v, e in parts)
-                hint_zh = "重点查看 " + "，".join(f"{i18n.label(dim, 'zh')} {i18n.label(v, 'zh')}（多 {e:.0f} 笔）"
-                                               for dim, v, e in parts)
-        alerts.append(Alert(
-            "refund_spike", "alert" if r["robust_z"] > Z_ALERT else "watch",
-            f"{int(r['refunds'])} refunds on {d} against about {r['baseline']:.0f} usually",
-            f"{d} 退款 {int(r['refunds'])} 笔，通常约 {r['baseline']:.0f} 笔",
-            f"robust z = {r['robust_z']:.1f} (alert above {Z_ALERT:g})",
-            f"稳健 z 值 {r['robust_z']:.1f}（超过 {Z_ALERT:g} 即预警）",
-            hint_en, hint_zh, d, float(r["refunds"])))
+        alerts.append(Alert("refund_spike", "alert" if r["robust_z"] > Z_ALERT else "watch",
+                            {"day": str(d), "refunds": int(r["refunds"]), "usual": float(r["baseline"]),
+                             "z": float(r["robust_z"]), "z_alert": Z_ALERT, "where": parts},
+                            d, float(r["refunds"])))
     return alerts
 
 
@@ -677,88 +571,62 @@ def ring_alerts(rings: pd.DataFrame, ring_score: float = 6.0, limit: int = 3) ->
     """Alerts for shared addresses whose score passes ``ring_score`` (at most ``limit``)."""
     alerts = []
     for _, r in rings[rings["score"] >= ring_score].head(limit).iterrows():
-        coupon_en = (f", {r['top_coupon_share']:.0%} of their orders on coupon {r['top_coupon']}"
-                     if r["top_coupon"] is not None and r["top_coupon"] == r["top_coupon"] else "")
-        coupon_zh = (f"，{r['top_coupon_share']:.0%} 的订单使用优惠券 {r['top_coupon']}"
-                     if coupon_en else "")
-        alerts.append(Alert(
-            "shared_address", "alert",
-            f"{int(r['accounts'])} accounts ordering from one address ({r['address_token']}){coupon_en}",
-            f"同一地址（{r['address_token']}）有 {int(r['accounts'])} 个账户下单{coupon_zh}",
-            f"chance under the shop's usual accounts per address p = {r['tail_p']:.1e}",
-            f"按店铺通常每地址账户数，出现概率 p = {r['tail_p']:.1e}",
-            f"review the {int(r['orders'])} orders and {int(r['refund_orders'])} refunds of these accounts "
-            f"(signed up {_day(r['first_signup'])} to {_day(r['last_signup'])})",
-            f"复核这些账户的 {int(r['orders'])} 笔订单和 {int(r['refund_orders'])} 笔退款"
-            f"（注册于 {_day(r['first_signup'])} 至 {_day(r['last_signup'])}）",
-            value=float(r["accounts"])))
+        coupon = r["top_coupon"] if r["top_coupon"] is not None and r["top_coupon"] == r["top_coupon"] else None
+        alerts.append(Alert("shared_address", "alert",
+                            {"accounts": int(r["accounts"]), "token": str(r["address_token"]),
+                             "coupon": coupon, "coupon_share": float(r["top_coupon_share"]),
+                             "p": float(r["tail_p"]), "orders": int(r["orders"]),
+                             "refunds": int(r["refund_orders"]), "first": _day(r["first_signup"]),
+                             "last": _day(r["last_signup"])},
+                            value=float(r["accounts"])))
     return alerts
 
 
 def _day(value: Any) -> str:
-    return "?" if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
+    return "—" if value is None or pd.isna(value) else str(pd.Timestamp(value).date())
 
 
 def kpi_alerts(kpis: pd.DataFrame) -> list[Alert]:
     """Alerts for days of the period outside campaigns whose GMV or orders leave the robust band:
-    a fall is an alert, a rise a watch (campaign days are expected to stand out and are skipped)."""
+    a fall is an alert, a rise a watch (campaign days are expected to stand out and are skipped).
+    Keys ``day_low`` / ``day_high``; ``values["metric"]`` is gmv or orders."""
     alerts = []
     per = kpis[kpis["in_period"] & (kpis["robust_z"].abs() > Z_ALERT) & kpis["campaign"].isna()]
     for _, r in per.sort_values("robust_z").iterrows():
         d = r["date"].date()
         low = r["robust_z"] < 0
-        alerts.append(Alert(
-            f"kpi_{r['metric']}", "alert" if low else "watch",
-            f"{i18n.label(r['metric'], 'en')} on {d} was {r['value']:,.0f}, {'below' if low else 'above'} the usual "
-            f"{r['baseline']:,.0f}",
-            f"{d} {i18n.label(r['metric'], 'zh')} {r['value']:,.0f}，{'低于' if low else '高于'}通常的 {r['baseline']:,.0f}",
-            f"robust z = {r['robust_z']:.1f}", f"稳健 z 值 {r['robust_z']:.1f}",
-            "compare channels and traffic on that day", "对比当天各渠道和流量", d, float(r["value"])))
+        alerts.append(Alert("day_low" if low else "day_high", "alert" if low else "watch",
+                            {"metric": r["metric"], "day": str(d), "value": float(r["value"]),
+                             "usual": float(r["baseline"]), "z": float(r["robust_z"]),
+                             "unit": "money" if r["metric"] == "gmv" else "count"},
+                            d, float(r["value"])))
     return alerts
+
+
+def registry_alerts(items: list[kpi_mod.Kpi]) -> list[Alert]:
+    """The registry KPIs whose status is red (an alert) or amber (a watch), as alerts with key ``kpi``.
+
+    The same :func:`workbench.topics.kpi.kpi` evaluation as the overview and the topic pages, so this
+    page never says "no alerts" while a KPI is red, and its count of KPI alerts equals the overview's.
+    """
+    bad = sorted((k for k in items if k.status in ("red", "amber")), key=lambda k: k.status != "red")  # registry order
+    return [Alert("kpi", "alert" if k.status == "red" else "watch",
+                  {"metric": k.key, "estimate": k.value, "comparison": k.comparison, "change": k.change,
+                   "threshold": metrics.metric(k.key).red if k.status == "red" else metrics.metric(k.key).amber,
+                   "page": k.page},
+                  value=k.value.estimate) for k in bad]
 
 
 # ------------------------------------------------------------------------------------------------
 # everything at once (what the notebook memoises per filter)
 # ------------------------------------------------------------------------------------------------
 @dataclass
-class RefundRate:
-    """Refunds per valid order in the period, its 95% Wilson interval, n, and the comparison period's rate."""
-
-    rate: float
-    low: float
-    high: float
-    refunds: int
-    orders: int
-    comparison: float
-    change: float
-    method: str = "refunded orders ÷ valid orders, by order date; 95% Wilson interval"
-
-
-def refund_rate(daily: pd.DataFrame, f: Filters) -> RefundRate:
-    """Summarise a :func:`refund_daily` frame over the period and the comparison period."""
-    from workbench.stats import pct_change, wilson_interval
-
-    def window(a: dt.date | None, b: dt.date | None) -> tuple[int, int]:
-        if a is None or b is None:
-            return 0, 0
-        sub = daily[daily["date"].between(pd.Timestamp(a), pd.Timestamp(b))]
-        return int(sub["refunds"].sum()), int(sub["orders"].sum())
-
-    k, n = window(f.start, f.end)
-    kc, nc = window(f.compare_start, f.compare_end)
-    rate = k / n if n else float("nan")
-    comp = kc / nc if nc else float("nan")
-    low, high = wilson_interval(k, n)
-    return RefundRate(rate, float(low), float(high), k, n, comp, pct_change(rate, comp))
-
-
-@dataclass
 class Assessment:
     """Every risk indicator of one filter setting; a part is None when its tables are absent."""
 
     kpis: pd.DataFrame | None
     refunds: pd.DataFrame | None
-    refund_summary: RefundRate | None
+    refund_summary: kpi_mod.Kpi | None
     refund_where: pd.DataFrame | None
     rings: pd.DataFrame | None
     refund_outliers: pd.DataFrame | None
@@ -768,6 +636,12 @@ class Assessment:
     total_gmv: float
     indicators: pd.DataFrame
     alerts: list[Alert]
+    registry: list[kpi_mod.Kpi] = field(default_factory=list)
+
+    @property
+    def n_alerts(self) -> int:
+        """Alerts (red), as against watches (amber)."""
+        return sum(a.level == "alert" for a in self.alerts)
 
 
 def _maybe(fn, *args, **kw):
@@ -792,7 +666,8 @@ def assess(ds: Dataset, f: Filters) -> Assessment:
     refunds = _maybe(refund_daily, ds, wide, daily) if daily is not None else None
     if refunds is not None:
         refunds = refunds.assign(in_period=refunds["date"].between(pd.Timestamp(f.start), pd.Timestamp(f.end)))
-    summary = refund_rate(refunds, f) if refunds is not None else None
+    registry = kpi_mod.kpis(ds, f, metrics.available(ds)) if ds.has("orders") else []
+    summary = next((k for k in registry if k.key == "refund_rate"), None)
     spikes = spike_days(refunds) if refunds is not None else pd.DataFrame()
     where = (_maybe(refund_spike_where, ds, spikes["date"].iloc[0], f) if len(spikes) else None)
     rings = _maybe(shared_addresses, ds, f) if ds.has("customers", ["address"]) and ds.has(
@@ -805,7 +680,7 @@ def assess(ds: Dataset, f: Filters) -> Assessment:
     if daily is not None:
         total = float(daily.loc[daily["date"].between(pd.Timestamp(f.start), pd.Timestamp(f.end)), "gmv"].sum())
     indicators = indicator_table(conc, cover, rings, refunds, kpis, fx, total)
-    alerts: list[Alert] = []
+    alerts: list[Alert] = registry_alerts(registry)
     if refunds is not None:
         alerts += refund_alerts(refunds, where, spikes["date"].iloc[0] if len(spikes) else None)
     if rings is not None and len(rings):
@@ -816,43 +691,18 @@ def assess(ds: Dataset, f: Filters) -> Assessment:
         low = cover[cover["level"] == "alert"]
         if len(low):
             worst = low.iloc[0]
-            alerts.append(Alert(
-                "stock_out", "alert",
-                f"{len(low)} selling products have under {COVER_RED:g} days of stock",
-                f"{len(low)} 个在售商品库存不足 {COVER_RED:g} 天",
-                f"the lowest, {worst['product_id']}, covers {worst['cover_days']:.1f} days "
-                f"(95% CI {worst['cover_low']:.1f}–{worst['cover_high']:.1f})",
-                f"最低的 {worst['product_id']} 仅够 {worst['cover_days']:.1f} 天"
-                f"（95% 区间 {worst['cover_low']:.1f}–{worst['cover_high']:.1f}）",
-                "reorder these products first; see the cover table",
-                "优先补货这些商品，见可售天数表", cover.attrs.get("as_of"), float(len(low))))
+            name = worst.get("name") if isinstance(worst.get("name"), str) else worst["product_id"]
+            alerts.append(Alert("stock_out", "alert",
+                                {"products": len(low), "cover_red": COVER_RED, "product": name,
+                                 "cover": Estimate(worst["cover_days"], worst["cover_low"], worst["cover_high"],
+                                                   n=int(round(worst["daily_units"] * 28)), method="poisson-exact",
+                                                   unit="days", bounds=(0.0, float("inf")))},
+                                cover.attrs.get("as_of"), float(len(low))))
     if outliers is not None and len(outliers) and outliers["flagged"].any():
         flagged = outliers[outliers["flagged"]]
         tested = max(outliers.attrs["tested"], 1)
-        alerts.append(Alert(
-            "refund_customers", "watch",
-            f"{len(flagged)} customers refund far more often than the shop's {outliers.attrs['shop_rate']:.1%}",
-            f"{len(flagged)} 位客户退款频率远高于店铺平均 {outliers.attrs['shop_rate']:.1%}",
-            f"binomial p below {0.001 / tested:.0e} each ({tested:,} customers with 3+ orders tested)",
-            f"二项检验 p 均低于 {0.001 / tested:.0e}（共检验 {tested:,} 位 3 单以上客户）",
-            "review their orders before the next refund", "在下一次退款前复核这些客户的订单",
-            value=float(len(flagged))))
-    return Assessment(kpis, refunds, summary, where, rings, outliers, cover, conc, fx, total, indicators, alerts)
-
-
-def alert_table(alerts: list[Alert], lang: str) -> pd.DataFrame:
-    """Alerts as a table in ``lang``: ``level``, ``what``, ``how_unusual``, ``where_to_look`` (alerts first)."""
-    rows = [{"level": i18n.label(a.level, lang), "what": a.what_zh if lang == "zh" else a.what_en,
-             "how_unusual": a.unusual_zh if lang == "zh" else a.unusual_en,
-             "where_to_look": a.where_zh if lang == "zh" else a.where_en, "_order": a.level != "alert"}
-            for a in alerts]
-    out = pd.DataFrame(rows, columns=["level", "what", "how_unusual", "where_to_look", "_order"])
-    return out.sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
-
-
-
-
-
-
-
-
+        alerts.append(Alert("refund_customers", "watch",
+                            {"customers": len(flagged), "shop_rate": outliers.attrs["shop_rate"],
+                             "p": 0.001 / tested, "tested": tested}, value=float(len(flagged))))
+    return Assessment(kpis, refunds, summary, where, rings, outliers, cover, conc, fx, total, indicators, alerts,
+                      registry)
