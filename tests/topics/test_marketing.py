@@ -81,7 +81,8 @@ def test_delivery_kpis_add_up(ds):
     end = end.date() if hasattr(end, "date") else end
     f = Filters(start=end - dt.timedelta(days=27), end=end)
     kpis = marketing.channel_kpis(ds, f)
-    total = ds.sql(f"SELECT sum(spend_cny) s FROM marketing_spend WHERE {f.where('date')}")["s"].iloc[0]
+    cond, params = f.bind("date", None)
+    total = ds.sql(f"SELECT sum(spend_cny) s FROM marketing_spend WHERE {cond}", params)["s"].iloc[0]
     assert kpis["spend_cny"].sum() == pytest.approx(total)
     ok = kpis.dropna(subset=["ctr"])
     assert ((ok["ctr_low"] <= ok["ctr"]) & (ok["ctr"] <= ok["ctr_high"])).all()

@@ -9,11 +9,11 @@ A topic notebook looks like this::
     import workbench as wb
     nb = wb.setup("01_sales_traffic", globals())
 
-    @nb.section("trend", en="How are sales moving?", zh="销售走势如何？", needs={"orders": []})
+    @nb.section("trend", needs={"orders": ["paid_amount"]})    # question: sales_traffic.section.trend
     def trend(f):
-        daily = wb.queries.daily_kpis(nb.data, f)
-        nb.show(wb.charts.line(daily, "date", "gmv", title=nb.text("GMV by day", "每日成交额"), lang=nb.lang))
-        nb.finding("gmv", en="...", zh="...", value=...)
+        k = kpi.kpi(nb.data, f, "gmv")                          # the registry's GMV, as on every page
+        nb.show(charts.line(k.daily, "date", "value", title=nb.text("title.trend"), lang=nb.lang))
+        nb.finding("gmv", kpi=k, gmv=k.value)                    # sentence: sales_traffic.finding.gmv
 
 Each section runs at once and again whenever the filter bar changes (in JupyterLab and
 Voila); under ``workbench run`` (batch mode) there is no filter bar and charts are shown so
@@ -232,8 +232,9 @@ class Notebook:
         for col in values:
             if col in shown:
                 shown[col] = shown[col].map(lambda v: "" if v is None or v != v else self.label(v, context))
+        numeric = [c in (units or {}) or c in (formats or {}) or pd_is_numeric(frame[c]) for c in shown.columns]
         shown.columns = [self.label(c, context) for c in shown.columns]
-        display(HTML(shown.to_html(index=False, classes="wb-table", border=0, na_rep="")))
+        display(HTML(table_html(shown, numeric)))
 
     def say(self, key: str, **values: Any) -> None:
         """A sentence of explanation under a chart (not recorded as a finding).
@@ -357,6 +358,28 @@ class Notebook:
         return self.t("app.filters", period_label=self.label("period"), start=f.start, end=f.end, days=f.days,
                       channels_label=self.label("channels"), channels=chans, compare_label=self.label("compare"),
                       compare=cmp)
+
+
+def pd_is_numeric(column: Any) -> bool:
+    """Whether a column holds numbers (they are right-aligned in a table)."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    return is_numeric_dtype(column) and not is_bool_dtype(column)
+
+
+def table_html(frame: Any, numeric: list[bool]) -> str:
+    """A small table: numbers right-aligned, text left-aligned, short values kept on one line."""
+    def cells(values: Iterable[Any], tag: str) -> str:
+        out = []
+        for v, num in zip(values, numeric):
+            text = "" if v is None or (isinstance(v, float) and v != v) else str(v)
+            cls = "num" if num else ("short" if len(text) <= 12 else "text")
+            out.append(f"<{tag} class='{cls}'>{html.escape(text)}</{tag}>")
+        return "".join(out)
+
+    head = cells(frame.columns, "th")
+    body = "".join(f"<tr>{cells(row, 'td')}</tr>" for row in frame.itertuples(index=False))
+    return f"<table class='wb-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _plotly_js_tag() -> str:

@@ -5,5 +5,6 @@ STYLE = """<style>
 .wb-findings{background:#f4f8ff;border-left:4px solid #1f6feb;padding:6px 14px;margin:10px 0}
 .wb-finding{margin:4px 0 14px 0;font-weight:500}.wb-skipped{color:#9a6700}
 .wb-error{background:#fff5f5;border-left:4px solid #c92a2a;padding:8px 14px;white-space:pre-wrap}
-.wb-table{border-collapse:collapse;font-size:13px}.wb-table td,.wb-table th{padding:3px 10px;text-align:right}
+.wb-table{border-collapse:collapse;font-size:13px}.wb-table td,.wb-table th{padding:3px 10px;text-align:left;vertical-align:top}
+.wb-table .num{text-align:right;white-space:nowrap}.wb-table .short{white-space:nowrap}.wb-table thead th{border-bottom:1px solid #ccc}
 </style>"""

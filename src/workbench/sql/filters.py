@@ -29,17 +29,6 @@ class Filters:
         return replace(self, start=self.compare_start, end=self.compare_end,
                        compare_start=None, compare_end=None, compare="none")
 
-    def channel_sql(self, column: str = "channel") -> str:
-        """A SQL condition for the channel filter (TRUE when all channels are selected)."""
-        if not self.channels:
-            return "TRUE"
-        items = ", ".join("'" + c.replace("'", "''") + "'" for c in self.channels)
-        return f"{column} IN ({items})"
-
-    def date_sql(self, column: str) -> str:
-        """A SQL condition keeping rows whose ``column`` (a date) lies in the period."""
-        return f"{column} BETWEEN DATE '{self.start}' AND DATE '{self.end}'"
-
     def bind(self, date_column: str = "order_date", channel_column: str | None = "channel",
              prefix: str = "") -> tuple[str, dict[str, object]]:
         """The period (and channel) condition with its values as bound parameters.
@@ -56,8 +45,6 @@ class Filters:
             cond += f" AND {channel_column} IN ({', '.join('$' + n for n in names)})"
         return cond, params
 
-    def where(self, date_column: str = "order_date", channel_column: str = "channel") -> str:
-        return f"{self.date_sql(date_column)} AND {self.channel_sql(channel_column)}"
 
 
 def compare_window(start: dt.date, end: dt.date, compare: str) -> tuple[dt.date | None, dt.date | None]:
