@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from workbench.present import charts
+from workbench.present import charts, reputation_charts
 
 
 def _shares() -> pd.DataFrame:
@@ -43,8 +43,8 @@ def test_this_period_and_the_comparison_keep_their_colours() -> None:
 def test_no_more_than_three_interval_bands_in_one_chart() -> None:
     frame = pd.DataFrame({"week": list(range(3)) * 5, "g": sum([[k] * 3 for k in "abcde"], []),
                           "s": 0.1, "lo": -1.5, "hi": 0.5})
-    fig = charts.ci_band_chart(frame, x="week", y="s", low="lo", high="hi", title="t", y_title="s", color="g",
-                               bounds=(-1.0, 1.0))
+    fig = reputation_charts.band(frame, x="week", y="s", low="lo", high="hi", title="t", y_title="s", color="g",
+                                 bounds=(-1.0, 1.0))
     bands = [tr for tr in fig.data if tr.fill == "tonexty"]
     assert len(bands) == charts.MAX_BANDS
     assert min(min(tr.y) for tr in bands) >= -1.0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -19,8 +18,7 @@ from workbench.data import schema
 from workbench.text import catalogue
 from workbench.text import labels as i18n
 from workbench.text.labels import label
-from workbench.text.pages import topic as topic_of
-from workbench.topics import overview, risk
+from workbench.topics import risk
 
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif'
 PALETTE = ["#1f6feb", "#e8590c", "#2f9e44", "#c2255c", "#7048e8", "#f08c00", "#0c8599", "#5c940d", "#862e9c"]
@@ -149,20 +147,6 @@ def heatmap(frame: pd.DataFrame, x: str, y: str, z: str, title: str, lang: str =
 # ----- charts of the topic pages ------------------------------------------------------------
 
 
-def odds_ratio_chart(table: pd.DataFrame, title: str, lang: str = "zh"):
-    """A forest plot of odds ratios with their 95% intervals on a log axis (``term``, ``odds_ratio``,
-    ``low``, ``high`` columns); returns a plotly figure."""
-    import plotly.express as px
-
-    data = table.assign(term=table["term"].map(lambda v: i18n.label(v, lang)),
-                        plus=table["high"] - table["odds_ratio"], minus=table["odds_ratio"] - table["low"])
-    data = data.iloc[::-1]
-    fig = px.scatter(data, x="odds_ratio", y="term", error_x="plus", error_x_minus="minus", log_x=True, title=title,
-                     labels={"odds_ratio": i18n.label("odds_ratio", lang) + " (log)", "term": i18n.label("term", lang)})
-    fig.add_vline(x=1.0, line_dash="dot", line_color="#888")
-    return fig
-
-
 def band_chart(daily: pd.DataFrame, y: str, title: str, y_title: str, lang: str = "zh",
                flag_low: bool = True, flag_high: bool = True) -> Any:
     """A daily series with its robust band (``low``–``high``), its ``baseline`` and flagged days marked.
@@ -192,80 +176,8 @@ def band_chart(daily: pd.DataFrame, y: str, title: str, y_title: str, lang: str 
     return fig
 
 
-_CATEGORY_COLOURS = dict(zip(risk.CATEGORIES, ["#1f6feb", "#e8590c", "#7048e8", "#c2255c", "#2f9e44"]))
-
-
-def matrix_chart(register: pd.DataFrame, title: str, lang: str = "zh") -> Any:
-    """The likelihood × impact matrix: one marker per risk (filled when the likelihood comes from data),
-    the background shaded green/amber/red by exposure."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    for li in range(1, 6):
-        for im in range(1, 6):
-            e = li * im
-            colour = "rgba(47,158,68,0.12)" if e < 8 else "rgba(240,140,0,0.15)" if e < 15 else "rgba(194,37,92,0.15)"
-            fig.add_shape(type="rect", x0=li - 0.5, x1=li + 0.5, y0=im - 0.5, y1=im + 0.5, fillcolor=colour,
-                          line=dict(color="white", width=1), layer="below")
-    rng = np.random.default_rng(0)
-    name_col = "risk_zh" if lang == "zh" else "risk_en"
-    for cat, g in register.groupby("category", sort=False):
-        jitter_x = rng.uniform(-0.25, 0.25, len(g))
-        jitter_y = rng.uniform(-0.25, 0.25, len(g))
-        fig.add_trace(go.Scatter(
-            x=g["likelihood"] + jitter_x, y=g["impact"] + jitter_y, mode="markers+text",
-            text=g["id"], textposition="top center", textfont=dict(size=10), name=i18n.label(cat, lang),
-            hovertext=g[name_col], marker=dict(size=14, color=_CATEGORY_COLOURS.get(cat, "#555"),
-                                               symbol=np.where(g["likelihood_source"] == "data", "circle",
-                                                               "circle-open"),
-                                               line=dict(width=2, color=_CATEGORY_COLOURS.get(cat, "#555")))))
-    fig.update_layout(title=title, height=520,
-                      xaxis=dict(title=i18n.label("likelihood", lang), range=[0.5, 5.5], dtick=1),
-                      yaxis=dict(title=i18n.label("impact", lang), range=[0.5, 5.5], dtick=1))
-    return fig
-
-
-def ci_band_chart(frame: pd.DataFrame, x: str, y: str, low: str, high: str, title: str, y_title: str,
-                  color: str | None = None, lang: str = "zh", bounds: tuple[float, float] | None = None):
-    """Lines of ``y`` over ``x`` with a shaded ``low``–``high`` band per ``color`` group.
-
-    Bands are clipped to ``bounds`` (the feasible range); only the first :data:`MAX_BANDS` groups
-    get a band, the others a line only, so that the bands stay readable.
-    """
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    groups = frame.groupby(color, sort=False) if color else [(None, frame)]
-    for i, (name, g) in enumerate(groups):
-        colour = PALETTE[i % len(PALETTE)]
-        label = i18n.label(name, lang) if name is not None else y_title
-        lo, hi = g[low], g[high]
-        if bounds is not None:
-            lo, hi = lo.clip(*bounds), hi.clip(*bounds)
-        if i < MAX_BANDS:
-            fig.add_trace(go.Scatter(x=g[x], y=hi, line=dict(width=0), showlegend=False, hoverinfo="skip",
-                                     legendgroup=str(name)))
-            fig.add_trace(go.Scatter(x=g[x], y=lo, fill="tonexty", line=dict(width=0), showlegend=False,
-                                     hoverinfo="skip", fillcolor=_rgba(colour, 0.15), legendgroup=str(name)))
-        fig.add_trace(go.Scatter(x=g[x], y=g[y], line=dict(color=colour), name=label, legendgroup=str(name)))
-    fig.update_layout(title=title, xaxis_title=i18n.label(x, lang), yaxis_title=y_title)
-    return fig
-
-
 def _rgba(hex_colour: str, alpha: float) -> str:
     h = hex_colour.lstrip("#")
     return f"rgba({int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha})"
 
 
-def status_chart(frame: pd.DataFrame, title: str, lang: str):
-    """Bar chart of the headline changes (per cent), coloured by status."""
-    import plotly.graph_objects as go
-
-    d = frame[frame["change"].notna()].copy()
-    d["label"] = [f"{topic_of(t).title(lang)} · {i18n.label(m, lang)}" for t, m in zip(d["topic"], d["metric"])]
-    fig = go.Figure(go.Bar(x=d["change"] * 100, y=d["label"], orientation="h",
-                           marker_color=[overview.STATUS_COLOURS.get(s, "#999") for s in d["status"]]))
-    fig.update_layout(title=title, height=max(300, 28 * len(d) + 120),
-                      xaxis_title=catalogue.message("chart.change_axis", lang),
-                      yaxis_title="", yaxis=dict(autorange="reversed"))
-    return fig

@@ -11,11 +11,10 @@ from collections.abc import Iterable
 import pandas as pd
 import plotly.graph_objects as go
 
-from workbench.present.charts import PALETTE, _rgba
+from workbench.present.charts import MAX_BANDS, PALETTE, _rgba
 from workbench.text.labels import label
 
 #: Not more interval bands than this are overlaid in one chart (more groups are drawn as lines).
-MAX_BANDS = 3
 
 
 def band(frame: pd.DataFrame, x: str, y: str, low: str, high: str, title: str, y_title: str,

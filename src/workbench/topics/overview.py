@@ -34,7 +34,7 @@ from workbench.topics import kpi as kpis_mod
 from workbench.topics.kpi import Kpi
 
 OVERVIEW = "00_overview"
-#: Colours of the statuses (charts.status_chart reads them).
+#: Colours of the statuses (the overview's tiles use them).
 STATUS_COLOURS = {"green": "#2f9e44", "amber": "#f08c00", "red": "#c2255c", "none": "#999", None: "#999"}
 STATUS_ORDER = {"red": 0, "amber": 1, "green": 2, "none": 3}
 NEEDS = {"orders": []}
