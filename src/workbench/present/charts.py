@@ -34,6 +34,10 @@ def use_theme() -> None:
         base.layout.title = dict(x=0.0, xanchor="left", font=dict(size=16))
         base.layout.margin = dict(l=60, r=20, t=60, b=50)
         base.layout.legend = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0)
+        # numbers on axes as a reader writes them: 400,000 rather than plotly's SI "400k" (not Chinese)
+        for axis in (base.layout.xaxis, base.layout.yaxis):
+            axis.exponentformat = "none"
+            axis.separatethousands = True
         pio.templates["workbench"] = base
     pio.templates.default = "workbench"
     px.defaults.template = "workbench"
