@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.stats.result import Estimate
+from workbench.stats.result import Estimate, ReadsEstimate
 
 
 @dataclass(frozen=True)
-class Effect:
+class Effect(ReadsEstimate):
     """An effect: its :class:`Estimate` (``value``), the treated count, the untreated mean, the outcome.
 
     ``value.method`` is a key: ``ols-hc1``, ``logit-hc1`` (an odds ratio) or ``thinning-ml``.
@@ -33,26 +33,6 @@ class Effect:
     n_treated: int
     baseline: float
     result: Any = None
-
-    @property
-    def estimate(self) -> float:
-        return self.value.estimate
-
-    @property
-    def low(self) -> float:
-        return self.value.low
-
-    @property
-    def high(self) -> float:
-        return self.value.high
-
-    @property
-    def n(self) -> int:
-        return int(self.value.n or 0)
-
-    @property
-    def method(self) -> str:
-        return self.value.method
 
     @property
     def ok(self) -> bool:

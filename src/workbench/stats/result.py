@@ -163,3 +163,30 @@ class Estimate:
                 d[k] = None
         d["too_few"] = self.too_few
         return d
+
+
+class ReadsEstimate:
+    """For a result whose figure is the :class:`Estimate` in its ``value`` field: ``estimate``,
+    ``low``, ``high``, ``n`` and ``method`` read that Estimate (a result may override ``n``)."""
+
+    value: Estimate
+
+    @property
+    def estimate(self) -> float:
+        return self.value.estimate
+
+    @property
+    def low(self) -> float:
+        return self.value.low
+
+    @property
+    def high(self) -> float:
+        return self.value.high
+
+    @property
+    def n(self) -> int:
+        return int(self.value.n or 0)
+
+    @property
+    def method(self) -> str:
+        return self.value.method

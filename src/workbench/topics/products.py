@@ -23,7 +23,7 @@ from workbench.sql import products as q
 from workbench.sql.filters import Filters
 from workbench.stats import elasticity as elasticity_stats
 from workbench.stats import stockout as stockout_stats
-from workbench.stats.result import Estimate
+from workbench.stats.result import Estimate, ReadsEstimate
 from workbench.topics import kpi as kpi_mod
 
 NEEDS_SALES = {"orders": ["ordered_at", "channel"], "order_items": ["product_id", "quantity", "unit_price"],
@@ -230,7 +230,7 @@ def price_panel(ds: Dataset, channels: tuple[str, ...] = ()) -> pd.DataFrame:
 
 
 @dataclass
-class Elasticity:
+class Elasticity(ReadsEstimate):
     """Own-price elasticity of demand of one category: % change in units for a 1% change in price.
 
     ``value`` is the :class:`Estimate` (unit ``number``, method ``elasticity_within_day``);
@@ -245,24 +245,8 @@ class Elasticity:
     model: object = None  # the statsmodels results object
 
     @property
-    def estimate(self) -> float:
-        return self.value.estimate
-
-    @property
-    def low(self) -> float:
-        return self.value.low
-
-    @property
-    def high(self) -> float:
-        return self.value.high
-
-    @property
     def n(self) -> int:
         return self.n_days
-
-    @property
-    def method(self) -> str:
-        return self.value.method
 
 
 def category_price_days(ds: Dataset, channels: tuple[str, ...] = (),
