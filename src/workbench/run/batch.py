@@ -189,6 +189,46 @@ def _terminate(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def run_from_args(args: Any, values: Mapping[str, Any] | None = None, *, root: Path | None = None,
+                  jobs: int | None = None, progress: TextIO | None = None) -> RunResult:
+    """Run the batch that ``args`` (an argparse Namespace of ``workbench run``) describes.
+
+    ``values`` replaces the parameters read from ``args`` (``--params``, ``-p``, ``--data``...);
+    ``root`` and ``jobs`` override the reports root and ``--jobs``. Raises what :func:`run_batch` raises.
+    """
+    notebooks = resolve_notebooks(getattr(args, "notebooks", None) or [])
+    if values is None:
+        options = {name: getattr(args, name, None) for name in ("data", "start", "end", "period", "as_of")}
+        values = collect_params(getattr(args, "params_file", None), getattr(args, "param", None) or [], options)
+    out = getattr(args, "out", None)
+    return run_batch(notebooks, values, out=Path(out) if out else None,
+                     jobs=jobs if jobs is not None else getattr(args, "jobs", None),
+                     timeout=600.0 if getattr(args, "timeout", None) is None else args.timeout,
+                     root=root, progress=progress)
+
+
+def print_result(result: RunResult, stream: TextIO | None = None) -> None:
+    """The closing lines of ``workbench run``: how many notebooks succeeded (stderr), the index (stdout)."""
+    n, bad = len(result.notebooks), result.failed
+    summary = f"{n - len(bad)} of {n} notebooks succeeded in {result.seconds:.1f} s"
+    if bad:
+        summary += "; not succeeded: " + ", ".join(f"{nb.name} ({nb.status})" for nb in bad)
+    print(summary, file=stream or sys.stderr)
+    print(result.run_dir / "index.html")
+
+
+class handle_stop:
+    """Within this block SIGTERM stops the batch as Ctrl-C does (only in the main thread)."""
+
+    def __enter__(self) -> None:
+        self.previous = signal.signal(signal.SIGTERM, _terminate) \
+            if threading.current_thread() is threading.main_thread() else None
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+
 def main(args: Any) -> int:
     """``workbench run``: run the notebooks named in ``args`` (an argparse Namespace); the exit code.
 
@@ -196,28 +236,14 @@ def main(args: Any) -> int:
     out; 2: refused (unknown notebook, bad parameter), nothing was run; 130: interrupted.
     """
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # see workbench.run.pool._BOOT
-    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
-        else None
     try:
-        notebooks = resolve_notebooks(getattr(args, "notebooks", None) or [])
-        options = {name: getattr(args, name, None) for name in ("data", "start", "end", "period", "as_of")}
-        values = collect_params(getattr(args, "params_file", None), getattr(args, "param", None) or [], options)
-        out = getattr(args, "out", None)
-        result = run_batch(notebooks, values, out=Path(out) if out else None, jobs=getattr(args, "jobs", None),
-                           timeout=600.0 if getattr(args, "timeout", None) is None else args.timeout)
+        with handle_stop():
+            result = run_from_args(args)
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: no report was written", file=sys.stderr)
         return 130
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-    n, bad = len(result.notebooks), result.failed
-    summary = f"{n - len(bad)} of {n} notebooks succeeded in {result.seconds:.1f} s"
-    if bad:
-        summary += "; not succeeded: " + ", ".join(f"{nb.name} ({nb.status})" for nb in bad)
-    print(summary, file=sys.stderr)
-    print(result.run_dir / "index.html")
+    print_result(result)
     return result.exit_code
