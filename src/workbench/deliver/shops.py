@@ -111,7 +111,9 @@ def combined(runs: Sequence[ShopRun], key: str) -> float | None:
     """The total of KPI ``key`` over the shops that have it, when its unit adds up; else None."""
     values = []
     for r in runs:
-        kpi = (r.summary.kpis if r.summary else {}).get(key) or {}
+        kpi = (r.summary.kpis if r.summary else {}).get(key)
+        if not kpi:  # a shop without the KPI (or without a report) adds nothing
+            continue
         if (kpi.get("unit") or "") not in ADDITIVE_UNITS:
             return None
         v = (kpi.get("value") or {}).get("estimate")
