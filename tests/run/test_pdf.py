@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from batch_notebooks import jupyter_env
-from deliver_kit import RED_TEXT, alert_notebook
+from deliver_kit import RED_TEXT, Mailbox, alert_notebook
 
 from workbench import cli
 
@@ -18,18 +18,27 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("isolated_jupyter"),
               pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Chromium")]
 
 
+MAIL: list = []
+
+
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("pdf")
     (base / "data").mkdir()
-    nb = alert_notebook(base / "notebooks", "01_sales")
+    nbs = [alert_notebook(base / "notebooks", "01_sales"), alert_notebook(base / "notebooks", "00_overview")]
     out = base / "run"
-    with pytest.MonkeyPatch.context() as mp:
+    with Mailbox() as mailbox, pytest.MonkeyPatch.context() as mp:
         for var, value in jupyter_env(base).items():
             mp.setenv(var, value)
         mp.setenv("WORKBENCH_REPORTS", str(base / "reports"))
-        code = cli.main(["run", str(nb), "--data", str(base / "data"), "--end", "2025-12-31", "--out", str(out),
-                         "--timeout", "120", "--pdf"])
+        mp.setenv("WORKBENCH_NOTIFY_FILE", str(base / "none.yaml"))
+        mp.setenv("WORKBENCH_SMTP_HOST", "127.0.0.1")
+        mp.setenv("WORKBENCH_SMTP_PORT", str(mailbox.port))
+        mp.setenv("WORKBENCH_SMTP_SECURITY", "none")
+        mp.setenv("WORKBENCH_SMTP_FROM", "workbench@example.com")
+        code = cli.main(["run", *map(str, nbs), "--data", str(base / "data"), "--end", "2025-12-31", "--out",
+                         str(out), "--timeout", "120", "--pdf", "--notify", "email:ops@example.com"])
+        MAIL.extend(mailbox.messages)
     assert code == 0
     return out
 
@@ -45,7 +54,7 @@ def test_every_page_and_the_index_have_a_pdf_recorded_in_run_json(printed: Path)
     assert (printed / "pdf" / "01_sales.pdf").is_file()
     assert (printed / "pdf" / "index.pdf").is_file()
     recorded = json.loads((printed / "run.json").read_text(encoding="utf-8"))["pdf"]
-    assert {r["page"] for r in recorded} == {"index.html", "01_sales.html"}
+    assert {r["page"] for r in recorded} == {"index.html", "00_overview.html", "01_sales.html"}
     assert all(r["error"] is None for r in recorded)
     assert not list(printed.glob(".*print-*"))  # print copies removed
 
@@ -74,3 +83,11 @@ def test_the_pdf_pages_show_the_chart_and_sections_start_new_pages(printed: Path
         doc.close()
     # the bar chart's bars are the only large coloured area: thousands of pixels on some page
     assert max(coloured) > 3000, coloured
+
+
+def test_the_email_carries_the_overview_pdf(printed: Path) -> None:
+    [(_, msg)] = MAIL
+    names = sorted(part.get_filename() for part in msg.iter_attachments())
+    assert names == ["00_overview.pdf", "index.pdf"]
+    attached = next(p for p in msg.iter_attachments() if p.get_filename() == "00_overview.pdf")
+    assert attached.get_content() == (printed / "pdf" / "00_overview.pdf").read_bytes()
