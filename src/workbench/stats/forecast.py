@@ -107,14 +107,26 @@ class Forecast:
         """The daily forecast summed to weeks (``W``) or months (``M``), intervals from the summed paths."""
         if freq == "D" or self.paths is None:
             return self
-        dates = pd.DatetimeIndex(self.frame["date"])
-        keys = dates.to_period("W-SUN" if freq == "W" else "M").start_time
+        keys = period_start(pd.DatetimeIndex(self.frame["date"]), freq)
         groups = pd.Index(keys).unique()
         idx = [np.flatnonzero(keys == g) for g in groups]
         paths = np.stack([self.paths[:, i].sum(axis=1) for i in idx], axis=1)
         frame = _frame_from_paths(pd.DatetimeIndex(groups), paths, self.levels)
         frame["days"] = [len(i) for i in idx]
         return Forecast(frame, self.method, self.levels, paths)
+
+
+def period_start(dates: pd.DatetimeIndex, freq: str) -> pd.DatetimeIndex:
+    """The first day of the week (Monday) or month holding each date; the dates themselves for ``D``."""
+    if freq == "D":
+        return pd.DatetimeIndex(dates)
+    return pd.DatetimeIndex(dates).to_period("W-SUN" if freq == "W" else "M").start_time
+
+
+def sum_by_period(values: np.ndarray, dates: pd.DatetimeIndex, freq: str) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Daily ``values`` summed per week or month: (first days, sums), in date order."""
+    s = pd.Series(np.asarray(values, float), index=period_start(dates, freq)).groupby(level=0).sum()
+    return pd.DatetimeIndex(s.index), s.to_numpy()
 
 
 def level_tag(level: float) -> str:
@@ -213,6 +225,14 @@ class CalendarModel:
         x = pd.concat([base_features(dates, self.origin, self.yearly), event_features(dates, events)], axis=1)
         return x.reindex(columns=self.columns, fill_value=0.0)
 
+    def event_index(self, dates: pd.DatetimeIndex, events: pd.DataFrame | None) -> np.ndarray:
+        """The multiplier the known events put on each day (1 on a day without events): exp of the event terms."""
+        x = self.design(dates, events)
+        cols = [i for i, c in enumerate(self.columns) if c.startswith(("ev.", "pre."))]
+        if not cols:
+            return np.ones(len(dates))
+        return np.exp(x.to_numpy()[:, cols] @ self.beta[cols])
+
     def simulate(self, events: pd.DataFrame | None, h: int, paths: int = PATHS, seed: int = 0,
                  levels: Sequence[float] = LEVELS) -> Forecast:
         """Simulate ``h`` days after the last training day; the forecast is the paths' median."""
@@ -254,7 +274,8 @@ def fit_calendar(y: np.ndarray, dates: pd.DatetimeIndex, events: pd.DataFrame | 
     z = np.log1p(np.maximum(y, 0.0))
     xm = x.to_numpy()
     pen = np.array([ridge if (c.startswith("ev.") or c.startswith("pre.")) else 0.0 for c in x.columns])
-    beta = np.linalg.solve(xm.T @ xm + np.diag(pen) + 1e-8 * np.eye(xm.shape[1]), xm.T @ z)
+    gram_inv = np.linalg.inv(xm.T @ xm + np.diag(pen) + 1e-8 * np.eye(xm.shape[1]))
+    beta = gram_inv @ (xm.T @ z)
     fitted = xm @ beta
     r = z - fitted
     phi = float(np.clip(np.dot(r[1:], r[:-1]) / max(np.dot(r[:-1], r[:-1]), 1e-12), 0.0, 0.95)) if n > 2 else 0.0
@@ -265,7 +286,7 @@ def fit_calendar(y: np.ndarray, dates: pd.DatetimeIndex, events: pd.DataFrame | 
     is_event = (xm[:, ev_cols].sum(axis=1) > 0) if ev_cols else np.zeros(n, bool)
     # an event day's in-sample residual is shrunk by its own dummies: widen by its leverage
     if is_event.any():
-        lev = np.einsum("ij,jk,ik->i", xm, np.linalg.pinv(xm.T @ xm + np.diag(pen)), xm)
+        lev = ((xm @ gram_inv) * xm).sum(axis=1)
         infl = 1 / np.sqrt(np.clip(1 - lev, 0.05, 1))
         shocks = shocks * infl
     return CalendarModel(list(x.columns), beta, phi, shocks[~is_event], shocks[is_event], float(r[-1]), origin,
@@ -317,7 +338,7 @@ def ets_forecast(y: np.ndarray, dates: pd.DatetimeIndex, m: int, h: int, freq: s
     future = pd.date_range(dates[-1], periods=h + 1, freq=PANDAS_FREQ[freq])[1:]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sim = np.asarray(res.simulate(h, repetitions=paths, anchor="end", random_state=seed)).reshape(h, -1).T
+        sim = np.asarray(res.simulate(h, repetitions=paths, anchor="end", rng=np.random.default_rng(seed))).reshape(h, -1).T
         point = np.asarray(res.forecast(h))
     sim = np.where(np.isfinite(sim), sim, np.nan)
     if np.isnan(sim).mean() > 0.05:
@@ -372,10 +393,12 @@ class Backtest:
 
 
 def backtest(y: np.ndarray, dates: pd.DatetimeIndex, forecaster: Forecaster, h: int, m: int,
-             origins: int = 3, freq: str = "D", min_train: int | None = None, method: str = "") -> Backtest | None:
+             origins: int = 3, freq: str = "D", min_train: int | None = None, method: str = "",
+             aggregate: str | None = None) -> Backtest | None:
     """Fit ``forecaster(y_train, dates_train, h)`` at ``origins`` origins (the last h, 2h, … periods held out)
     and score it and seasonal naive on each held-out stretch. None when no origin leaves ``min_train`` points
-    (two seasons by default)."""
+    (two seasons by default). With ``aggregate`` (``W`` or ``M``) a daily series is scored as weekly or
+    monthly sums (forecast, intervals from summed paths, actuals and the MASE scale alike)."""
     y = np.asarray(y, float)
     min_train = min_train or 2 * m
     scores, naive, cov80, cov95, pts, used = [], [], [], [], 0, 0
@@ -388,9 +411,15 @@ def backtest(y: np.ndarray, dates: pd.DatetimeIndex, forecaster: Forecaster, h: 
         if fc is None:
             continue
         sn = seasonal_naive(train, dates[:cut], m, len(test), freq=freq)
+        scale_m, hist = m, train
+        if aggregate and aggregate != freq:
+            fc, sn = fc.aggregate(aggregate), sn.aggregate(aggregate)
+            _, test = sum_by_period(test, dates[cut:cut + h], aggregate)
+            _, hist = sum_by_period(train, dates[:cut], aggregate)
+            scale_m = SEASON[aggregate] if len(hist) > SEASON[aggregate] else 1
         f = fc.frame
-        scores.append(mase(test, f["forecast"].to_numpy(), train, m))
-        naive.append(mase(test, sn.frame["forecast"].to_numpy(), train, m))
+        scores.append(mase(test, f["forecast"].to_numpy(), hist, scale_m))
+        naive.append(mase(test, sn.frame["forecast"].to_numpy(), hist, scale_m))
         cov80.append(coverage(test, f["low_80"], f["high_80"]) * len(test))
         cov95.append(coverage(test, f["low_95"], f["high_95"]) * len(test))
         pts += len(test)
@@ -475,13 +504,16 @@ def candidates(freq: str, events: pd.DataFrame | None = None) -> dict[str, Forec
 
 
 def choose(y: np.ndarray, dates: pd.DatetimeIndex, freq: str, h: int, events: pd.DataFrame | None = None,
-           origins: int = 3, only: Sequence[str] | None = None, backtest_h: int | None = None) -> Chosen:
+           origins: int = 3, only: Sequence[str] | None = None, backtest_h: int | None = None,
+           aggregate: str | None = None) -> Chosen:
     """Backtest each candidate, forecast ``h`` periods with the one of lowest MASE; seasonal naive
-    (with its own backtest) when none beats it. ``only`` restricts the candidates by key."""
+    (with its own backtest) when none beats it. ``only`` restricts the candidates by key; ``aggregate``
+    scores a daily series as weekly or monthly sums (see :func:`backtest`)."""
     m = SEASON[freq]
     cands = {k: f for k, f in candidates(freq, events).items() if not only or k in only}
     bh = backtest_h or h
-    scores = {k: b for k, f in cands.items() if (b := backtest(y, dates, f, bh, m, origins, freq, method=k))}
+    scores = {k: b for k, f in cands.items()
+              if (b := backtest(y, dates, f, bh, m, origins, freq, method=k, aggregate=aggregate))}
     naive = seasonal_naive(y, dates, m, h, freq=freq)
     if not scores:
         return Chosen(naive, None, {}, "no_backtest")
@@ -489,7 +521,7 @@ def choose(y: np.ndarray, dates: pd.DatetimeIndex, freq: str, h: int, events: pd
     best = scores[key]
     if not best.beats_naive:
         nb = backtest(y, dates, lambda a, d, hh: seasonal_naive(a, d, m, hh, freq=freq), bh, m, origins, freq,
-                      method="seasonal_naive")
+                      method="seasonal_naive", aggregate=aggregate)
         return Chosen(naive, nb, scores, "naive_best")
     fc = cands[key](y, dates, h)
     if fc is None:
