@@ -39,6 +39,8 @@ LEVELS = (0.8, 0.95)
 PRE_DAYS = 7
 #: Simulated paths behind the intervals.
 PATHS = 1000
+#: The calendar model resamples the shocks of this many most recent days.
+RECENT_SHOCK_DAYS = 365
 
 
 class ForecastInputError(ValueError):
@@ -280,16 +282,19 @@ def fit_calendar(y: np.ndarray, dates: pd.DatetimeIndex, events: pd.DataFrame | 
     r = z - fitted
     phi = float(np.clip(np.dot(r[1:], r[:-1]) / max(np.dot(r[:-1], r[:-1]), 1e-12), 0.0, 0.95)) if n > 2 else 0.0
     shocks = np.r_[r[0], r[1:] - phi * r[:-1]]
-    dof = max(n - xm.shape[1], 1)
-    shocks = shocks * math.sqrt(n / dof)  # residuals understate out-of-sample error by the parameters fitted
     ev_cols = [i for i, c in enumerate(x.columns) if c.startswith("ev.")]
     is_event = (xm[:, ev_cols].sum(axis=1) > 0) if ev_cols else np.zeros(n, bool)
-    # an event day's in-sample residual is shrunk by its own dummies: widen by its leverage
-    if is_event.any():
-        lev = ((xm @ gram_inv) * xm).sum(axis=1)
-        infl = 1 / np.sqrt(np.clip(1 - lev, 0.05, 1))
-        shocks = shocks * infl
-    return CalendarModel(list(x.columns), beta, phi, shocks[~is_event], shocks[is_event], float(r[-1]), origin,
+    # in-sample residuals understate out-of-sample error by the parameters fitted, most on event days
+    # (shrunk by their own dummies): each is widened by its leverage h, r / sqrt(1 - h)
+    lev = ((xm @ gram_inv) * xm).sum(axis=1)
+    shocks = shocks / np.sqrt(np.clip(1 - lev, 0.05, 1))
+    # shocks of the last year only: noise on the log scale shrinks as volume grows (a count's relative
+    # noise is 1/sqrt(count)), so older, smaller days would overstate the spread ahead
+    recent = np.arange(n) >= n - RECENT_SHOCK_DAYS
+    calm, event = shocks[~is_event & recent], shocks[is_event & recent]
+    if len(calm) < 28:
+        calm = shocks[~is_event]
+    return CalendarModel(list(x.columns), beta, phi, calm, event, float(r[-1]), origin,
                          yearly, dates[-1], n, fitted)
 
 
