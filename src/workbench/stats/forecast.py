@@ -356,7 +356,7 @@ def ets_forecast(y: np.ndarray, dates: pd.DatetimeIndex, m: int, h: int, freq: s
     spec = res.model
     name = "ets_" + "".join(s[0].upper() if s else "N" for s in (spec.error, spec.trend, spec.seasonal))
     if getattr(spec, "damped_trend", False):
-        name = name[:5] + "d" + name[5:]
+        name = name[:6] + "d" + name[6:]
     return _named(Forecast(frame, "ets", tuple(levels), sim), name)
 
 
@@ -498,28 +498,30 @@ class Chosen:
         return self.forecast.method
 
 
-def candidates(freq: str, events: pd.DataFrame | None = None) -> dict[str, Forecaster]:
+def candidates(freq: str, events: pd.DataFrame | None = None,
+               levels: Sequence[float] = LEVELS) -> dict[str, Forecaster]:
     """The forecasters tried at a frequency: the calendar model for daily series, ETS for all."""
     m = SEASON[freq]
+    lv = tuple(sorted(set(levels) | set(LEVELS)))  # the backtest scores 80% and 95% whatever is written
     out: dict[str, Forecaster] = {}
     if freq == "D":
-        out["calendar"] = lambda y, d, h: fit_calendar(y, d, events).simulate(events, h)
-    out["ets"] = lambda y, d, h: ets_forecast(y, d, m, h, freq)
+        out["calendar"] = lambda y, d, h: fit_calendar(y, d, events).simulate(events, h, levels=lv)
+    out["ets"] = lambda y, d, h: ets_forecast(y, d, m, h, freq, levels=lv)
     return out
 
 
 def choose(y: np.ndarray, dates: pd.DatetimeIndex, freq: str, h: int, events: pd.DataFrame | None = None,
            origins: int = 3, only: Sequence[str] | None = None, backtest_h: int | None = None,
-           aggregate: str | None = None) -> Chosen:
+           aggregate: str | None = None, levels: Sequence[float] = LEVELS) -> Chosen:
     """Backtest each candidate, forecast ``h`` periods with the one of lowest MASE; seasonal naive
     (with its own backtest) when none beats it. ``only`` restricts the candidates by key; ``aggregate``
     scores a daily series as weekly or monthly sums (see :func:`backtest`)."""
     m = SEASON[freq]
-    cands = {k: f for k, f in candidates(freq, events).items() if not only or k in only}
+    cands = {k: f for k, f in candidates(freq, events, levels).items() if not only or k in only}
     bh = backtest_h or h
     scores = {k: b for k, f in cands.items()
               if (b := backtest(y, dates, f, bh, m, origins, freq, method=k, aggregate=aggregate))}
-    naive = seasonal_naive(y, dates, m, h, freq=freq)
+    naive = seasonal_naive(y, dates, m, h, levels=tuple(sorted(set(levels) | set(LEVELS))), freq=freq)
     if not scores:
         return Chosen(naive, None, {}, "no_backtest")
     key = min(scores, key=lambda k: scores[k].mase)
