@@ -118,7 +118,7 @@ def holdout_scores(package: str, item: str, tmp_path: Path) -> tuple[float, floa
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         assert main(["forecast", str(src), "--horizon", "12", "--freq", "M", "--out", str(out)]) == 0
-    method = [line for line in buf.getvalue().splitlines() if line.startswith("method: ")][0][8:]
+    method = next(line for line in buf.getvalue().splitlines() if line.startswith("method: "))[8:]
     from workbench.stats.forecast import mase
 
     history = train["value"].to_numpy()

@@ -31,7 +31,7 @@ def _shop(seed: int, days: int = 731, lam: float = 200.0, uplift: float = 2.0):
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_calendar_model_forecasts_a_campaign_in_the_holdout(seed):
-    dates, y, events, mean = _shop(seed)
+    dates, y, events, _ = _shop(seed)
     cut = len(y) - 56  # the holdout holds the November campaign
     assert ((dates[cut:] >= "2025-11-10") & (dates[cut:] <= "2025-11-19")).sum() == 10
     model = fc.fit_calendar(y[:cut], dates[:cut], events)
@@ -86,7 +86,7 @@ def test_backtest_scores_each_origin_and_choose_falls_back_to_naive():
     y = np.tile([5.0, 50, 5, 50, 5, 50, 100], 52) + rng.normal(0, 0.5, 364)  # a pure weekly pattern
     bt = fc.backtest(y, dates, lambda a, d, h: fc.seasonal_naive(a, d, 7, h), 28, 7, origins=3)
     assert bt.origins == 3 and bt.points == 84 and bt.ratio == pytest.approx(1.0)
-    flat = lambda a, d, h: fc.Forecast(pd.DataFrame({"date": pd.date_range(d[-1], periods=h + 1)[1:],  # noqa: E731
+    flat = lambda a, d, h: fc.Forecast(pd.DataFrame({"date": pd.date_range(d[-1], periods=h + 1)[1:],
                                                       "forecast": a.mean(), "low_80": 0.0, "high_80": 1e9,
                                                       "low_95": 0.0, "high_95": 1e9}), "flat")
     assert not fc.backtest(y, dates, flat, 28, 7).beats_naive
@@ -97,12 +97,13 @@ def test_backtest_scores_each_origin_and_choose_falls_back_to_naive():
 
 
 @pytest.mark.parametrize("bad, message", [
-    (dict(dates=pd.date_range("2025-01-01", periods=10), values=np.ones(10)), "at least 14"),
-    (dict(dates=pd.date_range("2025-01-01", periods=30).delete(5), values=np.ones(29)), "missing"),
-    (dict(dates=list(pd.date_range("2025-01-01", periods=30)) + [pd.Timestamp("2025-01-03")],
-          values=np.ones(31)), "duplicated"),
-    (dict(dates=pd.date_range("2025-01-01", periods=30), values=np.r_[np.ones(29), -1]), "negative"),
-    (dict(dates=["2025-01-01", "soon"] + [f"2025-02-{d:02d}" for d in range(1, 28)], values=np.ones(29)), "cannot be read"),
+    ({"dates": pd.date_range("2025-01-01", periods=10), "values": np.ones(10)}, "at least 14"),
+    ({"dates": pd.date_range("2025-01-01", periods=30).delete(5), "values": np.ones(29)}, "missing"),
+    ({"dates": [*pd.date_range("2025-01-01", periods=30), pd.Timestamp("2025-01-03")], "values": np.ones(31)},
+     "duplicated"),
+    ({"dates": pd.date_range("2025-01-01", periods=30), "values": np.r_[np.ones(29), -1]}, "negative"),
+    ({"dates": ["2025-01-01", "soon"] + [f"2025-02-{d:02d}" for d in range(1, 28)], "values": np.ones(29)},
+     "cannot be read"),
 ])
 def test_bad_series_are_refused_with_the_reason(bad, message):
     with pytest.raises(fc.ForecastInputError, match=message):

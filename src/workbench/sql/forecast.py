@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 BREAKDOWNS = ("total", "channel", "category")
 
 
-def daily_series(ds: "Dataset", f: Filters, by: str = "total") -> pd.DataFrame:
+def daily_series(ds: Dataset, f: Filters, by: str = "total") -> pd.DataFrame:
     """GMV (CNY), valid orders and units per day of ``f`` (and per channel or category with ``by``).
 
     Returns ``date`` (datetime64), ``key`` (``total``, the channel or the category; ``unknown`` for a
@@ -53,7 +53,7 @@ def daily_series(ds: "Dataset", f: Filters, by: str = "total") -> pd.DataFrame:
     return out.astype({"gmv": float, "orders": float, "units": float})
 
 
-def daily_product_units(ds: "Dataset", f: Filters) -> pd.DataFrame:
+def daily_product_units(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Units sold per product and day of ``f`` (valid orders): ``product_id``, ``date``, ``units``."""
     where, params = f.bind("order_date", "channel")
     out = engine.query(ds, f"""
@@ -63,7 +63,7 @@ def daily_product_units(ds: "Dataset", f: Filters) -> pd.DataFrame:
     return out.astype({"units": float})
 
 
-def products(ds: "Dataset") -> pd.DataFrame:
+def products(ds: Dataset) -> pd.DataFrame:
     """``product_id``, ``name`` and ``category`` of every product (NULL columns the table lacks)."""
     if "products" not in ds.sources:
         return pd.DataFrame(columns=["product_id", "name", "category"])
@@ -72,7 +72,7 @@ def products(ds: "Dataset") -> pd.DataFrame:
     return engine.query(ds, f"SELECT product_id, {name}, {cat} FROM products ORDER BY product_id", {})
 
 
-def stock_on(ds: "Dataset", end: dt.date) -> tuple[dt.date | None, pd.DataFrame]:
+def stock_on(ds: Dataset, end: dt.date) -> tuple[dt.date | None, pd.DataFrame]:
     """The last inventory day on or before ``end`` and the stock on it: ``product_id``, ``stock_on_hand``,
     ``inbound_units`` (0 when the table lacks it). ``(None, empty)`` without inventory records."""
     empty = pd.DataFrame(columns=["product_id", "stock_on_hand", "inbound_units"])
@@ -89,7 +89,7 @@ def stock_on(ds: "Dataset", end: dt.date) -> tuple[dt.date | None, pd.DataFrame]
     return day, out.astype({"stock_on_hand": float, "inbound_units": float})
 
 
-def campaign_spans(ds: "Dataset") -> pd.DataFrame:
+def campaign_spans(ds: Dataset) -> pd.DataFrame:
     """Every campaign as a span: ``campaign_id``, ``name``, ``kind`` (NULL without the column), ``start``,
     ``end`` (datetime64). Empty (with those columns) without a campaigns table."""
     cols = ["campaign_id", "name", "kind", "start", "end"]

@@ -105,7 +105,7 @@ class Forecast:
         return Estimate(est, lo, hi, level=level, method=self.method, unit=unit, bounds=(0.0, math.inf),
                         kind="prediction", n=len(self.frame))
 
-    def aggregate(self, freq: str) -> "Forecast":
+    def aggregate(self, freq: str) -> Forecast:
         """The daily forecast summed to weeks (``W``) or months (``M``), intervals from the summed paths."""
         if freq == "D" or self.paths is None:
             return self
@@ -275,7 +275,7 @@ def fit_calendar(y: np.ndarray, dates: pd.DatetimeIndex, events: pd.DataFrame | 
     x = x.loc[:, (x != 0).any(axis=0) | x.columns.isin(["const"])]
     z = np.log1p(np.maximum(y, 0.0))
     xm = x.to_numpy()
-    pen = np.array([ridge if (c.startswith("ev.") or c.startswith("pre.")) else 0.0 for c in x.columns])
+    pen = np.array([ridge if c.startswith(("ev.", "pre.")) else 0.0 for c in x.columns])
     gram_inv = np.linalg.inv(xm.T @ xm + np.diag(pen) + 1e-8 * np.eye(xm.shape[1]))
     beta = gram_inv @ (xm.T @ z)
     fitted = xm @ beta
@@ -326,7 +326,7 @@ def fit_ets(y: np.ndarray, m: int):
                                seasonal_periods=m if seas else None,
                                initialization_method="heuristic" if seas and len(y) >= 3 * m
                                else "estimated").fit(disp=False, maxiter=200)
-        except Exception:  # noqa: BLE001 - a configuration that does not fit is skipped
+        except Exception:  # noqa: BLE001, S112 - a configuration that does not fit is skipped
             continue
         aicc = float(res.aicc)
         if math.isfinite(aicc) and aicc < best_aicc and np.all(np.isfinite(res.fittedvalues)):
