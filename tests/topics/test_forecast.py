@@ -112,6 +112,15 @@ def test_campaign_units_lift_the_campaign_days(ds):
     assert (camp["units_to_stock"] >= camp["units"]).all()
 
 
+def test_window_forecast_of_a_projected_campaign(ds, last_day):
+    f = Filters(last_day - dt.timedelta(days=27), last_day)
+    days, total = fc.window_forecast(ds, f, dt.date(2026, 2, 8), dt.date(2026, 2, 14), "orders")
+    assert len(days) == 7 and days["date"].iloc[0] == pd.Timestamp("2026-02-08")
+    assert total.kind == "prediction" and total.low < total.estimate < total.high
+    calm, _ = fc.window_forecast(ds, f, dt.date(2026, 1, 5), dt.date(2026, 1, 11), "orders")
+    assert days["forecast"].mean() > 1.2 * calm["forecast"].mean()  # the Spring Festival sale, projected
+
+
 def test_short_history_is_refused(ds):
     with pytest.raises(Exception, match="at least 56"):
         fc.forecast_values(np.ones(30), pd.date_range("2025-01-01", periods=30), fc.known_events(ds, "2025-03-01"),

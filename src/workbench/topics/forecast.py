@@ -13,7 +13,8 @@ Dataset and filters in, tidy frames and results out (no sentences, no charts):
 * :func:`product_demand` and :func:`replenishment` — units per product (SES for smooth sellers, SBA/TSB
   for slow ones) on a calendar that lifts campaign days as the shop's units model measured them, and
   from it, with a lead time and a service level, safety stock, reorder point and days of cover.
-  :func:`campaign_units` sums the product forecast over a campaign's days (for a campaign plan).
+  :func:`campaign_units` sums the product forecast over a campaign's days and :func:`window_forecast`
+  gives the shop's daily GMV, orders or units over them (for a campaign plan).
 
 The forecast origin is the last day of the filters' period (``f.end``); the history is every day up to
 it. Method keys: ``calendar`` (stats.forecast's calendar regression), ``seasonal_naive``.
@@ -279,6 +280,29 @@ def row_estimate(row: pd.Series, metric: str = "gmv", level: float = 0.95) -> Es
     return Estimate(row["forecast"], row[f"low_{tag}"], row[f"high_{tag}"], level=level, method=str(row["method"]),
                     unit=UNITS[metric], bounds=(0.0, math.inf), kind="prediction", n=int(row.get("history_days", 0))
                     or None)
+
+
+def window_forecast(ds: Dataset, f: Filters, start: dt.date, end: dt.date, metric: str = "gmv",
+                    level: float = 0.95) -> tuple[pd.DataFrame, Estimate]:
+    """The calendar model's daily forecast of ``metric`` for the days ``start``–``end`` after ``f.end`` (a
+    campaign to plan: its kind's effects are in the model when the campaign is in :func:`known_events`).
+
+    Returns the days (``date``, ``forecast``, ``low_80``, ``high_80``, ``low_95``, ``high_95``) and their
+    sum as a prediction :class:`Estimate` at ``level`` (n = days of history fitted). No backtest is run:
+    use :func:`forecast` for the scores."""
+    wide = daily_history(ds, f, metric)
+    if wide.empty or len(wide) < MIN_HISTORY_DAYS:
+        raise DataError(f"{len(wide)} days of history up to {f.end}; a forecast needs at least {MIN_HISTORY_DAYS}")
+    dates = pd.DatetimeIndex(wide.index)
+    start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
+    if start_ts <= dates[-1] or end_ts < start_ts:
+        raise DataError(f"the window {start} to {end} must start after the forecast origin {f.end}")
+    events = known_events(ds, end_ts)
+    model = fc.fit_calendar(wide["total"].to_numpy(float), dates, events)
+    sim = model.simulate(events, (end_ts - dates[-1]).days)
+    keep = (sim.frame["date"] >= start_ts).to_numpy()
+    part = fc.Forecast(sim.frame[keep].reset_index(drop=True), sim.method, sim.levels, sim.paths[:, keep])
+    return part.frame, replace(part.total(level, UNITS[metric]), n=len(dates))
 
 
 # ----------------------------------------------------------------------------------------------- products
