@@ -222,6 +222,7 @@ class CalendarModel:
     last_date: pd.Timestamp
     n: int
     fitted: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    beta_chol: np.ndarray | None = field(repr=False, default=None)
 
     def design(self, dates: pd.DatetimeIndex, events: pd.DataFrame | None) -> pd.DataFrame:
         x = pd.concat([base_features(dates, self.origin, self.yearly), event_features(dates, events)], axis=1)
@@ -250,12 +251,15 @@ class CalendarModel:
             eps = np.where(is_event[None, :], ev, calm)
         else:
             eps = calm
+        if self.beta_chol is not None:  # the coefficients' own uncertainty: one draw per path
+            draws = self.beta[:, None] + self.beta_chol @ rng.standard_normal((len(self.beta), paths))
+            mu = (x.to_numpy() @ draws).T
         e = np.empty((paths, h))
         prev = np.full(paths, self.last_resid)
         for t in range(h):
             prev = self.phi * prev + eps[:, t]
             e[:, t] = prev
-        sim = np.maximum(np.expm1(mu[None, :] + e), 0.0)
+        sim = np.maximum(np.expm1(np.atleast_2d(mu) + e), 0.0)
         return Forecast(_frame_from_paths(future, sim, levels), "calendar", tuple(levels), sim)
 
 
@@ -294,8 +298,15 @@ def fit_calendar(y: np.ndarray, dates: pd.DatetimeIndex, events: pd.DataFrame | 
     calm, event = shocks[~is_event & recent], shocks[is_event & recent]
     if len(calm) < 28:
         calm = shocks[~is_event]
+    # coefficient covariance: residual variance × (X'X + P)^-1 inflated for the AR(1) errors' persistence
+    sigma2 = float(np.mean(r ** 2)) * (1 + phi) / (1 - phi)
+    cov = sigma2 * gram_inv
+    try:
+        chol = np.linalg.cholesky(cov + 1e-12 * np.eye(len(beta)))
+    except np.linalg.LinAlgError:
+        chol = None
     return CalendarModel(list(x.columns), beta, phi, calm, event, float(r[-1]), origin,
-                         yearly, dates[-1], n, fitted)
+                         yearly, dates[-1], n, fitted, chol)
 
 
 # ----------------------------------------------------------------------------------------------- ETS
