@@ -319,7 +319,8 @@ _ETS_CONFIGS = (  # error, trend, damped, seasonal
 
 def fit_ets(y: np.ndarray, m: int):
     """The ETSModel configuration of lowest AICc on ``y`` (multiplicative forms only for positive series;
-    seasonal forms only with two full seasons); returns statsmodels' fitted results."""
+    seasonal forms only with two full seasons, three for a season longer than 24 periods, whose dozens of
+    starting states are then set heuristically rather than estimated); returns statsmodels' fitted results."""
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     y = np.asarray(y, float)
@@ -328,8 +329,8 @@ def fit_ets(y: np.ndarray, m: int):
     for err, trend, damped, seas in _ETS_CONFIGS:
         if (err == "mul" or seas == "mul") and not positive:
             continue
-        if seas and (m < 2 or len(y) < 2 * m):
-            continue
+        if seas and (m < 2 or len(y) < 2 * m or (m > 24 and len(y) < 3 * m)):
+            continue  # a long season (52 weeks) is fitted only with three seasons, from heuristic starting states
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
