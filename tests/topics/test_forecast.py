@@ -97,6 +97,7 @@ def test_replenishment_follows_from_the_forecast_and_the_parameters(ds, last_day
     assert row["days_of_cover"] == pytest.approx(row["stock_on_hand"] / demand.daily[i].mean())
     assert row["reorder_now"] == (row["stock_on_hand"] + row["inbound_units"] <= row["reorder_point"])
     assert table["days_of_cover"].is_monotonic_increasing
+    assert (table["cover_low"] <= table["days_of_cover"]).all() and (table["days_of_cover"] <= table["cover_high"]).all()
     assert set(table["method"]) <= {"ses", "sba", "tsb"} and (table["method"] != "ses").any()
     higher = fc.replenishment(ds, f, lead_time_days=10, service_level=0.99)
     assert (higher.set_index("product_id")["safety_stock"] >= table.set_index("product_id")["safety_stock"]).all()

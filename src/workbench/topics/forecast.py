@@ -364,7 +364,8 @@ def replenishment(ds: Dataset, f: Filters, lead_time_days: int = 14, service_lev
 
     Returns ``product_id``, ``name``, ``category``, ``method``, ``units_per_day`` (forecast, horizon mean),
     ``lead_time_demand``, ``safety_stock``, ``reorder_point`` (units), ``stock_on_hand``, ``inbound_units``,
-    ``days_of_cover`` (stock on hand ÷ forecast units a day), ``reorder_now`` (stock plus inbound at or below
+    ``days_of_cover`` (stock on hand ÷ forecast units a day) with ``cover_low``/``cover_high`` (a 95% interval
+    from the smoothed rate's own uncertainty; inf when the rate may be zero), ``reorder_now`` (stock plus inbound at or below
     the reorder point), ``stock_day``; most urgent (fewest days of cover) first. Stock columns are NaN
     without an ``inventory`` table. The error sigma is scaled by the lead time's mean event multiplier.
     """
@@ -379,13 +380,23 @@ def replenishment(ds: Dataset, f: Filters, lead_time_days: int = 14, service_lev
     on_hand = table["stock_on_hand"].to_numpy(float)
     rp = replenish.replenish(demand.daily, table["sigma"].to_numpy(float) * scale, np.nan_to_num(on_hand, nan=0.0),
                              lead_time_days, service_level, table["inbound_units"].fillna(0.0).to_numpy(float))
+    # the rate's own uncertainty: an exponentially smoothed level has sd sigma * sqrt(alpha / (2 - alpha))
+    z = replenish.service_z(0.975)
+    a = intermittent.ALPHA
+    spread = z * table["sigma"].to_numpy(float) * math.sqrt(a / (2 - a)) * float(np.mean(demand.index))
+    per_day = table["units_per_day"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cover_low = on_hand / (per_day + spread)
+        cover_high = np.where(per_day - spread > 0, on_hand / np.maximum(per_day - spread, 1e-12), np.inf)
     out = table.assign(lead_time_demand=rp.lead_time_demand, safety_stock=rp.safety_stock,
                        reorder_point=rp.reorder_point,
                        days_of_cover=np.where(np.isnan(on_hand), np.nan, rp.days_of_cover),
+                       cover_low=cover_low, cover_high=cover_high,
                        reorder_now=np.where(np.isnan(on_hand), False, rp.reorder_now),
                        stock_day=pd.Timestamp(day) if day else pd.NaT)
     cols = ["product_id", "name", "category", "method", "units_per_day", "lead_time_demand", "safety_stock",
-            "reorder_point", "stock_on_hand", "inbound_units", "days_of_cover", "reorder_now", "stock_day"]
+            "reorder_point", "stock_on_hand", "inbound_units", "days_of_cover", "cover_low", "cover_high",
+            "reorder_now", "stock_day"]
     return out[cols].sort_values(["days_of_cover", "product_id"], na_position="last").reset_index(drop=True)
 
 
