@@ -9,6 +9,8 @@
     workbench import KIND SOURCE --out DIR                turn a platform export into the model
     workbench serve [--port P]                            dashboards (Voila) on 127.0.0.1
     workbench lab                                         JupyterLab on the notebooks
+    workbench forecast SERIES.csv --horizon H [--freq D|W|M] [--level 80,95] --out FORECAST.csv
+                                                          forecast a series, backtested against seasonal naive
 """
 
 from __future__ import annotations
@@ -83,6 +85,108 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     from workbench.serve import server as serve
 
     return serve.lab(args)
+
+
+# ----- workbench forecast -------------------------------------------------------------------------------
+_DATE_NAMES = ("date", "ds", "day", "week", "month", "period", "time", "日期", "月份")
+_VALUE_NAMES = ("value", "y", "sales", "gmv", "units", "orders", "quantity", "qty", "amount", "revenue", "销量",
+                "销售额")
+
+
+def _series_columns(frame, date_col: str | None, value_col: str | None) -> tuple[str, str]:
+    """The date and value columns of a series file: the ones given, else detected by name, then by content."""
+    import pandas as pd
+
+    cols = list(frame.columns)
+    for given, what in ((date_col, "--date-col"), (value_col, "--value-col")):
+        if given is not None and given not in cols:
+            raise WorkbenchError(f"{what} {given!r} is not a column of the file; its columns are {', '.join(cols)}")
+    if date_col is None:
+        named = [c for c in cols if str(c).strip().lower() in _DATE_NAMES]
+        parsed = [c for c in cols if frame[c].dtype == object
+                  and pd.to_datetime(frame[c], errors="coerce", format="mixed").notna().mean() > 0.9]
+        date_col = (named or parsed or [None])[0]
+        if date_col is None:
+            raise WorkbenchError(f"no date column found among {', '.join(map(str, cols))}; name it with --date-col")
+    if value_col is None:
+        numeric = [c for c in cols if c != date_col and pd.to_numeric(frame[c], errors="coerce").notna().mean() > 0.9]
+        named = [c for c in numeric if str(c).strip().lower() in _VALUE_NAMES]
+        value_col = (named or numeric or [None])[0]
+        if value_col is None:
+            raise WorkbenchError(f"no numeric value column found besides {date_col!r}; name it with --value-col")
+    return date_col, value_col
+
+
+def _infer_freq(dates) -> str:
+    import numpy as np
+
+    gaps = np.diff(np.sort(dates.dropna().unique()).astype("datetime64[D]").astype(int))
+    step = float(np.median(gaps)) if len(gaps) else 1.0
+    return "D" if step < 4 else ("W" if step < 20 else "M")
+
+
+def _spreadsheet_safe(value: object) -> object:
+    """A cell a spreadsheet will not run as a formula: text starting with = + - @ (and not a number) is quoted."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
+
+
+def _cmd_forecast(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from workbench.stats import forecast as fc
+
+    path = Path(args.series)
+    if not path.exists():
+        raise WorkbenchError(f"{path}: no such file")
+    try:
+        frame = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise WorkbenchError(f"{path}: cannot be read as a CSV file ({exc}); save it as UTF-8 CSV") from None
+    date_col, value_col = _series_columns(frame, args.date_col, args.value_col)
+    dates = pd.to_datetime(frame[date_col], errors="coerce", format="mixed")
+    freq = (args.freq or _infer_freq(dates)).upper()
+    if freq not in fc.SEASON:
+        raise WorkbenchError(f"--freq {args.freq!r}: expected D, W or M")
+    try:
+        levels = tuple(sorted(float(x) / 100 for x in str(args.level).split(",") if x.strip()))
+    except ValueError:
+        raise WorkbenchError(f"--level {args.level!r}: expected per cents such as 80,95") from None
+    if not levels or not all(0 < lv < 1 for lv in levels):
+        raise WorkbenchError(f"--level {args.level!r}: each level must be between 0 and 100 (such as 80,95)")
+    if args.horizon < 1:
+        raise WorkbenchError("--horizon must be at least 1 period")
+    try:
+        index, values = fc.check_series(frame[date_col], frame[value_col], freq, allow_negative=args.allow_negative)
+    except fc.ForecastInputError as exc:
+        raise WorkbenchError(f"{path} (date column {date_col!r}, value column {value_col!r}): {exc}") from None
+    chosen = fc.choose(values, index, freq, args.horizon, levels=levels)
+    out = chosen.forecast.frame
+    table = pd.DataFrame({"date": pd.DatetimeIndex(out["date"]).strftime("%Y-%m-%d"), "forecast": out["forecast"]})
+    for lv in levels:
+        tag = fc.level_tag(lv)
+        table[f"low_{tag}"], table[f"high_{tag}"] = out[f"low_{tag}"], out[f"high_{tag}"]
+    table = table.map(_spreadsheet_safe)
+    table.to_csv(args.out, index=False, float_format="%.6g")
+    m = fc.SEASON[freq]
+    spec = chosen.forecast.frame.attrs.get("spec", chosen.method)
+    print(f"series: {len(values)} points at frequency {freq} from {path.name} ({date_col!r}, {value_col!r}); "
+          f"season {m}")
+    for key, b in chosen.candidates.items():
+        print(f"backtest {key:<9} MASE {b.mase:.3f} vs seasonal naive {b.mase_naive:.3f} (ratio {b.ratio:.2f}); "
+              f"coverage 80% {b.coverage_80:.0%}, 95% {b.coverage_95:.0%}; {b.origins} origin(s) of "
+              f"{min(args.horizon, len(values))} periods")
+    verdict = {"best_backtest": "beats seasonal naive in the backtest",
+               "naive_best": "no method beat seasonal naive in the backtest, so seasonal naive is used",
+               "no_backtest": "too short for a backtest of this horizon: seasonal naive is used"}[chosen.reason]
+    print(f"method: {spec} ({verdict})")
+    print(f"wrote {len(table)} periods with {', '.join(fc.level_tag(lv) + '%' for lv in levels)} "
+          f"prediction intervals to {args.out}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,6 +265,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lab", help="open JupyterLab on the notebooks")
     p.add_argument("--port", type=int, default=8888)
     p.set_defaults(func=_cmd_lab)
+
+    p = sub.add_parser("forecast", help="forecast a series (CSV of dates and values) with prediction intervals")
+    p.add_argument("series", help="CSV file with a date column and a value column")
+    p.add_argument("--horizon", type=int, required=True, help="periods to forecast")
+    p.add_argument("--freq", choices=["D", "W", "M", "d", "w", "m"], help="D, W or M (default: from the dates)")
+    p.add_argument("--level", default="80,95", help="prediction levels in per cent (default: 80,95)")
+    p.add_argument("--out", required=True, help="CSV file to write the forecast to")
+    p.add_argument("--date-col", dest="date_col", help="name of the date column (default: detected)")
+    p.add_argument("--value-col", dest="value_col", help="name of the value column (default: detected)")
+    p.add_argument("--allow-negative", dest="allow_negative", action="store_true",
+                   help="accept negative values (for a series that can be negative, such as a profit)")
+    p.set_defaults(func=_cmd_forecast)
     return parser
 
 

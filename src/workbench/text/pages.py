@@ -15,7 +15,7 @@ from workbench.text import catalogue
 #: Registered notebooks, in run order (the overview, which reads the others, runs last).
 NAMES = ("00_overview", "01_sales_traffic", "02_products_pricing", "03_marketing", "04_campaigns",
          "05_customer_service", "06_logistics", "07_omnichannel", "08_social_commerce", "09_cross_border",
-         "10_personalisation", "11_brand_reputation", "12_crm", "13_risk")
+         "10_personalisation", "11_brand_reputation", "12_crm", "13_risk", "14_forecast")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,548 @@
+"""Forecasts of a series with prediction intervals, checked by a rolling-origin backtest against seasonal naive.
+
+Three forecasters, arrays and frames in, frames and numbers out (nothing here knows about data or SQL):
+
+``calendar``        daily series with known events (campaigns, holidays): a regression of log(1 + y) on a
+                    trend, weekday dummies, yearly Fourier terms and, per event kind, indicators of its
+                    days, its first and last day and the week before it; AR(1) errors. Intervals come
+                    from simulated paths whose shocks are resampled from the model's own residuals (event
+                    days from event days), so sums over weeks and heavy tails are honest.
+``ets``             statsmodels' exponential smoothing (ETSModel), the configuration chosen by AICc among
+                    additive and multiplicative error, trend (damped) and season; for any series.
+``seasonal_naive``  the last season repeated; intervals from its residuals, widened per season ahead.
+
+:func:`backtest` fits a forecaster at several origins of the history and scores each h-step forecast:
+MASE (mean absolute error over the in-sample MAE of the one-season-ago forecast, Hyndman & Koehler 2006)
+for the method and for seasonal naive, and how often the 80% and 95% intervals held. :func:`forecast`
+runs the candidates' backtests, keeps the best and falls back to seasonal naive when no method beats it.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from workbench.stats.result import Estimate
+
+#: Season length (periods per season) of each frequency: a week of days, a year of weeks or months.
+SEASON = {"D": 7, "W": 52, "M": 12}
+#: pandas frequency alias of each frequency key.
+PANDAS_FREQ = {"D": "D", "W": "W-MON", "M": "MS"}
+#: Prediction levels a forecast carries by default.
+LEVELS = (0.8, 0.95)
+#: Days before an event that are modelled as its run-up (buyers wait for the deal).
+PRE_DAYS = 7
+#: Simulated paths behind the intervals.
+PATHS = 1000
+#: The calendar model resamples the shocks of this many most recent days.
+RECENT_SHOCK_DAYS = 365
+
+
+class ForecastInputError(ValueError):
+    """Raised when a series cannot be forecast (too short, gaps, duplicates, negative values); says why."""
+
+
+# ----------------------------------------------------------------------------------------------- metrics
+def seasonal_naive_scale(history: np.ndarray, m: int) -> float:
+    """In-sample MAE of the one-season-ago forecast (the MASE denominator); falls back to lag 1."""
+    y = np.asarray(history, dtype=float)
+    for lag in (m, 1):
+        if len(y) > lag:
+            d = np.abs(y[lag:] - y[:-lag])
+            scale = float(np.mean(d))
+            if scale > 0:
+                return scale
+    return math.nan
+
+
+def mase(actual: np.ndarray, predicted: np.ndarray, history: np.ndarray, m: int) -> float:
+    """Mean absolute scaled error of ``predicted`` against ``actual``, scaled by seasonal naive in ``history``."""
+    scale = seasonal_naive_scale(history, m)
+    err = float(np.mean(np.abs(np.asarray(actual, float) - np.asarray(predicted, float))))
+    return err / scale if scale and math.isfinite(scale) else math.nan
+
+
+def coverage(actual: np.ndarray, low: np.ndarray, high: np.ndarray) -> float:
+    """Share of ``actual`` values inside ``low``–``high``."""
+    a = np.asarray(actual, float)
+    return float(np.mean((a >= np.asarray(low, float)) & (a <= np.asarray(high, float))))
+
+
+# ----------------------------------------------------------------------------------------------- results
+@dataclass
+class Forecast:
+    """A forecast over ``dates``: ``frame`` has ``date``, ``forecast`` and ``low_80``/``high_80``,
+    ``low_95``/``high_95`` (one pair per level), ``paths`` (paths × periods, when simulated) and the method key."""
+
+    frame: pd.DataFrame
+    method: str
+    levels: tuple[float, ...] = LEVELS
+    paths: np.ndarray | None = None
+
+    def estimate(self, i: int, level: float = 0.95, unit: str = "number") -> Estimate:
+        """The forecast of period ``i`` as a prediction :class:`Estimate` at ``level``."""
+        row = self.frame.iloc[i]
+        tag = level_tag(level)
+        return Estimate(row["forecast"], row[f"low_{tag}"], row[f"high_{tag}"], level=level, method=self.method,
+                        unit=unit, bounds=(0.0, math.inf), kind="prediction")
+
+    def total(self, level: float = 0.95, unit: str = "number") -> Estimate:
+        """The sum over the horizon as a prediction :class:`Estimate` (from the paths when there are any)."""
+        if self.paths is not None:
+            sums = self.paths.sum(axis=1)
+            a = (1 - level) / 2
+            lo, hi = np.quantile(sums, [a, 1 - a])
+            est = float(np.median(sums))
+        else:  # without paths: bounds add up only as a conservative band
+            tag = level_tag(level)
+            est = float(self.frame["forecast"].sum())
+            lo, hi = float(self.frame[f"low_{tag}"].sum()), float(self.frame[f"high_{tag}"].sum())
+        return Estimate(est, lo, hi, level=level, method=self.method, unit=unit, bounds=(0.0, math.inf),
+                        kind="prediction", n=len(self.frame))
+
+    def aggregate(self, freq: str) -> Forecast:
+        """The daily forecast summed to weeks (``W``) or months (``M``), intervals from the summed paths."""
+        if freq == "D" or self.paths is None:
+            return self
+        keys = period_start(pd.DatetimeIndex(self.frame["date"]), freq)
+        groups = pd.Index(keys).unique()
+        idx = [np.flatnonzero(keys == g) for g in groups]
+        paths = np.stack([self.paths[:, i].sum(axis=1) for i in idx], axis=1)
+        frame = _frame_from_paths(pd.DatetimeIndex(groups), paths, self.levels)
+        frame["days"] = [len(i) for i in idx]
+        return Forecast(frame, self.method, self.levels, paths)
+
+
+def period_start(dates: pd.DatetimeIndex, freq: str) -> pd.DatetimeIndex:
+    """The first day of the week (Monday) or month holding each date; the dates themselves for ``D``."""
+    if freq == "D":
+        return pd.DatetimeIndex(dates)
+    return pd.DatetimeIndex(dates).to_period("W-SUN" if freq == "W" else "M").start_time
+
+
+def sum_by_period(values: np.ndarray, dates: pd.DatetimeIndex, freq: str) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Daily ``values`` summed per week or month: (first days, sums), in date order."""
+    s = pd.Series(np.asarray(values, float), index=period_start(dates, freq)).groupby(level=0).sum()
+    return pd.DatetimeIndex(s.index), s.to_numpy()
+
+
+def level_tag(level: float) -> str:
+    """The column suffix of a level: 0.8 → ``80``, 0.95 → ``95``."""
+    return f"{round(level * 100):d}" if abs(level * 100 - round(level * 100)) < 1e-9 else f"{level * 100:g}"
+
+
+def _frame_from_paths(dates: pd.DatetimeIndex, paths: np.ndarray, levels: Sequence[float]) -> pd.DataFrame:
+    qs = [0.5] + [q for lv in levels for q in ((1 - lv) / 2, (1 + lv) / 2)]
+    at = np.quantile(paths, qs, axis=0)
+    out = {"date": dates, "forecast": at[0]}
+    for i, lv in enumerate(levels):
+        out[f"low_{level_tag(lv)}"], out[f"high_{level_tag(lv)}"] = at[1 + 2 * i], at[2 + 2 * i]
+    return pd.DataFrame(out)
+
+
+# ----------------------------------------------------------------------------------------------- seasonal naive
+def seasonal_naive(y: np.ndarray, dates: pd.DatetimeIndex, m: int, h: int, levels: Sequence[float] = LEVELS,
+                   freq: str = "D", paths: int = PATHS, seed: int = 0) -> Forecast:
+    """The last ``m`` values repeated over ``h`` periods; intervals from paths whose shocks are resampled
+    seasonal differences of the history (k seasons ahead add k shocks), never below zero."""
+    y = np.asarray(y, float)
+    future = pd.date_range(dates[-1], periods=h + 1, freq=PANDAS_FREQ[freq])[1:]
+    base = np.array([y[len(y) - m + (i % m)] for i in range(h)])
+    diffs = y[m:] - y[:-m] if len(y) > m else np.zeros(1)
+    rng = np.random.default_rng(seed)
+    k = np.arange(h) // m + 1  # seasons ahead
+    shocks = rng.choice(diffs, size=(paths, h, int(k.max())))
+    mask = np.arange(int(k.max()))[None, None, :] < k[None, :, None]
+    sim = np.maximum(base[None, :] + (shocks * mask).sum(axis=2), 0.0)
+    frame = _frame_from_paths(future, sim, levels)
+    frame["forecast"] = base
+    return Forecast(frame, "seasonal_naive", tuple(levels), sim)
+
+
+# ----------------------------------------------------------------------------------------------- calendar model
+def event_features(dates: pd.DatetimeIndex, events: pd.DataFrame | None, pre_days: int = PRE_DAYS) -> pd.DataFrame:
+    """Indicator columns of known events on ``dates``.
+
+    ``events`` has ``kind``, ``start``, ``end`` (inclusive days). Per kind: ``ev.<kind>`` (any of its days),
+    ``ev.<kind>.first``, ``ev.<kind>.last`` and ``pre.<kind>`` (the ``pre_days`` days before its start);
+    ``ev.any`` marks every event day, so that a kind never seen before still counts as an event.
+    """
+    cols: dict[str, np.ndarray] = {}
+    n = len(dates)
+    if events is None or len(events) == 0:
+        return pd.DataFrame(index=dates)
+    day = dates.normalize().to_numpy()
+    anyd = np.zeros(n)
+    for row in events.itertuples(index=False):
+        s, e = np.datetime64(pd.Timestamp(row.start), "ns"), np.datetime64(pd.Timestamp(row.end), "ns")
+        k = str(row.kind)
+        inside = (day >= s) & (day <= e)
+        cols.setdefault(f"ev.{k}", np.zeros(n))[inside] = 1.0
+        cols.setdefault(f"ev.{k}.first", np.zeros(n))[day == s] = 1.0
+        if e > s:
+            cols.setdefault(f"ev.{k}.last", np.zeros(n))[day == e] = 1.0
+        if pre_days:
+            pre = (day >= s - np.timedelta64(pre_days, "D")) & (day < s)
+            cols.setdefault(f"pre.{k}", np.zeros(n))[pre] = 1.0
+        anyd[inside] = 1.0
+    cols["ev.any"] = anyd
+    return pd.DataFrame(cols, index=dates)
+
+
+def base_features(dates: pd.DatetimeIndex, origin: pd.Timestamp, yearly: int) -> pd.DataFrame:
+    """A constant, trend (years since ``origin``), weekday dummies (Monday the base), ``yearly`` Fourier pairs."""
+    t = (dates - origin).days.to_numpy() / 365.25
+    x = {"const": np.ones(len(dates)), "trend": t}
+    for k in range(1, 7):
+        x[f"dow{k}"] = (dates.day_of_week == k).astype(float)
+    doy = dates.day_of_year.to_numpy() / 365.25
+    for h in range(1, yearly + 1):
+        x[f"sin{h}"] = np.sin(2 * np.pi * h * doy)
+        x[f"cos{h}"] = np.cos(2 * np.pi * h * doy)
+    return pd.DataFrame(x, index=dates)
+
+
+@dataclass
+class CalendarModel:
+    """A fitted calendar regression: coefficients by column, AR(1) coefficient, residual shocks, the last residual."""
+
+    columns: list[str]
+    beta: np.ndarray
+    phi: float
+    shocks_calm: np.ndarray
+    shocks_event: np.ndarray
+    last_resid: float
+    origin: pd.Timestamp
+    yearly: int
+    last_date: pd.Timestamp
+    n: int
+    fitted: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    beta_chol: np.ndarray | None = field(repr=False, default=None)
+
+    def design(self, dates: pd.DatetimeIndex, events: pd.DataFrame | None) -> pd.DataFrame:
+        x = pd.concat([base_features(dates, self.origin, self.yearly), event_features(dates, events)], axis=1)
+        return x.reindex(columns=self.columns, fill_value=0.0)
+
+    def event_index(self, dates: pd.DatetimeIndex, events: pd.DataFrame | None) -> np.ndarray:
+        """The multiplier the known events put on each day (1 on a day without events): exp of the event terms."""
+        x = self.design(dates, events)
+        cols = [i for i, c in enumerate(self.columns) if c.startswith(("ev.", "pre."))]
+        if not cols:
+            return np.ones(len(dates))
+        return np.exp(x.to_numpy()[:, cols] @ self.beta[cols])
+
+    def simulate(self, events: pd.DataFrame | None, h: int, paths: int = PATHS, seed: int = 0,
+                 levels: Sequence[float] = LEVELS) -> Forecast:
+        """Simulate ``h`` days after the last training day; the forecast is the paths' median."""
+        future = pd.date_range(self.last_date + pd.Timedelta(days=1), periods=h, freq="D")
+        x = self.design(future, events)
+        mu = x.to_numpy() @ self.beta
+        is_event = (x.filter(like="ev.").to_numpy().sum(axis=1) > 0) if any(c.startswith("ev.") for c in x) \
+            else np.zeros(h, bool)
+        rng = np.random.default_rng(seed)
+        calm = rng.choice(self.shocks_calm, size=(paths, h))
+        if len(self.shocks_event) >= 10 and is_event.any():
+            ev = rng.choice(self.shocks_event, size=(paths, h))
+            eps = np.where(is_event[None, :], ev, calm)
+        else:
+            eps = calm
+        if self.beta_chol is not None:  # the coefficients' own uncertainty: one draw per path
+            draws = self.beta[:, None] + self.beta_chol @ rng.standard_normal((len(self.beta), paths))
+            mu = (x.to_numpy() @ draws).T
+        e = np.empty((paths, h))
+        prev = np.full(paths, self.last_resid)
+        for t in range(h):
+            prev = self.phi * prev + eps[:, t]
+            e[:, t] = prev
+        sim = np.maximum(np.expm1(np.atleast_2d(mu) + e), 0.0)
+        return Forecast(_frame_from_paths(future, sim, levels), "calendar", tuple(levels), sim)
+
+
+def fit_calendar(y: np.ndarray, dates: pd.DatetimeIndex, events: pd.DataFrame | None = None,
+                 ridge: float = 0.1) -> CalendarModel:
+    """Fit the calendar regression to a daily series ``y`` on consecutive ``dates``.
+
+    Event columns without a day in the history are dropped (their effect cannot be learnt); event
+    coefficients are shrunk by a small ridge penalty (``ridge``) so that kinds seen once stay stable.
+    Yearly Fourier terms need a year of history (two pairs from 365 days, three from 540).
+    """
+    y = np.asarray(y, float)
+    n = len(y)
+    yearly = 3 if n >= 540 else (2 if n >= 365 else 0)
+    origin = dates[0]
+    x = pd.concat([base_features(dates, origin, yearly), event_features(dates, events)], axis=1)
+    x = x.loc[:, (x != 0).any(axis=0) | x.columns.isin(["const"])]
+    z = np.log1p(np.maximum(y, 0.0))
+    xm = x.to_numpy()
+    pen = np.array([ridge if c.startswith(("ev.", "pre.")) else 0.0 for c in x.columns])
+    gram_inv = np.linalg.inv(xm.T @ xm + np.diag(pen) + 1e-8 * np.eye(xm.shape[1]))
+    beta = gram_inv @ (xm.T @ z)
+    fitted = xm @ beta
+    r = z - fitted
+    phi = float(np.clip(np.dot(r[1:], r[:-1]) / max(np.dot(r[:-1], r[:-1]), 1e-12), 0.0, 0.95)) if n > 2 else 0.0
+    shocks = np.r_[r[0], r[1:] - phi * r[:-1]]
+    ev_cols = [i for i, c in enumerate(x.columns) if c.startswith("ev.")]
+    is_event = (xm[:, ev_cols].sum(axis=1) > 0) if ev_cols else np.zeros(n, bool)
+    # in-sample residuals understate out-of-sample error by the parameters fitted, most on event days
+    # (shrunk by their own dummies): each is widened by its leverage h, r / sqrt(1 - h)
+    lev = ((xm @ gram_inv) * xm).sum(axis=1)
+    shocks = shocks / np.sqrt(np.clip(1 - lev, 0.05, 1))
+    # shocks of the last year only: noise on the log scale shrinks as volume grows (a count's relative
+    # noise is 1/sqrt(count)), so older, smaller days would overstate the spread ahead
+    recent = np.arange(n) >= n - RECENT_SHOCK_DAYS
+    calm, event = shocks[~is_event & recent], shocks[is_event & recent]
+    if len(calm) < 28:
+        calm = shocks[~is_event]
+    # coefficient covariance: residual variance × (X'X + P)^-1 inflated for the AR(1) errors' persistence
+    sigma2 = float(np.mean(r ** 2)) * (1 + phi) / (1 - phi)
+    cov = sigma2 * gram_inv
+    try:
+        chol = np.linalg.cholesky(cov + 1e-12 * np.eye(len(beta)))
+    except np.linalg.LinAlgError:
+        chol = None
+    return CalendarModel(list(x.columns), beta, phi, calm, event, float(r[-1]), origin,
+                         yearly, dates[-1], n, fitted, chol)
+
+
+# ----------------------------------------------------------------------------------------------- ETS
+_ETS_CONFIGS = (  # error, trend, damped, seasonal
+    ("add", None, False, None), ("add", "add", True, None), ("add", None, False, "add"),
+    ("add", "add", True, "add"), ("mul", None, False, "mul"), ("mul", "add", True, "mul"),
+    ("mul", None, False, None), ("mul", "add", True, None),
+)
+
+
+def fit_ets(y: np.ndarray, m: int):
+    """The ETSModel configuration of lowest AICc on ``y`` (multiplicative forms only for positive series;
+    seasonal forms only with two full seasons, three for a season longer than 24 periods, whose dozens of
+    starting states are then set heuristically rather than estimated); returns statsmodels' fitted results."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    y = np.asarray(y, float)
+    best, best_aicc = None, math.inf
+    positive = bool(np.all(y > 0))
+    for err, trend, damped, seas in _ETS_CONFIGS:
+        if (err == "mul" or seas == "mul") and not positive:
+            continue
+        if seas and (m < 2 or len(y) < 2 * m or (m > 24 and len(y) < 3 * m)):
+            continue  # a long season (52 weeks) is fitted only with three seasons, from heuristic starting states
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = ETSModel(y, error=err, trend=trend, damped_trend=damped, seasonal=seas,
+                               seasonal_periods=m if seas else None,
+                               initialization_method="heuristic" if seas and len(y) >= 3 * m
+                               else "estimated").fit(disp=False, maxiter=200)
+        except Exception:  # noqa: BLE001, S112 - a configuration that does not fit is skipped
+            continue
+        aicc = float(res.aicc)
+        if math.isfinite(aicc) and aicc < best_aicc and np.all(np.isfinite(res.fittedvalues)):
+            best, best_aicc = res, aicc
+    return best
+
+
+def ets_forecast(y: np.ndarray, dates: pd.DatetimeIndex, m: int, h: int, freq: str,
+                 levels: Sequence[float] = LEVELS, paths: int = PATHS, seed: int = 0) -> Forecast | None:
+    """An ETS forecast of ``h`` periods with intervals from simulated paths (None when no configuration fits)."""
+    res = fit_ets(y, m)
+    if res is None:
+        return None
+    future = pd.date_range(dates[-1], periods=h + 1, freq=PANDAS_FREQ[freq])[1:]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sim = np.asarray(res.simulate(h, repetitions=paths, anchor="end", rng=np.random.default_rng(seed))).reshape(h, -1).T
+        point = np.asarray(res.forecast(h))
+    sim = np.where(np.isfinite(sim), sim, np.nan)
+    if np.isnan(sim).mean() > 0.05:
+        return None
+    sim = np.nan_to_num(sim, nan=float(np.nanmedian(sim)))
+    if np.all(np.asarray(y) >= 0):
+        sim, point = np.maximum(sim, 0.0), np.maximum(point, 0.0)
+    frame = _frame_from_paths(future, sim, levels)
+    frame["forecast"] = point
+    spec = res.model
+    name = "ets_" + "".join(s[0].upper() if s else "N" for s in (spec.error, spec.trend, spec.seasonal))
+    if getattr(spec, "damped_trend", False):
+        name = name[:6] + "d" + name[6:]
+    return _named(Forecast(frame, "ets", tuple(levels), sim), name)
+
+
+def _named(fc: Forecast, spec: str) -> Forecast:
+    fc.frame.attrs["spec"] = spec
+    return fc
+
+
+# ----------------------------------------------------------------------------------------------- backtest
+Forecaster = Callable[[np.ndarray, pd.DatetimeIndex, int], "Forecast | None"]
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """Rolling-origin scores of a method: MASE of the method and of seasonal naive (means over origins),
+    their ratio, 80% and 95% interval coverage of the actuals, origins and points scored."""
+
+    method: str
+    mase: float
+    mase_naive: float
+    coverage_80: float
+    coverage_95: float
+    origins: int
+    points: int
+
+    @property
+    def ratio(self) -> float:
+        """MASE relative to seasonal naive's (below 1: the method beats seasonal naive)."""
+        return self.mase / self.mase_naive if self.mase_naive and math.isfinite(self.mase_naive) else math.nan
+
+    @property
+    def beats_naive(self) -> bool:
+        return math.isfinite(self.ratio) and self.ratio < 1
+
+    def coverage_estimate(self, level: float = 0.95) -> Estimate:
+        """How often the ``level`` interval held, as a share with its Wilson interval (n = points scored)."""
+        k = (self.coverage_95 if level >= 0.95 else self.coverage_80) * self.points
+        return Estimate.proportion(round(k), self.points, min_n=10)
+
+
+def backtest(y: np.ndarray, dates: pd.DatetimeIndex, forecaster: Forecaster, h: int, m: int,
+             origins: int = 3, freq: str = "D", min_train: int | None = None, method: str = "",
+             aggregate: str | None = None) -> Backtest | None:
+    """Fit ``forecaster(y_train, dates_train, h)`` at ``origins`` origins (the last h, 2h, … periods held out)
+    and score it and seasonal naive on each held-out stretch. None when no origin leaves ``min_train`` points
+    (two seasons by default). With ``aggregate`` (``W`` or ``M``) a daily series is scored as weekly or
+    monthly sums (forecast, intervals from summed paths, actuals and the MASE scale alike)."""
+    y = np.asarray(y, float)
+    min_train = min_train or 2 * m
+    scores, naive, cov80, cov95, pts, used = [], [], [], [], 0, 0
+    for k in range(origins, 0, -1):
+        cut = len(y) - k * h
+        if cut < min_train:
+            continue
+        train, test = y[:cut], y[cut:cut + h]
+        fc = forecaster(train, dates[:cut], len(test))
+        if fc is None:
+            continue
+        sn = seasonal_naive(train, dates[:cut], m, len(test), freq=freq)
+        scale_m, hist = m, train
+        if aggregate and aggregate != freq:
+            fc, sn = fc.aggregate(aggregate), sn.aggregate(aggregate)
+            _, test = sum_by_period(test, dates[cut:cut + h], aggregate)
+            _, hist = sum_by_period(train, dates[:cut], aggregate)
+            scale_m = SEASON[aggregate] if len(hist) > SEASON[aggregate] else 1
+        f = fc.frame
+        scores.append(mase(test, f["forecast"].to_numpy(), hist, scale_m))
+        naive.append(mase(test, sn.frame["forecast"].to_numpy(), hist, scale_m))
+        cov80.append(coverage(test, f["low_80"], f["high_80"]) * len(test))
+        cov95.append(coverage(test, f["low_95"], f["high_95"]) * len(test))
+        pts += len(test)
+        used += 1
+        method = method or fc.method
+    if not used:
+        return None
+    return Backtest(method, float(np.mean(scores)), float(np.mean(naive)), float(sum(cov80) / pts),
+                    float(sum(cov95) / pts), used, pts)
+
+
+# ----------------------------------------------------------------------------------------------- input checks
+def check_series(dates: pd.Series, values: pd.Series, freq: str, allow_negative: bool = False,
+                 seasons: int = 2) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Check a series for forecasting and return it sorted: dates on ``freq``'s grid, no duplicates or
+    gaps, no missing or (unless ``allow_negative``) negative values, at least ``seasons`` seasons.
+    Raises :class:`ForecastInputError` naming the first offending rows and the fix."""
+    m = SEASON[freq]
+    d = pd.to_datetime(pd.Series(dates), errors="coerce")
+    v = pd.to_numeric(pd.Series(values), errors="coerce")
+    bad = d.isna()
+    if bad.any():
+        rows = list(np.flatnonzero(bad.to_numpy())[:3] + 2)
+        raise ForecastInputError(f"{int(bad.sum())} date(s) cannot be read (rows {rows}); write dates as YYYY-MM-DD")
+    if v.isna().any():
+        rows = list(np.flatnonzero(v.isna().to_numpy())[:3] + 2)
+        raise ForecastInputError(f"{int(v.isna().sum())} value(s) are missing or not numbers (rows {rows}); "
+                                 "fill them or remove the rows")
+    if not allow_negative and (v < 0).any():
+        rows = list(np.flatnonzero((v < 0).to_numpy())[:3] + 2)
+        raise ForecastInputError(f"{int((v < 0).sum())} negative value(s) (rows {rows}); sales and counts cannot "
+                                 "be negative: correct them, or pass --allow-negative for a series that can be")
+    dup = d.duplicated(keep=False)
+    if dup.any():
+        ex = sorted(d[dup].dt.strftime("%Y-%m-%d").unique())[:3]
+        raise ForecastInputError(f"{int(d.duplicated().sum())} duplicated date(s), e.g. {', '.join(ex)}; "
+                                 "keep one row per period (sum the values first)")
+    order = np.argsort(d.to_numpy())
+    d, v = d.iloc[order].reset_index(drop=True), v.iloc[order].reset_index(drop=True)
+    grid = {"D": d.dt.normalize(), "W": d.dt.to_period("W-SUN").dt.start_time,
+            "M": d.dt.to_period("M").dt.start_time}[freq]
+    if grid.duplicated().any():
+        ex = grid[grid.duplicated()].dt.strftime("%Y-%m-%d").iloc[0]
+        raise ForecastInputError(f"two dates fall in the same period (near {ex}) at frequency {freq}; "
+                                 "sum the series to that frequency or choose a finer --freq")
+    full = pd.date_range(grid.iloc[0], grid.iloc[-1], freq=PANDAS_FREQ[freq])
+    if len(full) != len(grid):
+        missing = full.difference(pd.DatetimeIndex(grid))
+        ex = ", ".join(missing[:3].strftime("%Y-%m-%d"))
+        raise ForecastInputError(f"{len(missing)} period(s) missing, e.g. {ex}; add them (with 0 if nothing "
+                                 "was sold) so that the series has no gaps")
+    if len(v) < seasons * m:
+        raise ForecastInputError(f"{len(v)} points at frequency {freq}; at least {seasons * m} "
+                                 f"({seasons} seasons of {m}) are needed to compare with seasonal naive")
+    return pd.DatetimeIndex(grid), v.to_numpy(dtype=float)
+
+
+# ----------------------------------------------------------------------------------------------- choice
+@dataclass
+class Chosen:
+    """The chosen forecast, its backtest, every candidate's backtest, and why the choice was made
+    (``reason``: ``best_backtest``, ``naive_best`` or ``no_backtest``)."""
+
+    forecast: Forecast
+    backtest: Backtest | None
+    candidates: dict[str, Backtest]
+    reason: str
+
+    @property
+    def method(self) -> str:
+        return self.forecast.method
+
+
+def candidates(freq: str, events: pd.DataFrame | None = None,
+               levels: Sequence[float] = LEVELS) -> dict[str, Forecaster]:
+    """The forecasters tried at a frequency: the calendar model for daily series, ETS for all."""
+    m = SEASON[freq]
+    lv = tuple(sorted(set(levels) | set(LEVELS)))  # the backtest scores 80% and 95% whatever is written
+    out: dict[str, Forecaster] = {}
+    if freq == "D":
+        out["calendar"] = lambda y, d, h: fit_calendar(y, d, events).simulate(events, h, levels=lv)
+    out["ets"] = lambda y, d, h: ets_forecast(y, d, m, h, freq, levels=lv)
+    return out
+
+
+def choose(y: np.ndarray, dates: pd.DatetimeIndex, freq: str, h: int, events: pd.DataFrame | None = None,
+           origins: int = 3, only: Sequence[str] | None = None, backtest_h: int | None = None,
+           aggregate: str | None = None, levels: Sequence[float] = LEVELS) -> Chosen:
+    """Backtest each candidate, forecast ``h`` periods with the one of lowest MASE; seasonal naive
+    (with its own backtest) when none beats it. ``only`` restricts the candidates by key; ``aggregate``
+    scores a daily series as weekly or monthly sums (see :func:`backtest`)."""
+    m = SEASON[freq]
+    cands = {k: f for k, f in candidates(freq, events, levels).items() if not only or k in only}
+    bh = backtest_h or h
+    scores = {k: b for k, f in cands.items()
+              if (b := backtest(y, dates, f, bh, m, origins, freq, method=k, aggregate=aggregate))}
+    naive = seasonal_naive(y, dates, m, h, levels=tuple(sorted(set(levels) | set(LEVELS))), freq=freq)
+    if not scores:
+        return Chosen(naive, None, {}, "no_backtest")
+    key = min(scores, key=lambda k: scores[k].mase)
+    best = scores[key]
+    if not best.beats_naive:
+        nb = backtest(y, dates, lambda a, d, hh: seasonal_naive(a, d, m, hh, freq=freq), bh, m, origins, freq,
+                      method="seasonal_naive", aggregate=aggregate)
+        return Chosen(naive, nb, scores, "naive_best")
+    fc = cands[key](y, dates, h)
+    if fc is None:
+        return Chosen(naive, None, scores, "no_backtest")
+    return Chosen(fc, best, scores, "best_backtest")

@@ -1,0 +1,418 @@
+"""Forecasting and planning: GMV, orders and units ahead, per product demand, and what to stock.
+
+Dataset and filters in, tidy frames and results out (no sentences, no charts):
+
+* :func:`known_events` — the calendar the forecasts know about: every campaign in the ``campaigns``
+  table, the recurring kinds projected a year on when the table holds no plan for them yet (618,
+  Double 11, Double 12, the Spring Festival sale, Women's Day, brand days; the Spring Festival sale
+  keeps its distance to the festival), and the Spring Festival holiday itself.
+* :func:`forecast` — one series (the shop, a channel or a category; ``gmv``, ``orders`` or ``units``)
+  forecast daily, weekly or monthly for a horizon, with 80% and 95% prediction intervals, beside its
+  rolling-origin backtest against seasonal naive; seasonal naive is shown instead when the model does
+  not beat it. :func:`breakdown` does it for every channel or category.
+* :func:`product_demand` and :func:`replenishment` — units per product (SES for smooth sellers, SBA/TSB
+  for slow ones) on a calendar that lifts campaign days as the shop's units model measured them, and
+  from it, with a lead time and a service level, safety stock, reorder point and days of cover.
+  :func:`campaign_units` sums the product forecast over a campaign's days and :func:`window_forecast`
+  gives the shop's daily GMV, orders or units over them (for a campaign plan).
+
+The forecast origin is the last day of the filters' period (``f.end``); the history is every day up to
+it. Method keys: ``calendar`` (stats.forecast's calendar regression), ``seasonal_naive``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from workbench.data.loader import Dataset
+from workbench.errors import DataError
+from workbench.sql import forecast as sql
+from workbench.sql.filters import Filters
+from workbench.stats import forecast as fc
+from workbench.stats import intermittent, replenish
+from workbench.stats.result import Estimate
+
+NEEDS = {"orders": ["ordered_at", "paid_amount", "channel", "status"]}
+NEEDS_UNITS = {**NEEDS, "order_items": ["order_id", "product_id", "quantity"]}
+NEEDS_CATEGORY = {**NEEDS_UNITS, "products": ["product_id", "category"]}
+NEEDS_STOCK = {**NEEDS_UNITS, "inventory": ["date", "product_id", "stock_on_hand"]}
+
+METRICS = ("gmv", "orders", "units")
+#: Unit of each metric for Estimates and formats.
+UNITS = {"gmv": "money", "orders": "count", "units": "count"}
+FREQS = ("D", "W", "M")
+#: Default horizon: eight weeks.
+HORIZON_DAYS = 56
+#: Fewest days of history for a forecast: two seasons of the yearly pattern are not needed, but eight weeks are.
+MIN_HISTORY_DAYS = 56
+
+#: Spring Festival (Chinese New Year's Day), 2020–2030. Source: Hong Kong Observatory, Gregorian–Lunar
+#: Calendar Conversion Table (www.hko.gov.hk/en/gts/time/conversion.htm).
+SPRING_FESTIVALS = ("2020-01-25", "2021-02-12", "2022-02-01", "2023-01-22", "2024-02-10", "2025-01-29",
+                    "2026-02-17", "2027-02-06", "2028-01-26", "2029-02-13", "2030-02-03")
+#: Days around the festival when shops close and parcels stop (from two days before to five after).
+SPRING_FESTIVAL_WINDOW = (-2, 5)
+#: Campaign kinds that recur every year and are projected when no plan for them is in the table yet.
+RECURRING = ("618", "double_11", "double_12", "chinese_new_year", "womens_day", "brand_day")
+
+
+def _festival(year: int) -> pd.Timestamp | None:
+    for d in SPRING_FESTIVALS:
+        if d.startswith(str(year)):
+            return pd.Timestamp(d)
+    return None
+
+
+# ----------------------------------------------------------------------------------------------- calendar
+def known_events(ds: Dataset, until: dt.date | pd.Timestamp) -> pd.DataFrame:
+    """Every known event up to ``until``: ``kind``, ``name``, ``start``, ``end`` (datetime64) and ``source``
+    (``campaigns``: in the table; ``projected``: a recurring kind a year after its last run, when the table
+    holds no run of it within 60 days of that date; ``holiday``: the Spring Festival window)."""
+    until = pd.Timestamp(until)
+    camp = sql.campaign_spans(ds)
+    rows = [{"kind": (k if isinstance(k, str) and k else "campaign"), "name": n, "start": s, "end": e,
+             "source": "campaigns"} for k, n, s, e in zip(camp["kind"], camp["name"], camp["start"], camp["end"])]
+    for kind in RECURRING:
+        runs = camp[camp["kind"] == kind]
+        if runs.empty:
+            continue
+        last = runs.iloc[-1]
+        name = last["name"]
+        for years in range(1, 4):
+            if kind == "chinese_new_year":  # the sale keeps its distance to the festival
+                base = last["start"].year if last["start"].month <= 6 else last["start"].year + 1
+                f0, f1 = _festival(base), _festival(base + years)
+                if f0 is None or f1 is None:
+                    break
+                s, e = last["start"] + (f1 - f0), last["end"] + (f1 - f0)
+            else:
+                s, e = last["start"] + pd.DateOffset(years=years), last["end"] + pd.DateOffset(years=years)
+            if s > until:
+                break
+            near = (camp["kind"] == kind) & ((camp["start"] - s).abs() <= pd.Timedelta(days=60))
+            if not near.any():
+                year = str(last["start"].year)
+                rows.append({"kind": kind, "name": str(name).replace(year, str(s.year), 1) if year in str(name)
+                             else name, "start": s, "end": e, "source": "projected"})
+    for d in SPRING_FESTIVALS:
+        day = pd.Timestamp(d)
+        if day <= until + pd.Timedelta(days=10):
+            rows.append({"kind": "spring_festival", "name": "spring_festival",
+                         "start": day + pd.Timedelta(days=SPRING_FESTIVAL_WINDOW[0]),
+                         "end": day + pd.Timedelta(days=SPRING_FESTIVAL_WINDOW[1]), "source": "holiday"})
+    out = pd.DataFrame(rows, columns=["kind", "name", "start", "end", "source"])
+    return out.sort_values("start", kind="stable").reset_index(drop=True)
+
+
+def events_in(events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """The events overlapping ``start``–``end``."""
+    return events[(events["end"] >= start) & (events["start"] <= end)].reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------------------------- series
+def _history_filters(f: Filters, first: dt.date | None = None) -> Filters:
+    return Filters(first or dt.date(1900, 1, 1), f.end, f.channels, compare="none")
+
+
+def daily_history(ds: Dataset, f: Filters, metric: str, by: str = "total") -> pd.DataFrame:
+    """Daily ``metric`` up to ``f.end``, one column per key of ``by`` (``total``, channels or categories),
+    every day from the first with orders present (zeros filled in); index ``date``."""
+    if metric not in METRICS:
+        raise DataError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    if metric == "units" or by == "category":
+        ds.require(NEEDS_UNITS if by != "category" else NEEDS_CATEGORY)
+    long = sql.daily_series(ds, _history_filters(f), by)
+    if long.empty:
+        return pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
+    wide = long.pivot_table(index="date", columns="key", values=metric, aggfunc="sum")
+    days = pd.date_range(wide.index.min(), pd.Timestamp(f.end), freq="D", name="date")
+    return wide.reindex(days).fillna(0.0)
+
+
+@dataclass
+class SeriesForecast:
+    """One forecast beside its backtest.
+
+    ``history``: ``date``, ``actual`` at ``freq``; ``forecast``: ``date``, ``forecast``, ``low_80``,
+    ``high_80``, ``low_95``, ``high_95`` and ``event`` (the kinds of known events in the period, space-separated
+    keys such as ``double_11 spring_festival``; "" for none);
+    ``method``: the method shown (``calendar`` or ``seasonal_naive``); ``reason``: ``best_backtest``,
+    ``naive_best`` or ``no_backtest``; ``backtest``: the shown method's scores; ``model_backtest``: the
+    calendar model's own scores (also when seasonal naive is shown); ``total``: the horizon's sum (95%).
+    """
+
+    key: str
+    metric: str
+    freq: str
+    history: pd.DataFrame
+    forecast: pd.DataFrame
+    method: str
+    reason: str
+    backtest: fc.Backtest | None
+    model_backtest: fc.Backtest | None
+    total: Estimate
+    total_80: Estimate
+    events: pd.DataFrame
+
+    @property
+    def beats_naive(self) -> bool:
+        return self.model_backtest is not None and self.model_backtest.beats_naive
+
+    @property
+    def mase(self) -> Estimate:
+        """The shown method's backtest MASE (no interval; n = points scored)."""
+        b = self.backtest
+        return Estimate(b.mase if b else math.nan, n=b.points if b else 0, method="mase", unit="ratio")
+
+    @property
+    def ratio(self) -> Estimate:
+        """The calendar model's backtest MASE relative to seasonal naive's (below 1: it beats it)."""
+        b = self.model_backtest
+        return Estimate(b.ratio if b else math.nan, n=b.points if b else 0, method="mase_ratio", unit="ratio")
+
+    @property
+    def coverage_95(self) -> Estimate:
+        """How often the shown method's 95% intervals held in the backtest (a share, Wilson interval)."""
+        b = self.backtest
+        return b.coverage_estimate(0.95) if b else Estimate(math.nan, n=0, unit="share")
+
+    @property
+    def coverage_80(self) -> Estimate:
+        b = self.backtest
+        return b.coverage_estimate(0.8) if b else Estimate(math.nan, n=0, unit="share")
+
+
+def _event_names(dates: pd.DatetimeIndex, freq: str, events: pd.DataFrame) -> list[str]:
+    names = []
+    for d in dates:
+        last = d + (pd.Timedelta(days=0) if freq == "D" else
+                    pd.Timedelta(days=6) if freq == "W" else pd.offsets.MonthEnd(0))
+        hit = events_in(events, d, last)
+        names.append(" ".join(dict.fromkeys(hit["kind"].astype(str))))
+    return names
+
+
+def forecast_values(y: np.ndarray, dates: pd.DatetimeIndex, events: pd.DataFrame, metric: str,
+                    horizon_days: int = HORIZON_DAYS, freq: str = "D", key: str = "total",
+                    origins: int = 3) -> SeriesForecast:
+    """Forecast a daily series ``y`` on consecutive ``dates`` (see :func:`forecast`)."""
+    if freq not in FREQS:
+        raise DataError(f"unknown frequency {freq!r}; choose one of {', '.join(FREQS)}")
+    if len(y) < MIN_HISTORY_DAYS:
+        raise DataError(f"{len(y)} days of history; a forecast needs at least {MIN_HISTORY_DAYS}")
+    agg = None if freq == "D" else freq
+    chosen = fc.choose(y, dates, "D", horizon_days, events, origins=origins, only=("calendar",),
+                       backtest_h=horizon_days, aggregate=agg)
+    model_bt = chosen.candidates.get("calendar")
+    out = chosen.forecast.aggregate(freq)
+    frame = out.frame.drop(columns=["days"], errors="ignore")
+    frame["event"] = _event_names(pd.DatetimeIndex(frame["date"]), freq, events)
+    hd, hv = fc.sum_by_period(y, dates, freq)
+    history = pd.DataFrame({"date": hd, "actual": hv})
+    unit = UNITS[metric]
+    total95 = replace(chosen.forecast.total(0.95, unit), n=len(y))
+    total80 = replace(chosen.forecast.total(0.8, unit), n=len(y))
+    return SeriesForecast(key, metric, freq, history, frame, chosen.method, chosen.reason, chosen.backtest, model_bt,
+                          total95, total80,
+                          events_in(events, dates[-1] + pd.Timedelta(days=1),
+                                    dates[-1] + pd.Timedelta(days=horizon_days)))
+
+
+def forecast(ds: Dataset, f: Filters, metric: str = "gmv", by: str = "total", key: str = "total",
+             horizon_days: int = HORIZON_DAYS, freq: str = "D", origins: int = 3) -> SeriesForecast:
+    """Forecast ``metric`` of the shop (``by="total"``) or of one channel or category (``key``) for
+    ``horizon_days`` days after ``f.end``, shown at ``freq`` (``D``, ``W`` or ``M``; weeks and months are
+    sums of the daily paths), with its backtest (``origins`` rolling origins, each ``horizon_days`` long).
+    Raises :class:`~workbench.errors.DataError` with fewer than 56 days of history."""
+    wide = daily_history(ds, f, metric, by)
+    if key not in wide.columns:
+        raise DataError(f"no {by} {key!r} with orders up to {f.end}")
+    s = wide[key]
+    s = s.loc[s.ne(0).idxmax():] if s.ne(0).any() else s
+    dates = pd.DatetimeIndex(s.index)
+    events = known_events(ds, dates[-1] + pd.Timedelta(days=horizon_days))
+    return forecast_values(s.to_numpy(float), dates, events, metric, horizon_days, freq, key, origins)
+
+
+def breakdown(ds: Dataset, f: Filters, metric: str = "gmv", by: str = "channel", horizon_days: int = HORIZON_DAYS,
+              freq: str = "D", origins: int = 2, min_share: float = 0.01) -> pd.DataFrame:
+    """The horizon's forecast per channel or category with each backtest, largest first.
+
+    Keys with under ``min_share`` of the history's total are left out. Returns ``key``, ``method``,
+    ``reason``, ``forecast``, ``low_80``, ``high_80``, ``low_95``, ``high_95`` (sums over the horizon),
+    ``mase`` (shown method), ``mase_ratio`` (calendar model against seasonal naive), ``coverage_95``,
+    ``beats_naive``, ``points`` (backtest points scored), ``history_days``.
+    """
+    wide = daily_history(ds, f, metric, by)
+    rows = []
+    if wide.empty:
+        return pd.DataFrame(columns=["key", "method", "reason", "forecast", "low_80", "high_80", "low_95",
+                                     "high_95", "mase", "mase_ratio", "coverage_95", "beats_naive", "points"])
+    total = wide.to_numpy().sum()
+    events = known_events(ds, wide.index[-1] + pd.Timedelta(days=horizon_days))
+    for key in wide.columns:
+        s = wide[key]
+        if s.sum() < min_share * total or not s.ne(0).any():
+            continue
+        s = s.loc[s.ne(0).idxmax():]
+        if len(s) < MIN_HISTORY_DAYS + horizon_days:
+            continue
+        r = forecast_values(s.to_numpy(float), pd.DatetimeIndex(s.index), events, metric, horizon_days, freq,
+                            str(key), origins)
+        b, mb = r.backtest, r.model_backtest
+        rows.append({"key": str(key), "method": r.method, "reason": r.reason, "forecast": r.total.estimate,
+                     "low_80": r.total_80.low, "high_80": r.total_80.high, "low_95": r.total.low,
+                     "high_95": r.total.high, "mase": b.mase if b else math.nan,
+                     "mase_ratio": mb.ratio if mb else math.nan, "coverage_95": b.coverage_95 if b else math.nan,
+                     "beats_naive": r.beats_naive, "points": b.points if b else 0, "history_days": len(s)})
+    out = pd.DataFrame(rows)
+    return out.sort_values("forecast", ascending=False).reset_index(drop=True) if len(out) else out
+
+
+def row_estimate(row: pd.Series, metric: str = "gmv", level: float = 0.95) -> Estimate:
+    """A row of :func:`breakdown` as the horizon's prediction :class:`Estimate` at ``level`` (0.8 or 0.95)."""
+    tag = fc.level_tag(level)
+    return Estimate(row["forecast"], row[f"low_{tag}"], row[f"high_{tag}"], level=level, method=str(row["method"]),
+                    unit=UNITS[metric], bounds=(0.0, math.inf), kind="prediction", n=int(row.get("history_days", 0))
+                    or None)
+
+
+def window_forecast(ds: Dataset, f: Filters, start: dt.date, end: dt.date, metric: str = "gmv",
+                    level: float = 0.95) -> tuple[pd.DataFrame, Estimate]:
+    """The calendar model's daily forecast of ``metric`` for the days ``start``–``end`` after ``f.end`` (a
+    campaign to plan: its kind's effects are in the model when the campaign is in :func:`known_events`).
+
+    Returns the days (``date``, ``forecast``, ``low_80``, ``high_80``, ``low_95``, ``high_95``) and their
+    sum as a prediction :class:`Estimate` at ``level`` (n = days of history fitted). No backtest is run:
+    use :func:`forecast` for the scores."""
+    wide = daily_history(ds, f, metric)
+    if wide.empty or len(wide) < MIN_HISTORY_DAYS:
+        raise DataError(f"{len(wide)} days of history up to {f.end}; a forecast needs at least {MIN_HISTORY_DAYS}")
+    dates = pd.DatetimeIndex(wide.index)
+    start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
+    if start_ts <= dates[-1] or end_ts < start_ts:
+        raise DataError(f"the window {start} to {end} must start after the forecast origin {f.end}")
+    events = known_events(ds, end_ts)
+    model = fc.fit_calendar(wide["total"].to_numpy(float), dates, events)
+    sim = model.simulate(events, (end_ts - dates[-1]).days)
+    keep = (sim.frame["date"] >= start_ts).to_numpy()
+    part = fc.Forecast(sim.frame[keep].reset_index(drop=True), sim.method, sim.levels, sim.paths[:, keep])
+    return part.frame, replace(part.total(level, UNITS[metric]), n=len(dates))
+
+
+# ----------------------------------------------------------------------------------------------- products
+@dataclass
+class ProductDemand:
+    """Per product demand ahead.
+
+    ``products``: ``product_id``, ``name``, ``category``, ``method`` (``ses``, ``sba``, ``tsb``), ``rate``
+    (units a day on a day without events), ``sigma`` (one day's error), ``adi``, ``units_per_day`` (mean
+    over the horizon, events included), ``horizon_units``; ``daily``: products × days forecast (rows in
+    the order of ``products``); ``dates``: the horizon's days; ``index``: the events' multiplier per day.
+    """
+
+    products: pd.DataFrame
+    daily: np.ndarray
+    dates: pd.DatetimeIndex
+    index: np.ndarray
+
+
+def product_demand(ds: Dataset, f: Filters, horizon_days: int = HORIZON_DAYS, history_days: int = 365
+                   ) -> ProductDemand:
+    """Units per product per day for ``horizon_days`` after ``f.end``, from the last ``history_days`` days.
+
+    Each product's history is divided by the calendar multiplier the shop's units model measured for the
+    known events (so a campaign does not read as a new level), its rate estimated (SES, SBA or TSB, see
+    :mod:`workbench.stats.intermittent`), and multiplied back by the multiplier of each day ahead (so a
+    campaign in the horizon is forecast as a campaign).
+    """
+    ds.require(NEEDS_UNITS)
+    shop = daily_history(ds, f, "units")
+    if shop.empty or len(shop) < MIN_HISTORY_DAYS:
+        raise DataError(f"{len(shop)} days of sales up to {f.end}; product forecasts need at least "
+                        f"{MIN_HISTORY_DAYS}")
+    dates = pd.DatetimeIndex(shop.index)
+    future = pd.date_range(dates[-1] + pd.Timedelta(days=1), periods=horizon_days, freq="D")
+    events = known_events(ds, future[-1])
+    model = fc.fit_calendar(shop["total"].to_numpy(float), dates, events)
+    first = max(dates[0], dates[-1] - pd.Timedelta(days=history_days - 1))
+    hist_dates = pd.date_range(first, dates[-1], freq="D")
+    idx_hist = model.event_index(hist_dates, events)
+    idx_future = model.event_index(future, events)
+    units = sql.daily_product_units(ds, Filters(first.date(), f.end, f.channels, compare="none"))
+    names = sql.products(ds)
+    ids = sorted(set(units["product_id"]))
+    matrix = (units.pivot_table(index="product_id", columns="date", values="units", aggfunc="sum")
+              .reindex(index=ids, columns=hist_dates).fillna(0.0).to_numpy())
+    r = intermittent.rates(matrix / idx_hist[None, :])
+    daily = r.rate[:, None] * idx_future[None, :]
+    table = pd.DataFrame({"product_id": ids, "method": r.method, "rate": r.rate, "sigma": r.sigma, "adi": r.adi,
+                          "units_per_day": daily.mean(axis=1), "horizon_units": daily.sum(axis=1)})
+    table = table.merge(names, on="product_id", how="left")
+    cols = ["product_id", "name", "category", "method", "rate", "sigma", "adi", "units_per_day", "horizon_units"]
+    return ProductDemand(table[cols], daily, future, idx_future)
+
+
+def replenishment(ds: Dataset, f: Filters, lead_time_days: int = 14, service_level: float = 0.95,
+                  horizon_days: int = HORIZON_DAYS) -> pd.DataFrame:
+    """What to stock, per product that sold in the last year, from :func:`product_demand`.
+
+    Returns ``product_id``, ``name``, ``category``, ``method``, ``units_per_day`` (forecast, horizon mean),
+    ``lead_time_demand``, ``safety_stock``, ``reorder_point`` (units), ``stock_on_hand``, ``inbound_units``,
+    ``days_of_cover`` (stock on hand ÷ forecast units a day) with ``cover_low``/``cover_high`` (a 95% interval
+    from the smoothed rate's own uncertainty; inf when the rate may be zero), ``reorder_now`` (stock plus inbound at or below
+    the reorder point), ``stock_day``; most urgent (fewest days of cover) first. Stock columns are NaN
+    without an ``inventory`` table. The error sigma is scaled by the lead time's mean event multiplier.
+    """
+    if not 1 <= lead_time_days <= horizon_days:
+        raise DataError(f"lead time {lead_time_days} days must be between 1 and the horizon ({horizon_days} days)")
+    replenish.service_z(service_level)
+    demand = product_demand(ds, f, horizon_days)
+    table = demand.products
+    day, stock = sql.stock_on(ds, f.end)
+    table = table.merge(stock, on="product_id", how="left")
+    scale = float(np.mean(demand.index[:lead_time_days]))
+    on_hand = table["stock_on_hand"].to_numpy(float)
+    rp = replenish.replenish(demand.daily, table["sigma"].to_numpy(float) * scale, np.nan_to_num(on_hand, nan=0.0),
+                             lead_time_days, service_level, table["inbound_units"].fillna(0.0).to_numpy(float))
+    # the rate's own uncertainty: an exponentially smoothed level has sd sigma * sqrt(alpha / (2 - alpha))
+    z = replenish.service_z(0.975)
+    a = intermittent.ALPHA
+    spread = z * table["sigma"].to_numpy(float) * math.sqrt(a / (2 - a)) * float(np.mean(demand.index))
+    per_day = table["units_per_day"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cover_low = on_hand / (per_day + spread)
+        cover_high = np.where(per_day - spread > 0, on_hand / np.maximum(per_day - spread, 1e-12), np.inf)
+    out = table.assign(lead_time_demand=rp.lead_time_demand, safety_stock=rp.safety_stock,
+                       reorder_point=rp.reorder_point,
+                       days_of_cover=np.where(np.isnan(on_hand), np.nan, rp.days_of_cover),
+                       cover_low=cover_low, cover_high=cover_high,
+                       reorder_now=np.where(np.isnan(on_hand), False, rp.reorder_now),
+                       stock_day=pd.Timestamp(day) if day else pd.NaT)
+    cols = ["product_id", "name", "category", "method", "units_per_day", "lead_time_demand", "safety_stock",
+            "reorder_point", "stock_on_hand", "inbound_units", "days_of_cover", "cover_low", "cover_high",
+            "reorder_now", "stock_day"]
+    return out[cols].sort_values(["days_of_cover", "product_id"], na_position="last").reset_index(drop=True)
+
+
+def campaign_units(ds: Dataset, f: Filters, start: dt.date, end: dt.date, service_level: float = 0.95
+                   ) -> pd.DataFrame:
+    """Units to stock per product for a campaign from ``start`` to ``end`` (days after ``f.end``): the
+    product forecast summed over those days (``units``) and that plus the safety stock at ``service_level``
+    over the campaign's length (``units_to_stock``); with ``product_id``, ``name``, ``category``, largest first."""
+    horizon = (pd.Timestamp(end) - pd.Timestamp(f.end)).days
+    if horizon < 1:
+        raise DataError(f"the campaign ends {end}, not after the forecast origin {f.end}")
+    demand = product_demand(ds, f, horizon)
+    days = (demand.dates >= pd.Timestamp(start)) & (demand.dates <= pd.Timestamp(end))
+    units = demand.daily[:, days].sum(axis=1)
+    scale = float(np.mean(demand.index[days])) if days.any() else 1.0
+    z = replenish.service_z(service_level)
+    safety = z * demand.products["sigma"].to_numpy() * scale * math.sqrt(max(int(days.sum()), 1))
+    out = demand.products[["product_id", "name", "category"]].assign(units=units, units_to_stock=units + safety)
+    return out.sort_values("units", ascending=False).reset_index(drop=True)
