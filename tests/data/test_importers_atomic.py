@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from exports_kit import export, sql, truth
+
 from workbench import cli
 from workbench.data import importers
 from workbench.data.importers import engine

@@ -7,8 +7,8 @@ import io
 from pathlib import Path
 
 import pytest
-
 from exports_kit import export
+
 from workbench import cli
 from workbench.data import importers
 from workbench.data.importers.pseudonym import PseudonymKey

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from exports_kit import export, leaks, planted, sql, truth
+
 from workbench.data import importers, privacy
 from workbench.data.importers.pseudonym import PseudonymKey
 from workbench.errors import DataError

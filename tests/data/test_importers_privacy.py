@@ -77,7 +77,7 @@ def test_loader_pseudonymises_phone_numbers_used_as_customer_ids(tmp_path: Path)
     """Native tables: phone numbers as customer ids never reach a view, and joins still hold."""
     tables = tiny_tables()
     phones = {cid: f"139{i:08d}" for i, cid in enumerate(tables["customers"]["customer_id"])}
-    for name, frame in tables.items():
+    for frame in tables.values():
         for col in frame.columns:
             if col == "customer_id" or col.endswith("customer_id"):
                 frame[col] = frame[col].map(lambda c: phones.get(c, c))

@@ -146,7 +146,7 @@ def _suggest(con: duckdb.DuckDBPyConnection, path: Path, encoding: str | None) -
     votes = {kind: sum(1 for h in headers if norm_header(h) in {norm_header(k) for k in packaged(kind).columns})
              for kind in KINDS}
     best_kind = max(votes, key=votes.get)
-    channel = {"taobao": "tmall", "shopify": "cross_border"}.get(best_kind, "tmall")
+    channel = packaged(best_kind).channel or "tmall"
     lines = [f"# Mapping proposed by `workbench import --suggest` for {path.name}"
              + (f" (encoding {encoding})" if encoding else ""), "# Check every line marked 'check', then import with:",
              f"#   workbench import generic {path.name} --mapping THIS_FILE.yaml --out DIR"]
