@@ -144,3 +144,10 @@ def test_an_item_report_needs_the_order_number(tmp_path: Path) -> None:
         _import("taobao", (export("taobao_orders"), bad), tmp_path / "shop")
     msg = str(err.value)
     assert "items.csv" in msg and "订单编号" in msg and "--items" in msg
+
+
+@pytest.mark.parametrize("kind, name", [("pinduoduo", "pinduoduo_orders"), ("douyin", "douyin_orders")])
+def test_suggest_recognises_the_platform(kind: str, name: str) -> None:
+    text = importers.suggest_mapping(export(name, "gbk"))
+    assert f"look like a {kind} export" in text
+    assert f"channel: {kind}" in text

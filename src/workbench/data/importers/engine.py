@@ -11,9 +11,14 @@ Stages, each a DuckDB table:
 ``orders``  one row per order (order amounts repeated on item rows are taken once)
 ``items`` / ``products`` / ``customers`` / ``returns`` / ``fx``  as the export carries them
 
-Then the new tables are merged with what ``out`` already holds (orders present in the new
-export replace the old ones with their lines: the export imported last wins) and written
-sorted by key with pyarrow, so the same input gives byte-identical files.
+Before the rows are built, columns whose values look like personal data are dropped
+(:mod:`workbench.data.privacy`) and identifiers damaged by a spreadsheet are refused.
+
+Then the new tables are merged with what ``out`` already holds (an order present in the new
+export replaces the old one with its lines, returns and shipment unless the old version comes
+from a more recent export) and written sorted by key with pyarrow, so the same input gives
+byte-identical files. Everything is written into a new folder beside ``out`` that replaces it
+at the end, under a lock: ``out`` holds one import or the next, never a mix.
 """
 
 from __future__ import annotations
