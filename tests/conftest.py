@@ -22,6 +22,8 @@ def jupyter_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
                      ("IPYTHONDIR", "ipython")):
         os.environ[var] = str(home / sub)
     os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+    # the loader's and importers' keyed pseudonyms need a key: a test key, never a file in $HOME
+    os.environ.setdefault("WORKBENCH_PSEUDONYM_KEY", "workbench-test-key")
     return home
 
 

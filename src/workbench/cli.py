@@ -249,10 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_schedule)
 
     p = sub.add_parser("import", help="turn a platform export into the data model (Parquet)")
-    p.add_argument("kind", nargs="?", help="taobao, shopify, transactions or generic")
-    p.add_argument("source", nargs="?", help="the export file (CSV or Excel)")
+    p.add_argument("kind", nargs="?", help="taobao, pinduoduo, douyin, shopify, transactions or generic")
+    p.add_argument("source", nargs="?", help="the export file (CSV or Excel); for taobao the order report (订单报表)")
+    p.add_argument("--items", help="the item report of the same export (taobao: 宝贝报表), one row per item")
     p.add_argument("--out", help="dataset folder to write or update")
-    p.add_argument("--mapping", help="mapping YAML for the generic importer")
+    p.add_argument("--mapping", help="mapping YAML for the generic importer (or `jd`, the shipped example)")
     p.add_argument("--suggest", metavar="SOURCE", help="propose a mapping YAML from a file's headers")
     p.set_defaults(func=_cmd_import)
 

@@ -27,7 +27,7 @@ from typing import Iterable
 import duckdb
 import pandas as pd
 
-from workbench.data import schema
+from workbench.data import privacy, schema
 from workbench.errors import DataError, MissingTableError
 
 SQL_TYPES = {
@@ -393,10 +393,10 @@ def _build_view(con: duckdb.DuckDBPyConnection, table: schema.Table, src: TableS
         if col.name in by_norm:
             raw_ref = _q(by_norm[col.name])
             typed = _cast_expr(col, raw_ref)
-            if col.pii:
-                # personal data never leaves the loader: analyses see a stable token (for grouping,
-                # e.g. many accounts at one address), reports and dashboards can only show the token
-                typed = f"'pii-' || substr(md5({typed}), 1, 12)"
+            # personal data never leaves the loader: personal columns become keyed tokens (for grouping,
+            # e.g. many accounts at one address), phone numbers / e-mails / ID numbers in ids and texts
+            # keyed pseudonyms (workbench.data.privacy)
+            typed = privacy.loader_column_sql(con, raw, col, raw_ref, typed)
             selects.append(f"{typed} AS {_q(col.name)}")
             checks.append((col, raw_ref, typed))
         else:

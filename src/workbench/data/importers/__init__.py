@@ -1,6 +1,9 @@
 """Bring your own data: turn a platform's export into the model's tables (Parquet).
 
-    workbench import taobao  订单报表.csv  --out data/myshop     # Taobao/Tmall, GBK or UTF-8
+    workbench import taobao  订单报表.csv --items 宝贝报表.csv --out data/myshop   # Taobao/Tmall, GBK or UTF-8
+    workbench import pinduoduo orders_export.csv --out data/myshop
+    workbench import douyin 抖店订单.csv --out data/myshop
+    workbench import generic 京东订单.csv --mapping jd --out data/myshop          # an example mapping to check
     workbench import shopify orders_export.csv --out data/myshop
     workbench import transactions sales_log.csv --out data/myshop
     workbench import --suggest my_erp_export.xlsx > my_erp.yaml  # propose a mapping, then edit it
@@ -28,7 +31,13 @@ from pathlib import Path
 import duckdb
 
 from workbench.data import schema
-from workbench.data.importers.engine import REPORT_FILE, ImportReport, import_export, read_source
+from workbench.data.importers.engine import (
+    REPORT_FILE,
+    ImportEnvironmentError,
+    ImportReport,
+    import_export,
+    read_source,
+)
 from workbench.data.importers.mapping import (
     CHANNEL_WORDS,
     FIELDS,
@@ -47,6 +56,7 @@ from workbench.errors import DataError
 __all__ = [
     "KINDS",
     "REPORT_FILE",
+    "ImportEnvironmentError",
     "ImportReport",
     "Mapping",
     "PseudonymKey",
@@ -72,14 +82,17 @@ def resolve_mapping(kind: str, mapping: str | Path | None = None) -> Mapping:
 
 
 def import_file(kind: str, source: str | Path, out: str | Path, mapping: str | Path | Mapping | None = None,
-                key: PseudonymKey | None = None) -> ImportReport:
-    """Import the export ``source`` of ``kind`` (taobao, shopify, transactions, generic) into folder ``out``.
+                key: PseudonymKey | None = None, items: str | Path | None = None) -> ImportReport:
+    """Import the export ``source`` of ``kind`` (taobao, pinduoduo, douyin, shopify, transactions, generic)
+    into folder ``out``.
 
-    ``mapping`` is a mapping YAML path (required for generic; an override for the others) or a
-    :class:`Mapping`. Returns the :class:`ImportReport`; raises :class:`DataError` for unusable input.
+    ``mapping`` is a mapping YAML path (required for generic; an override for the others; ``jd`` names
+    the shipped example) or a :class:`Mapping`. ``items`` is the item report of a two-file export
+    (Taobao's 宝贝报表). Returns the :class:`ImportReport`; raises :class:`DataError` for unusable input
+    and :class:`ImportEnvironmentError` when the dataset cannot be written.
     """
     m = mapping if isinstance(mapping, Mapping) else resolve_mapping(kind, mapping)
-    return import_export(kind, source, out, m, key=key)
+    return import_export(kind, source, out, m, key=key, items=items)
 
 
 # ---------------------------------------------------------------- --suggest
@@ -133,7 +146,7 @@ def _suggest(con: duckdb.DuckDBPyConnection, path: Path, encoding: str | None) -
     votes = {kind: sum(1 for h in headers if norm_header(h) in {norm_header(k) for k in packaged(kind).columns})
              for kind in KINDS}
     best_kind = max(votes, key=votes.get)
-    channel = {"taobao": "tmall", "shopify": "cross_border"}.get(best_kind, "tmall")
+    channel = packaged(best_kind).channel or "tmall"
     lines = [f"# Mapping proposed by `workbench import --suggest` for {path.name}"
              + (f" (encoding {encoding})" if encoding else ""), "# Check every line marked 'check', then import with:",
              f"#   workbench import generic {path.name} --mapping THIS_FILE.yaml --out DIR"]
@@ -200,8 +213,24 @@ def _suggest(con: duckdb.DuckDBPyConnection, path: Path, encoding: str | None) -
 
 # ---------------------------------------------------------------- the command
 
+#: Exit codes of ``workbench import``.
+EXIT_OK, EXIT_NEEDS_MORE, EXIT_DATA, EXIT_ENVIRONMENT = 0, 1, 2, 3
+
+
 def main(args: argparse.Namespace) -> int:
-    """``workbench import``: returns 0 when the dataset written loads cleanly, 1 when it needs more (rates)."""
+    """``workbench import``: exit 0 when the dataset written loads cleanly, 1 when it needs more (rates),
+    2 when the export cannot be used (the message says why and how to fix it; nothing was written), 3 when
+    the dataset cannot be written (disk full, permissions; nothing was changed)."""
+    try:
+        return _main(args)
+    except ImportEnvironmentError as exc:
+        import sys
+
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+
+
+def _main(args: argparse.Namespace) -> int:
     if getattr(args, "suggest", None):
         print(suggest_mapping(args.suggest), end="")
         return 0
@@ -213,7 +242,8 @@ def main(args: argparse.Namespace) -> int:
         raise DataError(f"unknown import kind {args.kind!r}; use one of {kinds}")
     if not args.out:
         raise DataError("say where to write the dataset: --out DIR (a new folder, or one an earlier import wrote)")
-    report = import_file(args.kind, args.source, args.out, getattr(args, "mapping", None))
+    report = import_file(args.kind, args.source, args.out, getattr(args, "mapping", None),
+                         items=getattr(args, "items", None))
     print(report.text())
     from workbench.data.loader import load
 

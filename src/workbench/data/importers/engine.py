@@ -11,16 +11,25 @@ Stages, each a DuckDB table:
 ``orders``  one row per order (order amounts repeated on item rows are taken once)
 ``items`` / ``products`` / ``customers`` / ``returns`` / ``fx``  as the export carries them
 
-Then the new tables are merged with what ``out`` already holds (orders present in the new
-export replace the old ones with their lines: the export imported last wins) and written
-sorted by key with pyarrow, so the same input gives byte-identical files.
+Before the rows are built, columns whose values look like personal data are dropped
+(:mod:`workbench.data.privacy`) and identifiers damaged by a spreadsheet are refused.
+
+Then the new tables are merged with what ``out`` already holds (an order present in the new
+export replaces the old one with its lines, returns and shipment unless the old version comes
+from a more recent export) and written sorted by key with pyarrow, so the same input gives
+byte-identical files. Everything is written into a new folder beside ``out`` that replaces it
+at the end, under a lock: ``out`` holds one import or the next, never a mix.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import fcntl
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -29,7 +38,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from workbench.data import schema
+from workbench.data import privacy, schema
 from workbench.data.importers.mapping import (
     AMOUNT_FIELDS,
     CHANNEL_WORDS,
@@ -43,7 +52,14 @@ from workbench.data.loader import decode_to_utf8
 from workbench.errors import DataError
 
 REPORT_FILE = "import_report.json"
-TABLES_WRITTEN = ("customers", "products", "orders", "order_items", "returns", "fx_rates")
+#: Per order, the time of the export its version came from (re-imports never replace a newer version).
+VERSIONS_FILE = ".import/order_versions.parquet"
+TABLES_WRITTEN = ("customers", "products", "orders", "order_items", "returns", "shipments", "fx_rates")
+#: Fields whose values are written as text (checked for personal data before they are).
+TEXT_FIELDS = ("order_id", "product_id", "product_name", "category", "coupon_code", "country", "region", "city",
+               "carrier")
+#: Prefix of the item report's columns in the joined view of a two-file export.
+ITEM_PREFIX = "宝贝报表·"
 UNCATEGORISED = "uncategorised"
 
 #: SQL twin of mapping.norm_value (same character class).
@@ -138,7 +154,9 @@ def _connect() -> duckdb.DuckDBPyConnection:
     con.execute("CREATE MACRO tidy(x) AS trim(replace(replace(replace(CAST(x AS VARCHAR), chr(9), ' '), "
                 "chr(13), ' '), chr(12288), ' '))")
     con.execute(r"""CREATE MACRO unwrap(y) AS CASE WHEN starts_with(y, '=')
-                        THEN trim(regexp_replace(y, '^=\s*"?(.*?)"?$', '\1')) ELSE y END""")
+                        THEN trim(regexp_replace(y, '^=\s*"?(.*?)"?$', '\1'))
+                        WHEN starts_with(y, chr(39)) AND regexp_full_match(y, chr(39) || '[0-9]+') THEN substr(y, 2)
+                        ELSE y END""")
     con.execute("CREATE MACRO clean(x) AS NULLIF(unwrap(tidy(x)), '')")
     # amounts: without currency signs, units and thousands separators; a regular expression only as last resort
     con.execute(r"""CREATE MACRO plain_money(x) AS replace(replace(replace(replace(replace(replace(x, '￥', ''),
@@ -160,8 +178,9 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def read_source(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, tmpdir: str) -> str | None:
-    """Load the export into table ``raw`` (text columns plus ``_rn``); return the encoding read."""
+def read_source(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, tmpdir: str,
+                table: str = "raw") -> str | None:
+    """Load the export into table ``table`` (text columns plus ``_rn``); return the encoding read."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls"):
         try:
@@ -174,7 +193,7 @@ def read_source(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, tmpdi
         except Exception as exc:  # noqa: BLE001 - any reader failure (damaged, encrypted workbook) is the same fix
             raise DataError(f"{path.name}: cannot be read as Excel ({exc}); save it as CSV and import that") from None
         con.register("excel_frame", frame)
-        con.execute("CREATE TABLE raw AS SELECT row_number() OVER () AS _rn, * FROM excel_frame")
+        con.execute(f"CREATE TABLE {table} AS SELECT row_number() OVER () AS _rn, * FROM excel_frame")
         con.unregister("excel_frame")
         return None
     enc, read_path = decode_to_utf8(path, tmpdir, encoding,
@@ -182,10 +201,10 @@ def read_source(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, tmpdi
                                         "exports) or save the file as UTF-8")
     try:
         # a view: only the mapped columns are ever materialised (in ``rows``)
-        con.execute(f"""CREATE VIEW raw AS SELECT row_number() OVER () AS _rn, *
+        con.execute(f"""CREATE VIEW {table} AS SELECT row_number() OVER () AS _rn, *
                         FROM read_csv({_lit(str(read_path))}, all_varchar = true, header = true,
                                       null_padding = true, ignore_errors = false)""")
-        con.execute("DESCRIBE raw")
+        con.execute(f"DESCRIBE {table}")
     except duckdb.Error as exc:
         raise DataError(f"{path.name}: cannot be read as CSV ({str(exc).splitlines()[0]}); check that it is a "
                         "complete export with one header row, saved as CSV") from None
@@ -252,47 +271,278 @@ def _choose_time_format(con: duckdb.DuckDBPyConnection, m: Mapping, path: Path) 
 
 # ---------------------------------------------------------------- the import
 
+class ImportEnvironmentError(DataError):
+    """Raised when the import cannot write its dataset (disk full, no permission): nothing was changed."""
+
+
 def import_export(kind: str, source: str | os.PathLike, out: str | os.PathLike, mapping: Mapping,
-                  key: PseudonymKey | None = None) -> ImportReport:
+                  key: PseudonymKey | None = None, items: str | os.PathLike | None = None) -> ImportReport:
     """Import one export ``source`` with ``mapping`` into the dataset folder ``out``.
 
+    ``items`` is an optional second file with one row per item (Taobao's 宝贝报表), read with the
+    mapping's ``items:`` headers and joined to the orders on the order number.
+
     Writes ``customers``, ``orders`` and, as far as the export carries them, ``order_items``,
-    ``products``, ``returns`` and ``fx_rates`` as Parquet, merged with what ``out`` holds from
-    earlier imports (orders of this export replace earlier versions of the same order ids), and
-    ``import_report.json``. Returns the :class:`ImportReport`. Raises :class:`DataError` naming the
-    file, the column and the fix when the export cannot be used.
+    ``products``, ``returns``, ``shipments`` and ``fx_rates`` as Parquet, merged with what ``out``
+    holds from earlier imports, and ``import_report.json``. An order already in ``out`` is replaced
+    only by a version from an export at least as recent (the export's time is the latest time it
+    records), so re-importing an older export never turns a refund back into a sale. All tables are
+    written into a new folder that replaces ``out`` at the end: the dataset holds either the earlier
+    import or this one, never a mix, and the report describes what is on disk.
+
+    Returns the :class:`ImportReport`. Raises :class:`DataError` naming the file, the column, example
+    rows and the fix when the export cannot be used, :class:`ImportEnvironmentError` when it cannot
+    be written.
     """
     t0 = time.perf_counter()
     path = Path(source).expanduser()
     outdir = Path(out).expanduser()
-    if not path.is_file():
-        raise DataError(f"{path}: no such file; give the export file (CSV or Excel) to import")
+    for f in (path, Path(items).expanduser() if items else None):
+        if f is not None and not f.is_file():
+            raise DataError(f"{f}: no such file; give the export file (CSV or Excel) to import")
+    if items and not mapping.items:
+        raise DataError(f"{Path(items).name}: the {mapping.name} mapping has no `items:` section, so a second file "
+                        "of item rows cannot be read with it; give one file, or add `items:` to a mapping")
     key = key or (load_key() if mapping.customer_ids == "pseudonymise" else None)
-    rep = ImportReport(source=path.name, kind=kind, mapping=mapping.origin or mapping.name, out=str(outdir))
-    _check_target(outdir, key, mapping)
-    rep.source_sha256 = _file_sha256(path)
-    con = _connect()
-    with tempfile.TemporaryDirectory(prefix="workbench-import-") as tmpdir:
-        rep.encoding = read_source(con, path, mapping.encoding, tmpdir)
-        raw_cols = [r[0] for r in con.execute("DESCRIBE raw").fetchall() if r[0] != "_rn"]
-        fields, used, not_used = _resolve_columns(raw_cols, mapping)
-        rep.mapped = {c: f for c, f in used.items() if f not in ("pii", "ignore", "address")}
-        rep.personal_data_dropped = [c for c, f in used.items() if f in ("pii", "address")]
-        if "customer_id" in fields and mapping.customer_ids == "pseudonymise":
-            rep.personal_data_dropped += [f"{c} (replaced by a pseudonym)" for c in fields["customer_id"]]
-        rep.not_used = [c for c, f in used.items() if f == "ignore"] + not_used
-        _build_rows(con, fields, path)
-        rep.rows_read = con.execute("SELECT count(*) FROM rows").fetchone()[0]
-        if not rep.rows_read:
-            raise DataError(f"{path.name}: the file has a header but no rows; export a period that holds orders")
-        _build_lines(con, path, mapping, fields, key, rep)
-        _build_tables(con, mapping, fields, rep)
-        _merge_existing(con, outdir, rep)
-        _build_customers(con, rep)
-        _write(con, outdir, rep)
-    rep.seconds = round(time.perf_counter() - t0, 2)
-    (outdir / REPORT_FILE).write_text(rep.to_json() + "\n", encoding="utf-8")
+    mask_key = key or load_key()
+    rep = ImportReport(source=path.name + (f" + {Path(items).name}" if items else ""), kind=kind,
+                       mapping=mapping.origin or mapping.name, out=str(outdir))
+    with _import_lock(outdir):
+        _recover(outdir, rep)
+        _check_target(outdir, key, mapping)
+        rep.source_sha256 = _file_sha256(path)
+        con = _connect()
+        with tempfile.TemporaryDirectory(prefix="workbench-import-") as tmpdir:
+            if items:
+                mapping = _join_items(con, path, Path(items).expanduser(), mapping, tmpdir, rep)
+            else:
+                rep.encoding = read_source(con, path, mapping.encoding, tmpdir)
+            raw_cols = [r[0] for r in con.execute("DESCRIBE raw").fetchall() if r[0] != "_rn"]
+            fields, used, not_used = _resolve_columns(raw_cols, mapping)
+            _personal_columns(con, path, mapping, fields, used, not_used, rep)
+            rep.mapped = {c: f for c, f in used.items() if f not in ("pii", "ignore", "address")}
+            rep.personal_data_dropped += [c for c, f in used.items() if f in ("pii", "address")
+                                          and not any(d.startswith(c + " (") for d in rep.personal_data_dropped)]
+            if "customer_id" in fields and mapping.customer_ids == "pseudonymise":
+                rep.personal_data_dropped += [f"{c} (replaced by a pseudonym)" for c in fields["customer_id"]]
+            rep.not_used = [c for c, f in used.items() if f == "ignore"] + [c for c in not_used if c in raw_cols]
+            _build_rows(con, fields, path)
+            rep.rows_read = con.execute("SELECT count(*) FROM rows").fetchone()[0]
+            if not rep.rows_read:
+                raise DataError(f"{path.name}: the file has a header but no rows; export a period that holds orders")
+            _check_excel_damage(con, path, fields)
+            _build_lines(con, path, mapping, fields, key, rep)
+            _build_tables(con, mapping, fields, rep)
+            _merge_existing(con, outdir, rep)
+            _build_customers(con, rep)
+            _write_atomically(con, outdir, rep, mask_key, t0)
     return rep
+
+
+@contextlib.contextmanager
+def _import_lock(outdir: Path):
+    """Hold an exclusive lock beside ``outdir`` for the import (released when the process ends, even killed)."""
+    parent = outdir.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(parent / f".{outdir.name}.import.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ImportEnvironmentError(f"{outdir}: cannot write beside it ({exc.strerror}); give --out a folder you "
+                                     "may write to") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DataError(f"{outdir}: another import into this folder is running; wait for it to finish") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _previous(outdir: Path) -> list[Path]:
+    return sorted(outdir.parent.glob(f".{outdir.name}.previous-*"))
+
+
+def _recover(outdir: Path, rep: ImportReport) -> None:
+    """Undo what an import killed half-way left: restore the dataset or remove its leftovers."""
+    for stage in outdir.parent.glob(f".{outdir.name}.importing-*"):
+        shutil.rmtree(stage, ignore_errors=True)
+    prev = _previous(outdir)
+    if prev and not outdir.exists():
+        os.rename(prev[-1], outdir)
+        rep.warnings.append(f"an earlier import into {outdir} was interrupted while replacing the dataset; the dataset "
+                            "it replaced was restored first")
+        prev = prev[:-1]
+    for p in prev:
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _write_atomically(con: duckdb.DuckDBPyConnection, outdir: Path, rep: ImportReport, key: PseudonymKey,
+                      t0: float) -> None:
+    """Write every table and the report into a new folder beside ``outdir``, then put it in its place."""
+    parent = outdir.parent
+    stage = None
+    try:
+        stage = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.importing-", dir=parent))
+        if outdir.is_dir():
+            # files of the dataset this import does not rewrite (rates the user added, ...) are kept
+            rewritten = {f"{t}.parquet" for t in TABLES_WRITTEN} | {REPORT_FILE}
+            for f in outdir.iterdir():
+                if f.is_file() and f.name not in rewritten:
+                    shutil.copy2(f, stage / f.name)
+        _write(con, stage, rep, key)
+        (stage / VERSIONS_FILE).parent.mkdir(exist_ok=True)
+        con.execute(f"COPY (SELECT * FROM all_versions ORDER BY order_id) TO {_lit(str(stage / VERSIONS_FILE))} "
+                    "(FORMAT parquet, COMPRESSION zstd)")
+        rep.seconds = round(time.perf_counter() - t0, 2)
+        (stage / REPORT_FILE).write_text(rep.to_json() + "\n", encoding="utf-8")
+        if outdir.exists():
+            old = parent / f".{outdir.name}.previous-{os.getpid()}"
+            os.rename(outdir, old)
+            os.rename(stage, outdir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(stage, outdir)
+        stage = None
+    except OSError as exc:
+        need = sum(f.stat().st_size for f in stage.rglob("*") if f.is_file()) if stage and stage.exists() else 0
+        free = shutil.disk_usage(parent).free if parent.exists() else 0
+        raise ImportEnvironmentError(
+            f"{outdir}: the dataset could not be written ({exc.strerror or exc}); nothing was changed, the folder holds "
+            f"what it held before. Free space: {free / 1e6:,.0f} MB; the import needs about "
+            f"{max(need * 2, 1e6) / 1e6:,.0f} MB more (the new tables are written beside the old ones before they "
+            "replace them). Free some space or choose another --out, and import again") from None
+    finally:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _join_items(con: duckdb.DuckDBPyConnection, path: Path, items: Path, m: Mapping, tmpdir: str,
+                rep: ImportReport) -> Mapping:
+    """View ``raw``: the order report joined with the item report (one row per item; orders without
+    item rows keep one row). Returns the mapping extended with the item report's columns (which win)."""
+    enc_o = read_source(con, path, m.encoding, tmpdir, table="raw_orders")
+    enc_i = read_source(con, items, m.encoding, tmpdir, table="raw_items")
+    rep.encoding = enc_o if enc_o == enc_i else f"{enc_o} (orders), {enc_i} (items)"
+    o_cols = [r[0] for r in con.execute("DESCRIBE raw_orders").fetchall() if r[0] != "_rn"]
+    i_cols = [r[0] for r in con.execute("DESCRIBE raw_items").fetchall() if r[0] != "_rn"]
+
+    def find(cols: list[str], headers: list[str], what: Path) -> str:
+        by_norm = {norm_header(c): c for c in cols}
+        for h in headers:
+            if norm_header(h) in by_norm:
+                return by_norm[norm_header(h)]
+        raise DataError(f"{what.name}: no order number column (looked for {', '.join(repr(h) for h in headers)}); "
+                        "the item report is joined to the order report on it. Export both reports of the same "
+                        "period from 已卖出的宝贝 > 批量导出 and give the order report first, the item report with --items")
+
+    o_id = find(o_cols, m.headers_for("order_id"), path)
+    i_id = find(i_cols, [h for h, f in m.items.items() if f == "order_id"], items)
+    item_sel = [f'i.{_q(c)} AS {_q(ITEM_PREFIX + c)}' for c in i_cols if c != i_id]
+    con.execute(f"""CREATE TABLE raw AS
+        SELECT row_number() OVER (ORDER BY o._rn, i._rn) AS _rn, o.* EXCLUDE (_rn)
+               {''.join(', ' + x for x in item_sel)}
+        FROM raw_orders o LEFT JOIN raw_items i ON clean(o.{_q(o_id)}) = clean(i.{_q(i_id)})""")
+    orphans = con.execute(f"""SELECT count(*), min(_rn) FROM raw_items i WHERE NOT EXISTS
+        (SELECT 1 FROM raw_orders o WHERE clean(o.{_q(o_id)}) = clean(i.{_q(i_id)}))""").fetchone()
+    if orphans[0]:
+        rep.warnings.append(f"{items.name}: {orphans[0]:,} item rows belong to orders that are not in {path.name} "
+                            f"(first at line {orphans[1] + 1}); they were left out. Export both reports for the same "
+                            "period")
+    rep.assumptions.append(f"items: one row per item from {items.name} (SKU, price, quantity), joined to the orders of "
+                           f"{path.name} on the order number; orders without item rows keep the order report's title "
+                           "and quantity")
+    cols = {ITEM_PREFIX + h: f for h, f in m.items.items() if f != "order_id"}
+    cols.update(m.columns)
+    return dataclasses.replace(m, columns=cols)
+
+
+def _personal_columns(con: duckdb.DuckDBPyConnection, path: Path, m: Mapping, fields: dict[str, list[str]],
+                      used: dict[str, str], not_used: list[str], rep: ImportReport) -> None:
+    """Find the columns whose values look like phone numbers, e-mails, ID numbers or street addresses.
+
+    Such a column is never written whatever the mapping says: mapped to the buyer it is pseudonymised,
+    to region or city it is reduced to province and city, to anything else it is dropped (with a warning);
+    unmapped, it is named in the report as personal data not read.
+    """
+    con.execute("CREATE TABLE pii_sample AS SELECT * FROM raw USING SAMPLE reservoir(2000 ROWS) REPEATABLE (7)")
+    for col in [c for c in used if used[c] not in ("pii", "address")] + list(not_used):
+        vals = [r[0] for r in con.execute(f"SELECT DISTINCT clean({_q(col)}) AS v FROM pii_sample "
+                                          "WHERE v IS NOT NULL LIMIT 500").fetchall()]
+        kind = privacy.personal_kind_of_column(vals)
+        if not kind:
+            continue
+        fld = used.get(col)
+        if fld == "customer_id":
+            if m.customer_ids == "keep":
+                raise DataError(f"{path.name}, column '{col}': the buyer ids look like {kind.replace('_', ' ')}s "
+                                "(personal data), but the mapping says `customer_ids: keep`. Fix: set "
+                                "`customer_ids: pseudonymise` (the default) in the mapping")
+            if kind == "phone" and any("*" in str(v) for v in vals):
+                rep.warnings.append(f"column '{col}': the buyers are identified by masked phone numbers (138****5678); "
+                                    "different buyers can share one, so repeat-purchase figures are too high")
+            continue
+        if fld in ("region", "city") and kind == "address":
+            fields[fld].remove(col)
+            if not fields[fld]:
+                del fields[fld]
+            fields.setdefault("address", []).append(col)
+            used[col] = "address"
+            continue
+        if fld is not None and fld not in ("ignore",):
+            fields[fld].remove(col)
+            if not fields[fld]:
+                del fields[fld]
+            rep.warnings.append(f"column '{col}' (mapped to {fld}) holds {kind.replace('_', ' ')}s: personal data, "
+                                "dropped instead of written")
+        used[col] = "pii"
+        if col in not_used:
+            not_used.remove(col)
+        rep.personal_data_dropped.append(f"{col} (values look like {kind.replace('_', ' ')}s; not read)")
+    con.execute("DROP TABLE pii_sample")
+
+
+_SCIENTIFIC = r"[0-9](\.[0-9]+)?[eE][+]?[0-9]+"
+_EXCEL_FIX = ("Excel keeps only 15 significant digits of a number and shows long ones in scientific notation, so "
+              "order numbers of a file opened and saved in Excel are damaged for good. Fix: download the export again "
+              "from the platform and import that file as it came (do not open and save it in Excel); to look at it in "
+              "Excel, use Data > From Text/CSV and set the order-number column to Text")
+
+
+def _check_excel_damage(con: duckdb.DuckDBPyConnection, path: Path, fields: dict[str, list[str]]) -> None:
+    """Refuse an export whose identifiers Excel damaged: scientific notation, 15 significant digits, ``.0``."""
+    for fld in ("order_id", "customer_id", "product_id"):
+        if fld not in fields:
+            continue
+        col = fields[fld][0]
+        t = _q("t_" + fld)
+        sci, sci_rows = con.execute(
+            f"SELECT count(*), list(_rn ORDER BY _rn)[1:3] FROM rows WHERE regexp_full_match({t}, '{_SCIENTIFIC}')"
+        ).fetchone()
+        dec, dec_rows = con.execute(
+            f"SELECT count(*), list(_rn ORDER BY _rn)[1:3] FROM rows WHERE regexp_full_match({t}, '[0-9]{{6,}}\\.0+')"
+        ).fetchone()
+        examples = con.execute(f"SELECT {t} FROM rows WHERE regexp_full_match({t}, '{_SCIENTIFIC}') OR "
+                               f"regexp_full_match({t}, '[0-9]{{6,}}\\.0+') LIMIT 3").fetchall()
+        if sci or dec:
+            rows = sorted((sci_rows or []) + (dec_rows or []))[:3]
+            raise DataError(f"{path.name}, column '{col}': {sci + dec:,} {fld.replace('_', ' ')}s are written as "
+                            f"numbers by a spreadsheet (e.g. {', '.join(repr(e[0]) for e in examples)}; lines "
+                            f"{', '.join(str(r + 1) for r in rows)}), so different ids became one. {_EXCEL_FIX}")
+        if fld != "order_id":
+            continue
+        n_long, n_cut, cut_rows, cut_ex = con.execute(
+            f"""SELECT count(*) FILTER (WHERE regexp_full_match({t}, '[0-9]{{16,}}')),
+                       count(*) FILTER (WHERE regexp_full_match({t}, '[0-9]{{15}}0+')),
+                       list(_rn ORDER BY _rn) FILTER (WHERE regexp_full_match({t}, '[0-9]{{15}}0+'))[1:3],
+                       list({t} ORDER BY _rn) FILTER (WHERE regexp_full_match({t}, '[0-9]{{15}}0+'))[1:3]
+                FROM rows""").fetchone()
+        # genuine ids end in zeros after the 15th digit about once in 10 (16 digits) to 10,000 times (19)
+        if n_cut >= 2 and n_cut > 0.5 * n_long:
+            raise DataError(f"{path.name}, column '{col}': {n_cut:,} of {n_long:,} long order numbers end in zeros "
+                            f"after the 15th digit (e.g. {', '.join(cut_ex)}; lines "
+                            f"{', '.join(str(r + 1) for r in cut_rows)}): a spreadsheet cut them to 15 significant "
+                            f"digits, so different orders now share a number. {_EXCEL_FIX}")
 
 
 def _check_target(outdir: Path, key: PseudonymKey | None, m: Mapping) -> None:
@@ -431,15 +681,17 @@ def _build_lines(con: duckdb.DuckDBPyConnection, path: Path, m: Mapping, fields:
     sel += [f"money({_q('t_' + f)}) AS {f}" for f in money_fields]
     if "quantity" in has:
         sel.append("TRY_CAST(round(money(t_quantity)) AS BIGINT) AS quantity")
-    for f in ("product_id", "product_name", "category", "coupon_code", "country", "region", "city"):
+    for f in ("product_id", "product_name", "category", "coupon_code", "country", "carrier"):
         if f in has:
             sel.append(f"t_{f} AS {f}")
-    if "address" in has and "region" not in has:
-        # keep only the province and city of a Chinese address written "省 市 区 街道" (Taobao style)
-        sel.append("NULLIF(split_part(regexp_replace(t_address, '\\s+', ' ', 'g'), ' ', 1), '') AS region")
-        sel.append("NULLIF(split_part(regexp_replace(t_address, '\\s+', ' ', 'g'), ' ', 2), '') AS city")
-        rep.assumptions.append("region and city are the first two parts of the postal address (province, city); "
-                               "the rest of the address is dropped")
+    for f in ("shipped_at", "received_at", "updated_at"):
+        if f in has:
+            t = f"timezone({_lit(m.timezone)}, try_strptime(t_{f}, {naive}))"
+            sel.append(f"{f'COALESCE(try_strptime(t_{f}, {offs}), {t})' if with_offset else t} AS {f}")
+    region_join = _region_map(con, has, rep)
+    if region_join:
+        joins.append(region_join)
+        sel += ["rg_region AS region", "rg_city AS city"]
     order_expr = "t_order_id AS order_id" if not derive_ids else "NULL::VARCHAR AS order_id"
     con.execute(f"CREATE TABLE lines0 AS SELECT {order_expr}, {', '.join(sel)} FROM rows {' '.join(joins)}")
     con.execute("DROP TABLE rows")
@@ -452,8 +704,8 @@ def _build_lines(con: duckdb.DuckDBPyConnection, path: Path, m: Mapping, fields:
 
     # order-level text fields are often filled on the first row of an order only: spread them
     fill = ["customer_id", "ordered_at", "status", "channel", "currency"] + \
-           [f for f in ("coupon_code", "country", "region", "city") if f in has or
-            (f in ("region", "city") and "address" in has)]
+           [f for f in ("coupon_code", "country", "carrier", "shipped_at", "received_at", "updated_at") if f in has] + \
+           (["region", "city"] if region_join else [])
     spread = ", ".join(
         f"CASE WHEN order_id IS NULL THEN {f} ELSE COALESCE({f}, arg_min({f}, _rn) FILTER (WHERE {f} IS NOT NULL) "
         f"OVER (PARTITION BY order_id)) END AS {f}" for f in fill)
@@ -491,6 +743,47 @@ def _build_lines(con: duckdb.DuckDBPyConnection, path: Path, m: Mapping, fields:
             bad_money.append(f"{f}: {n:,} empty or unreadable values")
     if bad_money:
         rep.warnings.append("amounts left empty: " + "; ".join(bad_money))
+
+
+def _region_map(con: duckdb.DuckDBPyConnection, has: set[str], rep: ImportReport) -> str | None:
+    """Table ``region_map`` (key -> province, city) and the join that adds ``rg_region``/``rg_city`` to ``rows``.
+
+    Chinese addresses and region/city columns are parsed against the list of provinces and cities
+    (:func:`workbench.data.privacy.parse_region`) and kept only to the city. Region and city columns that
+    name no Chinese province (a Shopify store's US states, say) are kept as they are, since no street
+    or number can remain in them (columns that look like addresses were turned into ``address``).
+    """
+    if "region" in has or "city" in has:
+        key = (f"COALESCE({'t_region' if 'region' in has else 'NULL'}, '') || '|' || "
+               f"COALESCE({'t_city' if 'city' in has else 'NULL'}, '')")
+        source = "region and city columns"
+    elif "address" in has:
+        key = "left(regexp_replace(t_address, '\\s+', '', 'g'), 40)"
+        source = "postal address"
+    else:
+        return None
+    keys = [r[0] for r in con.execute(f"SELECT DISTINCT {key} FROM rows WHERE {key} IS NOT NULL").fetchall()]
+    out = []
+    for k in keys:
+        if source == "postal address":
+            prov, city = privacy.parse_region(k)
+        else:
+            region, _, city_raw = k.partition("|")
+            prov, city = privacy.parse_region(region + city_raw)
+            if prov is None:
+                prov, city = privacy.parse_region(city_raw)
+            if prov is None:
+                prov, city = (region or None), (city_raw or None)
+        out.append((k, prov, city))
+    con.execute("CREATE TABLE region_map (rg_key VARCHAR, rg_region VARCHAR, rg_city VARCHAR)")
+    if out:
+        con.executemany("INSERT INTO region_map VALUES (?, ?, ?)", out)
+    unknown = sum(1 for _, p, _ in out if p is None)
+    rep.assumptions.append(f"region and city: the province and city of the {source}, matched against the list of "
+                           "China's provinces and prefecture-level cities (National Bureau of Statistics 2023); "
+                           "nothing finer is kept" + (f"; {unknown:,} distinct values named no known province or city "
+                                                      "and were left empty" if unknown else ""))
+    return f"LEFT JOIN region_map ON {key} = rg_key"
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -546,6 +839,8 @@ def _build_tables(con: duckdb.DuckDBPyConnection, m: Mapping, fields: dict[str, 
     texts = [f"arg_min({f}, _rn) AS {f}" for f in ("customer_id", "ordered_at", "channel", "currency")]
     opt_text = [f for f in ("coupon_code", "country", "region", "city") if f in has]
     texts += [f"arg_min({f}, _rn) FILTER (WHERE {f} IS NOT NULL) AS {f}" for f in opt_text]
+    texts += [f"arg_min({f}, _rn) FILTER (WHERE {f} IS NOT NULL) AS {f}"
+              for f in ("carrier", "shipped_at", "received_at", "updated_at") if f in has]
     con.execute(f"""
         CREATE TABLE o1 AS SELECT order_id, {', '.join(texts)},
                COALESCE(arg_min(status, CASE status {rank} ELSE 9 END), {_lit(m.status or 'completed')}) AS status,
@@ -609,6 +904,14 @@ def _build_tables(con: duckdb.DuckDBPyConnection, m: Mapping, fields: dict[str, 
                {''.join(', ' + c for c in opt_cols)}
         FROM o4""")
 
+    _build_shipments(con, m, has, rep)
+    # the export's own time: the latest time it records; every order of it carries that version
+    times = [f"max({f})" for f in ("ordered_at", "shipped_at", "received_at", "updated_at") if f in has]
+    export_time = con.execute(f"SELECT greatest({', '.join(times)}) FROM o4").fetchone()[0]
+    con.execute("CREATE TABLE new_versions AS SELECT order_id, CAST(? AS TIMESTAMPTZ) AS version_at FROM new_orders",
+                [export_time])
+    rep.totals["export_time"] = str(export_time)
+
     # lines -> order_items (only when the export names the items)
     if "product_id" in has or "product_name" in has:
         pid = "product_id" if "product_id" in has else "NULL"
@@ -651,6 +954,37 @@ def _build_tables(con: duckdb.DuckDBPyConnection, m: Mapping, fields: dict[str, 
 
 
 
+def _build_shipments(con: duckdb.DuckDBPyConnection, m: Mapping, has: set[str], rep: ImportReport) -> None:
+    """Table ``new_shipments`` from the carrier and the shipping and receipt times of the orders."""
+    if "carrier" not in has and "received_at" not in has:
+        return
+    if "carrier" not in has or "shipped_at" not in has:
+        rep.assumptions.append("shipments not written: the export gives " + (
+            "no carrier" if "carrier" not in has else "no shipping time (发货时间)") + "; 06_logistics needs both")
+        return
+    if m.promise_days is None:
+        rep.assumptions.append("shipments not written: the mapping states no delivery promise; add `promise_days: N` "
+                               "(days after shipping) to a mapping and import again")
+        return
+    con.execute(f"""
+        CREATE TABLE new_shipments AS
+        SELECT order_id, carrier, {_lit(m.warehouse)} AS warehouse, shipped_at,
+               shipped_at + to_seconds({float(m.promise_days) * 86400}) AS promised_at,
+               {'CASE WHEN received_at >= shipped_at THEN received_at END' if 'received_at' in has else 'NULL'}
+                   AS delivered_at,
+               CASE WHEN {'received_at >= shipped_at' if 'received_at' in has else 'false'} THEN 'delivered'
+                    ELSE 'in_transit' END AS status
+        FROM o4 WHERE carrier IS NOT NULL AND shipped_at IS NOT NULL""")
+    n = con.execute("SELECT count(*) FROM new_shipments").fetchone()[0]
+    if n:
+        rep.assumptions.append(
+            f"shipments ({n:,}): carrier and shipping time from the export; promised delivery = shipping time + "
+            f"{m.promise_days:g} days (the mapping's promise_days); delivered = the buyer's confirmation of receipt "
+            "(确认收货时间), which can come days after the parcel arrived (platforms confirm automatically after "
+            f"some days), so lateness is overstated rather than hidden; warehouse '{m.warehouse}'; parcels without a "
+            "confirmation count as in transit")
+
+
 def _build_fx(con: duckdb.DuckDBPyConnection, m: Mapping, rep: ImportReport) -> None:
     """Table ``new_fx``: rates for the foreign currencies of the new orders (mapping, then reference rates)."""
     foreign = [r[0] for r in con.execute(
@@ -676,48 +1010,55 @@ def _existing(outdir: Path, table: str) -> Path | None:
 
 
 def _merge_existing(con: duckdb.DuckDBPyConnection, outdir: Path, rep: ImportReport) -> None:
-    """Merge the new tables with the dataset's: orders of this export replace the same order ids."""
-    new_n = con.execute("SELECT count(*) FROM new_orders").fetchone()[0]
-    tables = {t for t in ("new_items", "new_returns") if _has_table(con, t)}
+    """Merge the new tables with the dataset's: an order of this export replaces the same order id
+    unless the dataset's version comes from a more recent export (then the dataset's is kept)."""
+    if "new_items" in _tables(con):
+        con.execute("CREATE VIEW new_items_w AS SELECT order_id, line_no, product_id, quantity, unit_price"
+                    + (", list_price" if "list_price" in _columns(con, "new_items") else "") + " FROM new_items")
+    children = [("new_items_w", "order_items", "all_items"), ("new_returns", "returns", "all_returns"),
+                ("new_shipments", "shipments", "all_shipments")]
     old_orders = _existing(outdir, "orders")
+    stale = 0
+    if old_orders is not None:
+        con.execute(f"CREATE TABLE old_orders AS SELECT * FROM read_parquet({_lit(str(old_orders))})")
+        versions = outdir / VERSIONS_FILE
+        if versions.exists():
+            con.execute(f"CREATE TABLE old_versions AS SELECT * FROM read_parquet({_lit(str(versions))})")
+        else:  # a dataset imported before versions were kept: its orders count as oldest
+            con.execute("CREATE TABLE old_versions (order_id VARCHAR, version_at TIMESTAMPTZ)")
+        # orders whose version in the dataset is newer than this export's: keep the dataset's
+        con.execute("""CREATE TABLE stale AS SELECT n.order_id FROM new_versions n JOIN old_versions o USING (order_id)
+                       WHERE o.version_at > n.version_at""")
+        stale = con.execute("SELECT count(*) FROM stale").fetchone()[0]
+        if stale:
+            for t in ("new_orders", "new_versions") + tuple(c[0] for c in children if c[0] != "new_items_w"):
+                if t in _tables(con):
+                    con.execute(f"DELETE FROM {t} WHERE order_id IN (SELECT order_id FROM stale)")
+            if "new_items" in _tables(con):
+                con.execute("DELETE FROM new_items WHERE order_id IN (SELECT order_id FROM stale)")
+    new_n = con.execute("SELECT count(*) FROM new_orders").fetchone()[0]
     if old_orders is None:
         con.execute("CREATE TABLE all_orders AS SELECT * FROM new_orders")
-        if "new_items" in tables:
-            con.execute("CREATE TABLE all_items AS SELECT order_id, line_no, product_id, quantity, unit_price"
-                        + (", list_price" if "list_price" in _columns(con, "new_items") else "") + " FROM new_items")
-        if "new_returns" in tables:
-            con.execute("CREATE TABLE all_returns AS SELECT * FROM new_returns")
-        con.execute("CREATE TABLE all_fx AS SELECT * FROM new_fx")
-        rep.merge = {"text": f"new dataset: {new_n:,} orders", "orders_before": 0, "replaced": 0, "added": new_n}
-        _products(con, None)
-        return
-    o = _lit(str(old_orders))
-    con.execute(f"CREATE TABLE old_orders AS SELECT * FROM read_parquet({o})")
-    replaced = con.execute("SELECT count(*) FROM old_orders WHERE order_id IN (SELECT order_id FROM new_orders)"
-                           ).fetchone()[0]
-    before = con.execute("SELECT count(*) FROM old_orders").fetchone()[0]
-    con.execute("""CREATE TABLE all_orders AS SELECT * FROM new_orders UNION ALL BY NAME
-                   SELECT * FROM old_orders WHERE order_id NOT IN (SELECT order_id FROM new_orders)""")
-    item_cols = None
-    if "new_items" in tables:
-        item_cols = "order_id, line_no, product_id, quantity, unit_price" + (
-            ", list_price" if "list_price" in _columns(con, "new_items") else "")
-    old_items = _existing(outdir, "order_items")
-    parts = []
-    if item_cols:
-        parts.append(f"SELECT {item_cols} FROM new_items")
-    if old_items is not None:
-        parts.append(f"SELECT * FROM read_parquet({_lit(str(old_items))}) "
-                     "WHERE order_id NOT IN (SELECT order_id FROM new_orders)")
-    if parts:
-        con.execute("CREATE TABLE all_items AS " + " UNION ALL BY NAME ".join(parts))
-    old_returns = _existing(outdir, "returns")
-    parts = ["SELECT * FROM new_returns"] if "new_returns" in tables else []
-    if old_returns is not None:
-        parts.append(f"SELECT * FROM read_parquet({_lit(str(old_returns))}) "
-                     "WHERE order_id NOT IN (SELECT order_id FROM new_orders)")
-    if parts:
-        con.execute("CREATE TABLE all_returns AS " + " UNION ALL BY NAME ".join(parts))
+        con.execute("CREATE TABLE all_versions AS SELECT * FROM new_versions")
+        before = replaced = 0
+    else:
+        replaced = con.execute("SELECT count(*) FROM old_orders WHERE order_id IN (SELECT order_id FROM new_orders)"
+                               ).fetchone()[0]
+        before = con.execute("SELECT count(*) FROM old_orders").fetchone()[0]
+        con.execute("""CREATE TABLE all_orders AS SELECT * FROM new_orders UNION ALL BY NAME
+                       SELECT * FROM old_orders WHERE order_id NOT IN (SELECT order_id FROM new_orders)""")
+        con.execute("""CREATE TABLE all_versions AS SELECT * FROM new_versions UNION ALL BY NAME
+                       SELECT * FROM old_versions WHERE order_id NOT IN (SELECT order_id FROM new_orders)
+                       AND order_id IN (SELECT order_id FROM old_orders)""")
+    tables = _tables(con)
+    for new_t, name, all_t in children:
+        parts = [f"SELECT * FROM {new_t}"] if new_t in tables else []
+        old = _existing(outdir, name)
+        if old is not None:
+            parts.append(f"SELECT * FROM read_parquet({_lit(str(old))}) "
+                         "WHERE order_id NOT IN (SELECT order_id FROM new_orders)")
+        if parts:
+            con.execute(f"CREATE TABLE {all_t} AS " + " UNION ALL BY NAME ".join(parts))
     old_fx = _existing(outdir, "fx_rates")
     if old_fx is not None:
         # rates already in the dataset win over reference rates for the same currency
@@ -728,10 +1069,22 @@ def _merge_existing(con: duckdb.DuckDBPyConnection, outdir: Path, rep: ImportRep
     else:
         con.execute("CREATE TABLE all_fx AS SELECT * FROM new_fx")
     added = new_n - replaced
-    rep.merge = {"text": f"the dataset held {before:,} orders; {replaced:,} of them are in this export and were "
-                         f"replaced by its version, {added:,} orders are new (now {before + added:,})",
-                 "orders_before": int(before), "replaced": int(replaced), "added": int(added)}
+    if old_orders is None:
+        text = f"new dataset: {new_n:,} orders"
+    else:
+        text = (f"the dataset held {before:,} orders; {replaced:,} of them are in this export and were replaced by its "
+                f"version, {added:,} orders are new (now {before + added:,})")
+    if stale:
+        text += (f"; {stale:,} orders of this export were kept in the dataset's version, which comes from a more "
+                 f"recent export (this export's latest time is {rep.totals.get('export_time')})")
+    rep.merge = {"text": text, "orders_before": int(before), "replaced": int(replaced), "added": int(added),
+                 "kept_newer": int(stale)}
     _products(con, _existing(outdir, "products"))
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() UNION ALL "
+                                      "SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -779,15 +1132,28 @@ def _build_customers(con: duckdb.DuckDBPyConnection, rep: ImportReport) -> None:
 
 
 _ORDER_KEYS = {"customers": "customer_id", "products": "product_id", "orders": "order_id",
-               "order_items": "order_id, line_no", "returns": "return_id", "fx_rates": "date, currency"}
+               "order_items": "order_id, line_no", "returns": "return_id", "shipments": "order_id",
+               "fx_rates": "date, currency"}
 _SOURCE_TABLES = {"customers": "all_customers", "products": "all_products", "orders": "all_orders",
-                  "order_items": "all_items", "returns": "all_returns", "fx_rates": "all_fx"}
+                  "order_items": "all_items", "returns": "all_returns", "shipments": "all_shipments",
+                  "fx_rates": "all_fx"}
 _SQL_TYPES = {"string": "VARCHAR", "category": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN",
               "date": "DATE", "timestamp": "TIMESTAMPTZ"}
 
 
-def _write(con: duckdb.DuckDBPyConnection, outdir: Path, rep: ImportReport) -> None:
-    """Write every table sorted by its key, columns in model order and types (byte-stable output)."""
+def _masked(c: schema.Column, key: PseudonymKey) -> str:
+    if c.dtype != "string":
+        return _q(c.name)
+    prefix = "c-" if c.name == "customer_id" else privacy.VALUE_PREFIX
+    return privacy.mask_sql(_q(c.name), key, prefix=prefix)
+
+
+def _write(con: duckdb.DuckDBPyConnection, outdir: Path, rep: ImportReport, key: PseudonymKey) -> None:
+    """Write every table sorted by its key, columns in model order and types (byte-stable output).
+
+    Text values that look like a phone number, e-mail or ID-card number are written as their keyed
+    pseudonym whatever column they are in (the last guard: no such value reaches a file).
+    """
     outdir.mkdir(parents=True, exist_ok=True)
     for name in TABLES_WRITTEN:
         src = _SOURCE_TABLES[name]
@@ -797,7 +1163,7 @@ def _write(con: duckdb.DuckDBPyConnection, outdir: Path, rep: ImportReport) -> N
         if name == "fx_rates" and not n:
             continue
         present = set(_columns(con, src))
-        cols = [f"CAST({_q(c.name)} AS {_SQL_TYPES[c.dtype]}) AS {_q(c.name)}"
+        cols = [f"CAST({_masked(c, key)} AS {_SQL_TYPES[c.dtype]}) AS {_q(c.name)}"
                 for c in schema.TABLES[name].columns if c.name in present and not c.pii]
         table = con.sql(f"SELECT {', '.join(cols)} FROM {src} ORDER BY {_ORDER_KEYS[name]}").to_arrow_table()
         target = outdir / f"{name}.parquet"

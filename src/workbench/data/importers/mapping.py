@@ -10,6 +10,8 @@ A mapping is a small YAML file (the packaged ones live in ``workbench/mappings/`
     status: completed           # status when no column gives it (optional)
     customer_ids: pseudonymise  # or keep (keep only ids that are not personal data)
     amounts: auto               # per_order, per_line or auto (see ORDER_AMOUNTS)
+    promise_days: 3             # delivery promise (days after shipping) for shipments.promised_at
+    warehouse: 未注明            # warehouse of shipments when no column gives it
     order_ids: required         # or derive: rows of one customer at one time form an order
     date_format: auto           # or a strptime format such as "%d/%m/%Y %H:%M"
     columns:                    # export header -> field; several headers may feed one field,
@@ -65,6 +67,11 @@ FIELDS: dict[str, str] = {
     "list_price": "list price per unit",
     "line_amount": "value of the row (quantity x price)",
     "line_discount": "discount on the row",
+    "carrier": "carrier of the parcel (物流公司, 快递公司): with a shipping time, becomes shipments",
+    "shipped_at": "time the order was handed to the carrier (发货时间)",
+    "received_at": "time the buyer confirmed receipt (确认收货时间): the delivery time of shipments",
+    "updated_at": "time of the order's last status change (refund, close, completion); orders the shop "
+                  "re-imports are ordered by it",
     "address": "postal address (personal data: dropped; province and city kept)",
     "pii": "personal data (name, phone, e-mail, notes): dropped",
     "ignore": "not used",
@@ -78,7 +85,7 @@ ORDER_AMOUNTS = ("paid_amount", "gross_amount", "goods_amount", "discount_amount
                  "platform_fee", "refund_amount")
 
 MAPPINGS_PACKAGE = "workbench.data.mappings"
-KINDS = ("taobao", "shopify", "transactions")
+KINDS = ("taobao", "pinduoduo", "douyin", "shopify", "transactions")
 
 
 def norm_header(name: str) -> str:
@@ -98,6 +105,8 @@ class Mapping:
     name: str
     columns: dict[str, str]
     values: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: headers of a second file with one row per item (Taobao's 宝贝报表), joined on the order id
+    items: dict[str, str] = field(default_factory=dict)
     description: str = ""
     encoding: str = "auto"
     timezone: str = schema.DEFAULT_TIMEZONE
@@ -109,6 +118,9 @@ class Mapping:
     date_format: str = "auto"
     order_ids: str = "required"
     fx_rates: dict[str, float] = field(default_factory=dict)
+    promise_days: float | None = None
+    warehouse: str = "unspecified"
+    source: str = ""
     origin: str = ""
     #: the settings the YAML gave explicitly (an overlay changes only these)
     given: tuple[str, ...] = ()
@@ -119,15 +131,16 @@ class Mapping:
     def overlay(self, other: Mapping) -> Mapping:
         """This mapping with ``other``'s settings on top (columns and value maps are merged)."""
         cols = {**self.columns, **other.columns}
+        items = {**self.items, **other.items}
         vals = {k: {**self.values.get(k, {}), **other.values.get(k, {})}
                 for k in set(self.values) | set(other.values)}
         kw = {k: getattr(other, k) for k in other.given}
-        return replace(self, columns=cols, values=vals, fx_rates={**self.fx_rates, **other.fx_rates},
+        return replace(self, columns=cols, values=vals, items=items, fx_rates={**self.fx_rates, **other.fx_rates},
                        origin=f"{self.origin} + {other.origin}", **kw)
 
 
 _SETTINGS = ("name", "description", "encoding", "timezone", "currency", "channel", "status", "customer_ids",
-             "amounts", "date_format", "order_ids")
+             "amounts", "date_format", "order_ids", "promise_days", "warehouse", "source")
 
 
 def parse_mapping(data: dict, origin: str) -> Mapping:
@@ -135,10 +148,10 @@ def parse_mapping(data: dict, origin: str) -> Mapping:
     if not isinstance(data, dict):
         raise DataError(f"{origin}: a mapping must be a YAML dictionary with at least `columns:`; "
                         "make one with `workbench import --suggest FILE`")
-    unknown = set(data) - set(_SETTINGS) - {"columns", "values", "fx_rates"}
+    unknown = set(data) - set(_SETTINGS) - {"columns", "values", "fx_rates", "items"}
     if unknown:
         raise DataError(f"{origin}: unknown key(s) {', '.join(sorted(unknown))}; allowed: "
-                        f"{', '.join(_SETTINGS + ('columns', 'values', 'fx_rates'))}")
+                        f"{', '.join(_SETTINGS + ('columns', 'values', 'fx_rates', 'items'))}")
     columns = data.get("columns") or {}
     if not isinstance(columns, dict):
         raise DataError(f"{origin}: `columns` must map export headers to fields, e.g. `订单编号: order_id`")
@@ -148,6 +161,17 @@ def parse_mapping(data: dict, origin: str) -> Mapping:
         h, f = next(iter(bad.items()))
         raise DataError(f"{origin}: column '{h}' is mapped to unknown field '{f}'; fields are: "
                         f"{', '.join(FIELDS)}")
+    items = data.get("items") or {}
+    if not isinstance(items, dict):
+        raise DataError(f"{origin}: `items` must map the item report's headers to fields, e.g. `商家编码: product_id`")
+    items = {str(k): str(v).strip() for k, v in items.items()}
+    bad = {h: f for h, f in items.items() if f not in FIELDS}
+    if bad:
+        h, f = next(iter(bad.items()))
+        raise DataError(f"{origin}: items column '{h}' is mapped to unknown field '{f}'; fields are: {', '.join(FIELDS)}")
+    if items and "order_id" not in items.values():
+        raise DataError(f"{origin}: `items` must name the item report's order number column (`订单编号: order_id`), "
+                        "on which its rows are joined to the orders")
     values = data.get("values") or {}
     if not isinstance(values, dict) or any(k not in ("status", "channel") for k in values):
         raise DataError(f"{origin}: `values` may hold the value maps `status:` and `channel:` only")
@@ -172,16 +196,30 @@ def parse_mapping(data: dict, origin: str) -> Mapping:
         fx = {str(k).upper(): float(v) for k, v in fx.items()}
     except (TypeError, ValueError, AttributeError):
         raise DataError(f"{origin}: fx_rates must map currency codes to CNY per unit, e.g. `USD: 7.2`") from None
-    kw = {k: (str(data[k]).lower() if k in ("channel", "status") else str(data[k]))
+    if data.get("promise_days") is not None:
+        try:
+            if not 0 < float(data["promise_days"]) < 365:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise DataError(f"{origin}: promise_days must be the number of days after shipping that delivery is "
+                            f"promised, e.g. `promise_days: 3` (got {data['promise_days']!r})") from None
+    kw = {k: (str(data[k]).lower() if k in ("channel", "status") else
+              float(data[k]) if k == "promise_days" else str(data[k]))
           for k in _SETTINGS if data.get(k) is not None}
     kw.setdefault("name", Path(origin).stem)
     given = tuple(k for k in _SETTINGS if data.get(k) is not None)
-    return Mapping(columns=columns, values=values, fx_rates=fx, origin=origin, given=given, **kw)
+    return Mapping(columns=columns, values=values, items=items, fx_rates=fx, origin=origin, given=given, **kw)
+
+
+#: Example mappings for the generic importer, shipped as ``mappings/generic_<name>.yaml``.
+GENERIC_EXAMPLES = ("jd",)
 
 
 def read_mapping(path: str | Path) -> Mapping:
-    """Read and check a mapping YAML file."""
+    """Read and check a mapping YAML file (or a shipped example by name: ``jd``)."""
     p = Path(path).expanduser()
+    if not p.exists() and str(path) in GENERIC_EXAMPLES:
+        return parse_mapping(yaml.safe_load(_packaged_text(f"generic_{path}")), f"generic_{path}.yaml")
     if not p.exists():
         raise DataError(f"{p}: no such mapping file; make one with `workbench import --suggest YOUR_EXPORT > {p.name}`")
     try:
@@ -197,7 +235,7 @@ def _packaged_text(name: str) -> str:
 
 
 def packaged(kind: str) -> Mapping:
-    """The packaged mapping of an importer kind (taobao, shopify, transactions)."""
+    """The packaged mapping of an importer kind (taobao, pinduoduo, douyin, shopify, transactions)."""
     if kind not in KINDS:
         raise DataError(f"unknown import kind {kind!r}; use one of {', '.join(KINDS + ('generic',))}")
     return parse_mapping(yaml.safe_load(_packaged_text(kind)), f"{kind}.yaml")
@@ -206,7 +244,7 @@ def packaged(kind: str) -> Mapping:
 def alias_table() -> dict[str, str]:
     """Normalised header -> field, from the packaged mappings and aliases.yaml (first definition wins)."""
     table: dict[str, str] = {}
-    for kind in ("taobao", "shopify"):
+    for kind in ("taobao", "pinduoduo", "douyin", "shopify"):
         for h, f in packaged(kind).columns.items():
             table.setdefault(norm_header(h), f)
     for f, names in yaml.safe_load(_packaged_text("aliases")).items():

@@ -53,18 +53,22 @@ class PseudonymKey:
         inner = hashlib.sha256(("workbench-key-fingerprint:" + self.secret).encode()).hexdigest()
         return hashlib.sha256(inner.encode()).hexdigest()[:12]
 
-    def sql(self, expr: str) -> str:
-        """A DuckDB expression turning identifier ``expr`` into its pseudonym (NULL stays NULL)."""
+    def sql(self, expr: str, prefix: str = PREFIX, digits: int = DIGITS) -> str:
+        """A DuckDB expression turning identifier ``expr`` into its pseudonym (NULL stays NULL).
+
+        ``prefix`` and ``digits`` shape the result (``c-`` and 16 hex digits for buyers; the loader's
+        tokens of personal columns are ``pii-`` and 12).
+        """
         k = self.secret.replace("'", "''")
         norm = f"lower(trim(CAST({expr} AS VARCHAR)))"
         return (f"CASE WHEN {norm} IS NULL OR {norm} = '' THEN NULL ELSE "
-                f"'{PREFIX}' || substr(sha256('{k}:' || sha256('{k}:' || {norm})), 1, {DIGITS}) END")
+                f"'{prefix}' || substr(sha256('{k}:' || sha256('{k}:' || {norm})), 1, {int(digits)}) END")
 
-    def pseudonym(self, identifier: str) -> str:
+    def pseudonym(self, identifier: str, prefix: str = PREFIX, digits: int = DIGITS) -> str:
         """The pseudonym of one identifier, computed in Python (same result as :meth:`sql`)."""
         norm = identifier.strip().lower()
         inner = hashlib.sha256(f"{self.secret}:{norm}".encode()).hexdigest()
-        return PREFIX + hashlib.sha256(f"{self.secret}:{inner}".encode()).hexdigest()[:DIGITS]
+        return prefix + hashlib.sha256(f"{self.secret}:{inner}".encode()).hexdigest()[:digits]
 
 
 def default_key_file() -> Path:

@@ -1,0 +1,284 @@
+"""Personal data, recognised by its values: detectors, keyed pseudonyms, province and city.
+
+What counts as personal data here is decided by what a value *looks like*, not by what its
+column is called, so a phone number used as a member id or an address typed into a remark
+column is caught as well as a column headed 收货地址:
+
+- **phone**: mainland mobile numbers (``13812345678``, ``+86 138 1234 5678``, the masked
+  ``138****5678`` of platform exports) and landlines with an area code (``0755-86001234``);
+- **email**: ``name@domain.tld``;
+- **id_card**: 18-character resident identity numbers whose birth date is a date and whose
+  check character is right (ISO 7064 MOD 11-2), so 18-digit order numbers are not taken for them;
+- **address**: a Chinese street address (a province or city name followed by a street, number,
+  building or room: 路, 街, 号, 室, 栋, 单元, 弄, 巷, 村, 小区, 大厦 with a digit), or a Western one
+  (``12 Baker Street``).
+
+Three things use the detectors:
+
+- :func:`parse_region` keeps only the province and the city of an address, matched against the
+  shipped list of China's provinces and prefecture-level cities (``mappings/regions_cn.yaml``,
+  National Bureau of Statistics 2023): ``广东省深圳市南山区科技园路3号502室`` -> ``广东省``, ``深圳市``;
+- the importers drop every column whose values look personal and pseudonymise any such value
+  left in a column they keep (:func:`mask_sql`);
+- the loader replaces personal values in the native tables it reads (:func:`loader_column_sql`):
+  ``pii`` columns of the model become keyed tokens ``pii-<12 hex>``, and identifiers or texts
+  that look like a phone number, e-mail or ID-card number become keyed pseudonyms.
+
+Every pseudonym is the keyed hash of :mod:`workbench.data.importers.pseudonym`; its key never
+sits beside the data, so a phone number cannot be recovered by hashing all phone numbers.
+
+Public API: :data:`KINDS`, :func:`kind_of`, :func:`scan`, :func:`personal_kind_of_column`,
+:func:`parse_region`, :func:`provinces`, :func:`sql_kind`, :func:`mask_sql`, :func:`token_sql`,
+:func:`token`, :func:`pseudonym`, :func:`loader_column_sql`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+
+import yaml
+
+#: The kinds of personal value recognised.
+KINDS = ("phone", "email", "id_card", "address")
+#: Prefix and length of the loader's tokens of personal columns (stable across releases: tests match it).
+TOKEN_PREFIX, TOKEN_DIGITS = "pii-", 12
+#: Prefix of the pseudonym of a personal value found outside the buyer id.
+VALUE_PREFIX = "p-"
+
+_PHONE = r"(?:\+?86[\s-]?)?1[3-9]\d[\s-]?(?:\d{4}|\*{4})[\s-]?\d{4}|0\d{2,3}-\d{7,8}"
+_EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
+_ID = r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
+_STREET_CN = r"(?:路|街|大道|巷|弄|号|室|栋|幢|单元|楼|村|镇|乡|小区|大厦|花园|公寓|社区)"
+_STREET_EN = r"\d+[A-Za-z]?\s+[A-Za-z][A-Za-z .'-]*\b(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd|Way)\b"
+
+PHONE_RE = re.compile(rf"^(?:{_PHONE})$")
+EMAIL_RE = re.compile(rf"^{_EMAIL}$")
+ID_RE = re.compile(rf"^{_ID}$")
+_EN_ADDRESS_RE = re.compile(_STREET_EN, re.IGNORECASE)
+_CN_STREET_RE = re.compile(rf"\d+\s*{_STREET_CN}|{_STREET_CN}\s*\d+")
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def _id_check_ok(value: str) -> bool:
+    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS))
+    return _ID_CHECK[total % 11] == value[17].upper()
+
+
+# ---------------------------------------------------------------- provinces and cities
+
+_PROVINCE_SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "省", "市")
+_ETHNIC = ("朝鲜族", "土家族", "苗族", "侗族", "布依族", "藏族", "羌族", "彝族", "傣族", "白族", "哈尼族",
+           "壮族", "景颇族", "傈僳族", "蒙古族", "回族", "哈萨克族", "柯尔克孜族", "黎族")
+
+
+def _short_city(name: str) -> list[str]:
+    out = []
+    for suffix in ("自治州", "地区", "林区", "市", "盟", "县"):
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            short = name[: -len(suffix)]
+            changed = True
+            while changed:
+                changed = False
+                for e in _ETHNIC:
+                    if short.endswith(e) and len(short) > len(e) + 1:
+                        short, changed = short[: -len(e)], True
+            out.append(short)
+            break
+    return out
+
+
+@cache
+def provinces() -> dict[str, tuple[str, ...]]:
+    """Province (full official name) -> its prefecture-level cities, from ``mappings/regions_cn.yaml``."""
+    text = resources.files("workbench.data.mappings").joinpath("regions_cn.yaml").read_text(encoding="utf-8")
+    return {p: tuple(c or ()) for p, c in yaml.safe_load(text).items()}
+
+
+@cache
+def _tables() -> tuple[list[tuple[str, str]], dict[str, list[tuple[str, str]]], list[tuple[str, str, str]]]:
+    """(province names and aliases, longest first), ({province: [(city name or alias, city)]}),
+    ([(city name or alias, province, city)] for addresses that start with the city)."""
+    prov_names: list[tuple[str, str]] = []
+    per_prov: dict[str, list[tuple[str, str]]] = {}
+    city_names: list[tuple[str, str, str]] = []
+    for prov, cities in provinces().items():
+        prov_names.append((prov, prov))
+        for suffix in _PROVINCE_SUFFIXES:
+            if prov.endswith(suffix) and len(prov) > len(suffix) + 1:
+                prov_names.append((prov[: -len(suffix)], prov))
+                break
+        entries = []
+        for city in cities:
+            entries.append((city, city))
+            entries += [(s, city) for s in _short_city(city)]
+        per_prov[prov] = sorted(entries, key=lambda e: -len(e[0]))
+        city_names += [(n, prov, c) for n, c in entries if len(n) >= 2 and not (n == c == prov)]
+    counts = Counter(n for n, _, _ in city_names)
+    unique = [e for e in city_names if counts[e[0]] == 1]
+    return (sorted(prov_names, key=lambda e: -len(e[0])), per_prov, sorted(unique, key=lambda e: -len(e[0])))
+
+
+_BLANKS = re.compile(r"[\s\u3000,，/]+")
+
+
+def parse_region(text: str | None) -> tuple[str | None, str | None]:
+    """The province and city of an address or region text, nothing finer; (None, None) when unknown.
+
+    ``"广东省深圳市南山区科技园路3号502室"`` and ``"广东 深圳市 南山区 ..."`` give ``("广东省", "深圳市")``;
+    ``"北京 北京市 朝阳区 ..."`` gives ``("北京市", "北京市")``; ``"深圳市福田区..."`` (no province)
+    gives ``("广东省", "深圳市")``; a text that names no known province or city gives ``(None, None)``
+    and is never kept.
+    """
+    if text is None:
+        return None, None
+    s = _BLANKS.sub("", str(text))
+    if not s:
+        return None, None
+    prov_names, per_prov, city_names = _tables()
+    for name, prov in prov_names:
+        if s.startswith(name):
+            rest = s[len(name):]
+            cities = per_prov[prov]
+            if provinces()[prov] == (prov,):  # a municipality: its city is itself
+                return prov, prov
+            for cname, city in cities:
+                if rest.startswith(cname):
+                    return prov, city
+            return prov, None
+    for cname, prov, city in city_names:
+        if s.startswith(cname):
+            return prov, city
+    return None, None
+
+
+# ---------------------------------------------------------------- detectors (Python)
+
+def kind_of(value: object) -> str | None:
+    """The kind of personal data ``value`` looks like (one of :data:`KINDS`), or None."""
+    if value is None:
+        return None
+    s = str(value).strip()
+    if len(s) < 5 or len(s) > 300:
+        return None
+    if PHONE_RE.match(s):
+        return "phone"
+    if "@" in s and EMAIL_RE.match(s):
+        return "email"
+    if len(s) == 18 and ID_RE.match(s) and _id_check_ok(s):
+        return "id_card"
+    if _CN_STREET_RE.search(s) and parse_region(s) != (None, None):
+        return "address"
+    if _EN_ADDRESS_RE.search(s):
+        return "address"
+    return None
+
+
+def scan(values: Iterable[object]) -> Counter:
+    """How many of ``values`` look like each kind of personal data (a Counter over :data:`KINDS`)."""
+    return Counter(k for k in map(kind_of, values) if k)
+
+
+def personal_kind_of_column(values: Iterable[object], share: float = 0.2) -> str | None:
+    """The kind of personal data a column holds, judged on (a sample of) its non-empty ``values``.
+
+    A column is personal when at least ``share`` of its values look personal (one kind or
+    several; the most frequent kind is returned). Returns None otherwise.
+    """
+    vals = [v for v in values if v is not None and str(v).strip()]
+    if not vals:
+        return None
+    found = scan(vals)
+    if sum(found.values()) >= max(1, share * len(vals)):
+        return found.most_common(1)[0][0]
+    return None
+
+
+# ---------------------------------------------------------------- detectors and masks (DuckDB)
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def sql_kind(expr: str) -> str:
+    """A DuckDB expression: 'phone', 'email' or 'id_card' when the text ``expr`` looks like one, else NULL.
+
+    (Addresses need the province list and are found per column in Python; see :func:`kind_of`.)
+    The ID-card check digit is verified, so 18-digit order numbers do not match by accident.
+    """
+    v = f"trim(CAST({expr} AS VARCHAR))"
+    weights = " + ".join(f"CAST(substr({v}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(_ID_WEIGHTS))
+    id_ok = (f"(regexp_full_match({v}, {_sql_str(_ID)}) AND "
+             f"substr('{_ID_CHECK}', CAST(({weights}) % 11 AS INTEGER) + 1, 1) = upper(substr({v}, 18, 1)))")
+    return (f"CASE WHEN {expr} IS NULL THEN NULL "
+            f"WHEN regexp_full_match({v}, {_sql_str(_PHONE)}) THEN 'phone' "
+            f"WHEN contains({v}, '@') AND regexp_full_match({v}, {_sql_str(_EMAIL)}) THEN 'email' "
+            f"WHEN length({v}) = 18 AND {id_ok} THEN 'id_card' ELSE NULL END")
+
+
+def _key():
+    from workbench.data.importers.pseudonym import load_key
+
+    return load_key()
+
+
+def mask_sql(expr: str, key=None, prefix: str = VALUE_PREFIX) -> str:
+    """A DuckDB expression: ``expr`` itself, or its keyed pseudonym where it looks like a phone,
+    e-mail or ID-card number (so such a value is never written or shown)."""
+    key = key or _key()
+    return f"CASE WHEN ({sql_kind(expr)}) IS NOT NULL THEN {key.sql(expr, prefix=prefix)} ELSE {expr} END"
+
+
+def token_sql(expr: str, key=None) -> str:
+    """A DuckDB expression: the keyed token ``pii-<12 hex>`` of a personal value (NULL stays NULL)."""
+    key = key or _key()
+    return key.sql(expr, prefix=TOKEN_PREFIX, digits=TOKEN_DIGITS)
+
+
+def token(value: str, key=None) -> str:
+    """The token :func:`token_sql` gives ``value`` (for tests and for matching a known value)."""
+    key = key or _key()
+    return key.pseudonym(value, prefix=TOKEN_PREFIX, digits=TOKEN_DIGITS)
+
+
+def pseudonym(value: str, key=None, prefix: str = VALUE_PREFIX) -> str:
+    """The pseudonym :func:`mask_sql` gives a personal ``value``."""
+    key = key or _key()
+    return key.pseudonym(value, prefix=prefix)
+
+
+def loader_column_sql(con, raw: str, column, raw_ref: str, typed: str) -> str:
+    """What the loader reads for one column of a native table (the loader's one call into this module).
+
+    ``con`` is the loader's DuckDB connection, ``raw`` the quoted raw view of the table, ``column``
+    the model's :class:`~workbench.data.schema.Column`, ``raw_ref`` the quoted raw column and
+    ``typed`` its typed expression. Returns ``typed`` unchanged for columns that hold no personal
+    data; the keyed token for the model's personal columns (name, phone, address); and, for text
+    columns, ``typed`` with every value that looks like a phone number, e-mail or ID-card number
+    replaced by its keyed pseudonym. Buyer ids (``customer_id`` and columns referencing it) are
+    always masked value by value; other text columns only when the distinct values of their first
+    20,000 rows hold any such value, so the views stay as fast as before on data without them.
+    """
+    if column.pii:
+        return token_sql(typed)
+    if column.dtype != "string":
+        return typed
+    buyer = column.name == "customer_id" or (column.references or "").startswith("customers.")
+    if not buyer:
+        # the first 20,000 rows (a scan that stops early, cheap on tables of millions of rows)
+        sample = [r[0] for r in con.execute(
+            f"SELECT DISTINCT v FROM (SELECT CAST({raw_ref} AS VARCHAR) AS v FROM {raw} LIMIT 20000) "
+            "WHERE v IS NOT NULL LIMIT 2000").fetchall()]
+        if not any(kind_of(v) in ("phone", "email", "id_card") for v in sample):
+            return typed
+        return mask_sql(typed)
+    # a buyer id that is a phone number gets the importers' buyer pseudonym (c-...), so the same
+    # person keeps one id whether imported or read from a native table
+    from workbench.data.importers.pseudonym import PREFIX
+
+    return mask_sql(typed, prefix=PREFIX)
