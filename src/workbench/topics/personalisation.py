@@ -202,6 +202,122 @@ def evaluate_recommender(ds: Dataset, as_of: dt.date, k: int = 10, channels: tup
                    paired_difference(res["only_rules"], res["only_popular"], n, level), n)
 
 
+# ----- recommenders compared on a time-based hold-out ---------------------------------------------------
+
+#: The recommenders the page compares: the hybrid scorer and its two baselines.
+RECOMMENDERS = ("hybrid", "buy_again", "popular")
+#: The ranking metrics at k, each a per-customer mean.
+RANK_METRICS = ("hit_rate", "recall", "ndcg")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Recommenders compared on what customers bought in the ``horizon_days`` after ``cutoff``.
+
+    ``metrics``: one row per recommender (:data:`RECOMMENDERS`) and metric (:data:`RANK_METRICS`) with
+    ``value``, ``low``, ``high`` (hit rate: Wilson; recall and NDCG: normal interval of a mean);
+    ``estimates``: the same as Estimates keyed ``(recommender, metric)``; ``vs_popular`` and
+    ``vs_buy_again``: the paired difference of the hybrid's hit rate against each baseline on the same
+    ``n`` customers (unit ``points``); ``ndcg_vs_popular`` the paired difference of NDCG. ``params``:
+    the hybrid's weights, chosen on a split inside the training history (``validation_n`` customers).
+    """
+
+    k: int
+    cutoff: dt.date
+    horizon_days: int
+    n: int
+    metrics: pd.DataFrame
+    estimates: dict
+    vs_popular: Estimate
+    vs_buy_again: Estimate
+    ndcg_vs_popular: Estimate
+    params: object
+    validation_n: int
+    method: str = "time-holdout"
+
+    @property
+    def verdict(self) -> str:
+        """``better`` (the hybrid's hit rate beats both baselines beyond the hold-out noise: both paired
+        intervals above zero), ``worse`` (an interval lies below zero) or ``unclear``."""
+        diffs = (self.vs_popular, self.vs_buy_again)
+        if all(d.ok and d.has_interval and d.low > 0 for d in diffs):
+            return "better"
+        if any(d.ok and d.has_interval and d.high < 0 for d in diffs):
+            return "worse"
+        return "unclear"
+
+
+def _lines(frame: pd.DataFrame) -> tuple:
+    """Integer-coded :class:`workbench.stats.recommend.Lines` from :func:`workbench.sql.personalisation.purchase_lines`,
+    with the product ids in item order."""
+    from workbench.stats.recommend import Lines
+
+    cust, ci = np.unique(frame["customer_id"].to_numpy(str), return_inverse=True)
+    items, ii = np.unique(frame["product_id"].to_numpy(str), return_inverse=True)
+    chans, chi = np.unique(frame["channel"].to_numpy(str), return_inverse=True)
+    cat_of = frame.groupby("product_id")["category"].first().reindex(items).fillna("").to_numpy(str)
+    _, cat_i = np.unique(cat_of, return_inverse=True)
+    day = -frame["day"].to_numpy(np.int64)            # days relative to as_of: 0 is as_of, negative before
+    return Lines(ci, ii, day, chi, cat_i, len(cust), len(chans)), items
+
+
+def compare_recommenders(ds: Dataset, as_of: dt.date, k: int = 10, horizon_days: int = 28,
+                         channels: tuple[str, ...] = (), level: float = 0.95, seed: int = 0) -> Comparison:
+    """Hybrid recommender against the bestseller list and "buy again", on a time-based hold-out.
+
+    Recommendations are made at ``cutoff`` = ``as_of`` - ``horizon_days`` from the history up to it,
+    for every customer who bought before the cutoff and again after it; a recommendation list hits
+    when it holds a product the customer bought in the hold-out. The hybrid's weights are tuned on
+    the ``horizon_days`` before the cutoff (:func:`workbench.stats.recommend.tune_hybrid`), so the
+    hold-out only reports. Bestsellers are the products with most buyers in the 90 days before the
+    cutoff. Raises :class:`EmptyPeriodError` with fewer than 50 customers to evaluate.
+    """
+    from workbench.stats import recommend as rc
+
+    frame = q.purchase_lines(ds, as_of, channels)
+    if frame.empty:
+        raise EmptyPeriodError("no purchases to learn recommendations from in this selection")
+    lines, _ = _lines(frame)
+    cutoff, end = -horizon_days, 0
+    cust, targets = rc.holdout_targets(lines, cutoff, end)
+    if len(cust) < 50:
+        raise EmptyPeriodError(f"only {len(cust)} customers bought both before and in the last {horizon_days} days; "
+                               "the recommenders cannot be compared")
+    params, n_val = rc.tune_hybrid(lines, cutoff, horizon_days, k, seed=seed)
+    scores = {"hybrid": rc.hybrid_scores(lines, cutoff, cust, params),
+              "buy_again": rc.buy_again_scores(lines, cutoff, cust, params.tau, params.window),
+              "popular": rc.popular_scores(lines, cutoff, cust, params.window)}
+    per = {name: rc.ranking_metrics(rc.top_k(sc, k), targets) for name, sc in scores.items()}
+    estimates, rows = {}, []
+    for name in RECOMMENDERS:
+        m = per[name]
+        est = {"hit_rate": Estimate.proportion(m["hit"].sum(), len(cust), level=level, min_n=50),
+               "recall": _mean_share(m["recall"], level), "ndcg": _mean_share(m["ndcg"], level)}
+        for metric, e in est.items():
+            estimates[(name, metric)] = e
+            rows.append({"recommender": name, "metric": metric, "value": e.estimate, "low": e.low, "high": e.high})
+
+    def hit_diff(other: str) -> Estimate:
+        a, b = per["hybrid"]["hit"], per[other]["hit"]
+        return rc.paired_difference(int((a > b).sum()), int((b > a).sum()), len(a), level)
+
+    return Comparison(k, as_of - dt.timedelta(days=horizon_days), horizon_days, len(cust), pd.DataFrame(rows),
+                      estimates, hit_diff("popular"), hit_diff("buy_again"),
+                      rc.paired_mean_difference(per["hybrid"]["ndcg"], per["popular"]["ndcg"], level), params, n_val)
+
+
+def _mean_share(values: np.ndarray, level: float) -> Estimate:
+    """The mean of per-customer shares in [0, 1] with a normal interval (n below 50 withheld)."""
+    from scipy.stats import norm
+
+    n = len(values)
+    mean = float(np.mean(values)) if n else math.nan
+    se = float(np.std(values, ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    z = float(norm.ppf(0.5 + level / 2))
+    return Estimate(mean, mean - z * se, mean + z * se, level=level, n=n, method="mean-normal", unit="share",
+                    min_n=50)
+
+
 # ----- purchase propensity ----------------------------------------------------------------------------
 
 PROPENSITY_FEATURES = ("log_recency", "log_orders", "log_gmv", "discount_share", "log_tenure", "log_orders_90d")
@@ -238,6 +354,23 @@ class Propensity:
     base_rate_test: Estimate = field(default_factory=lambda: Estimate(math.nan))
     horizon_days: int = 30
     method: str = "logit-time-holdout"
+
+    @property
+    def deciles_within(self) -> int:
+        """Score deciles whose mean predicted rate lies inside the observed rate's (Wilson) interval."""
+        cal = self.calibration
+        if cal.empty:
+            return 0
+        inside = (cal["predicted_rate"] >= cal["observed_low"]) & (cal["predicted_rate"] <= cal["observed_high"])
+        return int(inside.sum())
+
+    @property
+    def mean_predicted(self) -> float:
+        """The hold-out's mean predicted probability (to set beside its observed rate, ``base_rate_test``)."""
+        cal = self.calibration
+        if cal.empty:
+            return math.nan
+        return float((cal["predicted_rate"] * cal["customers"]).sum() / cal["customers"].sum())
 
 
 def propensity(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), horizon: int = 30,
