@@ -46,7 +46,7 @@ def main() -> None:
                      "vs_popular": c.vs_popular.estimate, "vs_popular_low": c.vs_popular.low,
                      "vs_popular_high": c.vs_popular.high, "vs_buy_again": c.vs_buy_again.estimate,
                      "vs_buy_again_low": c.vs_buy_again.low, "params": f"m={c.params.m:g} beta={c.params.beta:g} "
-                     f"gamma={c.params.gamma:g}", "seconds": round(time.perf_counter() - t0, 1)})
+                     f"gamma={c.params.gamma:g} omega={c.params.omega:g}", "seconds": round(time.perf_counter() - t0, 1)})
         print(pd.DataFrame(rows[-1:]).round(3).to_string(index=False, header=len(rows) == 1), flush=True)
     out = pd.DataFrame(rows)
     beat_pop = (out["vs_popular_low"] > 0).mean()

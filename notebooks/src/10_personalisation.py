@@ -90,8 +90,9 @@ def recommend(f):
     wide = cmp.metrics.pivot(index="recommender", columns="metric", values="value").reindex(pz.RECOMMENDERS)
     nb.table(wide.reset_index()[["recommender", *pz.RANK_METRICS]],
              units={m: "share" for m in pz.RANK_METRICS}, values=["recommender"])
-    nb.say("note.hybrid", m=cmp.params.m, beta=cmp.params.beta, gamma=cmp.params.gamma, n=cmp.validation_n,
-           days=cmp.horizon_days)
+    affinity = nb.text("affinity.off") if cmp.params.m >= 1e6 else nb.text("affinity.on", m=cmp.params.m)
+    nb.say("note.hybrid", affinity=affinity, beta=cmp.params.beta, gamma=cmp.params.gamma, omega=cmp.params.omega,
+           n=cmp.validation_n, days=cmp.horizon_days)
     rules = nb.memo(pz.association_rules, f.end, f.channels)
     if len(rules):
         nb.table(rules.head(10)[["antecedent_name", "consequent_name", "pair_customers", "confidence", "lift"]]

@@ -9,11 +9,11 @@ The hybrid scorer ranks item i for customer c by
     log p(i | c) + beta * log(1 + again_c(i)) + gamma * log(1 + co_c(i))
 
 where ``p(i | c)`` is the recent bestseller share of i within its category in the customer's own
-channels, times the customer's category affinity (the customer's own category counts shrunk towards
+channels (weight ``omega``; the rest on all channels together), times the customer's category affinity (the customer's own category counts shrunk towards
 the channel's recent category mix with prior weight ``m``); ``again_c(i)`` counts the customer's own
 earlier purchases of i, each discounted by exp(-age / ``tau`` days); ``co_c(i)`` is the cosine
 co-purchase similarity of i to the customer's earlier items (recency-discounted in the same way).
-``m``, ``beta`` and ``gamma`` are chosen on a split inside the training history
+``m``, ``beta``, ``gamma`` and ``omega`` are chosen on a split inside the training history
 (:func:`tune_hybrid`), never on the hold-out that reports the accuracy.
 """
 
@@ -63,6 +63,7 @@ class HybridParams:
     m: float = 10.0
     beta: float = 1.0
     gamma: float = 1.0
+    omega: float = 1.0
     tau: float = 90.0
     window: int = 90
 
@@ -151,7 +152,8 @@ def hybrid_scores(lines: Lines, cutoff: int, customers: np.ndarray, params: Hybr
     own, chan = _own(lines, cutoff, customers, params.tau)
     n_lines = chan.sum(1, keepdims=True)
     mix = np.where(n_lines > 0, chan / np.maximum(n_lines, 1), 0.0)     # the customer's channel shares
-    mix = np.hstack([mix, (n_lines == 0).astype(float)])               # no history: all channels together
+    # weight omega on the customer's own channels, the rest (and all of it without history) on all channels
+    mix = np.hstack([params.omega * mix, 1 - params.omega + params.omega * (n_lines == 0)])
     prior_cat = mix @ cat_mix
     own_cat = np.zeros((len(customers), k))
     for c in range(k):
@@ -194,10 +196,10 @@ def tune_hybrid(lines: Lines, cutoff: int, horizon: int, k: int = 10,
                 seed: int = 0) -> tuple[HybridParams, int]:
     """Choose the hybrid's ``m``, ``beta`` and ``gamma`` by hit rate at ``k`` on a split inside the
     history: fitted on the lines up to ``cutoff - horizon``, scored on what customers bought in the
-    ``horizon`` days up to ``cutoff``. A richer scorer replaces the channel bestsellers (``m`` at its
-    largest, ``beta = gamma = 0``) only when its paired gain in hit rate exceeds one standard error on
-    that split. Returns the parameters and the number of validation customers (0: none, then the defaults)."""
-    grid = grid or {"m": (2.0, 10.0, 50.0, 1e6), "beta": (0.0, 0.5, 1.0, 2.0), "gamma": (0.0, 0.5, 1.0)}
+    ``horizon`` days up to ``cutoff``. A richer scorer replaces the plain bestseller list (``m`` at its
+    largest, ``beta = gamma = omega = 0``, which ranks exactly as :func:`popular_scores`) only when its
+    paired gain in hit rate exceeds one standard error on that split. Returns the parameters and the number of validation customers (0: none, then the defaults)."""
+    grid = grid or {"m": (5.0, 50.0, 1e6), "beta": (0.0, 1.0), "gamma": (0.0, 1.0), "omega": (0.0, 1.0)}
     inner = cutoff - horizon
     cust, targets = holdout_targets(lines, inner, cutoff)
     if len(cust) == 0:
@@ -206,15 +208,15 @@ def tune_hybrid(lines: Lines, cutoff: int, horizon: int, k: int = 10,
         pick = np.sort(np.random.default_rng(seed).choice(len(cust), max_customers, replace=False))
         cust, targets = cust[pick], [targets[i] for i in pick]
     co = _cooccurrence(lines, inner)
-    simple = HybridParams(m=max(grid["m"]), beta=0.0, gamma=0.0)     # channel bestsellers: the fallback
+    simple = HybridParams(m=max(grid["m"]), beta=0.0, gamma=0.0, omega=0.0)   # the bestseller list: the fallback
     hits = {}
-    for m, beta, gamma in itertools.product(grid["m"], grid["beta"], grid["gamma"]):
-        p = HybridParams(m=m, beta=beta, gamma=gamma)
+    for m, beta, gamma, omega in itertools.product(grid["m"], grid["beta"], grid["gamma"], grid["omega"]):
+        p = HybridParams(m=m, beta=beta, gamma=gamma, omega=omega)
         hits[p] = ranking_metrics(top_k(hybrid_scores(lines, inner, cust, p, co), k), targets)["hit"]
     if simple not in hits:
         hits[simple] = ranking_metrics(top_k(hybrid_scores(lines, inner, cust, simple, co), k), targets)["hit"]
     best = max(hits, key=lambda p: (hits[p].sum(), p == simple))
-    # one-standard-error rule: keep the simple scorer unless the richer one beats it beyond the split's noise
+    # one-standard-error rule: keep the bestseller list unless the richer scorer beats it beyond the split's noise
     gain = paired_difference(int((hits[best] > hits[simple]).sum()), int((hits[simple] > hits[best]).sum()),
                              len(cust))
     if best != simple and not (gain.has_interval and gain.estimate - (gain.estimate - gain.low) / 1.96 > 0):

@@ -236,9 +236,18 @@ class Comparison:
     method: str = "time-holdout"
 
     @property
+    def fell_back(self) -> bool:
+        """Whether the tuning kept the plain bestseller list (no personal signal beat it before the hold-out)."""
+        p = self.params
+        return p.beta == 0 and p.gamma == 0 and p.omega == 0 and p.m >= 1e6
+
+    @property
     def verdict(self) -> str:
-        """``better`` (the hybrid's hit rate beats both baselines beyond the hold-out noise: both paired
-        intervals above zero), ``worse`` (an interval lies below zero) or ``unclear``."""
+        """``bestsellers`` (the hybrid fell back to the bestseller list), ``better`` (its hit rate beats both
+        baselines beyond the hold-out noise: both paired intervals above zero), ``worse`` (an interval lies
+        below zero) or ``unclear``."""
+        if self.fell_back:
+            return "bestsellers"
         diffs = (self.vs_popular, self.vs_buy_again)
         if all(d.ok and d.has_interval and d.low > 0 for d in diffs):
             return "better"
@@ -320,13 +329,17 @@ def _mean_share(values: np.ndarray, level: float) -> Estimate:
 
 # ----- purchase propensity ----------------------------------------------------------------------------
 
-PROPENSITY_FEATURES = ("log_recency", "log_orders", "log_gmv", "discount_share", "log_tenure", "log_orders_90d")
+PROPENSITY_FEATURES = ("log_recency", "log_orders", "log_gmv", "discount_share", "log_tenure", "log_orders_90d",
+                       "log_recency_sq", "recency_x_orders")
 
 
 def _propensity_frame(ds: Dataset, cutoff: dt.date, horizon: int, channels: tuple[str, ...],
                       sample_mod: int, label: bool) -> pd.DataFrame:
     feat = customer_features(ds, cutoff, channels=channels, sample_mod=sample_mod)
-    feat = feat.assign(log_orders_90d=np.log1p(feat["orders_90d"].astype(float)))
+    feat = feat.assign(log_orders_90d=np.log1p(feat["orders_90d"].astype(float)),
+                       # the purchase rate falls off with recency faster than a log-linear term allows
+                       log_recency_sq=feat["log_recency"] ** 2,
+                       recency_x_orders=feat["log_recency"] * feat["log_orders"])
     if label:
         buyers = q.buyers_between(ds, cutoff, cutoff + dt.timedelta(days=horizon), channels)
         feat["bought"] = feat["customer_id"].isin(set(buyers)).astype(int)
@@ -354,6 +367,7 @@ class Propensity:
     base_rate_test: Estimate = field(default_factory=lambda: Estimate(math.nan))
     horizon_days: int = 30
     method: str = "logit-time-holdout"
+    seasonal_shift: float = 0.0      # logit shift to the same window a year earlier (0: no year of history)
 
     @property
     def deciles_within(self) -> int:
@@ -380,8 +394,10 @@ def propensity(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), hori
     Training: features at ``stack`` cutoffs ``as_of`` - (2 + i) x horizon (i = 0 .. stack - 1, each a hash
     sample so the stacked rows stay near ``max_rows``), label = bought in the following ``horizon`` days.
     Hold-out: features at ``as_of`` - horizon, label = bought up to ``as_of``; AUC with interval and a
-    calibration table by predicted decile. Scoring: the model refitted on the hold-out window is applied
-    to features at ``as_of``. Raises :class:`EmptyPeriodError` with too few customers or buyers.
+    calibration table by predicted decile. Seasonality: each model's intercept is shifted so that it
+    matches the purchase rate of the same window a year before its cutoff (:func:`_seasonal_shift`;
+    only data before the cutoff), since a campaign month buys more than a quiet one. Scoring: the
+    model refitted on the hold-out window is applied to features at ``as_of``. Raises :class:`EmptyPeriodError` with too few customers or buyers.
     """
     test_cut = as_of - dt.timedelta(days=horizon)
     train_cut = test_cut - dt.timedelta(days=horizon)
@@ -396,13 +412,32 @@ def propensity(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), hori
         raise EmptyPeriodError("too few customers or buyers to fit a purchase-propensity model for this selection")
     cols = [c for c in PROPENSITY_FEATURES if train[c].std() > 0 and test[c].std() > 0]
     model = pm.fit_logit(train[cols], train["bought"])
-    p_test = pm.predict(model, test[cols])
+    shift_test = _seasonal_shift(ds, model, cols, test_cut, horizon, channels, mod)
+    p_test = pm.shifted(pm.predict(model, test[cols]), shift_test)
     final = pm.fit_logit(test[cols], test["bought"])
+    shift_now = _seasonal_shift(ds, final, cols, as_of, horizon, channels, mod)
     now = _propensity_frame(ds, as_of, horizon, channels, 1, False)
-    now = now.assign(p_purchase_30d=pm.predict(final, now[cols]))
+    now = now.assign(p_purchase_30d=pm.shifted(pm.predict(final, now[cols]), shift_now))
     return Propensity(model, pm.odds_ratios(model, cols, level), pm.auc(test["bought"], p_test, level),
                       pm.calibration(test["bought"], p_test, 10, level), now, train_cut, test_cut, len(train),
-                      len(test), Estimate.proportion(test["bought"].sum(), len(test), level=level), horizon)
+                      len(test), Estimate.proportion(test["bought"].sum(), len(test), level=level), horizon,
+                      seasonal_shift=shift_test)
+
+
+def _seasonal_shift(ds: Dataset, model, cols: list[str], cutoff: dt.date, horizon: int, channels: tuple[str, ...],
+                    mod: int) -> float:
+    """The logit shift that makes ``model`` match the purchase rate of the same ``horizon`` days a year
+    before ``cutoff`` (features a year earlier, labels known before the cutoff): campaign months buy more
+    than quiet ones, and a model trained over several months predicts their average. 0 without a year of
+    history (fewer than 100 customers or 10 buyers then)."""
+    year_ago = cutoff - dt.timedelta(days=364)
+    first = q.first_order_date(ds)
+    if first is None or year_ago - dt.timedelta(days=horizon) < first:
+        return 0.0
+    past = _propensity_frame(ds, year_ago, horizon, channels, mod, True)
+    if len(past) < 100 or past["bought"].sum() < 10:
+        return 0.0
+    return pm.intercept_shift(pm.predict(model, past[cols]), float(past["bought"].mean()))
 
 
 def target_list(prop: Propensity, n: int = 1000) -> pd.DataFrame:
