@@ -145,6 +145,16 @@ def test_clv_holdout_prediction_is_close_and_interval_holds(ds) -> None:
     assert table.loc[table["chosen"], "model"].item() == inner.loc[inner["inner_error"].abs().idxmin(), "model"]
 
 
+def test_monthly_bgbb_fits_the_sample_and_withholds_on_tiny_data(ds, tiny_shop: Path) -> None:
+    res = crm.monthly_repeat(ds, _last(ds), holdout_months=6)
+    assert res.fit.ok and res.n > 1000
+    assert all(0 < v < 1e4 for v in res.fit.params.values())
+    # months with a purchase in the six months after calibration: predicted within a quarter of what happened
+    assert abs(res.error) < 0.25, res.error
+    tiny = crm.monthly_repeat(workbench.load(tiny_shop), dt.date(2025, 1, 6))
+    assert tiny.fit.status == "too_few" and tiny.predicted.too_few and np.isnan(tiny.error)
+
+
 def test_tier_value_has_intervals(ds) -> None:
     tv = crm.tier_value(ds, _all(ds))
     assert set(tv["member_tier"]) <= {"none", "silver", "gold", "platinum"}

@@ -445,6 +445,51 @@ def _inner_split_errors(ds: Dataset, f: Filters, cal_end: dt.date, weeks: int,
     return out
 
 
+@dataclass
+class MonthlyRepeat:
+    """BG/BB on calendar months (a membership-like, discrete-time view of buying): the fit, the customers'
+    expected purchase months in the hold-out with the actual, and their relative error. ``status`` as for
+    :class:`CLVResult`; the Estimates are withheld unless the fit is ``ok``."""
+
+    fit: object
+    holdout_months: int
+    predicted: Estimate          # expected purchase months in the hold-out, all customers together
+    actual: float
+    n: int
+
+    @property
+    def error(self) -> float:
+        return self.predicted.estimate / self.actual - 1 if self.actual and self.predicted.ok else math.nan
+
+
+def monthly_repeat(ds: Dataset, as_of: dt.date, holdout_months: int = 6,
+                   channels: tuple[str, ...] = ()) -> MonthlyRepeat:
+    """Fit BG/BB (:mod:`workbench.stats.clv_bgbb`) with months as the opportunities, calibrated up to
+    ``holdout_months`` before ``as_of``'s month, and check its expected purchase months on the hold-out.
+
+    For data whose rhythm is a period (monthly boxes, memberships, renewals) rather than a continuous
+    rate. The expected total has no interval (``method="bgbb"``, a point prediction); below the
+    models' minimum n or on a degenerate fit it is withheld."""
+    from workbench.stats import clv_bgbb
+
+    f = Filters(start=as_of, end=as_of, channels=channels)
+    first_of_month = as_of.replace(day=1)
+    cal_end = (pd.Timestamp(first_of_month) - pd.DateOffset(months=holdout_months)).date() - dt.timedelta(days=1)
+    summ = q.monthly_summary(ds, f, as_of, cal_end)
+    g = summ.groupby(["frequency", "recency", "n"], as_index=False).agg(customers=("customer_id", "size"),
+                                                                        holdout=("holdout_months", "sum"))
+    fit = clv_bgbb.fit_bgbb(g, weights="customers") if len(g) else clv_bgbb.fit_bgbb(
+        pd.DataFrame({"frequency": [], "recency": [], "n": [], "customers": []}), weights="customers")
+    actual = float(g["holdout"].sum()) if len(g) else 0.0
+    if not fit.ok:
+        return MonthlyRepeat(fit, holdout_months, Estimate(math.nan, n=fit.n, method="bgbb", unit="count",
+                                                           min_n=100), actual, fit.n)
+    e = clv_bgbb.expected_transactions(fit.vector, holdout_months, g["frequency"], g["recency"], g["n"])
+    total = float((e * g["customers"]).sum())
+    return MonthlyRepeat(fit, holdout_months, Estimate(total, n=fit.n, method="bgbb", unit="count", min_n=100),
+                         actual, fit.n)
+
+
 def clv_by_segment(result: CLVResult, ds: Dataset, f: Filters, window_days: int = 365) -> pd.DataFrame:
     """Mean predicted CLV, expected purchases and probability active per RFM segment (as of the period's end)."""
     seg = q.rfm_customers(ds, f, f.end, window_days)[["customer_id", "segment"]]
