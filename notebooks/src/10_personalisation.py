@@ -80,7 +80,7 @@ def recommend(f):
     try:
         cmp = nb.memo(pz.compare_recommenders, f.end, top_k, 28, f.channels, level)
     except EmptyPeriodError:
-        nb.say("note.too_few_repeat", min=50)
+        nb.say("note.too_few_repeat", min=50, days=28)
         return
     hits = cmp.metrics[cmp.metrics["metric"] == "hit_rate"]
     nb.show(charts.bar(hits.assign(recommender=hits["recommender"].map(nb.label)), x="recommender", y="value",
