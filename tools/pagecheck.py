@@ -30,7 +30,7 @@ ACRONYMS = {
     "LTV", "AUC", "O2O", "RFM", "CNY", "USD", "EUR", "JPY", "HKD", "GBP", "KRW", "AUD", "SGD", "MYR", "THB",
     "VND", "IDR", "PHP", "SARIMAX", "ARIMA", "ETS", "MASE", "OLS", "GLM", "HC1", "HC3", "Wilson", "Erlang", "Poisson",
     "Gamma", "Pareto", "Croston", "SBA", "TSB", "Cox", "Kaplan", "Meier", "Logit", "Fourier", "Hessian", "Jieba",
-    "jieba", "MAD", "IQR", "CTR", "CVR", "UV", "PV", "GSV", "DSR", "A", "B", "n", "k", "z", "p", "q", "r", "x", "y",
+    "jieba", "MAD", "IQR", "CTR", "CVR", "UV", "PV", "GSV", "DSR", "A", "B", "n", "k", "z", "p", "q", "r", "s", "x", "y",
     "CI", "SF", "JD", "ZTO", "YTO", "DHL", "EMS", "Tmall", "Douyin", "WeChat", "Pinduoduo", "ID", "vs", "Q1", "Q2",
     "Q3", "Q4", "H1", "H2", "P50", "P90", "P10", "MoM", "YoY", "Spring", "Festival", "Sale", "Double", "Day",
     "Women's", "Brand", "HTML", "PDF", "CSV", "JSON", "km", "ml", "g", "kg", "cm", "mm", "L",

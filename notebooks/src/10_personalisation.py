@@ -78,23 +78,32 @@ def segments(f):
 @nb.section("recommend", needs=pz.NEEDS_ITEMS)
 def recommend(f):
     try:
-        hit = nb.memo(pz.evaluate_recommender, f.end, top_k, f.channels)
+        cmp = nb.memo(pz.compare_recommenders, f.end, top_k, 28, f.channels, level)
     except EmptyPeriodError:
-        nb.say("note.too_few_repeat", min=50)
+        nb.say("note.too_few_repeat", min=50, days=28)
         return
+    hits = cmp.metrics[cmp.metrics["metric"] == "hit_rate"]
+    nb.show(charts.bar(hits.assign(recommender=hits["recommender"].map(nb.label)), x="recommender", y="value",
+                       low="low", high="high", bounds=(0, 1), percent=True, lang=nb.lang,
+                       title=nb.text("title.compare", k=cmp.k, days=cmp.horizon_days, cutoff=str(cmp.cutoff),
+                                     level=pct, n=cmp.n)))
+    wide = cmp.metrics.pivot(index="recommender", columns="metric", values="value").reindex(pz.RECOMMENDERS)
+    nb.table(wide.reset_index()[["recommender", *pz.RANK_METRICS]],
+             units={m: "share" for m in pz.RANK_METRICS}, values=["recommender"])
+    affinity = nb.text("affinity.off") if cmp.params.m >= 1e6 else nb.text("affinity.on", m=cmp.params.m)
+    nb.say("note.hybrid", affinity=affinity, beta=cmp.params.beta, gamma=cmp.params.gamma, omega=cmp.params.omega,
+           n=cmp.validation_n, days=cmp.horizon_days)
     rules = nb.memo(pz.association_rules, f.end, f.channels)
-    rates = pd.DataFrame([
-        {"recommender": key, "hit_rate": e.estimate, "hit_low": e.low, "hit_high": e.high}
-        for key, e in (("rules", hit.rules), ("popular", hit.popular))])
-    nb.show(charts.bar(rates, x="recommender", y="hit_rate", low="hit_low", high="hit_high", bounds=(0, 1),
-                       percent=True, lang=nb.lang, title=nb.text("title.hit_rate", k=hit.k, n=hit.n, level=pct)))
     if len(rules):
         nb.table(rules.head(10)[["antecedent_name", "consequent_name", "pair_customers", "confidence", "lift"]]
                  .rename(columns={"antecedent_name": "antecedent", "consequent_name": "consequent",
                                   "pair_customers": "co_buyers"}),
                  units={"co_buyers": "count", "confidence": "share", "lift": "ratio"})
-    nb.finding("recommender", message=f"finding.recommender_{hit.verdict}", estimate=hit.rules, headline=True,
-               k=hit.k, rules=hit.rules, popular=hit.popular, diff=hit.difference)
+    est = cmp.estimates
+    nb.finding("recommender", message=f"finding.recommender_{cmp.verdict}", estimate=est[("hybrid", "hit_rate")],
+               headline=True, k=cmp.k, hybrid=est[("hybrid", "hit_rate")], popular=est[("popular", "hit_rate")],
+               buy_again=est[("buy_again", "hit_rate")], vs_popular=cmp.vs_popular, vs_buy_again=cmp.vs_buy_again,
+               days=cmp.horizon_days)
 
 
 # %%
@@ -119,4 +128,5 @@ def propensity(f):
     lift = pz.lift_at(prop, 0.1, level)
     quality = "good" if prop.auc.estimate >= 0.75 else "fair" if prop.auc.estimate >= 0.65 else "weak"
     nb.finding("propensity", estimate=prop.auc, headline=True, quality=nb.text(f"quality.{quality}"), auc=prop.auc,
-               top=lift.rate, base=prop.base_rate_test, lift=lift.lift, predicted=lift.predicted)
+               top=lift.rate, base=prop.base_rate_test, lift=lift.lift, predicted=lift.predicted,
+               within=prop.deciles_within, deciles=len(prop.calibration), mean_predicted=prop.mean_predicted)

@@ -149,17 +149,33 @@ def tiers(f):
 @nb.section("clv", needs=crm.NEEDS)
 def lifetime_value(f):
     res = nb.memo(crm.clv, f.end, f.channels)
+    if not res.ok:
+        nb.say(f"note.clv_{res.status}", n=res.n, repeat=res.repeat, reason=nb.text(f"reason.{res.reason}"))
+        nb.finding("clv", message="finding.clv_withheld", estimate=res.value, status_reason=res.status,
+                   reason=nb.text(f"reason.{res.reason}"))
+        return
     check = res.holdout.melt(id_vars=["calibration_purchases", "customers"], value_vars=["predicted", "actual"],
                              var_name="series", value_name="purchases")
     check["series"] = check["series"].map(nb.label)
     nb.show(charts.bar(check, x="calibration_purchases", y="purchases", color="series", barmode="group", lang=nb.lang,
                        title=nb.text("title.holdout", weeks=res.holdout_weeks)))
+    models = res.model_table()
+    models = models.assign(chosen=models["chosen"].map({True: "chosen_model", False: "not_chosen"}))
+    nb.say("note.clv_choice", weeks=res.holdout_weeks, model=nb.text(f"model.{res.method}"))
+    nb.table(models[["model", "chosen", "loglik", "aic", "inner_error", "holdout_error"]],
+             units={"loglik": "number", "aic": "number", "inner_error": "change", "holdout_error": "change"},
+             values=["model", "chosen"], context="crm")
     seg = crm.clv_by_segment(res, nb.data, f)
     if len(seg):
         nb.table(seg.assign(segment=seg["segment"].map(crm_label)),
                  units={"customers": "count", "clv": "count", "expected_purchases": "number", "p_alive": "share"})
     bg = res.bgnbd.params
-    nb.say("note.clv_params", model=nb.text(f"model.{res.method}"), r=bg["r"], alpha=bg["alpha"], a=bg["a"],
-           b=bg["b"], n=res.n, horizon=res.horizon_weeks)
-    nb.finding("clv", headline=True, estimate=res.value, horizon=res.horizon_weeks, predicted=res.holdout_predicted,
-               actual=res.holdout_actual, error=res.holdout_error)
+    if res.method == "pareto":
+        nb.say("note.clv_params_pareto", model=nb.text("model.pareto"), r=bg["r"], alpha=bg["alpha"], s=bg["s"],
+               beta=bg["beta"], n=res.n, horizon=res.horizon_weeks)
+    else:
+        nb.say("note.clv_params", model=nb.text(f"model.{res.method}"), r=bg["r"], alpha=bg["alpha"], a=bg["a"],
+               b=bg["b"], n=res.n, horizon=res.horizon_weeks)
+    nb.finding("clv", headline=True, estimate=res.value, horizon=res.horizon_weeks, predicted=res.predicted,
+               holdout=res.holdout_total, actual=res.holdout_actual, error=res.holdout_error,
+               weeks=res.holdout_weeks)

@@ -131,10 +131,28 @@ def test_late_first_delivery_lowers_repurchase_as_planted(ds, truth) -> None:
 
 def test_clv_holdout_prediction_is_close_and_interval_holds(ds) -> None:
     res = crm.clv(ds, _last(ds))
+    assert res.ok and res.choice == "inner-split"
     assert abs(res.holdout_predicted / res.holdout_actual - 1) < 0.15
-    assert res.bgnbd.variant in ("bgnbd", "mbgnbd")
+    assert res.bgnbd.variant in crm.CLV_MODELS
     assert res.mean_clv_low < res.mean_clv < res.mean_clv_high
+    # the prediction interval (customer-level uncertainty too) is wider than the parameter-only one
+    assert res.predicted.low < res.mean_clv_low and res.predicted.high > res.mean_clv_high
     assert res.customers["p_alive"].between(0, 1).all()
+    table = res.model_table()
+    assert set(table["model"]) == set(crm.CLV_MODELS) and table["chosen"].sum() == 1
+    # the model was chosen on the calibration period: the smallest error inside it, whatever the hold-out says
+    inner = table.dropna(subset=["inner_error"])
+    assert table.loc[table["chosen"], "model"].item() == inner.loc[inner["inner_error"].abs().idxmin(), "model"]
+
+
+def test_monthly_bgbb_fits_the_sample_and_withholds_on_tiny_data(ds, tiny_shop: Path) -> None:
+    res = crm.monthly_repeat(ds, _last(ds), holdout_months=6)
+    assert res.fit.ok and res.n > 1000
+    assert all(0 < v < 1e4 for v in res.fit.params.values())
+    # months with a purchase in the six months after calibration: predicted within a quarter of what happened
+    assert abs(res.error) < 0.25, res.error
+    tiny = crm.monthly_repeat(workbench.load(tiny_shop), dt.date(2025, 1, 6))
+    assert tiny.fit.status == "too_few" and tiny.predicted.too_few and np.isnan(tiny.error)
 
 
 def test_tier_value_has_intervals(ds) -> None:
@@ -149,8 +167,11 @@ def test_tier_value_has_intervals(ds) -> None:
 def test_empty_selection_is_reported_not_crashed(tiny_shop: Path) -> None:
     tiny = workbench.load(tiny_shop)
     f = Filters(start=dt.date(2025, 1, 1), end=dt.date(2025, 1, 6))
-    with pytest.raises(EmptyPeriodError):
-        crm.clv(tiny, dt.date(2025, 1, 6))
+    res = crm.clv(tiny, dt.date(2025, 1, 6))
+    assert res.status == "too_few" and not res.ok and res.bgnbd is None
+    assert res.value.too_few and res.predicted.too_few and res.holdout_total.too_few
+    assert "too few" in res.value.reading("en") and "¥" not in res.value.reading("en")
+    assert crm.clv_by_segment(res, tiny, f).empty
     with pytest.raises(EmptyPeriodError):
         crm.repurchase(tiny, f)
     with pytest.raises(MissingTableError):

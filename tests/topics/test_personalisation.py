@@ -55,6 +55,72 @@ def test_rules_beat_bestsellers_when_co_purchase_carries_signal(tmp_path: Path) 
 
 
 
+def _affinity_shop(folder: Path, n_customers: int = 600, seed: int = 0) -> Path:
+    """A shop where each customer keeps to one favourite category of six (8 in 10 lines) and re-buys
+    a favourite product now and then, while a bestseller list spans all categories: category affinity and
+    own history carry real signal that neither the bestsellers nor "buy again" alone can use."""
+    rng = np.random.default_rng(seed)
+    cats = [f"c{k}" for k in range(6)]
+    products = [f"{c}_p{i}" for c in cats for i in range(12)]
+    weight = np.tile(1.0 / np.arange(1, 13), 6)
+    customers, orders, items = [], [], []
+    for c in range(n_customers):
+        cid = f"u{c:04d}"
+        customers.append({"customer_id": cid, "signup_date": "2025-01-01", "acquisition_channel": "tmall"})
+        fav = rng.integers(0, 6)
+        own = np.flatnonzero([p.startswith(cats[fav]) for p in products])
+        days = np.sort(rng.choice(np.arange(0, 364), size=rng.integers(3, 9), replace=False))
+        for k, day in enumerate(days):
+            lines = []
+            for _ in range(rng.integers(1, 3)):
+                pool = own if rng.random() < 0.8 else np.arange(len(products))
+                w = weight[pool] / weight[pool].sum()
+                lines.append(products[rng.choice(pool, p=w)])
+            oid = f"o{c:04d}_{k}"
+            date = dt.date(2025, 1, 1) + dt.timedelta(days=int(day))
+            orders.append({"order_id": oid, "customer_id": cid, "channel": "tmall", "ordered_at": f"{date} 10:00:00",
+                           "status": "completed", "currency": "CNY", "gross_amount": 100.0 * len(lines),
+                           "discount_amount": 0.0, "paid_amount": 100.0 * len(lines)})
+            items += [{"order_id": oid, "line_no": j + 1, "product_id": p, "quantity": 1, "unit_price": 100.0}
+                      for j, p in enumerate(dict.fromkeys(lines))]
+    tables = {"customers": pd.DataFrame(customers),
+              "products": pd.DataFrame({"product_id": products, "category": [p.split("_")[0] for p in products],
+                                        "list_price_cny": [100.0] * len(products)}),
+              "orders": pd.DataFrame(orders), "order_items": pd.DataFrame(items)}
+    return write_csvs(folder, tables)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hybrid_beats_bestsellers_and_buy_again_where_affinity_is_planted(tmp_path: Path, seed: int) -> None:
+    ds = workbench.load(_affinity_shop(tmp_path / f"affinity{seed}", seed=seed))
+    cmp = pz.compare_recommenders(ds, dt.date(2025, 12, 30), k=10, horizon_days=60)
+    assert cmp.n >= 100
+    assert cmp.verdict == "better" and not cmp.fell_back, (cmp.vs_popular, cmp.vs_buy_again)
+    assert cmp.vs_popular.low > 0 and cmp.vs_buy_again.low > 0
+    est = cmp.estimates
+    assert est[("hybrid", "ndcg")].estimate > est[("popular", "ndcg")].estimate
+    assert est[("hybrid", "recall")].estimate > est[("buy_again", "recall")].estimate
+    # the category affinity was found on the split inside the training history, not left at the bestsellers
+    assert cmp.params.m < 1e6
+    table = cmp.metrics
+    assert set(table["recommender"]) == set(pz.RECOMMENDERS) and set(table["metric"]) == set(pz.RANK_METRICS)
+    assert ((table["low"] <= table["value"]) & (table["value"] <= table["high"])).all()
+
+
+def test_the_comparison_on_the_sample_is_honest_about_noise(ds, as_of) -> None:
+    cmp = pz.compare_recommenders(ds, as_of)
+    assert cmp.n > 1000 and cmp.validation_n > 1000
+    for d in (cmp.vs_popular, cmp.vs_buy_again):
+        assert d.unit == "points" and d.low <= d.estimate <= d.high
+    # the verdict follows the tuning and the intervals, whatever they say
+    if cmp.fell_back:
+        assert cmp.verdict == "bestsellers"
+        assert cmp.estimates[("hybrid", "hit_rate")].estimate == cmp.estimates[("popular", "hit_rate")].estimate
+    else:
+        assert cmp.verdict == ("better" if min(cmp.vs_popular.low, cmp.vs_buy_again.low) > 0 else
+                               "worse" if max(-cmp.vs_popular.high, -cmp.vs_buy_again.high) > 0 else "unclear")
+
+
 @pytest.fixture(scope="module")
 def as_of(ds) -> dt.date:
     return pd.Timestamp(ds.sql("SELECT max(order_date) AS d FROM orders_cny")["d"].iloc[0]).date()
@@ -111,6 +177,10 @@ def test_propensity_ranks_and_is_calibrated_on_the_time_holdout(ds, as_of) -> No
     assert spearmanr(cal["predicted_rate"], cal["observed_rate"]).statistic > 0.9
     assert (cal["observed_rate"] - cal["predicted_rate"]).abs().max() < 0.15
     assert cal["observed_rate"].iloc[-1] > 2 * cal["observed_rate"].iloc[0]
+    # calibration beside the AUC: how many deciles' predictions lie inside the observed intervals
+    within = ((cal["predicted_rate"] >= cal["observed_low"]) & (cal["predicted_rate"] <= cal["observed_high"])).sum()
+    assert prop.deciles_within == within and 0 <= within <= len(cal) == 10
+    assert abs(prop.mean_predicted - prop.base_rate_test.estimate) < 0.1
     targets = pz.target_list(prop, 100)
     assert list(targets.columns) == list(pz.TARGET_COLUMNS)
     assert targets["p_purchase_30d"].is_monotonic_decreasing
@@ -135,6 +205,8 @@ def test_too_little_data_is_reported(tiny_shop: Path) -> None:
         pz.evaluate_recommender(tiny, dt.date(2025, 1, 6))
     with pytest.raises(EmptyPeriodError):
         pz.propensity(tiny, dt.date(2025, 1, 6))
+    with pytest.raises(EmptyPeriodError):
+        pz.compare_recommenders(tiny, dt.date(2025, 1, 6))
 
 
 def test_the_notebook_text_is_in_the_catalogue_in_both_languages() -> None:
@@ -142,7 +214,8 @@ def test_the_notebook_text_is_in_the_catalogue_in_both_languages() -> None:
     from workbench.text import catalogue
 
     keys = notebook_keys("10_personalisation")
-    keys |= {f"personalisation.finding.recommender_{v}" for v in ("better", "worse", "unclear")}
+    keys |= {f"personalisation.finding.recommender_{v}" for v in ("better", "worse", "unclear", "bestsellers")}
+    keys |= {"personalisation.affinity.on", "personalisation.affinity.off"}
     keys |= {f"personalisation.quality.{q}" for q in ("good", "fair", "weak")}
     keys |= {f"personalisation.reason.{r}" for r in ("no_comparison", "too_few", "no_data", "comparison_empty")}
     keys |= {f"label.{k}" for k in pz.SEGMENT_NAMES}

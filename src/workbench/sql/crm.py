@@ -298,3 +298,30 @@ def customer_summary(ds: Dataset, f: Filters | None, as_of: dt.date, calibration
     source, params = transactions_sql(f)
     return summary_from_transactions(ds.con, source, calibration_end, holdout_end,
                                      params={**params, "as_of": as_of})
+
+
+def monthly_summary(ds: Dataset, f: Filters | None, as_of: dt.date, calibration_end: dt.date) -> pd.DataFrame:
+    """Per-customer BG/BB inputs with calendar months as the transaction opportunities (a month is
+    "transacted" when it holds at least one valid order), over the valid orders up to ``as_of``.
+
+    Customers first buying in the calibration period's last month or later are left out (they have no
+    opportunity yet). Returns ``customer_id``, ``frequency`` (months after the first month with a purchase,
+    up to ``calibration_end``'s month), ``recency`` (the last such month, counted from the first; 0 without
+    one), ``n`` (months from the first to ``calibration_end``'s month) and ``holdout_months`` (months with a
+    purchase after ``calibration_end``'s month up to ``as_of``'s month)."""
+    source, params = transactions_sql(f)
+    sql = f"""
+        WITH m AS (SELECT DISTINCT customer_id,
+                          (year(date) * 12 + month(date)) AS mi FROM ({source})),
+        first AS (SELECT customer_id, min(mi) AS m0 FROM m GROUP BY 1),
+        cal AS (SELECT year($cal_end) * 12 + month($cal_end) AS mc)
+        SELECT customer_id,
+               count(*) FILTER (WHERE mi > m0 AND mi <= mc) AS frequency,
+               COALESCE(max(mi) FILTER (WHERE mi > m0 AND mi <= mc) - m0, 0) AS recency,
+               min(mc) - min(m0) AS n,
+               count(*) FILTER (WHERE mi > mc) AS holdout_months
+        FROM m JOIN first USING (customer_id), cal
+        WHERE m0 < mc
+        GROUP BY customer_id, m0 ORDER BY customer_id
+    """
+    return engine.query(ds, sql, {**params, "as_of": as_of, "cal_end": calibration_end})

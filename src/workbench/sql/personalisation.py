@@ -203,3 +203,19 @@ def product_names(ds: Dataset) -> pd.DataFrame:
         return pd.DataFrame(columns=["product_id", "name"])
     name = "COALESCE(name, product_id)" if ds.has("products", ["name"]) else "product_id"
     return engine.query(ds, f"SELECT product_id, {name} AS name FROM products")
+
+
+def purchase_lines(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), days: int = 730) -> pd.DataFrame:
+    """Distinct (customer, product, day) purchases of valid orders in the ``days`` up to ``as_of``, with the
+    line's ``channel`` and the product's ``category`` ("" where the data has no category). Columns
+    ``customer_id``, ``product_id``, ``day`` (days before ``as_of``, 0 = that day), ``channel``, ``category``."""
+    chan, params = _channels(channels, "i.channel")
+    has_cat = ds.has("products", ["category"])
+    cat = "COALESCE(p.category, '')" if has_cat else "''"
+    join = "LEFT JOIN products p USING (product_id)" if has_cat else ""
+    sql = f"""SELECT DISTINCT i.customer_id, i.product_id, CAST($as_of - i.order_date AS INTEGER) AS day,
+                     i.channel, {cat} AS category
+              FROM items_cny i {join}
+              WHERE i.is_valid AND {chan} AND i.order_date <= $as_of AND i.order_date > $since
+                AND i.customer_id IS NOT NULL"""
+    return engine.query(ds, sql, {**params, "as_of": as_of, "since": as_of - dt.timedelta(days=days)})

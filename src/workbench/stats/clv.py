@@ -1,10 +1,19 @@
-"""Customer lifetime value: BG/NBD (and MBG/NBD) for repeat purchases, Gamma-Gamma for spend per purchase.
+"""Customer lifetime value: BG/NBD, MBG/NBD and Pareto/NBD for repeat purchases, Gamma-Gamma for spend.
 
 Per-customer summaries (``frequency``, ``recency``, ``T``, ``monetary``; see
 :func:`workbench.sql.crm.summary_from_transactions`) in, fitted models and predictions out. BG/NBD:
 Fader, Hardie and Lee (2005), "Counting your customers the easy way"; MBG/NBD: Batislam, Denizel
-and Filiztekin (2007); Gamma-Gamma: Fader, Hardie and Lee (2005), "RFM and CLV". All fitted by
-maximum likelihood with scipy on log-parameters; intervals from the numerical Hessian.
+and Filiztekin (2007); Pareto/NBD: Schmittlein, Morrison and Colombo (1987), in the expressions of
+Fader and Hardie (2005), "A note on deriving the Pareto/NBD model and related expressions"; Gamma-Gamma: Fader, Hardie and Lee (2005), "RFM and CLV". All fitted by
+maximum likelihood with scipy on log-parameters; intervals from the numerical Hessian. A fit on too
+few customers, or whose parameters sit at the edge of their space or are absurd in size, is reported
+as ``too_few`` or ``failed`` (a result key), never as numbers. BG/BB for discrete-time data is in
+:mod:`workbench.stats.clv_bgbb`.
+
+Why our own code and not a library: ``lifetimes`` (last release 2020) is unmaintained, and
+``pymc-marketing``'s CLV module brings about 40 packages (PyMC, PyTensor, numba, llvmlite, arviz,
+xarray, matplotlib, scikit-learn) to a workbench that needs four likelihoods; these reproduce the
+published CDNOW fits (tests/stats/test_clv.py).
 """
 
 from __future__ import annotations
@@ -42,6 +51,40 @@ def _mbgnbd_loglik(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndar
     return a1 + a2 + a3 + np.logaddexp(0, a4)
 
 
+def _log_hyp2f1(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """log of the Gauss hypergeometric function for 0 <= z < 1 (scipy's series; positive in this range)."""
+    with np.errstate(all="ignore"):
+        return np.log(special.hyp2f1(a, b, c, z))
+
+
+def _pareto_a0_log(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """log A0 of the Pareto/NBD likelihood (Fader and Hardie 2005, "A note on deriving the Pareto/NBD
+    model and related expressions", eq. 22-23), in the form that keeps the argument z in [0, 1)."""
+    r, alpha, s, beta = params
+    rsx = r + s + x
+    if alpha >= beta:
+        big, b_arg = alpha, s + 1
+        z1, z2 = (alpha - beta) / (alpha + tx), (alpha - beta) / (alpha + T)
+    else:
+        big, b_arg = beta, r + x
+        z1, z2 = (beta - alpha) / (beta + tx), (beta - alpha) / (beta + T)
+    l1 = _log_hyp2f1(rsx, b_arg, rsx + 1, z1) - rsx * np.log(big + tx)
+    l2 = _log_hyp2f1(rsx, b_arg, rsx + 1, z2) - rsx * np.log(big + T)
+    with np.errstate(all="ignore"):
+        return l1 + np.log1p(-np.exp(np.minimum(l2 - l1, 0.0)))   # log(e^l1 - e^l2), l1 >= l2
+
+
+def _pareto_loglik(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Per-customer Pareto/NBD log-likelihood (Schmittlein, Morrison and Colombo 1987; the expression of
+    Fader and Hardie 2005, eq. 22): gamma-Poisson purchases, gamma-exponential lifetimes."""
+    r, alpha, s, beta = params
+    head = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+    a0 = np.log(s) - np.log(r + s + x) + _pareto_a0_log(params, x, tx, T)
+    a0 = np.where(tx < T, a0, -np.inf)       # a purchase on the last day leaves no room to have died before it
+    return head + np.logaddexp(alive, a0)
+
+
 def _gg_loglik(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Per-customer Gamma-Gamma log-likelihood of the mean spend ``m`` over ``x`` purchases."""
     p, q, v = params
@@ -49,23 +92,41 @@ def _gg_loglik(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
             + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(x * m + v))
 
 
-def _fit(loglik, data: tuple, start: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Maximise a weighted log-likelihood over log-parameters; returns (params, covariance of log-params, ll)."""
+BOUNDS = (-12.0, 16.0)       # log-parameter box: keeps a degenerate fit finite, and marks it (at the edge)
+#: Below these counts a model is not fitted ("too few"): customers, and customers with a repeat purchase.
+MIN_CUSTOMERS = 100
+MIN_REPEAT = 20
+#: Gamma-Gamma needs this many customers with a repeat purchase and a spend.
+MIN_SPEND_CUSTOMERS = 30
+#: A fitted parameter beyond these sizes, or whose 95% interval spans more than this factor, is a failed fit.
+ABSURD = (1e-4, 1e4)
+MAX_SPAN = 1e4
+
+
+def _fit(loglik, data: tuple, start: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, bool]:
+    """Maximise a weighted log-likelihood over log-parameters; returns (params, covariance of log-params, ll,
+    converged). A start that fails is retried from a second point."""
     total = weights.sum()
 
     def nll(logp: np.ndarray) -> float:
-        val = -(weights * loglik(np.exp(logp), *data)).sum() / total
+        with np.errstate(all="ignore"):
+            val = -(weights * loglik(np.exp(logp), *data)).sum() / total
         return val if np.isfinite(val) else 1e10
 
-    bounds = [(-12.0, 16.0)] * len(start)   # keeps a degenerate fit (no heterogeneity) finite
-    res = optimize.minimize(nll, np.log(start), method="L-BFGS-B", bounds=bounds,
-                            options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2000})
-    hess = _hessian(nll, res.x) * total
+    best = None
+    for x0 in (np.log(start), np.log(start) + 0.7):
+        res = optimize.minimize(nll, x0, method="L-BFGS-B", bounds=[BOUNDS] * len(start),
+                                options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2000})
+        if best is None or res.fun < best.fun - 1e-9:
+            best = res
+        if best.success and best.fun < 1e9:
+            break
+    hess = _hessian(nll, best.x) * total
     try:
         cov = np.linalg.inv(hess)
     except np.linalg.LinAlgError:
         cov = np.full_like(hess, np.nan)
-    return np.exp(res.x), cov, -res.fun * total
+    return np.exp(best.x), cov, -best.fun * total, bool(best.success) and best.fun < 1e9
 
 
 def _hessian(fn, x0: np.ndarray, eps: float = 1e-4) -> np.ndarray:
@@ -80,10 +141,43 @@ def _hessian(fn, x0: np.ndarray, eps: float = 1e-4) -> np.ndarray:
     return h
 
 
+def fit_status(est: np.ndarray, cov: np.ndarray, converged: bool) -> str | None:
+    """Why a fit is not to be shown, as a result key, or None when it is sound.
+
+    ``not_converged``: the optimiser stopped without converging; ``edge``: a parameter sits at the edge
+    of the searched space (the likelihood keeps rising towards no heterogeneity or no drop-out);
+    ``no_curvature``: the Hessian is not positive definite (a parameter is not identified);
+    ``absurd``: a parameter is absurd in size (beyond :data:`ABSURD`) or its 95% interval spans more
+    than a factor :data:`MAX_SPAN`.
+    """
+    logp = np.log(est)
+    if not converged:
+        return "not_converged"
+    if np.any(logp < BOUNDS[0] + 0.5) or np.any(logp > BOUNDS[1] - 0.5):
+        return "edge"
+    var = np.diag(cov)
+    if not np.all(np.isfinite(cov)) or np.any(var <= 0) or np.any(np.linalg.eigvalsh((cov + cov.T) / 2) <= 0):
+        return "no_curvature"
+    if np.any(est < ABSURD[0]) or np.any(est > ABSURD[1]) or np.any(np.exp(2 * 1.96 * np.sqrt(var)) > MAX_SPAN):
+        return "absurd"
+    return None
+
+
+#: The purchase models fitted to (frequency, recency, T): key -> parameter names.
+MODELS = {"bgnbd": ("r", "alpha", "a", "b"), "mbgnbd": ("r", "alpha", "a", "b"),
+          "pareto": ("r", "alpha", "s", "beta")}
+
+
 @dataclass
 class BGNBD:
-    """Fitted BG/NBD (or MBG/NBD): parameters r, alpha, a, b with Wald intervals (from the Hessian), n and
-    log-likelihood; ``variant`` is ``"bgnbd"`` or ``"mbgnbd"``."""
+    """A fitted repeat-purchase model: BG/NBD, MBG/NBD or Pareto/NBD (``variant`` ``bgnbd``, ``mbgnbd``,
+    ``pareto``). Parameters (r, alpha, a, b; Pareto/NBD: r, alpha, s, beta) with Wald intervals from the
+    Hessian, n, repeat buyers, log-likelihood and AIC.
+
+    ``status`` is ``ok``, ``too_few`` (fewer than :data:`MIN_CUSTOMERS` customers or
+    :data:`MIN_REPEAT` repeat buyers: not fitted, parameters NaN) or ``failed`` (see :func:`fit_status`;
+    the key is in ``reason``). Only an ``ok`` fit's numbers may be shown or used.
+    """
 
     params: dict[str, float]
     intervals: dict[str, tuple[float, float]]
@@ -91,26 +185,46 @@ class BGNBD:
     n: int = 0
     loglik: float = float("nan")
     variant: str = "bgnbd"
+    repeat: int = 0
+    status: str = "ok"
+    reason: str | None = None
 
     @property
     def method(self) -> str:
-        """The method key: ``bgnbd`` (Fader, Hardie & Lee 2005) or ``mbgnbd`` (Batislam et al. 2007)."""
+        """The method key: ``bgnbd`` (Fader, Hardie & Lee 2005), ``mbgnbd`` (Batislam et al. 2007) or
+        ``pareto`` (Schmittlein, Morrison & Colombo 1987)."""
         return self.variant
 
     @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def aic(self) -> float:
+        return 2 * len(self.params) - 2 * self.loglik
+
+    @property
     def vector(self) -> np.ndarray:
-        return np.array([self.params[k] for k in ("r", "alpha", "a", "b")])
+        return np.array([self.params[k] for k in MODELS[self.variant]])
 
 
 @dataclass
 class GammaGamma:
-    """Fitted Gamma-Gamma spend model: p, q, v (gamma) with Wald intervals, n (repeat customers)."""
+    """Fitted Gamma-Gamma spend model: p, q, v (gamma) with Wald intervals, n (repeat customers);
+    ``status``/``reason`` as for :class:`BGNBD` (too few below :data:`MIN_SPEND_CUSTOMERS`; q ≤ 1
+    gives no finite mean spend and is a failed fit)."""
 
     params: dict[str, float]
     intervals: dict[str, tuple[float, float]]
     cov_log: np.ndarray = field(repr=False)
     n: int = 0
     method: str = "gamma-gamma"
+    status: str = "ok"
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
 
     @property
     def vector(self) -> np.ndarray:
@@ -127,35 +241,87 @@ def _intervals(names: tuple[str, ...], est: np.ndarray, cov: np.ndarray,
     return {k: (float(e * np.exp(-z * s)), float(e * np.exp(z * s))) for k, e, s in zip(names, est, se)}
 
 
+def _not_fitted(names: tuple[str, ...]) -> tuple[dict, dict, np.ndarray]:
+    nan = float("nan")
+    return ({k: nan for k in names}, {k: (nan, nan) for k in names}, np.full((len(names), len(names)), np.nan))
+
+
 def fit_bgnbd(summary: pd.DataFrame, variant: str = "bgnbd") -> BGNBD:
-    """Fit BG/NBD (``variant="mbgnbd"``: MBG/NBD) to ``frequency``, ``recency`` and ``T`` (one row per
-    customer, see :func:`summary_from_transactions`). Identical rows are pooled with weights, so the fit
-    cost grows with distinct histories, not customers."""
+    """Fit BG/NBD (``variant="mbgnbd"``: MBG/NBD; ``"pareto"``: Pareto/NBD) to ``frequency``, ``recency``
+    and ``T`` (one row per customer, see :func:`summary_from_transactions`). Identical rows are pooled
+    with weights, so the fit cost grows with distinct histories, not customers. Below
+    :data:`MIN_CUSTOMERS` customers or :data:`MIN_REPEAT` repeat buyers the model is not fitted
+    (``status="too_few"``); a degenerate fit comes back ``status="failed"`` with its reason."""
+    names = MODELS[variant]
+    n, repeat = len(summary), int((summary["frequency"] > 0).sum()) if len(summary) else 0
+    if n < MIN_CUSTOMERS or repeat < MIN_REPEAT:
+        params, intervals, cov = _not_fitted(names)
+        return BGNBD(params, intervals, cov, n, float("nan"), variant, repeat, "too_few",
+                     "too_few_customers" if n < MIN_CUSTOMERS else "too_few_repeat")
     g = summary.groupby(["frequency", "recency", "T"], as_index=False).size()
     data = (g["frequency"].to_numpy(float), g["recency"].to_numpy(float), g["T"].to_numpy(float))
-    start = np.array([0.5, max(float(summary["T"].mean()) / 4, 0.5), 0.8, 2.5])
-    loglik = _bgnbd_loglik if variant == "bgnbd" else _mbgnbd_loglik
-    est, cov, ll = _fit(loglik, data, start, g["size"].to_numpy(float))
-    names = ("r", "alpha", "a", "b")
-    return BGNBD(dict(zip(names, map(float, est))), _intervals(names, est, cov), cov, len(summary), ll, variant)
+    scale = max(float(summary["T"].mean()) / 4, 0.5)
+    start = np.array([0.5, scale, 0.6, scale]) if variant == "pareto" else np.array([0.5, scale, 0.8, 2.5])
+    loglik = {"bgnbd": _bgnbd_loglik, "mbgnbd": _mbgnbd_loglik, "pareto": _pareto_loglik}[variant]
+    est, cov, ll, converged = _fit(loglik, data, start, g["size"].to_numpy(float))
+    reason = fit_status(est, cov, converged)
+    if reason is not None:
+        params, intervals, nan_cov = _not_fitted(names)
+        return BGNBD(params, intervals, nan_cov, n, ll, variant, repeat, "failed", reason)
+    return BGNBD(dict(zip(names, map(float, est))), _intervals(names, est, cov), cov, n, ll, variant, repeat)
 
 
 def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGamma:
-    """Fit the Gamma-Gamma model to ``monetary`` (mean repeat spend) and ``frequency`` of repeat customers."""
+    """Fit the Gamma-Gamma model to ``monetary`` (mean repeat spend) and ``frequency`` of repeat customers;
+    ``status`` ``too_few`` below :data:`MIN_SPEND_CUSTOMERS` of them, ``failed`` for a degenerate fit."""
+    names = ("p", "q", "v")
     rep = summary[(summary["frequency"] > 0) & (summary["monetary"] > 0)]
+    if len(rep) < MIN_SPEND_CUSTOMERS:
+        params, intervals, cov = _not_fitted(names)
+        return GammaGamma(params, intervals, cov, len(rep), status="too_few", reason="too_few_repeat")
     data = (rep["frequency"].to_numpy(float), rep["monetary"].to_numpy(float))
     start = np.array([2.0, 3.0, float(rep["monetary"].mean())])
-    est, cov, _ = _fit(_gg_loglik, data, start, np.ones(len(rep)))
-    names = ("p", "q", "v")
+    est, cov, _, converged = _fit(_gg_loglik, data, start, np.ones(len(rep)))
+    reason = fit_status(est, cov, converged) or ("absurd" if est[1] <= 1 else None)
+    if reason is not None:
+        params, intervals, nan_cov = _not_fitted(names)
+        return GammaGamma(params, intervals, nan_cov, len(rep), status="failed", reason=reason)
     return GammaGamma(dict(zip(names, map(float, est))), _intervals(names, est, cov), cov, len(rep))
+
+
+def choose_model(summary: pd.DataFrame, variants: tuple[str, ...] = ("bgnbd", "mbgnbd", "pareto")
+                 ) -> tuple[BGNBD | None, dict[str, BGNBD]]:
+    """Fit each of ``variants`` to the same (calibration) summary and keep the sound fit of lowest AIC
+    (all have four parameters, so this is the highest likelihood). Returns the kept fit (None when
+    none is sound) and every fit by variant. The hold-out plays no part in the choice."""
+    fits = {v: fit_bgnbd(summary, v) for v in variants}
+    sound = [f for f in fits.values() if f.ok]
+    return (min(sound, key=lambda f: f.aic) if sound else None), fits
+
+
+def _pareto_p_alive(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Pareto/NBD probability of being alive at T (Fader and Hardie 2005, eq. 18)."""
+    r, alpha, s, beta = params
+    alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+    a0 = np.log(s) - np.log(r + s + x) + _pareto_a0_log(params, x, tx, T)
+    return np.exp(alive - np.logaddexp(alive, a0))
 
 
 def expected_purchases(params: np.ndarray, t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
                        variant: str = "bgnbd") -> np.ndarray:
     """Expected purchases in the next ``t`` units for customers with history (x, t_x, T)
-    (BG/NBD: FHL 2005, eq. 10; MBG/NBD: Batislam et al. 2007)."""
-    r, alpha, a, b = params
+    (BG/NBD: FHL 2005, eq. 10; MBG/NBD: Batislam et al. 2007; Pareto/NBD: Schmittlein et al. 1987,
+    in Fader and Hardie 2005, eq. 21)."""
     x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
+    if variant == "pareto":
+        r, alpha, s, beta = params
+        ratio = (beta + T) / (beta + T + t)
+        if abs(s - 1) < 1e-9:
+            grow = (r + x) / (alpha + T) * (beta + T) * -np.log(ratio)
+        else:
+            grow = (r + x) * (beta + T) / ((alpha + T) * (s - 1)) * (1 - ratio ** (s - 1))
+        return grow * _pareto_p_alive(params, x, tx, T)
+    r, alpha, a, b = params
     z = t / (alpha + T + t)
     if variant == "mbgnbd":
         hyp = special.hyp2f1(r + x, b + x + 1, a + b + x, z)
@@ -169,12 +335,75 @@ def expected_purchases(params: np.ndarray, t: float, x: np.ndarray, tx: np.ndarr
 def probability_alive(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
                       variant: str = "bgnbd") -> np.ndarray:
     """Probability that a customer with history (x, t_x, T) is still active (FHL 2005, eq. 11; MBG/NBD
-    lets a customer without a repeat purchase be inactive too)."""
-    r, alpha, a, b = params
+    lets a customer without a repeat purchase be inactive too; Pareto/NBD: Fader and Hardie 2005, eq. 18)."""
     x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
+    if variant == "pareto":
+        return _pareto_p_alive(params, x, tx, T)
+    r, alpha, a, b = params
     if variant == "mbgnbd":
         return 1 / (1 + a / (b + x) * ((alpha + T) / (alpha + tx)) ** (r + x))
     return 1 / (1 + (x > 0) * a / np.maximum(b + x - 1, 1e-12) * ((alpha + T) / (alpha + tx)) ** (r + x))
+
+
+def simulate_purchases(params: np.ndarray, t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
+                       variant: str, rng: np.random.Generator) -> np.ndarray:
+    """One draw of each customer's purchases in the next ``t`` units, from the customer's posterior:
+    alive with probability :func:`probability_alive`; if alive, a purchase rate from its gamma posterior
+    Gamma(r + x, alpha + T) and (BG/NBD, MBG/NBD) a drop-out probability from Beta(a, b + x) (MBG:
+    b + x + 1), dropping after each purchase; (Pareto/NBD) a death rate from Gamma(s, beta + T) and an
+    exponential remaining lifetime. This is the customer-level uncertainty a mean hides."""
+    x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
+    n = len(x)
+    alive = rng.random(n) < probability_alive(params, x, tx, T, variant)
+    r, alpha = params[0], params[1]
+    lam = rng.gamma(r + x, 1.0 / (alpha + T))
+    if variant == "pareto":
+        s, beta = params[2], params[3]
+        mu = rng.gamma(s, 1.0 / (beta + T))
+        life = np.minimum(rng.exponential(1.0 / np.maximum(mu, 1e-300)), t)
+        count = rng.poisson(lam * life)
+    else:
+        a, b = params[2], params[3]
+        p = rng.beta(a, b + x + (1 if variant == "mbgnbd" else 0))
+        count = np.minimum(rng.poisson(lam * t), rng.geometric(np.clip(p, 1e-12, 1.0)))
+    return np.where(alive, count, 0)
+
+
+def simulate_spend(params: np.ndarray, counts: np.ndarray, x: np.ndarray, m: np.ndarray,
+                   rng: np.random.Generator) -> np.ndarray:
+    """One draw of each customer's total spend on ``counts`` future purchases under Gamma-Gamma: the
+    customer's spend rate nu from its posterior Gamma(p x + q, v + x m), then Gamma(p * count, nu)."""
+    p, q, v = params
+    x = np.asarray(x, float)
+    m = np.nan_to_num(np.asarray(m, float))
+    nu = rng.gamma(p * x + q, 1.0 / (v + x * m))
+    counts = np.asarray(counts, float)
+    return np.where(counts > 0, rng.gamma(np.maximum(p * counts, 1e-12), 1.0 / nu), 0.0)
+
+
+def _param_draw(fit, rng: np.random.Generator) -> np.ndarray:
+    """Parameters drawn from the fit's asymptotic (log-normal) distribution."""
+    k = len(fit.vector)
+    return np.exp(np.log(fit.vector) + rng.multivariate_normal(np.zeros(k), np.nan_to_num(fit.cov_log)))
+
+
+def predictive_total(bg: BGNBD, t: float, summary: pd.DataFrame, level: float = 0.95, draws: int = 200,
+                     seed: int = 0) -> Estimate:
+    """Total purchases of the customers in ``summary`` over the next ``t`` units with a prediction interval
+    that carries parameter and customer-level uncertainty (``draws`` joint draws of parameters and each
+    customer's latent rates, :func:`simulate_purchases`). ``kind="prediction"``, unit ``count``,
+    ``method="bgnbd-predictive"`` (and so on by variant). Withheld when the fit is not sound."""
+    method = f"{bg.variant}-predictive"
+    if not bg.ok:
+        return Estimate(math.nan, n=bg.n, method=method, unit="count", min_n=MIN_CUSTOMERS, kind="prediction")
+    rng = np.random.default_rng(seed)
+    x, tx, T = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    totals = [simulate_purchases(_param_draw(bg, rng), t, x, tx, T, bg.variant, rng).sum() for _ in range(draws)]
+    point = float(np.sum(expected_purchases(bg.vector, t, x, tx, T, bg.variant)))
+    a = (1 - level) / 2
+    lo, hi = np.quantile(totals, [a, 1 - a])
+    return Estimate(point, float(lo), float(hi), level, len(summary), method, "count", bounds=(0.0, math.inf),
+                    min_n=MIN_CUSTOMERS, kind="prediction")
 
 
 def expected_spend(params: np.ndarray, x: np.ndarray, m: np.ndarray, population_mean: float) -> np.ndarray:
@@ -187,36 +416,50 @@ def expected_spend(params: np.ndarray, x: np.ndarray, m: np.ndarray, population_
 
 
 def mean_clv(bg: BGNBD, gg: GammaGamma, summary: pd.DataFrame, horizon: float, level: float = 0.95,
-             seed: int = 0, draws: int = 200, subset: int = 3000) -> tuple[pd.DataFrame, Estimate]:
+             seed: int = 0, draws: int = 200, subset: int = 3000,
+             customer_level: float = 0.8) -> tuple[pd.DataFrame, Estimate, Estimate]:
     """Each customer's expected purchases, probability active, spend and CLV over ``horizon``, and the mean CLV.
 
-    Returns ``summary`` with ``expected_purchases``, ``p_alive``, ``expected_spend`` and ``clv``
-    added, and the mean CLV as an :class:`Estimate` (unit ``money``, ``method="clv-param-draws"``):
-    its interval comes from ``draws`` draws of the parameters' asymptotic distribution (parameter
-    uncertainty only), evaluated on a fixed random subset of at most ``subset`` customers and scaled
-    to the full mean.
+    Returns ``summary`` with ``expected_purchases``, ``p_alive``, ``expected_spend``, ``clv`` and the
+    customer's own prediction interval ``clv_low``/``clv_high`` at ``customer_level`` (from simulated
+    futures: customer-level uncertainty), and two Estimates of the mean CLV (unit ``money``):
+    ``value`` (``method="clv-param-draws"``, a confidence interval from ``draws`` draws of the
+    parameters: parameter uncertainty only) and ``predicted`` (``kind="prediction"``,
+    ``method="clv-predictive"``: parameters and every customer's latent rates and spends drawn
+    jointly, so the customer-level uncertainty is in it). Both are evaluated on a fixed random subset
+    of at most ``subset`` customers and scaled to the full mean. Raises ``ValueError`` on an unsound fit.
     """
+    if not (bg.ok and gg.ok):
+        raise ValueError(f"lifetime value needs sound fits, got {bg.variant} {bg.status} and gamma-gamma {gg.status}")
     variant = bg.variant
     pop_mean = float(summary.loc[summary["frequency"] > 0, "monetary"].mean())
     x, tx, T, m = summary["frequency"], summary["recency"], summary["T"], summary["monetary"]
     exp_n = expected_purchases(bg.vector, horizon, x, tx, T, variant)
     spend = expected_spend(gg.vector, x, m, pop_mean)
-    customers = summary.assign(expected_purchases=exp_n, p_alive=probability_alive(bg.vector, x, tx, T, variant),
-                               expected_spend=spend, clv=exp_n * spend)
     rng = np.random.default_rng(seed)
+    sims = np.stack([simulate_spend(gg.vector, simulate_purchases(bg.vector, horizon, x, tx, T, variant, rng),
+                                    x, m, rng) for _ in range(100)])
+    c = (1 - customer_level) / 2
+    customers = summary.assign(expected_purchases=exp_n, p_alive=probability_alive(bg.vector, x, tx, T, variant),
+                               expected_spend=spend, clv=exp_n * spend, clv_low=np.quantile(sims, c, axis=0),
+                               clv_high=np.quantile(sims, 1 - c, axis=0))
     sub = summary.iloc[rng.choice(len(summary), min(len(summary), subset), replace=False)]
-    sx, stx, sT, sm_ = sub["frequency"], sub["recency"], sub["T"], sub["monetary"]
+    sx, stx, sT, sm_ = (sub[k].to_numpy(float) for k in ("frequency", "recency", "T", "monetary"))
     base = float(np.mean(expected_purchases(bg.vector, horizon, sx, stx, sT, variant)
                          * expected_spend(gg.vector, sx, sm_, pop_mean)))
-    ratios = []
+    ratios, future = [], []
     for _ in range(draws):
-        pb = np.exp(np.log(bg.vector) + rng.multivariate_normal(np.zeros(4), np.nan_to_num(bg.cov_log)))
-        pg = np.exp(np.log(gg.vector) + rng.multivariate_normal(np.zeros(3), np.nan_to_num(gg.cov_log)))
+        pb, pg = _param_draw(bg, rng), _param_draw(gg, rng)
         e = expected_purchases(pb, horizon, sx, stx, sT, variant)
-        s_ = expected_spend(pg, sx, sm_, pop_mean)
-        ratios.append(float(np.nanmean(e * s_)) / base)
+        ratios.append(float(np.nanmean(e * expected_spend(pg, sx, sm_, pop_mean))) / base)
+        counts = simulate_purchases(pb, horizon, sx, stx, sT, variant, rng)
+        future.append(float(np.mean(simulate_spend(pg, counts, sx, sm_, rng))) / base)
     mean = float(customers["clv"].mean())
     a = (1 - level) / 2
     lo, hi = (mean * np.nanquantile(ratios, [a, 1 - a])) if base > 0 else (math.nan, math.nan)
-    return customers, Estimate(mean, float(lo), float(hi), level, len(summary), "clv-param-draws", "money",
-                               bounds=(0.0, math.inf))
+    plo, phi = (mean * np.nanquantile(future, [a, 1 - a])) if base > 0 else (math.nan, math.nan)
+    value = Estimate(mean, float(lo), float(hi), level, len(summary), "clv-param-draws", "money",
+                     bounds=(0.0, math.inf), min_n=MIN_CUSTOMERS)
+    predicted = Estimate(mean, float(plo), float(phi), level, len(summary), "clv-predictive", "money",
+                         bounds=(0.0, math.inf), min_n=MIN_CUSTOMERS, kind="prediction")
+    return customers, value, predicted

@@ -69,3 +69,22 @@ def calibration(y: Sequence[int], p: Sequence[float], bins: int = 10, level: flo
     lo, hi = proportion_confint(cal["buyers"], cal["customers"], alpha=1 - level, method="wilson")
     return cal.assign(observed_rate=cal["buyers"] / cal["customers"], observed_low=np.asarray(lo),
                       observed_high=np.asarray(hi))
+
+
+def intercept_shift(p: Sequence[float], observed_rate: float) -> float:
+    """The shift s on the logit scale for which the mean of expit(logit(p) + s) equals ``observed_rate``
+    (calibration in the large, the recalibration that keeps the ranking); 0 when the rate is 0 or 1."""
+    from scipy import optimize, special
+
+    p = np.clip(np.asarray(p, dtype=float), 1e-9, 1 - 1e-9)
+    if not 0 < observed_rate < 1 or len(p) == 0:
+        return 0.0
+    lp = special.logit(p)
+    return float(optimize.brentq(lambda s: special.expit(lp + s).mean() - observed_rate, -20, 20))
+
+
+def shifted(p: Sequence[float], shift: float) -> np.ndarray:
+    """Probabilities ``p`` moved by ``shift`` on the logit scale (see :func:`intercept_shift`)."""
+    from scipy import special
+
+    return special.expit(special.logit(np.clip(np.asarray(p, dtype=float), 1e-9, 1 - 1e-9)) + shift)

@@ -3,7 +3,7 @@
 Every function takes a :class:`~workbench.data.loader.Dataset` (and :class:`~workbench.sql.filters.Filters`
 or a reference date) and returns a tidy frame or a small result whose figures are
 :class:`~workbench.stats.result.Estimate`. The per-customer SQL is in :mod:`workbench.sql.crm`;
-the lifetime-value models (BG/NBD, MBG/NBD, Gamma-Gamma) in :mod:`workbench.stats.clv`. Time is
+the lifetime-value models (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma) in :mod:`workbench.stats.clv`. Time is
 counted in weeks for CLV; a purchase is a day with at least one valid order.
 
 The late-delivery → repeat effect is the logistics page's one definition
@@ -275,26 +275,53 @@ def top_tier(tv: pd.DataFrame) -> tuple[str, Estimate]:
 
 # ----- lifetime value ----------------------------------------------------------------------------
 
+#: The repeat-purchase models compared on the calibration period (all four-parameter, chosen by AIC).
+CLV_MODELS = ("bgnbd", "mbgnbd", "pareto")
+
+
 @dataclass
 class CLVResult:
     """Lifetime value: the models, per-customer predictions, the hold-out check and the base's mean.
 
-    ``mean_clv`` is an Estimate (money; ``method="clv-param-draws"``); ``holdout_error`` the relative
-    error of the predicted hold-out purchases of the chosen model.
+    ``status`` is ``ok``, ``too_few`` or ``failed`` (``reason`` a key: ``too_few_customers``,
+    ``too_few_repeat``, ``edge``, ``absurd``, ``no_curvature``, ``not_converged``); unless ``ok`` the
+    Estimates are withheld (NaN, or "too few") and no parameter is to be shown. ``fits``: each model
+    fitted on the calibration period (before the hold-out); the one of lowest AIC is ``method``, chosen
+    without looking at the hold-out, which only reports its accuracy: ``holdout_total`` (predicted
+    purchases in the hold-out weeks with a prediction interval carrying parameter and customer-level
+    uncertainty) against ``holdout_actual``. ``value`` is the mean CLV with its parameter-only
+    confidence interval; ``predicted`` the same mean with the prediction interval that also carries
+    every customer's own uncertainty. ``holdout_errors`` lists every model's hold-out error, for
+    information only.
     """
 
-    bgnbd: BGNBD
-    gamma_gamma: GammaGamma
-    customers: pd.DataFrame      # customer_id, frequency, recency, T, monetary, expected_purchases, p_alive, clv
+    bgnbd: BGNBD | None
+    gamma_gamma: GammaGamma | None
+    customers: pd.DataFrame      # customer_id, frequency, recency, T, monetary, expected_purchases, p_alive, clv, ...
     holdout: pd.DataFrame        # calibration_purchases bucket, customers, predicted, actual (mean per customer)
-    holdout_predicted: float     # total predicted purchases in the hold-out period (chosen model)
+    holdout_total: Estimate      # predicted purchases in the hold-out (chosen model), prediction interval
     holdout_actual: float
-    holdout_errors: dict         # variant -> relative error of the total on the hold-out
+    holdout_errors: dict         # variant -> relative error of the total on the hold-out (information only)
     calibration_end: dt.date
     holdout_end: dt.date
     horizon_weeks: float
     value: Estimate
+    predicted: Estimate
     n: int
+    fits: dict = field(default_factory=dict)
+    status: str = "ok"
+    reason: str | None = None
+    repeat: int = 0
+    inner_errors: dict = field(default_factory=dict)   # variant -> error on the split inside the calibration period
+    choice: str = "inner-split"                         # how the model was chosen: inner-split, or aic without one
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def holdout_predicted(self) -> float:
+        return self.holdout_total.estimate
 
     @property
     def mean_clv(self) -> float:
@@ -317,36 +344,74 @@ class CLVResult:
         return (self.holdout_end - self.calibration_end).days // 7
 
     @property
-    def method(self) -> str:
-        return self.bgnbd.variant
+    def method(self) -> str | None:
+        return self.bgnbd.variant if self.bgnbd is not None else None
+
+    def model_table(self) -> pd.DataFrame:
+        """One row per model fitted on the calibration period: ``model`` (key), ``status``,
+        ``loglik``, ``aic``, ``inner_error`` (the choice's test inside the calibration period),
+        ``holdout_error`` (reported, not used to choose) and ``chosen``."""
+        rows = [{"model": v, "status": f.status, "loglik": f.loglik if f.ok else math.nan,
+                 "aic": f.aic if f.ok else math.nan, "inner_error": self.inner_errors.get(v, math.nan),
+                 "holdout_error": self.holdout_errors.get(v, math.nan), "chosen": v == self.method}
+                for v, f in self.fits.items()]
+        return pd.DataFrame(rows, columns=["model", "status", "loglik", "aic", "inner_error", "holdout_error",
+                                           "chosen"])
+
+
+def _withheld(n: int, min_n: int, unit: str, method: str, kind: str = "confidence") -> Estimate:
+    return Estimate(math.nan, n=n, method=method, unit=unit, min_n=min_n, kind=kind, bounds=(0.0, math.inf))
 
 
 def clv(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), holdout_weeks: int = 26,
-        horizon_weeks: float = 52.0, seed: int = 0, variants: tuple[str, ...] = ("bgnbd", "mbgnbd")) -> CLVResult:
-    """Fit BG/NBD (and MBG/NBD) and Gamma-Gamma, check them on a hold-out and predict each customer's value.
+        horizon_weeks: float = 52.0, seed: int = 0, variants: tuple[str, ...] = CLV_MODELS) -> CLVResult:
+    """Fit BG/NBD, MBG/NBD and Pareto/NBD and Gamma-Gamma, check them on a hold-out, predict each customer's value.
 
-    Validation: models fitted on the history up to ``as_of`` minus ``holdout_weeks`` predict each
-    customer's purchases in the hold-out weeks, compared with what happened (by calibration frequency,
-    and in total); of ``variants`` the one whose total is closer is kept. Prediction: the kept model
-    refitted on all history up to ``as_of`` gives each customer's expected purchases and GMV over
-    ``horizon_weeks`` and the probability of being active (:func:`workbench.stats.clv.mean_clv`).
-    Raises :class:`EmptyPeriodError` with too few customers or repeat buyers to fit.
+    Choice, on the calibration period only (the history up to ``as_of`` minus ``holdout_weeks``): each
+    of ``variants`` is fitted on the calibration period shortened by another ``holdout_weeks`` and
+    predicts its last ``holdout_weeks``; the sound model of smallest error there is kept (lowest AIC on
+    the calibration period when that earlier history is too short). The hold-out plays no part. Check: the kept model predicts
+    each customer's purchases in the hold-out weeks (with a prediction interval for the total), compared
+    with what happened. Prediction: the kept model refitted on all history up to ``as_of`` gives each
+    customer's expected purchases and GMV over ``horizon_weeks``, the probability of being active and a
+    per-customer prediction interval (:func:`workbench.stats.clv.mean_clv`). Too few customers or a
+    degenerate fit give ``status`` ``too_few`` or ``failed`` with withheld Estimates, never numbers.
     """
+    from workbench.stats.clv import MIN_CUSTOMERS, choose_model, predictive_total
+
     f = Filters(start=as_of, end=as_of, channels=channels)
     cal_end = as_of - dt.timedelta(weeks=holdout_weeks)
     cal = q.customer_summary(ds, f, as_of, cal_end, as_of)
-    if len(cal) < 200 or (cal["frequency"] > 0).sum() < 50:
-        raise EmptyPeriodError("too few customers with repeat purchases to fit a lifetime-value model "
-                               "(need at least 200 customers and 50 repeat buyers before the hold-out)")
-    actual_total = float(cal["holdout_purchases"].sum())
-    preds, errors = {}, {}
-    for variant in variants:
-        fit = fit_bgnbd(cal, variant)
-        preds[variant] = expected_purchases(fit.vector, holdout_weeks, cal["frequency"], cal["recency"], cal["T"],
-                                            variant)
-        errors[variant] = float(preds[variant].sum() / actual_total - 1) if actual_total else float("nan")
-    variant = min(errors, key=lambda v: abs(errors[v]) if errors[v] == errors[v] else np.inf)
-    pred = preds[variant]
+    n_cal, repeat = len(cal), int((cal["frequency"] > 0).sum()) if len(cal) else 0
+    by_aic, fits = choose_model(cal, variants)
+    inner = _inner_split_errors(ds, f, cal_end, holdout_weeks, variants) if by_aic is not None else {}
+    sound = {v: e for v, e in inner.items() if fits[v].ok and math.isfinite(e)}
+    chosen = fits[min(sound, key=lambda v: abs(sound[v]))] if sound else by_aic
+    choice = "inner-split" if sound else "aic"
+    actual_total = float(cal["holdout_purchases"].sum()) if len(cal) else 0.0
+    errors = {}
+    for variant, fit in fits.items():
+        if fit.ok and actual_total:
+            pred = expected_purchases(fit.vector, holdout_weeks, cal["frequency"], cal["recency"], cal["T"], variant)
+            errors[variant] = float(pred.sum() / actual_total - 1)
+
+    def give_up(status: str, reason: str | None, n: int) -> CLVResult:
+        empty = pd.DataFrame(columns=["calibration_purchases", "customers", "predicted", "actual"])
+        return CLVResult(None, None, pd.DataFrame(), empty,
+                         _withheld(n, MIN_CUSTOMERS, "count", "holdout-predictive", "prediction"), actual_total,
+                         errors, cal_end, as_of, horizon_weeks, _withheld(n, MIN_CUSTOMERS, "money", "clv-param-draws"),
+                         _withheld(n, MIN_CUSTOMERS, "money", "clv-predictive", "prediction"), n, fits, status, reason,
+                         repeat)
+
+    if chosen is None:
+        statuses = {fit.status for fit in fits.values()}
+        status = "too_few" if statuses == {"too_few"} else "failed"
+        reason = next(iter(fits.values())).reason if status == "too_few" else \
+            next(fit.reason for fit in fits.values() if fit.status == "failed")
+        return give_up(status, reason, n_cal)
+    variant = chosen.variant
+    total = predictive_total(chosen, holdout_weeks, cal, seed=seed)
+    pred = expected_purchases(chosen.vector, holdout_weeks, cal["frequency"], cal["recency"], cal["T"], variant)
     holdout = (pd.DataFrame({"calibration_purchases": cal["frequency"].clip(upper=7), "predicted": pred,
                              "actual": cal["holdout_purchases"]})
                .groupby("calibration_purchases").agg(customers=("predicted", "size"), predicted=("predicted", "mean"),
@@ -354,14 +419,82 @@ def clv(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), holdout_wee
     full = q.customer_summary(ds, f, as_of, as_of)
     bg = fit_bgnbd(full, variant)
     gg = fit_gamma_gamma(full)
-    customers, value = mean_clv(bg, gg, full, horizon_weeks, seed=seed)
-    return CLVResult(bg, gg, customers, holdout, float(pred.sum()), actual_total, errors, cal_end, as_of,
-                     horizon_weeks, value, len(full))
+    if not (bg.ok and gg.ok):
+        out = give_up(bg.status if not bg.ok else gg.status, bg.reason if not bg.ok else gg.reason, len(full))
+        out.holdout, out.holdout_total = holdout, total
+        return out
+    customers, value, predicted = mean_clv(bg, gg, full, horizon_weeks, seed=seed)
+    return CLVResult(bg, gg, customers, holdout, total, actual_total, errors, cal_end, as_of, horizon_weeks, value,
+                     predicted, len(full), fits, "ok", None, repeat, inner, choice)
+
+
+def _inner_split_errors(ds: Dataset, f: Filters, cal_end: dt.date, weeks: int,
+                        variants: tuple[str, ...]) -> dict[str, float]:
+    """The model choice's own test, inside the calibration period: each variant fitted on the history up
+    to ``cal_end`` minus ``weeks`` predicts the ``weeks`` up to ``cal_end``; its relative error of the
+    total by variant (empty when that earlier history is too short to fit)."""
+    inner_end = cal_end - dt.timedelta(weeks=weeks)
+    summ = q.customer_summary(ds, f, cal_end, inner_end, cal_end)
+    actual = float(summ["holdout_purchases"].sum()) if len(summ) else 0.0
+    out = {}
+    for variant in variants:
+        fit = fit_bgnbd(summ, variant)
+        if fit.ok and actual:
+            pred = expected_purchases(fit.vector, weeks, summ["frequency"], summ["recency"], summ["T"], variant)
+            out[variant] = float(pred.sum() / actual - 1)
+    return out
+
+
+@dataclass
+class MonthlyRepeat:
+    """BG/BB on calendar months (a membership-like, discrete-time view of buying): the fit, the customers'
+    expected purchase months in the hold-out with the actual, and their relative error. ``status`` as for
+    :class:`CLVResult`; the Estimates are withheld unless the fit is ``ok``."""
+
+    fit: object
+    holdout_months: int
+    predicted: Estimate          # expected purchase months in the hold-out, all customers together
+    actual: float
+    n: int
+
+    @property
+    def error(self) -> float:
+        return self.predicted.estimate / self.actual - 1 if self.actual and self.predicted.ok else math.nan
+
+
+def monthly_repeat(ds: Dataset, as_of: dt.date, holdout_months: int = 6,
+                   channels: tuple[str, ...] = ()) -> MonthlyRepeat:
+    """Fit BG/BB (:mod:`workbench.stats.clv_bgbb`) with months as the opportunities, calibrated up to
+    ``holdout_months`` before ``as_of``'s month, and check its expected purchase months on the hold-out.
+
+    For data whose rhythm is a period (monthly boxes, memberships, renewals) rather than a continuous
+    rate. The expected total has no interval (``method="bgbb"``, a point prediction); below the
+    models' minimum n or on a degenerate fit it is withheld."""
+    from workbench.stats import clv_bgbb
+
+    f = Filters(start=as_of, end=as_of, channels=channels)
+    first_of_month = as_of.replace(day=1)
+    cal_end = (pd.Timestamp(first_of_month) - pd.DateOffset(months=holdout_months)).date() - dt.timedelta(days=1)
+    summ = q.monthly_summary(ds, f, as_of, cal_end)
+    g = summ.groupby(["frequency", "recency", "n"], as_index=False).agg(customers=("customer_id", "size"),
+                                                                        holdout=("holdout_months", "sum"))
+    fit = clv_bgbb.fit_bgbb(g, weights="customers") if len(g) else clv_bgbb.fit_bgbb(
+        pd.DataFrame({"frequency": [], "recency": [], "n": [], "customers": []}), weights="customers")
+    actual = float(g["holdout"].sum()) if len(g) else 0.0
+    if not fit.ok:
+        return MonthlyRepeat(fit, holdout_months, Estimate(math.nan, n=fit.n, method="bgbb", unit="count",
+                                                           min_n=100), actual, fit.n)
+    e = clv_bgbb.expected_transactions(fit.vector, holdout_months, g["frequency"], g["recency"], g["n"])
+    total = float((e * g["customers"]).sum())
+    return MonthlyRepeat(fit, holdout_months, Estimate(total, n=fit.n, method="bgbb", unit="count", min_n=100),
+                         actual, fit.n)
 
 
 def clv_by_segment(result: CLVResult, ds: Dataset, f: Filters, window_days: int = 365) -> pd.DataFrame:
     """Mean predicted CLV, expected purchases and probability active per RFM segment (as of the period's end)."""
     seg = q.rfm_customers(ds, f, f.end, window_days)[["customer_id", "segment"]]
+    if not result.ok:
+        return pd.DataFrame(columns=["segment", "customers", "clv", "expected_purchases", "p_alive"])
     merged = result.customers.merge(seg, on="customer_id", how="inner")
     if merged.empty:
         return pd.DataFrame(columns=["segment", "customers", "clv", "expected_purchases", "p_alive"])

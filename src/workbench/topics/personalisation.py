@@ -202,15 +202,144 @@ def evaluate_recommender(ds: Dataset, as_of: dt.date, k: int = 10, channels: tup
                    paired_difference(res["only_rules"], res["only_popular"], n, level), n)
 
 
+# ----- recommenders compared on a time-based hold-out ---------------------------------------------------
+
+#: The recommenders the page compares: the hybrid scorer and its two baselines.
+RECOMMENDERS = ("hybrid", "buy_again", "popular")
+#: The ranking metrics at k, each a per-customer mean.
+RANK_METRICS = ("hit_rate", "recall", "ndcg")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Recommenders compared on what customers bought in the ``horizon_days`` after ``cutoff``.
+
+    ``metrics``: one row per recommender (:data:`RECOMMENDERS`) and metric (:data:`RANK_METRICS`) with
+    ``value``, ``low``, ``high`` (hit rate: Wilson; recall and NDCG: normal interval of a mean);
+    ``estimates``: the same as Estimates keyed ``(recommender, metric)``; ``vs_popular`` and
+    ``vs_buy_again``: the paired difference of the hybrid's hit rate against each baseline on the same
+    ``n`` customers (unit ``points``); ``ndcg_vs_popular`` the paired difference of NDCG. ``params``:
+    the hybrid's weights, chosen on a split inside the training history (``validation_n`` customers).
+    """
+
+    k: int
+    cutoff: dt.date
+    horizon_days: int
+    n: int
+    metrics: pd.DataFrame
+    estimates: dict
+    vs_popular: Estimate
+    vs_buy_again: Estimate
+    ndcg_vs_popular: Estimate
+    params: object
+    validation_n: int
+    method: str = "time-holdout"
+
+    @property
+    def fell_back(self) -> bool:
+        """Whether the tuning kept the plain bestseller list (no personal signal beat it before the hold-out)."""
+        p = self.params
+        return p.beta == 0 and p.gamma == 0 and p.omega == 0 and p.m >= 1e6
+
+    @property
+    def verdict(self) -> str:
+        """``bestsellers`` (the hybrid fell back to the bestseller list), ``better`` (its hit rate beats both
+        baselines beyond the hold-out noise: both paired intervals above zero), ``worse`` (an interval lies
+        below zero) or ``unclear``."""
+        if self.fell_back:
+            return "bestsellers"
+        diffs = (self.vs_popular, self.vs_buy_again)
+        if all(d.ok and d.has_interval and d.low > 0 for d in diffs):
+            return "better"
+        if any(d.ok and d.has_interval and d.high < 0 for d in diffs):
+            return "worse"
+        return "unclear"
+
+
+def _lines(frame: pd.DataFrame) -> tuple:
+    """Integer-coded :class:`workbench.stats.recommend.Lines` from :func:`workbench.sql.personalisation.purchase_lines`,
+    with the product ids in item order."""
+    from workbench.stats.recommend import Lines
+
+    cust, ci = np.unique(frame["customer_id"].to_numpy(str), return_inverse=True)
+    items, ii = np.unique(frame["product_id"].to_numpy(str), return_inverse=True)
+    chans, chi = np.unique(frame["channel"].to_numpy(str), return_inverse=True)
+    cat_of = frame.groupby("product_id")["category"].first().reindex(items).fillna("").to_numpy(str)
+    _, cat_i = np.unique(cat_of, return_inverse=True)
+    day = -frame["day"].to_numpy(np.int64)            # days relative to as_of: 0 is as_of, negative before
+    return Lines(ci, ii, day, chi, cat_i, len(cust), len(chans)), items
+
+
+def compare_recommenders(ds: Dataset, as_of: dt.date, k: int = 10, horizon_days: int = 28,
+                         channels: tuple[str, ...] = (), level: float = 0.95, seed: int = 0) -> Comparison:
+    """Hybrid recommender against the bestseller list and "buy again", on a time-based hold-out.
+
+    Recommendations are made at ``cutoff`` = ``as_of`` - ``horizon_days`` from the history up to it,
+    for every customer who bought before the cutoff and again after it; a recommendation list hits
+    when it holds a product the customer bought in the hold-out. The hybrid's weights are tuned on
+    the ``horizon_days`` before the cutoff (:func:`workbench.stats.recommend.tune_hybrid`), so the
+    hold-out only reports. Bestsellers are the products with most buyers in the 90 days before the
+    cutoff. Raises :class:`EmptyPeriodError` with fewer than 50 customers to evaluate.
+    """
+    from workbench.stats import recommend as rc
+
+    frame = q.purchase_lines(ds, as_of, channels)
+    if frame.empty:
+        raise EmptyPeriodError("no purchases to learn recommendations from in this selection")
+    lines, _ = _lines(frame)
+    cutoff, end = -horizon_days, 0
+    cust, targets = rc.holdout_targets(lines, cutoff, end)
+    if len(cust) < 50:
+        raise EmptyPeriodError(f"only {len(cust)} customers bought both before and in the last {horizon_days} days; "
+                               "the recommenders cannot be compared")
+    params, n_val = rc.tune_hybrid(lines, cutoff, horizon_days, k, seed=seed)
+    scores = {"hybrid": rc.hybrid_scores(lines, cutoff, cust, params),
+              "buy_again": rc.buy_again_scores(lines, cutoff, cust, params.tau, params.window),
+              "popular": rc.popular_scores(lines, cutoff, cust, params.window)}
+    per = {name: rc.ranking_metrics(rc.top_k(sc, k), targets) for name, sc in scores.items()}
+    estimates, rows = {}, []
+    for name in RECOMMENDERS:
+        m = per[name]
+        est = {"hit_rate": Estimate.proportion(m["hit"].sum(), len(cust), level=level, min_n=50),
+               "recall": _mean_share(m["recall"], level), "ndcg": _mean_share(m["ndcg"], level)}
+        for metric, e in est.items():
+            estimates[(name, metric)] = e
+            rows.append({"recommender": name, "metric": metric, "value": e.estimate, "low": e.low, "high": e.high})
+
+    def hit_diff(other: str) -> Estimate:
+        a, b = per["hybrid"]["hit"], per[other]["hit"]
+        return rc.paired_difference(int((a > b).sum()), int((b > a).sum()), len(a), level)
+
+    return Comparison(k, as_of - dt.timedelta(days=horizon_days), horizon_days, len(cust), pd.DataFrame(rows),
+                      estimates, hit_diff("popular"), hit_diff("buy_again"),
+                      rc.paired_mean_difference(per["hybrid"]["ndcg"], per["popular"]["ndcg"], level), params, n_val)
+
+
+def _mean_share(values: np.ndarray, level: float) -> Estimate:
+    """The mean of per-customer shares in [0, 1] with a normal interval (n below 50 withheld)."""
+    from scipy.stats import norm
+
+    n = len(values)
+    mean = float(np.mean(values)) if n else math.nan
+    se = float(np.std(values, ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    z = float(norm.ppf(0.5 + level / 2))
+    return Estimate(mean, mean - z * se, mean + z * se, level=level, n=n, method="mean-normal", unit="share",
+                    min_n=50)
+
+
 # ----- purchase propensity ----------------------------------------------------------------------------
 
-PROPENSITY_FEATURES = ("log_recency", "log_orders", "log_gmv", "discount_share", "log_tenure", "log_orders_90d")
+PROPENSITY_FEATURES = ("log_recency", "log_orders", "log_gmv", "discount_share", "log_tenure", "log_orders_90d",
+                       "log_recency_sq", "recency_x_orders")
 
 
 def _propensity_frame(ds: Dataset, cutoff: dt.date, horizon: int, channels: tuple[str, ...],
                       sample_mod: int, label: bool) -> pd.DataFrame:
     feat = customer_features(ds, cutoff, channels=channels, sample_mod=sample_mod)
-    feat = feat.assign(log_orders_90d=np.log1p(feat["orders_90d"].astype(float)))
+    feat = feat.assign(log_orders_90d=np.log1p(feat["orders_90d"].astype(float)),
+                       # the purchase rate falls off with recency faster than a log-linear term allows
+                       log_recency_sq=feat["log_recency"] ** 2,
+                       recency_x_orders=feat["log_recency"] * feat["log_orders"])
     if label:
         buyers = q.buyers_between(ds, cutoff, cutoff + dt.timedelta(days=horizon), channels)
         feat["bought"] = feat["customer_id"].isin(set(buyers)).astype(int)
@@ -238,6 +367,24 @@ class Propensity:
     base_rate_test: Estimate = field(default_factory=lambda: Estimate(math.nan))
     horizon_days: int = 30
     method: str = "logit-time-holdout"
+    seasonal_shift: float = 0.0      # logit shift to the same window a year earlier (0: no year of history)
+
+    @property
+    def deciles_within(self) -> int:
+        """Score deciles whose mean predicted rate lies inside the observed rate's (Wilson) interval."""
+        cal = self.calibration
+        if cal.empty:
+            return 0
+        inside = (cal["predicted_rate"] >= cal["observed_low"]) & (cal["predicted_rate"] <= cal["observed_high"])
+        return int(inside.sum())
+
+    @property
+    def mean_predicted(self) -> float:
+        """The hold-out's mean predicted probability (to set beside its observed rate, ``base_rate_test``)."""
+        cal = self.calibration
+        if cal.empty:
+            return math.nan
+        return float((cal["predicted_rate"] * cal["customers"]).sum() / cal["customers"].sum())
 
 
 def propensity(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), horizon: int = 30,
@@ -247,8 +394,10 @@ def propensity(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), hori
     Training: features at ``stack`` cutoffs ``as_of`` - (2 + i) x horizon (i = 0 .. stack - 1, each a hash
     sample so the stacked rows stay near ``max_rows``), label = bought in the following ``horizon`` days.
     Hold-out: features at ``as_of`` - horizon, label = bought up to ``as_of``; AUC with interval and a
-    calibration table by predicted decile. Scoring: the model refitted on the hold-out window is applied
-    to features at ``as_of``. Raises :class:`EmptyPeriodError` with too few customers or buyers.
+    calibration table by predicted decile. Seasonality: each model's intercept is shifted so that it
+    matches the purchase rate of the same window a year before its cutoff (:func:`_seasonal_shift`;
+    only data before the cutoff), since a campaign month buys more than a quiet one. Scoring: the
+    model refitted on the hold-out window is applied to features at ``as_of``. Raises :class:`EmptyPeriodError` with too few customers or buyers.
     """
     test_cut = as_of - dt.timedelta(days=horizon)
     train_cut = test_cut - dt.timedelta(days=horizon)
@@ -263,13 +412,32 @@ def propensity(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), hori
         raise EmptyPeriodError("too few customers or buyers to fit a purchase-propensity model for this selection")
     cols = [c for c in PROPENSITY_FEATURES if train[c].std() > 0 and test[c].std() > 0]
     model = pm.fit_logit(train[cols], train["bought"])
-    p_test = pm.predict(model, test[cols])
+    shift_test = _seasonal_shift(ds, model, cols, test_cut, horizon, channels, mod)
+    p_test = pm.shifted(pm.predict(model, test[cols]), shift_test)
     final = pm.fit_logit(test[cols], test["bought"])
+    shift_now = _seasonal_shift(ds, final, cols, as_of, horizon, channels, mod)
     now = _propensity_frame(ds, as_of, horizon, channels, 1, False)
-    now = now.assign(p_purchase_30d=pm.predict(final, now[cols]))
+    now = now.assign(p_purchase_30d=pm.shifted(pm.predict(final, now[cols]), shift_now))
     return Propensity(model, pm.odds_ratios(model, cols, level), pm.auc(test["bought"], p_test, level),
                       pm.calibration(test["bought"], p_test, 10, level), now, train_cut, test_cut, len(train),
-                      len(test), Estimate.proportion(test["bought"].sum(), len(test), level=level), horizon)
+                      len(test), Estimate.proportion(test["bought"].sum(), len(test), level=level), horizon,
+                      seasonal_shift=shift_test)
+
+
+def _seasonal_shift(ds: Dataset, model, cols: list[str], cutoff: dt.date, horizon: int, channels: tuple[str, ...],
+                    mod: int) -> float:
+    """The logit shift that makes ``model`` match the purchase rate of the same ``horizon`` days a year
+    before ``cutoff`` (features a year earlier, labels known before the cutoff): campaign months buy more
+    than quiet ones, and a model trained over several months predicts their average. 0 without a year of
+    history (fewer than 100 customers or 10 buyers then)."""
+    year_ago = cutoff - dt.timedelta(days=364)
+    first = q.first_order_date(ds)
+    if first is None or year_ago - dt.timedelta(days=horizon) < first:
+        return 0.0
+    past = _propensity_frame(ds, year_ago, horizon, channels, mod, True)
+    if len(past) < 100 or past["bought"].sum() < 10:
+        return 0.0
+    return pm.intercept_shift(pm.predict(model, past[cols]), float(past["bought"].mean()))
 
 
 def target_list(prop: Propensity, n: int = 1000) -> pd.DataFrame:
