@@ -49,6 +49,10 @@ ORPHAN_ERROR_SHARE = 0.05
 
 SAMPLE_ROWS = 5
 
+#: Tables of events that have happened: a row dated after today is an error there (campaigns,
+#: product launches and signups are left alone: a planned campaign may lie ahead).
+EVENT_TABLES = frozenset({"orders", "traffic", "marketing_spend", "shipments", "returns", "tickets", "reviews"})
+
 
 @dataclass
 class Problem:
@@ -273,18 +277,52 @@ def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _cast_expr(col: schema.Column, raw: str) -> str:
+#: Written for "missing" by databases and spreadsheets; read as an empty value in text columns.
+MISSING_MARKERS = ("null", "n/a", "#n/a", "nan", "\\n")
+#: In free text (ids, names), also "None" (Python's); not in categories, where 'none' can be a value.
+MISSING_TEXT_MARKERS = MISSING_MARKERS + ("none",)
+
+#: Time-zone words that Chinese systems write after a time. "CST" is China Standard Time there;
+#: read as DuckDB would, it is US Central Time (14 hours off, most orders move a day).
+CHINA_TIME_SUFFIX = r"\s*(CST|China Standard Time|Beijing Time|北京时间|GMT\+8|UTC\+8)$"
+
+#: Plausible years of any date in a shop's data (year 0025 or 2205 is a typing or export error).
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+
+
+def _text(raw: str) -> str:
+    return f"TRIM(CAST({raw} AS VARCHAR))"
+
+
+def _finite(expr: str) -> str:
+    return f"(CASE WHEN isfinite({expr}) THEN {expr} END)"
+
+
+def _cast_expr(col: schema.Column, raw: str, raw_type: str = "VARCHAR") -> str:
+    """The SQL that turns a raw column into the model's type; NULL where the value cannot be read."""
     sql_type = SQL_TYPES[col.dtype]
+    text = _text(raw)
     if col.dtype == "date":
         return (f"COALESCE(TRY_CAST({raw} AS DATE), "
                 f"TRY_CAST(TRY_STRPTIME(CAST({raw} AS VARCHAR), '%Y/%m/%d') AS DATE))")
     if col.dtype == "timestamp":
-        return (f"COALESCE(TRY_CAST({raw} AS TIMESTAMPTZ), "
-                f"TRY_CAST(TRY_STRPTIME(CAST({raw} AS VARCHAR), '%Y/%m/%d %H:%M:%S') AS TIMESTAMPTZ))")
+        if raw_type.upper() == "VARCHAR" and schema.DEFAULT_TIMEZONE == "Asia/Shanghai":
+            text = f"regexp_replace({text}, '{CHINA_TIME_SUFFIX}', '+08:00')"
+        else:
+            text = raw
+        return (f"COALESCE(TRY_CAST({text} AS TIMESTAMPTZ), "
+                f"TRY_CAST(TRY_STRPTIME(CAST({text} AS VARCHAR), '%Y/%m/%d %H:%M:%S') AS TIMESTAMPTZ))")
+    markers = ", ".join(_lit(m) for m in (MISSING_MARKERS if col.dtype == "category" else MISSING_TEXT_MARKERS))
     if col.dtype == "category":
-        return f"NULLIF(lower(TRIM(CAST({raw} AS VARCHAR))), '')"
+        return f"CASE WHEN lower({text}) IN ({markers}) THEN NULL ELSE NULLIF(lower({text}), '') END"
     if col.dtype == "string":
-        return f"NULLIF(TRIM(CAST({raw} AS VARCHAR)), '')"
+        return f"CASE WHEN lower({text}) IN ({markers}) THEN NULL ELSE NULLIF({text}, '') END"
+    if col.dtype == "float":  # NaN, inf and 1e400 (which reads as inf) are not amounts
+        return _finite(f"TRY_CAST({raw} AS DOUBLE)")
+    if col.dtype == "int":  # whole numbers only: 2.5 is refused, not rounded to 3
+        as_double = f"TRY_CAST({raw} AS DOUBLE)"
+        return (f"(CASE WHEN isfinite({as_double}) AND {as_double} = trunc({as_double}) "
+                f"AND abs({as_double}) < 9e18 THEN CAST({as_double} AS BIGINT) END)")
     return f"TRY_CAST({raw} AS {sql_type})"
 
 
@@ -388,65 +426,110 @@ def _build_view(con: duckdb.DuckDBPyConnection, table: schema.Table, src: TableS
                                 f"add a column named '{col}' ({table.column(col).description.rstrip('.')}), "
                                 "or rename the matching column of your export; see docs/data-dictionary.md"))
 
-    selects, checks = [], []
+    raw_types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {raw}").fetchall()}
+    selects, typed_cols = [], []
     for col in table.columns:
         if col.name in by_norm:
             raw_ref = _q(by_norm[col.name])
-            typed = _cast_expr(col, raw_ref)
+            typed = _cast_expr(col, raw_ref, raw_types.get(by_norm[col.name], "VARCHAR"))
             if col.pii:
                 # personal data never leaves the loader: analyses see a stable token (for grouping,
                 # e.g. many accounts at one address), reports and dashboards can only show the token
                 typed = f"'pii-' || substr(md5({typed}), 1, 12)"
             selects.append(f"{typed} AS {_q(col.name)}")
-            checks.append((col, raw_ref, typed))
+            typed_cols.append((col, raw_ref, typed))
         else:
             selects.append(f"CAST(NULL AS {SQL_TYPES[col.dtype]}) AS {_q(col.name)}")
     con.execute(f"CREATE VIEW {_q(table.name)} AS SELECT {', '.join(selects)} FROM {raw}")
     src.rows = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
-    if missing_required or not src.rows or not checks:
+    if missing_required or not src.rows or not typed_cols:
         if not src.rows:
             problems.append(Problem("warning", src.label, table.name, None, "the table has no rows",
                                     "export the table again with a date range that holds data"))
         return
+    if not checks:
+        return
+    try:
+        _check_columns(con, table, src, raw, by_norm, raw_types, typed_cols, problems)
+    except duckdb.Error as exc:  # a damaged file shows itself only when its pages are read
+        problems.append(Problem("error", src.label, table.name, None,
+                                f"cannot be read: {str(exc).splitlines()[0]}",
+                                "the file is damaged or incomplete (an interrupted copy or download); "
+                                "export or copy it again"))
 
-    # one pass over the table counts every per-column fault; examples are fetched only for faults found
-    conditions: list[tuple[schema.Column, str, str, str]] = []
-    for col, raw_ref, typed in checks:
+
+def _check_columns(con: duckdb.DuckDBPyConnection, table: schema.Table, src: TableSource, raw: str,
+                   by_norm: dict[str, str], raw_types: dict[str, str], typed_cols: list, problems: list[Problem]
+                   ) -> None:
+    """Every per-column and key check of one table (reads every column of the file once)."""
+    # one pass over the table counts every per-column fault (and reads every column, so that a
+    # damaged page shows here, not inside a notebook); examples are fetched only for faults found
+    conditions: list[tuple[schema.Column, str, str, str, str]] = []
+    for col, raw_ref, typed in typed_cols:
         nonblank = f"NULLIF(TRIM(CAST({raw_ref} AS VARCHAR)), '') IS NOT NULL"
-        if col.dtype not in ("string", "category"):
-            conditions.append((col, f"{nonblank} AND ({typed}) IS NULL",
-                               f"values that cannot be read as {col.dtype}",
-                               _type_fix(col)))
+        text_col = col.dtype in ("string", "category")
+        if not text_col:
+            what = f"values that cannot be read as {col.dtype}" + (
+                " (or are NaN, inf or too large, such as 1e400)" if col.dtype == "float" else
+                " (whole numbers only: 2.5 is not rounded)" if col.dtype == "int" else "")
+            conditions.append((col, f"{nonblank} AND ({typed}) IS NULL", what, _type_fix(col), "error"))
         if col.required and not col.nullable:
-            conditions.append((col, f"({typed}) IS NULL AND NOT ({nonblank})", "empty values",
-                               f"fill every row of '{col.name}'; it is required"))
+            conditions.append((col, f"({typed}) IS NULL" + ("" if text_col else f" AND NOT ({nonblank})"),
+                               "empty values (or written as NULL, N/A)" if text_col else "empty values",
+                               f"fill every row of '{col.name}'; it is required", "error"))
+        elif text_col and not col.pii:
+            markers = MISSING_MARKERS if col.dtype == "category" else MISSING_TEXT_MARKERS
+            conditions.append((col, f"lower({_text(raw_ref)}) IN ({', '.join(_lit(m) for m in markers)})",
+                               "values written as NULL, N/A or similar, read as missing",
+                               "leave missing values empty", "warning"))
+        if col.dtype in ("date", "timestamp"):
+            conditions.append((col, f"year({typed}) < {FIRST_YEAR} OR year({typed}) > {LAST_YEAR}",
+                               f"dates outside the years {FIRST_YEAR}-{LAST_YEAR}",
+                               "write four-digit years (2025, not 25 or 0025); check the export's date format",
+                               "error"))
+            if table.name in EVENT_TABLES and col.name == table.time_column:
+                conditions.append((col, f"CAST({typed} AS DATE) > current_date + 1",
+                                   "rows dated after today (they would move every report's default "
+                                   "as-of date into the future)",
+                                   "correct or remove those rows (a wrong clock or a typed year is the usual "
+                                   "cause); the reports' default period ends on the last day with data",
+                                   "error"))
+        if col.dtype == "timestamp" and raw_types.get(by_norm[col.name], "VARCHAR").upper() == "VARCHAR" \
+                and schema.DEFAULT_TIMEZONE == "Asia/Shanghai":
+            conditions.append((col, f"regexp_matches({_text(raw_ref)}, '{CHINA_TIME_SUFFIX}')",
+                               "times written with CST (or Beijing Time), read as China Standard Time "
+                               "(UTC+08:00), the data's time zone, not US Central Time",
+                               "nothing to do; write +08:00 after the time to say it explicitly", "note"))
         if col.allowed:
             allowed = ", ".join(_lit(a) for a in col.allowed)
             conditions.append((col, f"({typed}) IS NOT NULL AND ({typed}) NOT IN ({allowed})",
                                "values outside the allowed set",
                                f"use one of: {', '.join(col.allowed)} (map your export's values with "
-                               "`workbench import` or edit a copy of the file)"))
+                               "`workbench import` or edit a copy of the file)", "error"))
         if col.minimum is not None:
             conditions.append((col, f"({typed}) < {col.minimum}", f"values below {col.minimum:g}",
                                f"'{col.name}' cannot be below {col.minimum:g}; check for sign errors or "
-                               "returns booked as negative sales (returns belong in returns)"))
+                               "returns booked as negative sales (returns belong in returns)", "error"))
         if col.maximum is not None:
             conditions.append((col, f"({typed}) > {col.maximum}", f"values above {col.maximum:g}",
-                               f"'{col.name}' cannot be above {col.maximum:g}"))
-    if conditions:
-        agg = ", ".join(f"count(*) FILTER (WHERE {cond})" for _, cond, _, _ in conditions)
-        counts = con.execute(f"SELECT {agg} FROM {raw}").fetchone()
-        for (col, cond, what, fix), n in zip(conditions, counts):
-            if n:
-                rows = _example_rows(con, raw, cond, src)
-                vals = con.execute(
-                    f"SELECT DISTINCT CAST({_q(by_norm[col.name])} AS VARCHAR) FROM {raw} WHERE {cond} LIMIT 3"
-                ).fetchall()
-                shown = ", ".join(repr(v[0]) for v in vals if v[0] is not None)
-                problems.append(Problem("error", src.label, table.name, col.name,
-                                        f"{n:,} {what}" + (f" such as {shown}" if shown else ""), fix,
-                                        rows=rows, count=n,
-                                        row_label="lines" if src.kind == "csv" else "rows"))
+                               f"'{col.name}' cannot be above {col.maximum:g}", "error"))
+    reads = ", ".join(f"count({raw_ref})" for _, raw_ref, _ in typed_cols)
+    agg = ", ".join([f"count(*) FILTER (WHERE {cond})" for _, cond, _, _, _ in conditions] + [reads])
+    counts = con.execute(f"SELECT {agg} FROM {raw}").fetchone()
+    for (col, cond, what, fix, severity), n in zip(conditions, counts):
+        if n:
+            rows = _example_rows(con, raw, cond, src)
+            vals = con.execute(
+                f"SELECT DISTINCT CAST({_q(by_norm[col.name])} AS VARCHAR) FROM {raw} WHERE {cond} LIMIT 3"
+            ).fetchall()
+            shown = ", ".join(repr(v[0]) for v in vals if v[0] is not None) if not col.pii else ""
+            problems.append(Problem(severity, src.label, table.name, col.name,
+                                    f"{n:,} {what}" + (f" such as {shown}" if shown else ""), fix,
+                                    rows=rows, count=n,
+                                    row_label="lines" if src.kind == "csv" else "rows"))
+    for col, raw_ref, _ in typed_cols:
+        if col.dtype == "string" and col.name.endswith("_id") and not col.pii:
+            _check_spreadsheet_damage(con, raw, raw_ref, col, src, problems)
 
     keys = ", ".join(_q(k) for k in table.key)
     dup = con.execute(
@@ -461,6 +544,30 @@ def _build_view(con: duckdb.DuckDBPyConnection, table: schema.Table, src: TableS
                                 f"each row needs a unique {' + '.join(table.key)}; remove repeated rows "
                                 "(an export downloaded twice and concatenated is the usual cause)",
                                 count=int(dup[1])))
+
+
+def _check_spreadsheet_damage(con: duckdb.DuckDBPyConnection, raw: str, raw_ref: str, col: schema.Column,
+                              src: TableSource, problems: list[Problem]) -> None:
+    """Ids that a spreadsheet program damaged (see :mod:`workbench.data.excel`): an error with the fix.
+
+    A cheap count first; the values are read into Python only when some look suspicious.
+    """
+    from workbench.data.excel import SIGNIFICANT_DIGITS, detect_damaged_ids
+
+    text = _text(raw_ref)
+    suspect = (f"regexp_matches({text}, '^[+-]?[0-9]+([.,][0-9]+)?[eE][+-]?[0-9]+$') "
+               f"OR regexp_matches({text}, '^[0-9]{{{SIGNIFICANT_DIGITS + 1},}}(\\.0+)?$') "
+               f"OR regexp_matches({text}, '^(=\"|'')') OR regexp_matches({text}, '^0[0-9]+$')")
+    if not con.execute(f"SELECT count(*) FILTER (WHERE {suspect}) FROM {raw}").fetchone()[0]:
+        return
+    rows = con.execute(f"SELECT row_number() OVER () AS rn, {text} FROM {raw}").fetchall()
+    found = detect_damaged_ids(v for _, v in rows)
+    if found is None:
+        return
+    offset = 1 if src.kind == "csv" else 0
+    problems.append(Problem("error", src.label, src.table, col.name, found.message, found.fix,
+                            rows=[int(rows[i][0]) + offset for i in found.positions], count=found.count,
+                            row_label="lines" if src.kind == "csv" else "rows"))
 
 
 def _type_fix(col: schema.Column) -> str:
