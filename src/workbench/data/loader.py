@@ -17,9 +17,11 @@ pandas receives only aggregated results.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -56,7 +58,8 @@ EVENT_TABLES = frozenset({"orders", "traffic", "marketing_spend", "shipments", "
 
 @dataclass
 class Problem:
-    """One finding about the input: an ``error`` stops its use, a ``warning`` does not."""
+    """One finding about the input: an ``error`` stops its use, a ``warning`` does not, a ``note`` says
+    how something was read (for example "CST" as China Standard Time)."""
 
     severity: str
     file: str
@@ -108,10 +111,15 @@ class Dataset:
         self.sources = sources
         self.problems = problems
         self._tmpdir = tmpdir
+        # the decoded copies of CSV files go with the dataset, or at the latest when the process
+        # (a kernel) exits; a killed process leaves them to remove_stale_csv_copies
+        self._cleanup = weakref.finalize(self, shutil.rmtree, tmpdir, True) if tmpdir else None
 
-    def __del__(self) -> None:  # the decoded copies of CSV files
-        if getattr(self, "_tmpdir", None):
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
+    def close(self) -> None:
+        """Close the connection and remove the decoded copies of CSV files now."""
+        self.con.close()
+        if self._cleanup is not None:
+            self._cleanup()
 
     def __repr__(self) -> str:
         return f"Dataset({str(self.source)!r}, tables={self.tables})"
@@ -189,8 +197,10 @@ class Dataset:
         for p in self.problems:
             lines.append(str(p))
         n_err, n_warn = len(self.errors), len(self.warnings)
+        n_note = sum(p.severity == "note" for p in self.problems)
         verdict = "cannot be used until the errors are fixed" if n_err else "can be used"
-        lines.append(f"{n_err} error(s), {n_warn} warning(s): the data {verdict}.")
+        lines.append(f"{n_err} error(s), {n_warn} warning(s)" + (f", {n_note} note(s)" if n_note else "")
+                     + f": the data {verdict}.")
         return "\n".join(lines)
 
 
@@ -208,8 +218,41 @@ def fingerprint(path: str | os.PathLike) -> str:
     for f in files:
         st = f.stat()
         name = f.relative_to(path).as_posix() if path.is_dir() else f.name
-        digest.update(f"{name}:{st.st_size}:{int(st.st_mtime)}\n".encode())
+        digest.update(f"{name}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}\n".encode())
     return digest.hexdigest()[:16]
+
+
+CSV_TEMP_PREFIX = "workbench-csv-"
+
+
+def _csv_temp_dir() -> str:
+    """A folder for decoded copies, named after this process so that a later load can remove it if the
+    process died without cleaning up (a killed kernel); removed when the dataset goes or the process ends."""
+    remove_stale_csv_copies()
+    return tempfile.mkdtemp(prefix=f"{CSV_TEMP_PREFIX}{os.getpid()}-")
+
+
+def remove_stale_csv_copies(folder: str | os.PathLike | None = None) -> int:
+    """Remove ``workbench-csv-<pid>-*`` copies whose process has ended; return how many were removed."""
+    removed = 0
+    for d in Path(folder or tempfile.gettempdir()).glob(CSV_TEMP_PREFIX + "*"):
+        pid = d.name[len(CSV_TEMP_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # still running
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue  # running, owned by someone else
+        shutil.rmtree(d, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+#: How :func:`decode_to_utf8` names GB18030 (GBK) text that starts with a UTF-8 byte-order mark.
+BOM_GB18030 = "gb18030 (after a UTF-8 byte-order mark)"
 
 
 def decode_to_utf8(path: Path, tmpdir: str, encoding: str = "auto",
@@ -222,13 +265,15 @@ def decode_to_utf8(path: Path, tmpdir: str, encoding: str = "auto",
     the file cannot be decoded.
     """
     candidates: list[str]
+    head = b""
     if encoding != "auto":
         candidates = [encoding]
     else:
         with open(path, "rb") as fh:
             head = fh.read(4)
         if head.startswith(b"\xef\xbb\xbf"):
-            candidates = ["utf-8-sig"]
+            # a UTF-8 byte-order mark; some tools put one before GBK text, so try GB18030 after it
+            candidates = ["utf-8-sig", BOM_GB18030]
         elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
             candidates = ["utf-16"]
         else:
@@ -241,7 +286,10 @@ def decode_to_utf8(path: Path, tmpdir: str, encoding: str = "auto",
                     while fh.read(1 << 22):
                         pass
                 return enc, path
-            with open(path, encoding=enc, newline="") as src, open(target, "w", encoding="utf-8", newline="") as dst:
+            with open(path, "rb") as raw_fh, open(target, "w", encoding="utf-8", newline="") as dst:
+                if enc == BOM_GB18030:
+                    raw_fh.read(3)
+                src = io.TextIOWrapper(raw_fh, encoding="gb18030" if enc == BOM_GB18030 else enc, newline="")
                 while chunk := src.read(1 << 22):
                     dst.write(chunk)
             return enc, target
@@ -249,7 +297,11 @@ def decode_to_utf8(path: Path, tmpdir: str, encoding: str = "auto",
             continue
         except LookupError:
             raise DataError(f"{path.name}: unknown encoding {enc!r}; use auto, utf-8 or gb18030") from None
-    if encoding == "auto":
+        except OSError as exc:
+            from workbench.errors import environment_problem
+
+            raise environment_problem(exc, str(tmpdir), needed_bytes=2 * path.stat().st_size) from None
+    if encoding == "auto" and not head.startswith(b"\xef\xbb\xbf"):
         from charset_normalizer import from_path
 
         best = from_path(path).best()
@@ -258,15 +310,82 @@ def decode_to_utf8(path: Path, tmpdir: str, encoding: str = "auto",
     raise DataError(f"{path.name}: cannot be decoded as {' or '.join(candidates)}; {fix}")
 
 
-def _find_sources(root: Path) -> dict[str, tuple[Path, str]]:
+#: File kinds a table is read from, in order of preference.
+READABLE = ((".parquet", "parquet"), (".csv", "csv"), (".csv.gz", "csv"))
+#: Files named after a table that the loader does not read, and what to do instead.
+NOT_READ = {
+    ".xlsx": "Excel files are not read as tables: save the sheet as CSV UTF-8 (File > Save As), or import it "
+             "with `workbench import generic FILE --mapping m.yaml` (`workbench import --suggest FILE` proposes one)",
+    ".xls": "Excel files are not read as tables: save the sheet as CSV UTF-8, or import it with "
+            "`workbench import generic`",
+    ".tsv": "save it with commas as separators and the ending .csv",
+    ".txt": "save it as a CSV file named after the table (.csv)",
+    ".json": "write the table as CSV or Parquet",
+}
+
+
+def _find_sources(root: Path, problems: list[Problem] | None = None) -> dict[str, tuple[Path, str]]:
+    """The file each table is read from; what else is named after a table goes to ``problems``.
+
+    A name that is not a readable regular file (a folder, a broken or looping symbolic link, a
+    file without read permission) is an error naming it; a second file for the same table
+    (``orders.xlsx`` beside ``orders.csv``) is a warning saying which one was read.
+    """
+    problems = problems if problems is not None else []
     found: dict[str, tuple[Path, str]] = {}
     for name in schema.TABLES:
-        for ext, kind in ((".parquet", "parquet"), (".csv", "csv"), (".csv.gz", "csv")):
+        candidates: list[tuple[Path, str]] = []
+        for ext, kind in READABLE:
             p = root / f"{name}{ext}"
-            if p.exists():
-                found[name] = (p, kind)
-                break
+            if not os.path.lexists(p):
+                continue
+            why = _unreadable(p)
+            if why:
+                problems.append(Problem("error", p.name, name, None, why[0], why[1]))
+                continue
+            candidates.append((p, kind))
+        others = [root / f"{name}{ext}" for ext in NOT_READ if os.path.lexists(root / f"{name}{ext}")]
+        if candidates:
+            found[name] = candidates[0]
+            for p, _ in candidates[1:]:
+                problems.append(Problem("warning", p.name, name, None,
+                                        f"ignored: {candidates[0][0].name} is read for table {name}",
+                                        f"keep one file per table; remove or rename {p.name}"))
+            for p in others:
+                problems.append(Problem("warning", p.name, name, None,
+                                        f"ignored: {candidates[0][0].name} is read for table {name}",
+                                        f"keep one file per table; remove or rename {p.name}"))
+        else:
+            for p in others:
+                problems.append(Problem("error", p.name, name, None,
+                                        f"not read: table {name} is expected as {name}.csv or {name}.parquet",
+                                        NOT_READ[p.suffix]))
     return found
+
+
+def _unreadable(path: Path) -> tuple[str, str] | None:
+    """Why ``path`` cannot be read as a table file (message, fix), or None when it can."""
+    try:
+        if path.is_symlink() and not path.exists():
+            try:
+                path.resolve(strict=True)
+            except RuntimeError:
+                return ("is a symbolic link that loops back on itself", "point the link at the real file, or copy the file here")
+            except OSError:
+                pass
+            return ("is a symbolic link to a file that does not exist", "point the link at the real file, or copy the file here")
+        if path.is_dir():
+            return ("is a folder, not a file", f"put the table's file here instead of a folder named {path.name}")
+        if not path.is_file():
+            return ("is not a regular file", "copy the table's file here")
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except PermissionError:
+        return ("cannot be read: permission denied",
+                f"let the user running the workbench read it (for example `chmod a+r {path}`)")
+    except OSError as exc:
+        return (f"cannot be read: {exc.strerror or exc}", "check the file and the disk it is on")
+    return None
 
 
 def _q(name: str) -> str:
@@ -369,7 +488,7 @@ def load(source: str | os.PathLike, tables: Iterable[str] | None = None, strict:
                 con.execute(f"CREATE VIEW {_q('raw_' + name)} AS SELECT * FROM src.main.{_q(name)}")
                 sources[name] = TableSource(name, root, "duckdb")
     else:
-        for name, (path, kind) in _find_sources(root).items():
+        for name, (path, kind) in _find_sources(root, problems).items():
             if name not in wanted:
                 continue
             if kind == "parquet":
@@ -379,28 +498,46 @@ def load(source: str | os.PathLike, tables: Iterable[str] | None = None, strict:
                 if path.name.endswith(".gz"):
                     encoding, read_path = "utf-8", path
                 else:
-                    tmpdir = tmpdir or tempfile.mkdtemp(prefix="workbench-csv-")
-                    encoding, read_path = decode_to_utf8(path, tmpdir)
+                    tmpdir = tmpdir or _csv_temp_dir()
+                    try:
+                        encoding, read_path = decode_to_utf8(path, tmpdir)
+                    except DataError as exc:
+                        problems.append(Problem("error", path.name, name, None, str(exc).removeprefix(
+                            f"{path.name}: "), ""))
+                        continue
                 reader = f"read_csv({_lit(str(read_path))}, all_varchar = true, header = true)"
                 src = TableSource(name, path, kind, encoding=encoding)
             try:
                 con.execute(f"CREATE VIEW {_q('raw_' + name)} AS SELECT * FROM {reader}")
             except duckdb.Error as exc:
-                raise DataError(f"{path.name}: cannot be read as {kind.upper()} ({str(exc).splitlines()[0]}); "
-                                "check that it is a complete, unmodified export") from None
+                problems.append(Problem("error", path.name, name, None,
+                                        f"cannot be read as {kind.upper()} ({str(exc).splitlines()[0]})",
+                                        "the file is damaged or incomplete: export or copy it again"))
+                continue
             sources[name] = src
 
     for name, src in sources.items():
         _build_view(con, schema.TABLES[name], src, problems, checks)
     if checks:
-        _check_references(con, sources, problems)
-        _check_currencies(con, sources, problems)
+        # tables that could not be read are already errors; the cross-table checks leave them out
+        readable = {n: s for n, s in sources.items()
+                    if not any(p.table == n and p.message.startswith("cannot be read") for p in problems)}
+        try:
+            _check_references(con, readable, problems)
+            _check_currencies(con, readable, problems)
+        except duckdb.Error as exc:
+            problems.append(Problem("error", str(root), "", None, f"cannot be read: {str(exc).splitlines()[0]}",
+                                    "a file is damaged or incomplete: export or copy it again"))
 
     ds = Dataset(root, con, sources, problems, tmpdir)
     if not ds.errors:
         from workbench.data.views import create_derived_views
 
         create_derived_views(ds)
+        if checks:
+            _check_orders_without_lines(con, sources, problems)
+    if not sources and ds.errors:
+        raise DataError("the data cannot be used:\n" + "\n".join(str(p) for p in ds.errors), ds.errors)
     if not sources:
         raise DataError(f"{root}: holds none of the model's tables; expected files such as orders.parquet "
                         f"or orders.csv (tables: {', '.join(schema.TABLES)})")
@@ -645,3 +782,58 @@ def _check_currencies(con: duckdb.DuckDBPyConnection, sources: dict[str, TableSo
                 "error", src.label, name, "currency",
                 f"amounts in {', '.join(lacking)} have no exchange rate to {schema.REPORTING_CURRENCY}",
                 "add daily rates for these currencies to fx_rates (date, currency, rate_to_cny)"))
+        covered = [c for c in foreign if c in known]
+        time_col = schema.TABLES[name].time_column
+        if not covered or not time_col or "fx_rates" in {p.table for p in problems if p.severity == "error"}:
+            continue
+        # the conversion takes the last rate on or before the day; days before the first rate have none,
+        # and their amounts would drop out of every CNY figure without a word
+        amount = "paid_amount" if name == "orders" else "refund_amount"
+        value = f"t.{_q(amount)}" if amount in src.columns else "NULL"
+        before = f"CAST(t.{_q(time_col)} AS DATE) < f.first_day"
+        listed = ", ".join(_lit(c) for c in covered)
+        rows = con.execute(f"""
+            WITH first_rate AS (SELECT upper(currency) AS currency, min(date) AS first_day FROM fx_rates
+                                WHERE rate_to_cny IS NOT NULL GROUP BY 1)
+            SELECT upper(t.currency), count(*) FILTER (WHERE {before}), count(*),
+                   sum({value}) FILTER (WHERE {before}), sum({value}),
+                   min(CAST(t.{_q(time_col)} AS DATE)), min(f.first_day)
+            FROM {_q(name)} t JOIN first_rate f ON upper(t.currency) = f.currency
+            WHERE upper(t.currency) IN ({listed}) GROUP BY 1 ORDER BY 1""").fetchall()
+        for cur, n_before, n_all, amount_before, amount_all, first_row, first_rate in rows:
+            if not n_before:
+                continue
+            share = f", {amount_before / amount_all:.1%} of their {cur} amount" if amount_all else ""
+            problems.append(Problem(
+                "error", src.label, name, "currency",
+                f"{n_before:,} of {n_all:,} rows in {cur}{share} are dated before the first {cur} rate in "
+                f"fx_rates ({first_rate}); they would have no {schema.REPORTING_CURRENCY} value",
+                f"add {cur} rates to fx_rates from {first_row} on (date, currency, rate_to_cny)",
+                count=int(n_before)))
+
+
+def _check_orders_without_lines(con: duckdb.DuckDBPyConnection, sources: dict[str, TableSource],
+                                problems: list[Problem]) -> None:
+    """Orders that no order line points at: a warning with their count and the revenue they leave out
+    (run on the CNY view, after the checks)."""
+    if not ("orders" in sources and "order_items" in sources and sources["orders"].rows
+            and sources["order_items"].rows):
+        return
+    if any(p.severity == "error" and p.table in ("orders", "order_items") for p in problems):
+        return
+    lineless = "NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.order_id)"
+    n, n_all, gmv_without, gmv_all = con.execute(f"""
+        SELECT count(*) FILTER (WHERE {lineless}), count(*), sum(gmv_cny) FILTER (WHERE {lineless}), sum(gmv_cny)
+        FROM orders_cny o WHERE is_valid""").fetchone()
+    if not n:
+        return
+    examples = [r[0] for r in con.execute(
+        f"SELECT order_id FROM orders_cny o WHERE is_valid AND {lineless} ORDER BY order_id LIMIT 3").fetchall()]
+    gap = (f"; product and category revenue is {gmv_without / gmv_all:.1%} below order GMV "
+           f"({gmv_without:,.2f} of {gmv_all:,.2f} {schema.REPORTING_CURRENCY})" if gmv_all else "")
+    problems.append(Problem(
+        "warning", sources["orders"].label, "orders", "order_id",
+        f"{n:,} of {n_all:,} orders have no lines in {sources['order_items'].label}, such as "
+        f"{', '.join(map(repr, examples))}{gap}",
+        "export order_items for the same period as orders; until then product figures leave these orders out",
+        count=int(n)))
