@@ -72,6 +72,8 @@ def test_data_rewritten_during_the_batch_is_detected_per_notebook(tmp_path: Path
     assert rows["01_first"] == {"before": record["fingerprint"], "after": record["fingerprint"]}
     assert rows["02_rewrite"]["before"] == record["fingerprint"] != rows["02_rewrite"]["after"]
     assert rows["03_last"]["before"] == rows["03_last"]["after"] == record["fingerprint_at_end"]
+    index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert "The data changed during the run (02_rewrite, 03_last)" in index
 
 
 def test_an_unchanged_run_is_marked_consistent_and_carries_data_warnings(tmp_path: Path,
@@ -86,6 +88,8 @@ def test_an_unchanged_run_is_marked_consistent_and_carries_data_warnings(tmp_pat
     record = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))["data"]
     assert record["consistent"] is True and record["changed_during_run"] == []
     assert [(w["column"], w["count"]) for w in record["warnings"]] == [("coupon_code", 1)]
+    index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert "1 data warnings (1 rows); see run.json." in index and "data changed" not in index
 
 
 def test_unusable_data_is_refused_before_any_kernel_starts(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
