@@ -396,10 +396,11 @@ def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-#: Written for "missing" by databases and spreadsheets; read as an empty value in text columns.
-MISSING_MARKERS = ("null", "n/a", "#n/a", "nan", "\\n")
+#: Written for "missing" by databases and spreadsheets; read as an empty value in text columns
+#: (compared exactly, in the spellings tools write: a constant list is cheaper than lower() per row).
+MISSING_MARKERS = ("NULL", "null", "Null", "N/A", "n/a", "#N/A", "NaN", "nan", "NAN", "\\N")
 #: In free text (ids, names), also "None" (Python's); not in categories, where 'none' can be a value.
-MISSING_TEXT_MARKERS = MISSING_MARKERS + ("none",)
+MISSING_TEXT_MARKERS = MISSING_MARKERS + ("None", "NONE", "none")
 
 #: Time-zone words that Chinese systems write after a time. "CST" is China Standard Time there;
 #: read as DuckDB would, it is US Central Time (14 hours off, most orders move a day).
@@ -407,6 +408,11 @@ CHINA_TIME_SUFFIX = r"\s*(CST|China Standard Time|Beijing Time|北京时间|GMT\
 
 #: Plausible years of any date in a shop's data (year 0025 or 2205 is a typing or export error).
 FIRST_YEAR, LAST_YEAR = 1900, 2100
+
+
+#: DuckDB types of whole numbers (a Parquet column of these needs no parsing).
+INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                           "UINTEGER", "UBIGINT"})
 
 
 def _text(raw: str) -> str:
@@ -433,9 +439,14 @@ def _cast_expr(col: schema.Column, raw: str, raw_type: str = "VARCHAR") -> str:
                 f"TRY_CAST(TRY_STRPTIME(CAST({text} AS VARCHAR), '%Y/%m/%d %H:%M:%S') AS TIMESTAMPTZ))")
     markers = ", ".join(_lit(m) for m in (MISSING_MARKERS if col.dtype == "category" else MISSING_TEXT_MARKERS))
     if col.dtype == "category":
-        return f"CASE WHEN lower({text}) IN ({markers}) THEN NULL ELSE NULLIF(lower({text}), '') END"
+        return f"CASE WHEN {text} IN ({markers}) THEN NULL ELSE NULLIF(lower({text}), '') END"
     if col.dtype == "string":
-        return f"CASE WHEN lower({text}) IN ({markers}) THEN NULL ELSE NULLIF({text}, '') END"
+        return f"CASE WHEN {text} IN ({markers}) THEN NULL ELSE NULLIF({text}, '') END"
+    native = raw_type.upper()
+    if col.dtype == "int" and native in INTEGER_TYPES:  # a typed file: nothing to parse or round
+        return f"TRY_CAST({raw} AS BIGINT)"
+    if col.dtype == "float" and native in INTEGER_TYPES:
+        return f"TRY_CAST({raw} AS DOUBLE)"
     if col.dtype == "float":  # NaN, inf and 1e400 (which reads as inf) are not amounts
         return _finite(f"TRY_CAST({raw} AS DOUBLE)")
     if col.dtype == "int":  # whole numbers only: 2.5 is refused, not rounded to 3
@@ -616,7 +627,7 @@ def _check_columns(con: duckdb.DuckDBPyConnection, table: schema.Table, src: Tab
                                f"fill every row of '{col.name}'; it is required", "error"))
         elif text_col and not col.pii:
             markers = MISSING_MARKERS if col.dtype == "category" else MISSING_TEXT_MARKERS
-            conditions.append((col, f"lower({_text(raw_ref)}) IN ({', '.join(_lit(m) for m in markers)})",
+            conditions.append((col, f"{_text(raw_ref)} IN ({', '.join(_lit(m) for m in markers)})",
                                "values written as NULL, N/A or similar, read as missing",
                                "leave missing values empty", "warning"))
         if col.dtype in ("date", "timestamp"):

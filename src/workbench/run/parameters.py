@@ -5,7 +5,8 @@
 notebook's own ``parameters`` cell (:func:`notebook_parameters`) before anything runs.
 :func:`run_label` is the date a run is named after (its ``end``, else ``as_of``, else the data's
 last day, :func:`data_last_day`); :func:`check_data` loads and checks the data once per batch (its
-warnings go to ``run.json``), and :func:`validate_large_data` says when the kernels may skip their checks.
+warnings go to ``run.json``, and the kernels skip their checks while the files are unchanged);
+:func:`validate_large_data` is the older, large-data-only form of that.
 """
 
 from __future__ import annotations
@@ -294,8 +295,8 @@ class DataCheck:
     ``fingerprint`` of the files when checked (see :func:`workbench.data.loader.fingerprint`);
     ``last_day`` with data (the default as-of date), or None; ``problems`` the loader's warnings and
     notes as plain dicts (severity, file, table, column, message, fix, count) for ``run.json`` and the
-    index; ``validated`` is the fingerprint the kernels may trust to skip their own checks (large data
-    only, see :func:`validate_large_data`), else None.
+    index; ``validated`` is the fingerprint the kernels may trust to skip their own checks (None when
+    nothing was loaded).
     """
 
     path: Path
@@ -330,6 +331,6 @@ def check_data(data: str) -> DataCheck:
                      "message": p.message, "fix": p.fix, "count": p.count} for p in ds.problems]
     finally:
         ds.close()
-    files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
-    large = sum(p.stat().st_size for p in files) >= VALIDATE_ONCE_BYTES
-    return DataCheck(path, before, span[1] if span else None, problems, before if large else None)
+    # checked here once: the kernels skip the row checks while the files keep this fingerprint
+    # (a file changed since is checked again by the kernel that loads it)
+    return DataCheck(path, before, span[1] if span else None, problems, before)
