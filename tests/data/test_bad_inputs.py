@@ -256,3 +256,23 @@ def test_decoded_copies_are_removed_and_stale_ones_cleaned(tmp_path: Path, monke
     (stale / "orders.utf8.csv").write_text("x")
     workbench.load(folder).close()
     assert not stale.exists()
+
+
+# ----- through the real command: exit code and no traceback ------------------------------------------------------
+def test_the_command_refuses_bad_files_without_a_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    folder = _shop(tmp_path, order_items=lambda d: d.assign(quantity=["1", "2.5", "2", "1"]))
+    (folder / "orders.csv").unlink()
+    os.symlink("orders.csv", folder / "orders.csv")
+    (folder / "products.csv").unlink()
+    (folder / "products.csv").mkdir()
+    proc = subprocess.run([sys.executable, "-m", "workbench.cli", "validate", str(folder)], capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == EXIT_REFUSED
+    assert "Traceback" not in proc.stdout + proc.stderr
+    for words in ("orders.csv: symbolic link that loops", "products.csv: is a folder",
+                  "order_items.csv, column 'quantity'"):
+        file, _, what = words.partition(": ")
+        assert any(file in line and what in line for line in proc.stdout.splitlines()), (words, proc.stdout)
