@@ -4,6 +4,8 @@
     workbench validate PATH                               check a dataset, report, exit 2 when unusable
     workbench dictionary [--out FILE]                     write the data dictionary
     workbench run [NOTEBOOK ...] [options]                run notebooks in batch, write a report
+                  [--notify T] [--pdf] [--keep N] [--data SHOP ...]   and deliver it
+    workbench schedule add|list|remove|run-due|install    runs kept in a YAML file, run when due
     workbench import KIND SOURCE --out DIR                turn a platform export into the model
     workbench serve [--port P]                            dashboards (Voila) on 127.0.0.1
     workbench lab                                         JupyterLab on the notebooks
@@ -54,9 +56,15 @@ def _cmd_dictionary(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from workbench.run import batch
+    from workbench.deliver import command
 
-    return batch.main(args)
+    return command.run(args)
+
+
+def _cmd_schedule(args: argparse.Namespace) -> int:
+    from workbench.deliver import command
+
+    return command.schedule(args, build_parser())
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
@@ -112,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run notebooks in batch and write a static report")
     p.add_argument("notebooks", nargs="*", help="notebook names or paths (default: every notebook)")
-    p.add_argument("--data", help="data folder (default: the sample shop)")
+    p.add_argument("--data", action="append",
+                   help="data folder (default: the sample shop); repeat it to run several shops")
     p.add_argument("--start", help="first day, YYYY-MM-DD")
     p.add_argument("--end", help="last day, YYYY-MM-DD")
     p.add_argument("--period", help="relative period such as last-28d, mtd, ytd")
@@ -123,7 +132,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="report folder (default: reports/<as-of date>)")
     p.add_argument("--jobs", type=int, help="notebooks run at once (default: number of cores)")
     p.add_argument("--timeout", type=_seconds, default=600.0, help="time limit per notebook in seconds")
+    p.add_argument("--notify", action="append", metavar="TARGET",
+                   help="when the run ends, tell TARGET: wecom, dingtalk, feishu, lark, slack, webhook or "
+                        "email:ADDRESS (repeatable; addresses and secrets come from WORKBENCH_* variables)")
+    p.add_argument("--pdf", action="store_true", help="also print every page to pdf/<page>.pdf (needs Chromium)")
+    p.add_argument("--keep", type=int, metavar="N", help="keep only the N newest runs in the reports folder")
+    p.add_argument("--report-url", dest="report_url", metavar="URL",
+                   help="where the reports folder is published, for links in notifications")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("schedule", help="runs kept in a YAML file and run when due (cron or a systemd timer)")
+    p.add_argument("--file", help="the schedule file (default: workbench-schedule.yaml here)")
+    ssub = p.add_subparsers(dest="action", required=True)
+    q = ssub.add_parser("add", help="add a schedule: NAME --cron \"30 2 * * *\" -- [run options]")
+    q.add_argument("name")
+    q.add_argument("--cron", required=True, help="five cron fields, in the time zone of --tz")
+    q.add_argument("--tz", default="Asia/Shanghai", help="time zone of the cron times (default Asia/Shanghai)")
+    q.add_argument("--replace", action="store_true", help="replace a schedule of that name")
+    q.add_argument("run_args", nargs="*", help="options of workbench run, after --")
+    q = ssub.add_parser("remove", help="remove a schedule")
+    q.add_argument("name")
+    ssub.add_parser("list", help="list the schedules, their next and last runs")
+    ssub.add_parser("run-due", help="run the schedules that are due (what cron or the timer calls)")
+    q = ssub.add_parser("install", help="install run-due in the crontab (or a systemd user timer)")
+    q.add_argument("--systemd", action="store_true", help="a systemd user timer instead of a crontab line")
+    q.add_argument("--print-only", dest="print_only", action="store_true", help="print, do not install")
+    p.set_defaults(func=_cmd_schedule)
 
     p = sub.add_parser("import", help="turn a platform export into the data model (Parquet)")
     p.add_argument("kind", nargs="?", help="taobao, shopify, transactions or generic")
@@ -147,7 +181,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``workbench`` console command; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    run_args: list[str] = []
+    if argv[:1] == ["schedule"] and "--" in argv:  # argparse loses "--" inside nested sub-commands
+        cut = argv.index("--")
+        argv, run_args = argv[:cut], argv[cut + 1:]
     args = build_parser().parse_args(argv)
+    if run_args:
+        if getattr(args, "action", None) != "add":
+            print("error: only 'workbench schedule add' takes run options after --", file=sys.stderr)
+            return 2
+        args.run_args = [*(args.run_args or []), *run_args]
     try:
         return int(args.func(args) or 0)
     except (WorkbenchError, OSError) as exc:  # a message with the fix, never a traceback

@@ -63,6 +63,8 @@ EXIT_CODES = {
     EXIT_NOTEBOOK_FAILED: "the report was written, but a notebook failed or timed out",
     EXIT_REFUSED: "refused: the data cannot be used, or a parameter or notebook name is wrong; nothing was run",
     EXIT_ENVIRONMENT: "environment problem: disk full, permission denied or read-only folder",
+    5: "run: every notebook succeeded, but a PDF or a notification failed (workbench.deliver)",
+    6: "run: a notebook and a delivery failed (workbench.deliver)",
     EXIT_INTERRUPTED: "interrupted (129: SIGHUP, 130: SIGINT, 143: SIGTERM)",
 }
 

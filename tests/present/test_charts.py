@@ -48,3 +48,20 @@ def test_no_more_than_three_interval_bands_in_one_chart() -> None:
     bands = [tr for tr in fig.data if tr.fill == "tonexty"]
     assert len(bands) == charts.MAX_BANDS
     assert min(min(tr.y) for tr in bands) >= -1.0
+
+
+def test_chinese_date_axes_are_written_in_chinese_and_numeric_axes_are_left_alone() -> None:
+    import pandas as pd
+
+    from workbench.present import charts
+
+    days = pd.DataFrame({"date": pd.date_range("2025-12-01", periods=31), "gmv": range(31)})
+    fig = charts.localise_dates(charts.line(days, "date", "gmv", "t", lang="zh"), "zh")
+    formats = {tuple(s.dtickrange): s.value for s in fig.layout.xaxis.tickformatstops}
+    assert formats[(charts.DAY_MS, 28 * charts.DAY_MS)] == "%-m月%-d日"
+    assert fig.layout.xaxis.hoverformat == "%Y年%-m月%-d日"
+    assert not fig.layout.yaxis.tickformatstops  # the GMV axis is a number axis
+    bars = charts.localise_dates(charts.bar(pd.DataFrame({"x": [1, 2], "y": [3, 4]}), "x", "y", "t", lang="zh"), "zh")
+    assert not bars.layout.xaxis.tickformatstops
+    english = charts.localise_dates(charts.line(days, "date", "gmv", "t", lang="en"), "en")
+    assert not english.layout.xaxis.tickformatstops

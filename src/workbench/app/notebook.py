@@ -189,6 +189,9 @@ class Notebook:
         """Show a plotly figure: interactive in JupyterLab/Voila, self-contained HTML in batch reports."""
         from IPython.display import display
 
+        from workbench.present.charts import localise_dates
+
+        localise_dates(fig, self.lang)
         if self.batch:
             div_id = "wb-" + uuid.uuid4().hex[:12]
             spec = fig.to_json()

@@ -5,12 +5,26 @@
                  cancelled orders are kept, with ``is_valid`` false.
 ``items_cny``    order lines with the order's date, channel, customer, rate and line value in CNY.
 
-The loader creates them right after its checks; every query reads them.
+The loader creates them right after its checks; every query reads them. The conversion is an
+equi-join on one rate per currency and day (:func:`workbench.data.marts.fx_daily_sql`: the last
+published rate on or before the day), computed once.
+
+Three ways to hold them, which queries cannot tell apart:
+
+- up to :data:`MATERIALISE_MAX_ORDERS` orders, in-memory tables built at load (the currency join
+  runs once per kernel, not per query);
+- above it, or with ``WORKBENCH_MARTS=1``, a mart (:mod:`workbench.data.marts`): every table and
+  the CNY facts as Parquet, built once per version of the data and shared by every kernel and
+  dashboard; ``WORKBENCH_MARTS=0`` turns marts off;
+- with marts off, views over the files (memory follows the aggregated results).
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
+
+from workbench.data.marts import fx_daily_sql, items_cny_sql, orders_cny_sql
 
 if TYPE_CHECKING:
     from workbench.data.loader import Dataset
@@ -18,45 +32,41 @@ if TYPE_CHECKING:
 
 #: Up to this many orders, ``orders_cny`` and ``items_cny`` are materialised in memory once (the
 #: currency join then runs once, not in every query: dashboards redraw several times faster);
-#: above it they stay views over the files, so memory follows the aggregated results.
+#: above it a mart on disk holds them (see :mod:`workbench.data.marts`).
 MATERIALISE_MAX_ORDERS = 2_000_000
+
+
+def use_marts(ds: "Dataset") -> bool:
+    """Whether ``ds`` is read through a mart: ``WORKBENCH_MARTS`` 1/0 decides, else its size."""
+    flag = os.environ.get("WORKBENCH_MARTS", "").strip().lower()
+    if flag in ("1", "true", "yes", "on"):
+        return True
+    if flag in ("0", "false", "no", "off"):
+        return False
+    return ds.row_count("orders") > MATERIALISE_MAX_ORDERS
 
 
 def create_derived_views(ds: "Dataset") -> None:
     """Create ``orders_cny`` and ``items_cny`` over the loaded tables (when orders are present).
 
-    Small datasets get them as in-memory tables (see :data:`MATERIALISE_MAX_ORDERS`), large
-    ones as views; queries cannot tell the difference.
+    Small datasets get them as in-memory tables, large ones through a mart on disk (see the
+    module's docstring); queries cannot tell the difference.
     """
     con = ds.con
+    ds.mart = None
     if "orders" not in ds.sources:
         return
-    kind = "TABLE" if ds.row_count("orders") <= MATERIALISE_MAX_ORDERS else "VIEW"
-    has_fx = "fx_rates" in ds.sources
-    fx_join = (
-        "ASOF LEFT JOIN fx_rates fx ON upper(o.currency) = upper(fx.currency) "
-        "AND CAST(o.ordered_at AS DATE) >= fx.date"
-        if has_fx else ""
-    )
-    rate = ("CASE WHEN upper(o.currency) = 'CNY' THEN 1.0 ELSE fx.rate_to_cny END" if has_fx
-            else "CASE WHEN upper(o.currency) = 'CNY' THEN 1.0 END")
-    con.execute(f"""
-        CREATE OR REPLACE {kind} orders_cny AS
-        SELECT o.*,
-               CAST(o.ordered_at AS DATE) AS order_date,
-               {rate} AS fx_rate,
-               o.paid_amount * {rate} AS gmv_cny,
-               o.gross_amount * {rate} AS gross_cny,
-               o.discount_amount * {rate} AS discount_cny,
-               COALESCE(o.platform_fee, 0) * {rate} AS platform_fee_cny,
-               o.status <> 'cancelled' AS is_valid
-        FROM orders o {fx_join}
-    """)
+    if use_marts(ds) and ds.source.is_dir():
+        from workbench.data import marts
+
+        marts.attach(ds)
+        return
+    in_memory = ds.row_count("orders") <= MATERIALISE_MAX_ORDERS
+    kind = "TABLE" if in_memory else "VIEW"
+    fx = None
+    if "fx_rates" in ds.sources:
+        con.execute(f"CREATE OR REPLACE {'TEMP TABLE' if in_memory else 'TEMP VIEW'} fx_daily AS {fx_daily_sql()}")
+        fx = "fx_daily"
+    con.execute(f"CREATE OR REPLACE {kind} orders_cny AS {orders_cny_sql('orders', fx)}")
     if "order_items" in ds.sources:
-        con.execute(f"""
-            CREATE OR REPLACE {kind} items_cny AS
-            SELECT i.*, o.order_date, o.channel, o.customer_id, o.is_valid, o.fx_rate,
-                   i.quantity * i.unit_price * o.fx_rate AS line_gmv_cny,
-                   i.unit_price * o.fx_rate AS unit_price_cny
-            FROM order_items i JOIN orders_cny o USING (order_id)
-        """)
+        con.execute(f"CREATE OR REPLACE {kind} items_cny AS {items_cny_sql('order_items', 'orders_cny')}")

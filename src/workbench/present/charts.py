@@ -185,3 +185,54 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha})"
 
 
+
+
+# ----- dates as a reader of the page's language writes them -------------------------------------------
+DAY_MS = 86_400_000
+ZH_DATE_STOPS = (  # plotly's own date ticks read "Dec 7 / 2025": English month names on a Chinese page
+    ((None, DAY_MS), "%-m月%-d日 %H:%M"),
+    ((DAY_MS, 28 * DAY_MS), "%-m月%-d日"),
+    ((28 * DAY_MS, "M12"), "%Y年%-m月"),
+    (("M12", None), "%Y年"),
+)
+
+
+def _is_dates(values: Any) -> bool:
+    if values is None:
+        return False
+    try:
+        sample = pd.Series(list(values[:20]) if hasattr(values, "__getitem__") else list(values)[:20])
+    except TypeError:
+        return False
+    if sample.empty:
+        return False
+    if pd.api.types.is_datetime64_any_dtype(sample):
+        return True
+    if sample.map(lambda v: hasattr(v, "year") and hasattr(v, "month")).all():
+        return True
+    if sample.map(lambda v: isinstance(v, str)).all():
+        return bool(sample.str.fullmatch(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?").all())
+    return False
+
+
+def localise_dates(fig: go.Figure, lang: str) -> go.Figure:
+    """Write the date axes of ``fig`` in ``lang``: 12月7日, 2025年12月 on Chinese pages (hover too).
+
+    Only axes that carry dates are touched (plotly's ``tickformatstops`` would mis-format a numeric
+    axis); other languages keep plotly's English dates. Returns ``fig``.
+    """
+    if lang != "zh":
+        return fig
+    axes: set[str] = set()
+    for trace in fig.data:
+        for letter in ("x", "y"):
+            if _is_dates(getattr(trace, letter, None)):
+                ref = getattr(trace, f"{letter}axis", None) or letter
+                axes.add(ref.replace(letter, f"{letter}axis", 1))
+    stops = [dict(dtickrange=list(r), value=v) for r, v in ZH_DATE_STOPS]
+    for name in axes:
+        axis = fig.layout[name] if name in fig.layout else None
+        if axis is None or axis.type not in (None, "-", "date"):
+            continue
+        fig.update_layout({name: dict(tickformatstops=stops, hoverformat="%Y年%-m月%-d日")})
+    return fig

@@ -23,7 +23,6 @@ removed, or stays as ``.tmp-*`` when the process is killed outright.
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import json
 import math
 import os
@@ -46,10 +45,10 @@ from workbench.errors import (
     WorkbenchError,
     environment_problem,
 )
+from workbench.data.loader import fingerprint, remove_stale_csv_copies
 from workbench.run.discover import is_overview, resolve_notebooks, run_order
 from workbench.run.folder import make_temp_dir, point_latest, prune_logs, publish, remove_stale_temp_dirs, reports_root
 from workbench.run.parameters import check_data, check_params, collect_params, run_label
-from workbench.data.loader import fingerprint, remove_stale_csv_copies
 from workbench.run.pool import KERNEL, Pool, worker_env
 from workbench.run.results import NotebookResult, Progress, RunResult
 
@@ -273,16 +272,6 @@ def _plotly_js_size() -> int:
         return 5 << 20
 
 
-def _environment_failure(result: RunResult) -> str | None:
-    """The message when notebooks failed because of the machine (full disk, read-only), else None."""
-    for nb in result.failed:
-        text = json.dumps(nb.error or {})
-        if "No space left" in text or "Disk quota" in text or "Read-only file system" in text \
-                or f"Errno {errno.ENOSPC}" in text:
-            return f"{nb.name}: {(nb.error or {}).get('evalue', '')[:300]}"
-    return None
-
-
 # ----- command ----------------------------------------------------------------------------------------
 class Stopped(KeyboardInterrupt):
     """Raised in the main thread when the batch receives SIGTERM or SIGHUP (a closed terminal)."""
@@ -300,43 +289,26 @@ def _terminate(signum: int, frame: Any) -> None:
 STOP_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
 
 
-def main(args: Any) -> int:
-    """``workbench run``: run the notebooks named in ``args`` (an argparse Namespace); the exit code.
+def run_from_args(args: Any, values: Mapping[str, Any] | None = None, *, root: Path | None = None,
+                  jobs: int | None = None, progress: TextIO | None = None) -> RunResult:
+    """Run the batch that ``args`` (an argparse Namespace of ``workbench run``) describes.
 
-    0: every notebook succeeded; 1: the report was written but some notebook failed or timed
-    out; 2: refused (unusable data, unknown notebook, bad parameter), nothing was run; 3: environment
-    problem (full disk, read-only or forbidden folder: finished pages are kept); 130 on SIGINT, 143 on
-    SIGTERM, 129 on SIGHUP: stopped, workers and kernels killed (see :data:`workbench.errors.EXIT_CODES`).
+    ``values`` replaces the parameters read from ``args`` (``--params``, ``-p``, ``--data``...);
+    ``root`` and ``jobs`` override the reports root and ``--jobs``. Raises what :func:`run_batch` raises.
     """
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # see workbench.run.pool._BOOT
-    previous: dict[int, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in STOP_SIGNALS:
-            previous[signum] = signal.signal(signum, _terminate)
-    try:
-        notebooks = resolve_notebooks(getattr(args, "notebooks", None) or [])
+    notebooks = resolve_notebooks(getattr(args, "notebooks", None) or [])
+    if values is None:
         options = {name: getattr(args, name, None) for name in ("data", "start", "end", "period", "as_of")}
         values = collect_params(getattr(args, "params_file", None), getattr(args, "param", None) or [], options)
-        out = getattr(args, "out", None)
-        result = run_batch(notebooks, values, out=Path(out) if out else None, jobs=getattr(args, "jobs", None),
-                           timeout=600.0 if getattr(args, "timeout", None) is None else args.timeout)
-    except EnvironmentProblem as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ENVIRONMENT
-    except OSError as exc:
-        print(f"error: {environment_problem(exc, getattr(exc, 'filename', None) or '.')}", file=sys.stderr)
-        return EXIT_ENVIRONMENT
-    except WorkbenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    except KeyboardInterrupt as exc:
-        signum = getattr(exc, "signum", signal.SIGINT)
-        name = signal.Signals(signum).name
-        print(f"stopped by {name}: workers and kernels were stopped; no report was written", file=sys.stderr)
-        return 128 + int(signum)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    out = getattr(args, "out", None)
+    return run_batch(notebooks, values, out=Path(out) if out else None,
+                     jobs=jobs if jobs is not None else getattr(args, "jobs", None),
+                     timeout=600.0 if getattr(args, "timeout", None) is None else args.timeout,
+                     root=root, progress=progress)
+
+
+def print_result(result: RunResult, stream: TextIO | None = None) -> None:
+    """The closing lines of ``workbench run``: how many notebooks succeeded (stderr), the index (stdout)."""
     n, bad = len(result.notebooks), result.failed
     summary = f"{n - len(bad)} of {n} notebooks succeeded in {result.seconds:.1f} s"
     if bad:
@@ -349,10 +321,60 @@ def main(args: Any) -> int:
     warnings = data_record.get("warnings") or []
     if warnings:
         summary += f"; {len(warnings)} data warning(s), listed in run.json and the index"
-    print(summary, file=sys.stderr)
+    print(summary, file=stream or sys.stderr)
     print(result.run_dir / "index.html")
-    environment = _environment_failure(result)
+    environment = result.environment_failure
     if environment:
-        print(f"error: environment problem, {environment}", file=sys.stderr)
-        return EXIT_ENVIRONMENT
+        print(f"error: environment problem, {environment}", file=stream or sys.stderr)
+
+
+def stop_code(exc: BaseException, stream: TextIO | None = None) -> int:
+    """Say why a batch ended before its report (on ``stream``, default stderr) and return the exit code.
+
+    :class:`EnvironmentProblem` and other OS errors (disk full, read-only, permission): 3; any other
+    :class:`WorkbenchError` (unusable data, bad parameter): 2; a stop signal: 128 + its number
+    (SIGINT 130, SIGTERM 143, SIGHUP 129). See :data:`workbench.errors.EXIT_CODES`.
+    """
+    out = stream or sys.stderr
+    if isinstance(exc, KeyboardInterrupt):
+        signum = int(getattr(exc, "signum", signal.SIGINT))
+        print(f"stopped by {signal.Signals(signum).name}: workers and kernels were stopped; no report was written",
+              file=out)
+        return 128 + signum
+    if isinstance(exc, OSError) and not isinstance(exc, WorkbenchError):
+        exc = environment_problem(exc, getattr(exc, "filename", None) or ".")
+    print(f"error: {exc}", file=out)
+    return EXIT_ENVIRONMENT if isinstance(exc, EnvironmentProblem) else EXIT_REFUSED
+
+
+class handle_stop:
+    """Within this block SIGTERM and SIGHUP (a closed terminal) stop the batch as Ctrl-C does, raising
+    :class:`Stopped` (only in the main thread); workers and kernels are killed on the way out."""
+
+    def __enter__(self) -> None:
+        self.previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in STOP_SIGNALS:
+                self.previous[signum] = signal.signal(signum, _terminate)
+
+    def __exit__(self, *exc: Any) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+
+def main(args: Any) -> int:
+    """``workbench run``: run the notebooks named in ``args`` (an argparse Namespace); the exit code.
+
+    0: every notebook succeeded; 1: the report was written but some notebook failed or timed
+    out; 2: refused (unusable data, unknown notebook, bad parameter), nothing was run; 3: environment
+    problem (full disk, read-only or forbidden folder: finished pages are kept); 130 on SIGINT, 143 on
+    SIGTERM, 129 on SIGHUP: stopped, workers and kernels killed (see :data:`workbench.errors.EXIT_CODES`).
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # see workbench.run.pool._BOOT
+    try:
+        with handle_stop():
+            result = run_from_args(args)
+    except (WorkbenchError, OSError, KeyboardInterrupt) as exc:
+        return stop_code(exc)
+    print_result(result)
     return result.exit_code

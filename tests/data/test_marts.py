@@ -1,0 +1,115 @@
+"""Marts (workbench.data.marts): built once per version of the data, reused unchanged, extended
+incrementally when only days were appended, and giving the same numbers as the in-memory path."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from workbench.data import schema
+from workbench.data.loader import load
+from workbench.data.sample import generate
+
+CUTOFF = "2025-12-01"
+FIGURES = {
+    "orders_cny": "SELECT count(*) AS n, sum(gmv_cny) AS gmv, sum(discount_cny) AS disc, count(fx_rate) AS rated "
+                  "FROM orders_cny",
+    "items_cny": "SELECT count(*) AS n, sum(line_gmv_cny) AS gmv, sum(quantity) AS units FROM items_cny",
+    "by_day": "SELECT order_date, channel, sum(gmv_cny) AS gmv, count(*) AS n FROM orders_cny "
+              "GROUP BY ALL ORDER BY ALL",
+    "traffic": "SELECT sum(sessions) AS s, sum(paid_orders) AS p FROM traffic",
+}
+
+
+@pytest.fixture(scope="module")
+def shops(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A small generated shop (``full``) and the same shop before CUTOFF (``before``): an append-only pair."""
+    base = tmp_path_factory.mktemp("marts")
+    full = base / "full"
+    generate(full, seed=7, scale=0.05)
+    before = base / "before"
+    before.mkdir()
+    orders = pd.read_parquet(full / "orders.parquet")
+    kept = orders.loc[pd.to_datetime(orders["ordered_at"]).dt.strftime("%Y-%m-%d") < CUTOFF, "order_id"]
+    for f in full.glob("*.parquet"):
+        frame = pd.read_parquet(f)
+        table = schema.TABLES.get(f.stem)
+        col = table.time_column if table else None
+        if f.stem == "order_items":
+            frame = frame[frame["order_id"].isin(kept)]
+        elif col and col in frame:
+            frame = frame[pd.to_datetime(frame[col]).dt.strftime("%Y-%m-%d").fillna("") < CUTOFF]
+        frame.to_parquet(before / f.name, index=False)
+    return {"full": full, "before": before}
+
+
+def _figures(ds) -> dict[str, list]:
+    """The figures, sums to 6 significant decimals (a parallel sum's last digits depend on its order)."""
+    out = {}
+    for k, q in FIGURES.items():
+        frame = ds.sql(q)
+        numbers = frame.select_dtypes("number").columns
+        frame[numbers] = frame[numbers].astype(float).round(4)
+        out[k] = frame.astype(str).values.tolist()
+    return out
+
+
+def _load(path: Path, monkeypatch: pytest.MonkeyPatch, mart_dir: Path, on: bool):
+    monkeypatch.setenv("WORKBENCH_MARTS", "1" if on else "0")
+    monkeypatch.setenv("WORKBENCH_MART_DIR", str(mart_dir))
+    return load(path)
+
+
+def test_a_mart_gives_the_same_numbers_as_the_in_memory_tables_and_is_reused(
+        shops: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = _figures(_load(shops["full"], monkeypatch, tmp_path, on=False))
+    first = _load(shops["full"], monkeypatch, tmp_path, on=True)
+    assert first.mart["build"]["kind"] == "full"
+    assert _figures(first) == plain
+    again = _load(shops["full"], monkeypatch, tmp_path, on=True)
+    assert again.mart["build"] == {"kind": "reused", "seconds": 0.0}
+    assert _figures(again) == plain
+    # the mart lives outside the data, so building it does not change the data's version
+    assert not any(p.name.startswith(".") for p in shops["full"].iterdir())
+    assert again.fingerprint() == first.fingerprint()
+
+
+def test_appended_days_extend_the_previous_mart_and_match_a_full_build(
+        shops: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "shop"
+    shutil.copytree(shops["before"], work)
+    old = _load(work, monkeypatch, tmp_path / "m", on=True)
+    assert old.mart["build"]["kind"] == "full"
+    del old
+    for f in shops["full"].glob("*.parquet"):  # the next night's export: the same days, and more
+        shutil.copyfile(f, work / f.name)
+    new = _load(work, monkeypatch, tmp_path / "m", on=True)
+    build = new.mart["build"]
+    assert build["kind"] == "incremental", build
+    assert build["appended"]["orders"] < CUTOFF
+    fresh = _load(shops["full"], monkeypatch, tmp_path / "fresh", on=True)
+    assert _figures(new) == _figures(fresh)
+    import json
+
+    manifest = json.loads((Path(new.mart["path"]) / "mart.json").read_text(encoding="utf-8"))
+    parts = manifest["tables"]["orders"]["parts"]
+    assert len(parts) == 2  # the old days' part, linked, and the appended days
+
+
+def test_a_changed_old_day_rebuilds_that_table_in_full(
+        shops: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "shop"
+    shutil.copytree(shops["full"], work)
+    _load(work, monkeypatch, tmp_path / "m", on=True)
+    orders = pd.read_parquet(work / "orders.parquet")
+    orders.loc[orders.index[0], "status"] = "refunded" if orders.loc[orders.index[0], "status"] != "refunded" \
+        else "completed"
+    orders.to_parquet(work / "orders.parquet", index=False)
+    ds = _load(work, monkeypatch, tmp_path / "m", on=True)
+    assert ds.mart["build"]["kind"] == "full"
+    assert "orders" not in ds.mart["build"]["appended"]
+    plain = _load(work, monkeypatch, tmp_path / "m", on=False)
+    assert _figures(ds) == _figures(plain)
