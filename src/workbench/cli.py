@@ -1,7 +1,7 @@
 """The ``workbench`` command.
 
     workbench sample --out DIR [--seed N] [--scale S]     generate the sample shop
-    workbench validate PATH                               check a dataset, report, exit 1 when unusable
+    workbench validate PATH                               check a dataset, report, exit 2 when unusable
     workbench dictionary [--out FILE]                     write the data dictionary
     workbench run [NOTEBOOK ...] [options]                run notebooks in batch, write a report
                   [--notify T] [--pdf] [--keep N] [--data SHOP ...]   and deliver it
@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from workbench.errors import WorkbenchError
+from workbench.errors import EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, WorkbenchError, exit_code
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -42,7 +42,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         from workbench.run import resolve_notebooks
 
         print(coverage_report(ds, resolve_notebooks()))
-    return 1 if ds.errors else 0
+    return EXIT_REFUSED if ds.errors else EXIT_OK
 
 
 def _cmd_dictionary(args: argparse.Namespace) -> int:
@@ -189,8 +189,23 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (``--timeout``); argparse turns the ValueError into a usage error."""
+    import math
+
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(text)
+    return value
+
+
+_seconds.__name__ = "number of seconds (positive)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="workbench", description="E-commerce operations workbench")
+    epilog = "exit codes:\n" + "\n".join(f"  {code:>3}  {text}" for code, text in EXIT_CODES.items())
+    parser = argparse.ArgumentParser(prog="workbench", description="E-commerce operations workbench",
+                                     epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("sample", help="generate the sample shop with planted effects")
@@ -220,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", dest="params_file", help="YAML file of parameters")
     p.add_argument("--out", help="report folder (default: reports/<as-of date>)")
     p.add_argument("--jobs", type=int, help="notebooks run at once (default: number of cores)")
-    p.add_argument("--timeout", type=float, default=600.0, help="time limit per notebook in seconds")
+    p.add_argument("--timeout", type=_seconds, default=600.0, help="time limit per notebook in seconds")
     p.add_argument("--notify", action="append", metavar="TARGET",
                    help="when the run ends, tell TARGET: wecom, dingtalk, feishu, lark, slack, webhook or "
                         "email:ADDRESS (repeatable; addresses and secrets come from WORKBENCH_* variables)")
@@ -296,11 +311,15 @@ def main(argv: list[str] | None = None) -> int:
         args.run_args = [*(args.run_args or []), *run_args]
     try:
         return int(args.func(args) or 0)
-    except WorkbenchError as exc:
+    except (WorkbenchError, OSError) as exc:  # a message with the fix, never a traceback
+        if isinstance(exc, OSError) and not isinstance(exc, WorkbenchError):
+            from workbench.errors import environment_problem
+
+            exc = environment_problem(exc, getattr(exc, "filename", None) or ".")
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exit_code(exc)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

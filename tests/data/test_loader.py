@@ -76,7 +76,7 @@ def test_broken_input_gets_a_clear_error(tmp_path: Path, case: str, capsys: pyte
     assert f"{table}.csv" in text and f"'{column}'" in text and message in text
     assert "fix:" in text and "Traceback" not in text
     # the command line says the same and exits non-zero
-    assert cli(["validate", str(folder)]) == 1
+    assert cli(["validate", str(folder)]) == 2  # EXIT_REFUSED: the data cannot be used
     out = capsys.readouterr().out
     assert f"{table}.csv" in out and message in out
 

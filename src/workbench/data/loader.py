@@ -17,9 +17,11 @@ pandas receives only aggregated results.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -49,10 +51,15 @@ ORPHAN_ERROR_SHARE = 0.05
 
 SAMPLE_ROWS = 5
 
+#: Tables of events that have happened: a row dated after today is an error there (campaigns,
+#: product launches and signups are left alone: a planned campaign may lie ahead).
+EVENT_TABLES = frozenset({"orders", "traffic", "marketing_spend", "shipments", "returns", "tickets", "reviews"})
+
 
 @dataclass
 class Problem:
-    """One finding about the input: an ``error`` stops its use, a ``warning`` does not."""
+    """One finding about the input: an ``error`` stops its use, a ``warning`` does not, a ``note`` says
+    how something was read (for example "CST" as China Standard Time)."""
 
     severity: str
     file: str
@@ -104,10 +111,15 @@ class Dataset:
         self.sources = sources
         self.problems = problems
         self._tmpdir = tmpdir
+        # the decoded copies of CSV files go with the dataset, or at the latest when the process
+        # (a kernel) exits; a killed process leaves them to remove_stale_csv_copies
+        self._cleanup = weakref.finalize(self, shutil.rmtree, tmpdir, True) if tmpdir else None
 
-    def __del__(self) -> None:  # the decoded copies of CSV files
-        if getattr(self, "_tmpdir", None):
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
+    def close(self) -> None:
+        """Close the connection and remove the decoded copies of CSV files now."""
+        self.con.close()
+        if self._cleanup is not None:
+            self._cleanup()
 
     def __repr__(self) -> str:
         return f"Dataset({str(self.source)!r}, tables={self.tables})"
@@ -185,8 +197,10 @@ class Dataset:
         for p in self.problems:
             lines.append(str(p))
         n_err, n_warn = len(self.errors), len(self.warnings)
+        n_note = sum(p.severity == "note" for p in self.problems)
         verdict = "cannot be used until the errors are fixed" if n_err else "can be used"
-        lines.append(f"{n_err} error(s), {n_warn} warning(s): the data {verdict}.")
+        lines.append(f"{n_err} error(s), {n_warn} warning(s)" + (f", {n_note} note(s)" if n_note else "")
+                     + f": the data {verdict}.")
         return "\n".join(lines)
 
 
@@ -204,8 +218,41 @@ def fingerprint(path: str | os.PathLike) -> str:
     for f in files:
         st = f.stat()
         name = f.relative_to(path).as_posix() if path.is_dir() else f.name
-        digest.update(f"{name}:{st.st_size}:{int(st.st_mtime)}\n".encode())
+        digest.update(f"{name}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}\n".encode())
     return digest.hexdigest()[:16]
+
+
+CSV_TEMP_PREFIX = "workbench-csv-"
+
+
+def _csv_temp_dir() -> str:
+    """A folder for decoded copies, named after this process so that a later load can remove it if the
+    process died without cleaning up (a killed kernel); removed when the dataset goes or the process ends."""
+    remove_stale_csv_copies()
+    return tempfile.mkdtemp(prefix=f"{CSV_TEMP_PREFIX}{os.getpid()}-")
+
+
+def remove_stale_csv_copies(folder: str | os.PathLike | None = None) -> int:
+    """Remove ``workbench-csv-<pid>-*`` copies whose process has ended; return how many were removed."""
+    removed = 0
+    for d in Path(folder or tempfile.gettempdir()).glob(CSV_TEMP_PREFIX + "*"):
+        pid = d.name[len(CSV_TEMP_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # still running
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue  # running, owned by someone else
+        shutil.rmtree(d, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+#: How :func:`decode_to_utf8` names GB18030 (GBK) text that starts with a UTF-8 byte-order mark.
+BOM_GB18030 = "gb18030 (after a UTF-8 byte-order mark)"
 
 
 def decode_to_utf8(path: Path, tmpdir: str, encoding: str = "auto",
@@ -218,13 +265,15 @@ def decode_to_utf8(path: Path, tmpdir: str, encoding: str = "auto",
     the file cannot be decoded.
     """
     candidates: list[str]
+    head = b""
     if encoding != "auto":
         candidates = [encoding]
     else:
         with open(path, "rb") as fh:
             head = fh.read(4)
         if head.startswith(b"\xef\xbb\xbf"):
-            candidates = ["utf-8-sig"]
+            # a UTF-8 byte-order mark; some tools put one before GBK text, so try GB18030 after it
+            candidates = ["utf-8-sig", BOM_GB18030]
         elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
             candidates = ["utf-16"]
         else:
@@ -237,7 +286,10 @@ def decode_to_utf8(path: Path, tmpdir: str, encoding: str = "auto",
                     while fh.read(1 << 22):
                         pass
                 return enc, path
-            with open(path, encoding=enc, newline="") as src, open(target, "w", encoding="utf-8", newline="") as dst:
+            with open(path, "rb") as raw_fh, open(target, "w", encoding="utf-8", newline="") as dst:
+                if enc == BOM_GB18030:
+                    raw_fh.read(3)
+                src = io.TextIOWrapper(raw_fh, encoding="gb18030" if enc == BOM_GB18030 else enc, newline="")
                 while chunk := src.read(1 << 22):
                     dst.write(chunk)
             return enc, target
@@ -245,7 +297,11 @@ def decode_to_utf8(path: Path, tmpdir: str, encoding: str = "auto",
             continue
         except LookupError:
             raise DataError(f"{path.name}: unknown encoding {enc!r}; use auto, utf-8 or gb18030") from None
-    if encoding == "auto":
+        except OSError as exc:
+            from workbench.errors import environment_problem
+
+            raise environment_problem(exc, str(tmpdir), needed_bytes=2 * path.stat().st_size) from None
+    if encoding == "auto" and not head.startswith(b"\xef\xbb\xbf"):
         from charset_normalizer import from_path
 
         best = from_path(path).best()
@@ -254,15 +310,82 @@ def decode_to_utf8(path: Path, tmpdir: str, encoding: str = "auto",
     raise DataError(f"{path.name}: cannot be decoded as {' or '.join(candidates)}; {fix}")
 
 
-def _find_sources(root: Path) -> dict[str, tuple[Path, str]]:
+#: File kinds a table is read from, in order of preference.
+READABLE = ((".parquet", "parquet"), (".csv", "csv"), (".csv.gz", "csv"))
+#: Files named after a table that the loader does not read, and what to do instead.
+NOT_READ = {
+    ".xlsx": "Excel files are not read as tables: save the sheet as CSV UTF-8 (File > Save As), or import it "
+             "with `workbench import generic FILE --mapping m.yaml` (`workbench import --suggest FILE` proposes one)",
+    ".xls": "Excel files are not read as tables: save the sheet as CSV UTF-8, or import it with "
+            "`workbench import generic`",
+    ".tsv": "save it with commas as separators and the ending .csv",
+    ".txt": "save it as a CSV file named after the table (.csv)",
+    ".json": "write the table as CSV or Parquet",
+}
+
+
+def _find_sources(root: Path, problems: list[Problem] | None = None) -> dict[str, tuple[Path, str]]:
+    """The file each table is read from; what else is named after a table goes to ``problems``.
+
+    A name that is not a readable regular file (a folder, a broken or looping symbolic link, a
+    file without read permission) is an error naming it; a second file for the same table
+    (``orders.xlsx`` beside ``orders.csv``) is a warning saying which one was read.
+    """
+    problems = problems if problems is not None else []
     found: dict[str, tuple[Path, str]] = {}
     for name in schema.TABLES:
-        for ext, kind in ((".parquet", "parquet"), (".csv", "csv"), (".csv.gz", "csv")):
+        candidates: list[tuple[Path, str]] = []
+        for ext, kind in READABLE:
             p = root / f"{name}{ext}"
-            if p.exists():
-                found[name] = (p, kind)
-                break
+            if not os.path.lexists(p):
+                continue
+            why = _unreadable(p)
+            if why:
+                problems.append(Problem("error", p.name, name, None, why[0], why[1]))
+                continue
+            candidates.append((p, kind))
+        others = [root / f"{name}{ext}" for ext in NOT_READ if os.path.lexists(root / f"{name}{ext}")]
+        if candidates:
+            found[name] = candidates[0]
+            for p, _ in candidates[1:]:
+                problems.append(Problem("warning", p.name, name, None,
+                                        f"ignored: {candidates[0][0].name} is read for table {name}",
+                                        f"keep one file per table; remove or rename {p.name}"))
+            for p in others:
+                problems.append(Problem("warning", p.name, name, None,
+                                        f"ignored: {candidates[0][0].name} is read for table {name}",
+                                        f"keep one file per table; remove or rename {p.name}"))
+        else:
+            for p in others:
+                problems.append(Problem("error", p.name, name, None,
+                                        f"not read: table {name} is expected as {name}.csv or {name}.parquet",
+                                        NOT_READ[p.suffix]))
     return found
+
+
+def _unreadable(path: Path) -> tuple[str, str] | None:
+    """Why ``path`` cannot be read as a table file (message, fix), or None when it can."""
+    try:
+        if path.is_symlink() and not path.exists():
+            try:
+                path.resolve(strict=True)
+            except RuntimeError:
+                return ("is a symbolic link that loops back on itself", "point the link at the real file, or copy the file here")
+            except OSError:
+                pass
+            return ("is a symbolic link to a file that does not exist", "point the link at the real file, or copy the file here")
+        if path.is_dir():
+            return ("is a folder, not a file", f"put the table's file here instead of a folder named {path.name}")
+        if not path.is_file():
+            return ("is not a regular file", "copy the table's file here")
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except PermissionError:
+        return ("cannot be read: permission denied",
+                f"let the user running the workbench read it (for example `chmod a+r {path}`)")
+    except OSError as exc:
+        return (f"cannot be read: {exc.strerror or exc}", "check the file and the disk it is on")
+    return None
 
 
 def _q(name: str) -> str:
@@ -273,18 +396,63 @@ def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _cast_expr(col: schema.Column, raw: str) -> str:
+#: Written for "missing" by databases and spreadsheets; read as an empty value in text columns
+#: (compared exactly, in the spellings tools write: a constant list is cheaper than lower() per row).
+MISSING_MARKERS = ("NULL", "null", "Null", "N/A", "n/a", "#N/A", "NaN", "nan", "NAN", "\\N")
+#: In free text (ids, names), also "None" (Python's); not in categories, where 'none' can be a value.
+MISSING_TEXT_MARKERS = MISSING_MARKERS + ("None", "NONE", "none")
+
+#: Time-zone words that Chinese systems write after a time. "CST" is China Standard Time there;
+#: read as DuckDB would, it is US Central Time (14 hours off, most orders move a day).
+CHINA_TIME_SUFFIX = r"\s*(CST|China Standard Time|Beijing Time|北京时间|GMT\+8|UTC\+8)$"
+
+#: Plausible years of any date in a shop's data (year 0025 or 2205 is a typing or export error).
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+
+
+#: DuckDB types of whole numbers (a Parquet column of these needs no parsing).
+INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                           "UINTEGER", "UBIGINT"})
+
+
+def _text(raw: str) -> str:
+    return f"TRIM(CAST({raw} AS VARCHAR))"
+
+
+def _finite(expr: str) -> str:
+    return f"(CASE WHEN isfinite({expr}) THEN {expr} END)"
+
+
+def _cast_expr(col: schema.Column, raw: str, raw_type: str = "VARCHAR") -> str:
+    """The SQL that turns a raw column into the model's type; NULL where the value cannot be read."""
     sql_type = SQL_TYPES[col.dtype]
+    text = _text(raw)
     if col.dtype == "date":
         return (f"COALESCE(TRY_CAST({raw} AS DATE), "
                 f"TRY_CAST(TRY_STRPTIME(CAST({raw} AS VARCHAR), '%Y/%m/%d') AS DATE))")
     if col.dtype == "timestamp":
-        return (f"COALESCE(TRY_CAST({raw} AS TIMESTAMPTZ), "
-                f"TRY_CAST(TRY_STRPTIME(CAST({raw} AS VARCHAR), '%Y/%m/%d %H:%M:%S') AS TIMESTAMPTZ))")
+        if raw_type.upper() == "VARCHAR" and schema.DEFAULT_TIMEZONE == "Asia/Shanghai":
+            text = f"regexp_replace({text}, '{CHINA_TIME_SUFFIX}', '+08:00')"
+        else:
+            text = raw
+        return (f"COALESCE(TRY_CAST({text} AS TIMESTAMPTZ), "
+                f"TRY_CAST(TRY_STRPTIME(CAST({text} AS VARCHAR), '%Y/%m/%d %H:%M:%S') AS TIMESTAMPTZ))")
+    markers = ", ".join(_lit(m) for m in (MISSING_MARKERS if col.dtype == "category" else MISSING_TEXT_MARKERS))
     if col.dtype == "category":
-        return f"NULLIF(lower(TRIM(CAST({raw} AS VARCHAR))), '')"
+        return f"CASE WHEN {text} IN ({markers}) THEN NULL ELSE NULLIF(lower({text}), '') END"
     if col.dtype == "string":
-        return f"NULLIF(TRIM(CAST({raw} AS VARCHAR)), '')"
+        return f"CASE WHEN {text} IN ({markers}) THEN NULL ELSE NULLIF({text}, '') END"
+    native = raw_type.upper()
+    if col.dtype == "int" and native in INTEGER_TYPES:  # a typed file: nothing to parse or round
+        return f"TRY_CAST({raw} AS BIGINT)"
+    if col.dtype == "float" and native in INTEGER_TYPES:
+        return f"TRY_CAST({raw} AS DOUBLE)"
+    if col.dtype == "float":  # NaN, inf and 1e400 (which reads as inf) are not amounts
+        return _finite(f"TRY_CAST({raw} AS DOUBLE)")
+    if col.dtype == "int":  # whole numbers only: 2.5 is refused, not rounded to 3
+        as_double = f"TRY_CAST({raw} AS DOUBLE)"
+        return (f"(CASE WHEN isfinite({as_double}) AND {as_double} = trunc({as_double}) "
+                f"AND abs({as_double}) < 9e18 THEN CAST({as_double} AS BIGINT) END)")
     return f"TRY_CAST({raw} AS {sql_type})"
 
 
@@ -331,7 +499,7 @@ def load(source: str | os.PathLike, tables: Iterable[str] | None = None, strict:
                 con.execute(f"CREATE VIEW {_q('raw_' + name)} AS SELECT * FROM src.main.{_q(name)}")
                 sources[name] = TableSource(name, root, "duckdb")
     else:
-        for name, (path, kind) in _find_sources(root).items():
+        for name, (path, kind) in _find_sources(root, problems).items():
             if name not in wanted:
                 continue
             if kind == "parquet":
@@ -341,28 +509,46 @@ def load(source: str | os.PathLike, tables: Iterable[str] | None = None, strict:
                 if path.name.endswith(".gz"):
                     encoding, read_path = "utf-8", path
                 else:
-                    tmpdir = tmpdir or tempfile.mkdtemp(prefix="workbench-csv-")
-                    encoding, read_path = decode_to_utf8(path, tmpdir)
+                    tmpdir = tmpdir or _csv_temp_dir()
+                    try:
+                        encoding, read_path = decode_to_utf8(path, tmpdir)
+                    except DataError as exc:
+                        problems.append(Problem("error", path.name, name, None, str(exc).removeprefix(
+                            f"{path.name}: "), ""))
+                        continue
                 reader = f"read_csv({_lit(str(read_path))}, all_varchar = true, header = true)"
                 src = TableSource(name, path, kind, encoding=encoding)
             try:
                 con.execute(f"CREATE VIEW {_q('raw_' + name)} AS SELECT * FROM {reader}")
             except duckdb.Error as exc:
-                raise DataError(f"{path.name}: cannot be read as {kind.upper()} ({str(exc).splitlines()[0]}); "
-                                "check that it is a complete, unmodified export") from None
+                problems.append(Problem("error", path.name, name, None,
+                                        f"cannot be read as {kind.upper()} ({str(exc).splitlines()[0]})",
+                                        "the file is damaged or incomplete: export or copy it again"))
+                continue
             sources[name] = src
 
     for name, src in sources.items():
         _build_view(con, schema.TABLES[name], src, problems, checks)
     if checks:
-        _check_references(con, sources, problems)
-        _check_currencies(con, sources, problems)
+        # tables that could not be read are already errors; the cross-table checks leave them out
+        readable = {n: s for n, s in sources.items()
+                    if not any(p.table == n and p.message.startswith("cannot be read") for p in problems)}
+        try:
+            _check_references(con, readable, problems)
+            _check_currencies(con, readable, problems)
+        except duckdb.Error as exc:
+            problems.append(Problem("error", str(root), "", None, f"cannot be read: {str(exc).splitlines()[0]}",
+                                    "a file is damaged or incomplete: export or copy it again"))
 
     ds = Dataset(root, con, sources, problems, tmpdir)
     if not ds.errors:
         from workbench.data.views import create_derived_views
 
         create_derived_views(ds)
+        if checks:
+            _check_orders_without_lines(con, sources, problems)
+    if not sources and ds.errors:
+        raise DataError("the data cannot be used:\n" + "\n".join(str(p) for p in ds.errors), ds.errors)
     if not sources:
         raise DataError(f"{root}: holds none of the model's tables; expected files such as orders.parquet "
                         f"or orders.csv (tables: {', '.join(schema.TABLES)})")
@@ -388,65 +574,110 @@ def _build_view(con: duckdb.DuckDBPyConnection, table: schema.Table, src: TableS
                                 f"add a column named '{col}' ({table.column(col).description.rstrip('.')}), "
                                 "or rename the matching column of your export; see docs/data-dictionary.md"))
 
-    selects, checks = [], []
+    raw_types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {raw}").fetchall()}
+    selects, typed_cols = [], []
     for col in table.columns:
         if col.name in by_norm:
             raw_ref = _q(by_norm[col.name])
-            typed = _cast_expr(col, raw_ref)
+            typed = _cast_expr(col, raw_ref, raw_types.get(by_norm[col.name], "VARCHAR"))
             # personal data never leaves the loader: personal columns become keyed tokens (for grouping,
             # e.g. many accounts at one address), phone numbers / e-mails / ID numbers in ids and texts
             # keyed pseudonyms (workbench.data.privacy)
             typed = privacy.loader_column_sql(con, raw, col, raw_ref, typed)
             selects.append(f"{typed} AS {_q(col.name)}")
-            checks.append((col, raw_ref, typed))
+            typed_cols.append((col, raw_ref, typed))
         else:
             selects.append(f"CAST(NULL AS {SQL_TYPES[col.dtype]}) AS {_q(col.name)}")
     con.execute(f"CREATE VIEW {_q(table.name)} AS SELECT {', '.join(selects)} FROM {raw}")
     src.rows = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
-    if missing_required or not src.rows or not checks:
+    if missing_required or not src.rows or not typed_cols:
         if not src.rows:
             problems.append(Problem("warning", src.label, table.name, None, "the table has no rows",
                                     "export the table again with a date range that holds data"))
         return
+    if not checks:
+        return
+    try:
+        _check_columns(con, table, src, raw, by_norm, raw_types, typed_cols, problems)
+    except duckdb.Error as exc:  # a damaged file shows itself only when its pages are read
+        problems.append(Problem("error", src.label, table.name, None,
+                                f"cannot be read: {str(exc).splitlines()[0]}",
+                                "the file is damaged or incomplete (an interrupted copy or download); "
+                                "export or copy it again"))
 
-    # one pass over the table counts every per-column fault; examples are fetched only for faults found
-    conditions: list[tuple[schema.Column, str, str, str]] = []
-    for col, raw_ref, typed in checks:
+
+def _check_columns(con: duckdb.DuckDBPyConnection, table: schema.Table, src: TableSource, raw: str,
+                   by_norm: dict[str, str], raw_types: dict[str, str], typed_cols: list, problems: list[Problem]
+                   ) -> None:
+    """Every per-column and key check of one table (reads every column of the file once)."""
+    # one pass over the table counts every per-column fault (and reads every column, so that a
+    # damaged page shows here, not inside a notebook); examples are fetched only for faults found
+    conditions: list[tuple[schema.Column, str, str, str, str]] = []
+    for col, raw_ref, typed in typed_cols:
         nonblank = f"NULLIF(TRIM(CAST({raw_ref} AS VARCHAR)), '') IS NOT NULL"
-        if col.dtype not in ("string", "category"):
-            conditions.append((col, f"{nonblank} AND ({typed}) IS NULL",
-                               f"values that cannot be read as {col.dtype}",
-                               _type_fix(col)))
+        text_col = col.dtype in ("string", "category")
+        if not text_col:
+            what = f"values that cannot be read as {col.dtype}" + (
+                " (or are NaN, inf or too large, such as 1e400)" if col.dtype == "float" else
+                " (whole numbers only: 2.5 is not rounded)" if col.dtype == "int" else "")
+            conditions.append((col, f"{nonblank} AND ({typed}) IS NULL", what, _type_fix(col), "error"))
         if col.required and not col.nullable:
-            conditions.append((col, f"({typed}) IS NULL AND NOT ({nonblank})", "empty values",
-                               f"fill every row of '{col.name}'; it is required"))
+            conditions.append((col, f"({typed}) IS NULL" + ("" if text_col else f" AND NOT ({nonblank})"),
+                               "empty values (or written as NULL, N/A)" if text_col else "empty values",
+                               f"fill every row of '{col.name}'; it is required", "error"))
+        elif text_col and not col.pii:
+            markers = MISSING_MARKERS if col.dtype == "category" else MISSING_TEXT_MARKERS
+            conditions.append((col, f"{_text(raw_ref)} IN ({', '.join(_lit(m) for m in markers)})",
+                               "values written as NULL, N/A or similar, read as missing",
+                               "leave missing values empty", "warning"))
+        if col.dtype in ("date", "timestamp"):
+            conditions.append((col, f"year({typed}) < {FIRST_YEAR} OR year({typed}) > {LAST_YEAR}",
+                               f"dates outside the years {FIRST_YEAR}-{LAST_YEAR}",
+                               "write four-digit years (2025, not 25 or 0025); check the export's date format",
+                               "error"))
+            if table.name in EVENT_TABLES and col.name == table.time_column:
+                conditions.append((col, f"CAST({typed} AS DATE) > current_date + 1",
+                                   "rows dated after today (they would move every report's default "
+                                   "as-of date into the future)",
+                                   "correct or remove those rows (a wrong clock or a typed year is the usual "
+                                   "cause); the reports' default period ends on the last day with data",
+                                   "error"))
+        if col.dtype == "timestamp" and raw_types.get(by_norm[col.name], "VARCHAR").upper() == "VARCHAR" \
+                and schema.DEFAULT_TIMEZONE == "Asia/Shanghai":
+            conditions.append((col, f"regexp_matches({_text(raw_ref)}, '{CHINA_TIME_SUFFIX}')",
+                               "times written with CST (or Beijing Time), read as China Standard Time "
+                               "(UTC+08:00), the data's time zone, not US Central Time",
+                               "nothing to do; write +08:00 after the time to say it explicitly", "note"))
         if col.allowed:
             allowed = ", ".join(_lit(a) for a in col.allowed)
             conditions.append((col, f"({typed}) IS NOT NULL AND ({typed}) NOT IN ({allowed})",
                                "values outside the allowed set",
                                f"use one of: {', '.join(col.allowed)} (map your export's values with "
-                               "`workbench import` or edit a copy of the file)"))
+                               "`workbench import` or edit a copy of the file)", "error"))
         if col.minimum is not None:
             conditions.append((col, f"({typed}) < {col.minimum}", f"values below {col.minimum:g}",
                                f"'{col.name}' cannot be below {col.minimum:g}; check for sign errors or "
-                               "returns booked as negative sales (returns belong in returns)"))
+                               "returns booked as negative sales (returns belong in returns)", "error"))
         if col.maximum is not None:
             conditions.append((col, f"({typed}) > {col.maximum}", f"values above {col.maximum:g}",
-                               f"'{col.name}' cannot be above {col.maximum:g}"))
-    if conditions:
-        agg = ", ".join(f"count(*) FILTER (WHERE {cond})" for _, cond, _, _ in conditions)
-        counts = con.execute(f"SELECT {agg} FROM {raw}").fetchone()
-        for (col, cond, what, fix), n in zip(conditions, counts):
-            if n:
-                rows = _example_rows(con, raw, cond, src)
-                vals = con.execute(
-                    f"SELECT DISTINCT CAST({_q(by_norm[col.name])} AS VARCHAR) FROM {raw} WHERE {cond} LIMIT 3"
-                ).fetchall()
-                shown = ", ".join(repr(v[0]) for v in vals if v[0] is not None)
-                problems.append(Problem("error", src.label, table.name, col.name,
-                                        f"{n:,} {what}" + (f" such as {shown}" if shown else ""), fix,
-                                        rows=rows, count=n,
-                                        row_label="lines" if src.kind == "csv" else "rows"))
+                               f"'{col.name}' cannot be above {col.maximum:g}", "error"))
+    reads = ", ".join(f"count({raw_ref})" for _, raw_ref, _ in typed_cols)
+    agg = ", ".join([f"count(*) FILTER (WHERE {cond})" for _, cond, _, _, _ in conditions] + [reads])
+    counts = con.execute(f"SELECT {agg} FROM {raw}").fetchone()
+    for (col, cond, what, fix, severity), n in zip(conditions, counts):
+        if n:
+            rows = _example_rows(con, raw, cond, src)
+            vals = con.execute(
+                f"SELECT DISTINCT CAST({_q(by_norm[col.name])} AS VARCHAR) FROM {raw} WHERE {cond} LIMIT 3"
+            ).fetchall()
+            shown = ", ".join(repr(v[0]) for v in vals if v[0] is not None) if not col.pii else ""
+            problems.append(Problem(severity, src.label, table.name, col.name,
+                                    f"{n:,} {what}" + (f" such as {shown}" if shown else ""), fix,
+                                    rows=rows, count=n,
+                                    row_label="lines" if src.kind == "csv" else "rows"))
+    for col, raw_ref, _ in typed_cols:
+        if col.dtype == "string" and col.name.endswith("_id") and not col.pii:
+            _check_spreadsheet_damage(con, raw, raw_ref, col, src, problems)
 
     keys = ", ".join(_q(k) for k in table.key)
     dup = con.execute(
@@ -461,6 +692,30 @@ def _build_view(con: duckdb.DuckDBPyConnection, table: schema.Table, src: TableS
                                 f"each row needs a unique {' + '.join(table.key)}; remove repeated rows "
                                 "(an export downloaded twice and concatenated is the usual cause)",
                                 count=int(dup[1])))
+
+
+def _check_spreadsheet_damage(con: duckdb.DuckDBPyConnection, raw: str, raw_ref: str, col: schema.Column,
+                              src: TableSource, problems: list[Problem]) -> None:
+    """Ids that a spreadsheet program damaged (see :mod:`workbench.data.excel`): an error with the fix.
+
+    A cheap count first; the values are read into Python only when some look suspicious.
+    """
+    from workbench.data.excel import SIGNIFICANT_DIGITS, detect_damaged_ids
+
+    text = _text(raw_ref)
+    suspect = (f"regexp_matches({text}, '^[+-]?[0-9]+([.,][0-9]+)?[eE][+-]?[0-9]+$') "
+               f"OR regexp_matches({text}, '^[0-9]{{{SIGNIFICANT_DIGITS + 1},}}(\\.0+)?$') "
+               f"OR regexp_matches({text}, '^(=\"|'')') OR regexp_matches({text}, '^0[0-9]+$')")
+    if not con.execute(f"SELECT count(*) FILTER (WHERE {suspect}) FROM {raw}").fetchone()[0]:
+        return
+    rows = con.execute(f"SELECT row_number() OVER () AS rn, {text} FROM {raw}").fetchall()
+    found = detect_damaged_ids(v for _, v in rows)
+    if found is None:
+        return
+    offset = 1 if src.kind == "csv" else 0
+    problems.append(Problem("error", src.label, src.table, col.name, found.message, found.fix,
+                            rows=[int(rows[i][0]) + offset for i in found.positions], count=found.count,
+                            row_label="lines" if src.kind == "csv" else "rows"))
 
 
 def _type_fix(col: schema.Column) -> str:
@@ -538,3 +793,58 @@ def _check_currencies(con: duckdb.DuckDBPyConnection, sources: dict[str, TableSo
                 "error", src.label, name, "currency",
                 f"amounts in {', '.join(lacking)} have no exchange rate to {schema.REPORTING_CURRENCY}",
                 "add daily rates for these currencies to fx_rates (date, currency, rate_to_cny)"))
+        covered = [c for c in foreign if c in known]
+        time_col = schema.TABLES[name].time_column
+        if not covered or not time_col or "fx_rates" in {p.table for p in problems if p.severity == "error"}:
+            continue
+        # the conversion takes the last rate on or before the day; days before the first rate have none,
+        # and their amounts would drop out of every CNY figure without a word
+        amount = "paid_amount" if name == "orders" else "refund_amount"
+        value = f"t.{_q(amount)}" if amount in src.columns else "NULL"
+        before = f"CAST(t.{_q(time_col)} AS DATE) < f.first_day"
+        listed = ", ".join(_lit(c) for c in covered)
+        rows = con.execute(f"""
+            WITH first_rate AS (SELECT upper(currency) AS currency, min(date) AS first_day FROM fx_rates
+                                WHERE rate_to_cny IS NOT NULL GROUP BY 1)
+            SELECT upper(t.currency), count(*) FILTER (WHERE {before}), count(*),
+                   sum({value}) FILTER (WHERE {before}), sum({value}),
+                   min(CAST(t.{_q(time_col)} AS DATE)), min(f.first_day)
+            FROM {_q(name)} t JOIN first_rate f ON upper(t.currency) = f.currency
+            WHERE upper(t.currency) IN ({listed}) GROUP BY 1 ORDER BY 1""").fetchall()
+        for cur, n_before, n_all, amount_before, amount_all, first_row, first_rate in rows:
+            if not n_before:
+                continue
+            share = f", {amount_before / amount_all:.1%} of their {cur} amount" if amount_all else ""
+            problems.append(Problem(
+                "error", src.label, name, "currency",
+                f"{n_before:,} of {n_all:,} rows in {cur}{share} are dated before the first {cur} rate in "
+                f"fx_rates ({first_rate}); they would have no {schema.REPORTING_CURRENCY} value",
+                f"add {cur} rates to fx_rates from {first_row} on (date, currency, rate_to_cny)",
+                count=int(n_before)))
+
+
+def _check_orders_without_lines(con: duckdb.DuckDBPyConnection, sources: dict[str, TableSource],
+                                problems: list[Problem]) -> None:
+    """Orders that no order line points at: a warning with their count and the revenue they leave out
+    (run on the CNY view, after the checks)."""
+    if not ("orders" in sources and "order_items" in sources and sources["orders"].rows
+            and sources["order_items"].rows):
+        return
+    if any(p.severity == "error" and p.table in ("orders", "order_items") for p in problems):
+        return
+    lineless = "NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.order_id)"
+    n, n_all, gmv_without, gmv_all = con.execute(f"""
+        SELECT count(*) FILTER (WHERE {lineless}), count(*), sum(gmv_cny) FILTER (WHERE {lineless}), sum(gmv_cny)
+        FROM orders_cny o WHERE is_valid""").fetchone()
+    if not n:
+        return
+    examples = [r[0] for r in con.execute(
+        f"SELECT order_id FROM orders_cny o WHERE is_valid AND {lineless} ORDER BY order_id LIMIT 3").fetchall()]
+    gap = (f"; product and category revenue is {gmv_without / gmv_all:.1%} below order GMV "
+           f"({gmv_without:,.2f} of {gmv_all:,.2f} {schema.REPORTING_CURRENCY})" if gmv_all else "")
+    problems.append(Problem(
+        "warning", sources["orders"].label, "orders", "order_id",
+        f"{n:,} of {n_all:,} orders have no lines in {sources['order_items'].label}, such as "
+        f"{', '.join(map(repr, examples))}{gap}",
+        "export order_items for the same period as orders; until then product figures leave these orders out",
+        count=int(n)))

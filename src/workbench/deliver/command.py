@@ -150,12 +150,8 @@ def run(args: Any) -> int:
         try:
             with batch.handle_stop():
                 result = batch.run_from_args(args, values)
-        except WorkbenchError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        except KeyboardInterrupt:
-            print("interrupted: no report was written", file=sys.stderr)
-            return 130
+        except (WorkbenchError, OSError, KeyboardInterrupt) as exc:  # 2 refused, 3 environment, 128+signal
+            return batch.stop_code(exc)
         batch.print_result(result)
         delivered = deliver(result.run_dir, targets=targets, make_pdf=make_pdf, report_url=report_url,
                             settings=settings)

@@ -273,6 +273,19 @@ def _row(nb: Mapping[str, Any], lang: str) -> str:
             f"<td>{f'<ul>{skipped}</ul>' if skipped else ''}</td></tr>")
 
 
+def _data_notes(data: Mapping[str, Any], lang: str) -> str:
+    """The index's lines on the data: changed during the run, and the count of the loader's warnings."""
+    notes = []
+    if data.get("changed_during_run") or data.get("consistent") is False:
+        names = ", ".join(data.get("changed_during_run") or []) or "-"
+        notes.append(f"<strong class='data-changed'>{_esc(_t('data_changed', lang, names=names))}</strong>")
+    warnings = [w for w in data.get("warnings") or [] if w.get("severity") == "warning"]
+    if warnings:
+        rows = sum(int(w.get("count") or 0) for w in warnings)
+        notes.append(f"<span class='data-warnings'>{_esc(_t('data_warnings', lang, n=len(warnings), rows=rows))}</span>")
+    return "".join(f"<br>{n}" for n in notes)
+
+
 def render_index(manifest: Mapping[str, Any]) -> str:
     """The run's ``index.html`` page for ``manifest`` (see :func:`build_manifest`).
 
@@ -300,7 +313,7 @@ def render_index(manifest: Mapping[str, Any]) -> str:
         "took": _esc(_t("took", lang, seconds=float(manifest.get("seconds") or 0))),
         "data_label": _esc(_t("data", lang)),
         "data_path": _esc(data.get("path")),
-        "fingerprint": _esc(_t("fingerprint", lang, value=data.get("fingerprint", ""))),
+        "fingerprint": _esc(_t("fingerprint", lang, value=data.get("fingerprint", ""))) + _data_notes(data, lang),
         "params_label": _esc(_t("parameters", lang)),
         "params": f"<ul class='params'>{param_items}</ul>" if param_items
                   else f"<p class='muted'>{_esc(_t('defaults', lang))}</p>",

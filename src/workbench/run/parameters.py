@@ -4,7 +4,9 @@
 :func:`check_params` checks and converts them against :data:`workbench.app.params.SPEC` and each
 notebook's own ``parameters`` cell (:func:`notebook_parameters`) before anything runs.
 :func:`run_label` is the date a run is named after (its ``end``, else ``as_of``, else the data's
-last day, :func:`data_last_day`); :func:`validate_large_data` checks large data once per batch.
+last day, :func:`data_last_day`); :func:`check_data` loads and checks the data once per batch (its
+warnings go to ``run.json``, and the kernels skip their checks while the files are unchanged);
+:func:`validate_large_data` is the older, large-data-only form of that.
 """
 
 from __future__ import annotations
@@ -284,3 +286,51 @@ def validate_large_data(data: str) -> str | None:
     before = fingerprint(path)
     load(path)  # raises DataError naming file, column, rows and fix
     return before
+
+
+@dataclass
+class DataCheck:
+    """The data of a batch as checked once before anything runs.
+
+    ``fingerprint`` of the files when checked (see :func:`workbench.data.loader.fingerprint`);
+    ``last_day`` with data (the default as-of date), or None; ``problems`` the loader's warnings and
+    notes as plain dicts (severity, file, table, column, message, fix, count) for ``run.json`` and the
+    index; ``validated`` is the fingerprint the kernels may trust to skip their own checks (None when
+    nothing was loaded).
+    """
+
+    path: Path
+    fingerprint: str
+    last_day: dt.date | None
+    problems: list[dict[str, Any]]
+    validated: str | None
+
+
+def check_data(data: str) -> DataCheck:
+    """Load and check the batch's data once: refuse unusable data before any kernel starts.
+
+    Raises :class:`~workbench.errors.DataError` (file, column, rows, fix) when the data cannot be
+    used; returns a :class:`DataCheck` with its warnings otherwise. A path that does not exist is
+    left to :func:`check_params`, which names it.
+    """
+    from workbench.app.notebook import default_data
+    from workbench.data import schema
+    from workbench.data.loader import fingerprint, load
+    from workbench.sql.common import data_range
+
+    path = Path(data) if data else default_data()
+    if not path.exists():
+        return DataCheck(path, "missing", None, [], None)
+    before = fingerprint(path)
+    if path.is_dir() and not any(next(path.glob(f"{name}.*"), None) for name in schema.TABLES):
+        return DataCheck(path, before, None, [], None)  # no tables at all: each section says what it lacks
+    ds = load(path, strict=True)
+    try:
+        span = data_range(ds)
+        problems = [{"severity": p.severity, "file": p.file, "table": p.table, "column": p.column,
+                     "message": p.message, "fix": p.fix, "count": p.count} for p in ds.problems]
+    finally:
+        ds.close()
+    # checked here once: the kernels skip the row checks while the files keep this fingerprint
+    # (a file changed since is checked again by the kernel that loads it)
+    return DataCheck(path, before, span[1] if span else None, problems, before)

@@ -3,11 +3,16 @@ whole batch, and :class:`Progress`, the plain-text lines written while it runs."
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+
+
+#: What an error of a notebook says when the machine, not the notebook, failed it.
+ENVIRONMENT_MARKS = ("No space left on device", "Disk quota exceeded", "Read-only file system", "[Errno 28]")
 
 
 @dataclass
@@ -58,8 +63,21 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when every notebook succeeded, otherwise 1."""
-        return 0 if self.ok else 1
+        """0 when every notebook succeeded; 3 when one failed because of the machine (a full or
+        read-only disk: :attr:`environment_failure`); otherwise 1."""
+        if self.ok:
+            return 0
+        return 3 if self.environment_failure else 1
+
+    @property
+    def environment_failure(self) -> str | None:
+        """``"<notebook>: <error>"`` when a notebook failed because of the machine (full disk, read-only
+        file system), else None."""
+        for nb in self.failed:
+            text = json.dumps(nb.error or {})
+            if any(mark in text for mark in ENVIRONMENT_MARKS):
+                return f"{nb.name}: {str((nb.error or {}).get('evalue', ''))[:300]}"
+        return None
 
     @property
     def failed(self) -> list[NotebookResult]:

@@ -95,8 +95,34 @@ def _quietly(func: Callable[..., Any], *args: Any) -> None:
         pass
 
 
+#: Seconds between two looks of a worker at whether the batch that started it is still alive.
+PARENT_CHECK_SECONDS = 1.0
+
+
+def watch_parent(parent: int, interval: float = PARENT_CHECK_SECONDS) -> threading.Thread:
+    """Start a thread that kills this worker, its kernel and their children once ``parent`` is gone.
+
+    A batch killed outright (SIGKILL, the machine's OOM killer) cannot stop its workers; they run
+    in sessions of their own (so a terminal's Ctrl-C reaches only the batch, which stops them), and
+    would otherwise run on as orphans until their time limit.
+    """
+    from workbench.run.pool import kill_tree
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                kill_tree(os.getpid())
+                os._exit(1)
+
+    thread = threading.Thread(target=watch, name="workbench-watch-parent", daemon=True)
+    thread.start()
+    return thread
+
+
 def worker_main() -> int:
     """Entry point of a worker process: answer one JSON line per JSON task line until stdin ends."""
+    watch_parent(os.getppid())
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)  # anything else written to stdout (by us or the kernel) goes to the log
     import papermill  # noqa: F401  (imported once here, before the first task)

@@ -449,7 +449,7 @@ def target_list(prop: Propensity, n: int = 1000) -> pd.DataFrame:
 
 
 def export_target_list(targets: pd.DataFrame, path: str | Path, headers: Mapping[str, str] | None = None) -> Path:
-    """Write a target list as UTF-8 CSV after checking it holds no personal-data column.
+    """Write a target list as spreadsheet-safe UTF-8 CSV after checking it holds no personal-data column.
 
     ``headers`` maps the columns of :data:`TARGET_COLUMNS` to the words written as the CSV's header
     (the page's labels); without it the column keys are written. Raises ``ValueError`` if a column is
@@ -459,11 +459,10 @@ def export_target_list(targets: pd.DataFrame, path: str | Path, headers: Mapping
     bad = [c for c in targets.columns if c not in TARGET_COLUMNS or c in pii]
     if bad:
         raise ValueError(f"a target list may not carry {bad}; only {TARGET_COLUMNS}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from workbench.data.safefile import write_csv  # cells a spreadsheet would run as formulas are neutralised
+
     out = targets.rename(columns=dict(headers)) if headers else targets
-    out.to_csv(path, index=False, encoding="utf-8-sig" if headers else "utf-8")
-    return path
+    return write_csv(out, path, encoding="utf-8-sig" if headers else "utf-8")
 
 
 @dataclass(frozen=True)
