@@ -125,16 +125,6 @@ def _infer_freq(dates) -> str:
     return "D" if step < 4 else ("W" if step < 20 else "M")
 
 
-def _spreadsheet_safe(value: object) -> object:
-    """A cell a spreadsheet will not run as a formula: text starting with = + - @ (and not a number) is quoted."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        try:
-            float(value)
-        except ValueError:
-            return "'" + value
-    return value
-
-
 def _cmd_forecast(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -170,8 +160,11 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     for lv in levels:
         tag = fc.level_tag(lv)
         table[f"low_{tag}"], table[f"high_{tag}"] = out[f"low_{tag}"], out[f"high_{tag}"]
-    table = table.map(_spreadsheet_safe)
-    table.to_csv(args.out, index=False, float_format="%.6g")
+    from workbench.data import safefile
+
+    numbers = [c for c in table.columns if c != "date"]
+    table[numbers] = table[numbers].astype(float).round(4)
+    safefile.write_csv(table, args.out)
     m = fc.SEASON[freq]
     spec = chosen.forecast.frame.attrs.get("spec", chosen.method)
     print(f"series: {len(values)} points at frequency {freq} from {path.name} ({date_col!r}, {value_col!r}); "
