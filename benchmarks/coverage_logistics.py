@@ -2,7 +2,7 @@
 
     python benchmarks/coverage_logistics.py --seeds 1-8 --scale 0.3
 
-For each seed a shop is generated (``workbench sample``, kept in ``/tmp/intervals-s<seed>``) and the
+For each seed a shop is generated (``workbench sample``, cached, see :func:`shop`) and the
 per-carrier on-time table of the page (:func:`workbench.topics.logistics.on_time_by`, 95%, day-clustered)
 is compared with two estimands:
 
@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -38,11 +36,21 @@ def seeds_of(text: str) -> list[int]:
 
 
 def shop(seed: int, scale: float) -> Path:
-    """The generated shop of ``seed`` (generated once into /tmp)."""
-    out = Path(f"/tmp/intervals-s{seed}" if scale == 0.3 else f"/tmp/intervals-s{seed}-x{scale}")
+    """The generated shop of ``seed`` at ``scale``, generated once into ``$WORKBENCH_SEED_CACHE`` (default
+    ``<tmp>/workbench-seeds``) under the generator's source hash, the same cache the tests use."""
+    import hashlib
+    import os
+    import tempfile
+
+    import workbench.data.sample as sample
+
+    key = hashlib.sha256(Path(sample.__file__).read_bytes()).hexdigest()[:12]
+    root = Path(os.environ.get("WORKBENCH_SEED_CACHE", Path(tempfile.gettempdir()) / "workbench-seeds"))
+    out = root / f"{key}-s{seed}-x{scale}"
     if not (out / "truth.json").exists():
-        subprocess.run([sys.executable, "-m", "workbench", "sample", "--out", str(out), "--seed", str(seed),
-                        "--scale", str(scale)], check=True, capture_output=True)
+        from workbench.data.sample import generate
+
+        generate(out, seed=seed, scale=scale)
     return out
 
 
