@@ -28,6 +28,11 @@ def named(column):
     """The page's label of a column, used as the column's name in a chart (axis, legend and hover)."""
     return nb.label(column, context=PAGE)
 
+
+def names(channels):
+    """Marketing channels written as a list in the page's language ("搜索广告、社交" / "search ads, social")."""
+    return ("、" if nb.lang == "zh" else ", ").join(nb.label(c) for c in channels)
+
 # %%
 @nb.section("delivery", needs=marketing.NEEDS_SPEND)
 def delivery(f):
@@ -77,9 +82,12 @@ def response(f):
              values=["marketing_channel"], context=PAGE,
              units={"beta": "share", "gamma": "money", "decay": "number", "decay_low": "number",
                     "decay_high": "number"})
-    best, worst = fit.best_and_worst()
-    nb.finding("marginal_roas", estimate=fit.marginal(best), best=best, worst=worst,
-               worst_value=fit.marginal(worst), days=fit.model.n, r2=fit.model.r2)
+    if fit.identified:
+        best, worst = fit.best_and_worst()
+        nb.finding("marginal_roas", estimate=fit.marginal(best), best=best, worst=worst,
+                   worst_value=fit.marginal(worst), days=fit.model.n, r2=fit.model.r2)
+    else:
+        nb.say("note.not_identified", channels=names(fit.unidentified()), days=fit.model.n)
     nb.say(f"method.{fit.model.method}")
 
 # %%
@@ -90,6 +98,9 @@ def reallocation(f):
         nb.say("note.no_model")
         return
     plan = fit.reallocation
+    if plan is None:
+        nb.say("note.reallocation_withheld", channels=names(fit.unidentified()))
+        return
     spend_plan = named("spend_plan")
     long = (plan.table.melt(id_vars="marketing_channel", value_vars=["current_spend", "proposed_spend"],
                             var_name=spend_plan, value_name="daily_spend")

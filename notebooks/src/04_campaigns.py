@@ -58,10 +58,20 @@ def calendar(f):
                    status_reason=k.reason, message=None if math.isfinite(k.change) else "finding.campaign_share_no_change")
 
 
+def uplifts(ds, channels):
+    """Every campaign's uplift, calibrated on one set of placebo baselines per channel choice."""
+    return campaigns.all_uplifts(ds, channels, placebo=nb.memo(campaigns.baseline_placebos, channels))
+
+
+def one_uplift(ds, campaign_id, channels):
+    """One campaign's uplift with its daily band, calibrated on the same placebo baselines."""
+    return campaigns.campaign_uplift(ds, campaign_id, channels, placebo=nb.memo(campaigns.baseline_placebos, channels))
+
+
 # %%
 @nb.section("uplift", needs=campaigns.NEEDS_UPLIFT)
 def uplift(f):
-    table = nb.memo(campaigns.all_uplifts, f.channels)
+    table = nb.memo(uplifts, f.channels)
     if table.empty:
         nb.say("note.no_uplift")
         return
@@ -75,7 +85,9 @@ def uplift(f):
                     "pull_forward", "hangover"]].rename(columns={"interval": interval}),
              units={"gmv": "money", "counterfactual": "money", "incremental_gmv": "money", "uplift": "change",
                     "pull_forward": "change", "hangover": "change"}, context="campaigns")
-    nb.say("note.method", pre=7, reps=300)
+    placebos = len(nb.memo(campaigns.baseline_placebos, f.channels))
+    nb.say("note.method" if placebos >= campaigns.MIN_PLACEBOS else "note.method_paths", pre=7, reps=300,
+           placebos=placebos)
     best, gmv, lift = campaigns.best_campaign(table, LEVEL)
     nb.finding("best_campaign", headline=True, estimate=gmv, name=best["name"], uplift=lift)
     typical = campaigns.typical_pull_forward(table)
@@ -85,12 +97,12 @@ def uplift(f):
 # %%
 @nb.section("campaign_detail", needs=campaigns.NEEDS_UPLIFT)
 def campaign_detail(f):
-    table = nb.memo(campaigns.all_uplifts, f.channels)
+    table = nb.memo(uplifts, f.channels)
     pick = campaigns.latest_campaign(table, f.end)
     if pick is None:
         nb.say("note.no_uplift")
         return
-    u = nb.memo(campaigns.campaign_uplift, pick, f.channels)
+    u = nb.memo(one_uplift, pick, f.channels)
     nb.show(campaigns_charts.band(
         u.daily, "date", {"actual": nb.label("actual"), "counterfactual": nb.label("counterfactual")}, "lower", "upper",
         nb.text("title.band", level=level), nb.text("title.detail", name=u.name, level=level), nb.label("date"),
@@ -104,7 +116,7 @@ def campaign_detail(f):
 def next_campaign(f):
     def plan_next(ds, channels):  # the measured uplifts come from the memo of the section above
         nxt = campaigns.next_campaign(ds)
-        return None if nxt is None else campaigns.plan_campaign(ds, nb.memo(campaigns.all_uplifts, channels), nxt)
+        return None if nxt is None else campaigns.plan_campaign(ds, nb.memo(uplifts, channels), nxt)
 
     plan = nb.memo(plan_next, ())
     if plan is None:

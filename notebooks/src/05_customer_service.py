@@ -17,6 +17,7 @@ import pandas as pd
 
 import workbench as wb
 from workbench.present import charts, customer_service_charts
+from workbench.stats.result import Estimate
 from workbench.text import fmt
 from workbench.topics import kpi, service
 
@@ -30,9 +31,11 @@ nb.say("note.targets", response=RESPONSE_MINUTES, resolution=RESOLUTION_HOURS, l
        handle=HANDLE_MINUTES, service_level=SERVICE_LEVEL, target=TARGET_MINUTES)
 
 
-def interval_text(frame, low, high, digits=1):
-    """The rows' intervals written as a reader writes a range."""
-    return [fmt.span(lo, hi, "number", nb.lang, digits) for lo, hi in zip(frame[low], frame[high])]
+def interval_text(frame, tag, digits=1):
+    """The rows' ``tag`` (p50, p90) intervals written as a reader writes a range, or "too few (n = …)"."""
+    return [fmt.span(lo, hi, "number", nb.lang, digits) if n >= need
+            else Estimate(float("nan"), n=int(n), min_n=int(need)).value_text(nb.lang)
+            for lo, hi, n, need in zip(frame[f"{tag}_low"], frame[f"{tag}_high"], frame["n"], frame[f"{tag}_min_n"])]
 
 
 def numbers(values, digits=1):
@@ -79,8 +82,7 @@ def times(f):
                        low="low", high="high", bounds=(0, float("inf")), lang=nb.lang,
                        title=nb.text("title.resolution", level=level)))
     shown = t.assign(p50=numbers(t["p50"]), p90=numbers(t["p90"]),
-                     median_interval=interval_text(t, "p50_low", "p50_high"),
-                     p90_interval=interval_text(t, "p90_low", "p90_high"))
+                     median_interval=interval_text(t, "p50"), p90_interval=interval_text(t, "p90"))
     nb.table(shown[["category", "measure", "n", "p50", "median_interval", "p90", "p90_interval", "open"]]
              .rename(columns={"category": "ticket_category", "n": "n_obs", "p50": "median", "open": "open_tickets",
                               "median_interval": nb.text("title.median_interval", level=level),

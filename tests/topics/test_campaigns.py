@@ -130,3 +130,36 @@ def test_the_page_names_only_catalogue_messages():
 
     for lang in catalogue.LANGUAGES:  # the plan's uplift source is chosen at run time
         assert all(catalogue.has(f"campaigns.source.{s}", lang) for s in ("same_kind", "all_campaigns"))
+
+
+# ----- issue 13: intervals that include the baseline model's own error ------------------------------
+def test_uplift_intervals_are_calibrated_on_placebo_windows(ds, uplifts):
+    placebo = campaigns.baseline_placebos(ds)
+    assert len(placebo) >= campaigns.MIN_PLACEBOS
+    events = campaigns.event_days(ds)
+    for origin in placebo.origins:  # placebo windows hold no campaign day nor their windows
+        assert not pd.date_range(origin + pd.Timedelta(days=1), periods=placebo.actual.shape[1]).isin(events).any()
+    assert (uplifts["method"] == campaigns.METHOD).all()
+    assert ((uplifts["uplift_low"] < uplifts["uplift"]) & (uplifts["uplift"] < uplifts["uplift_high"])).all()
+    u = campaigns.campaign_uplift(ds, "C2025_618", placebo=placebo)
+    assert ((u.daily["lower"] <= u.daily["counterfactual"]) & (u.daily["counterfactual"] <= u.daily["upper"])).all()
+
+
+@pytest.mark.slow
+def test_uplift_intervals_cover_the_planted_ratios_on_several_shops():
+    """Pooled over campaigns and seeds, the calibrated 95% intervals hold the planted expected ratio in ≥ k of n
+    cases (k from the binomial bound of an honest interval)."""
+    from seeded_shops import SEEDS, generated_shop, min_covered
+
+    covered = cases = 0
+    for seed in SEEDS:
+        folder = generated_shop(seed)
+        planted = json.loads((folder / "truth.json").read_text(encoding="utf-8"))["effects"]["campaign_uplift"][
+            "campaigns"]
+        table = campaigns.all_uplifts(workbench.load(folder))
+        table = table[table["campaign_id"].isin(planted)]
+        true = table["campaign_id"].map(lambda c: planted[c]["expected_ratio"] - 1)
+        covered += int(((table["uplift_low"] <= true) & (true <= table["uplift_high"])).sum())
+        cases += len(table)
+    assert cases >= 5 * len(SEEDS)
+    assert covered >= min_covered(cases), (covered, cases)

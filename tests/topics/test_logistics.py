@@ -130,7 +130,7 @@ def test_sql_binds_values_and_checks_identifiers(ds):
 def test_results_carry_estimates(ds, lateness_frame):
     f = Filters(dt.date(2025, 10, 1), dt.date(2025, 12, 31))
     card = lg.carrier_scorecard(ds, f)
-    assert card.worst_rate.method == "wilson" and card.worst_rate.n > 30
+    assert card.worst_rate.method == "wilson-clustered" and card.worst_rate.n > 30
     assert card.worst_rate.low <= card.worst_rate.estimate <= card.worst_rate.high
     p = lg.parcels(lg.on_time_by(ds, f))
     assert 0 <= p.lost_damaged.low <= p.lost_damaged.estimate <= p.lost_damaged.high <= 1
@@ -147,3 +147,54 @@ def test_the_page_uses_only_catalogue_keys_that_exist():
     assert "logistics.title.on_time_by_region" in keys("06_logistics")
 
     assert missing_keys("06_logistics") == []
+
+
+# ----- issue 13: the page's intervals cover what they say, on several generated shops ---------------
+def _all_days_truth(ds, planted: dict, carrier_rows) -> dict:
+    """Planted on-time probability of each carrier's parcels over all days: 1 − p − extra × slowdown share."""
+    import pandas as pd
+
+    from workbench.sql import logistics as q
+
+    daily = q.on_time_by_period(ds, ALL, "carrier", "day")
+    slow = pd.Series(False, index=daily.index)
+    for a, b in planted["spring_festival_slowdowns"]:
+        slow |= daily["period"].between(pd.Timestamp(a), pd.Timestamp(b))
+    out = {}
+    for carrier in carrier_rows:
+        d = daily["carrier"] == carrier
+        share = daily.loc[d & slow, "delivered"].sum() / daily.loc[d, "delivered"].sum()
+        out[carrier] = 1 - planted["late_probability"][carrier] - planted["extra_late_probability_in_slowdown"] * share
+    return out
+
+
+def test_on_time_intervals_cover_the_planted_rates_on_several_shops():
+    """The all-days per-carrier rate the page shows covers its planted estimand (the carrier's late probability
+    plus the Spring Festival extra on the share of its parcels ordered in the slowdowns) in ≥ k of n cases,
+    k from the binomial bound of an honest 95% interval; and outside the slowdowns it covers 1 − p itself."""
+    import json
+
+    from seeded_shops import SEEDS, generated_shop, min_covered
+
+    covered = {"all days": 0, "outside slowdowns": 0}
+    cases = 0
+    for seed in SEEDS:
+        folder = generated_shop(seed)
+        shop = workbench.load(folder)
+        planted = json.loads((folder / "truth.json").read_text(encoding="utf-8"))["effects"]["late_carrier"]
+        table = lg.on_time_by(shop, ALL, "carrier")
+        assert (table["on_time_method"] == "wilson-clustered").all()
+        assert ((table["on_time_rate_low"] < table["on_time_rate"])
+                & (table["on_time_rate"] < table["on_time_rate_high"])).all()
+        truth = _all_days_truth(shop, planted, table["carrier"])
+        covered["all days"] += int(sum(r.on_time_rate_low <= truth[r.carrier] <= r.on_time_rate_high
+                                       for r in table.itertuples()))
+        outside = lg.on_time_by(shop, ALL, "carrier", exclude=planted["spring_festival_slowdowns"])
+        covered["outside slowdowns"] += int(sum(
+            r.on_time_rate_low <= 1 - planted["late_probability"][r.carrier] <= r.on_time_rate_high
+            for r in outside.itertuples()))
+        cases += len(table)
+        assert table.iloc[0]["carrier"] == planted["carrier"]
+    need = min_covered(cases)
+    assert covered["all days"] >= need, (covered, cases, need)
+    assert covered["outside slowdowns"] >= need, (covered, cases, need)

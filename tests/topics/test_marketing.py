@@ -174,3 +174,43 @@ def test_the_pages_catalogue_keys_exist_in_both_languages():
         missing = sorted(k for k in keys if not catalogue.has(k, lang))
         assert missing == [], (lang, missing)
     assert "en=" not in source and "zh=" not in source and "fmt_" not in source and "0.03" not in source
+
+
+# ----- issue 13: identified or said to be not identified; intervals that hold on several shops ---------
+def test_the_page_withholds_the_reallocation_when_the_model_is_not_identified(ds):
+    fit = marketing.analyse_response(ds)
+    assert fit is not None
+    assert (fit.reallocation is None) == (not fit.identified)
+    assert set(fit.unidentified()) == set(fit.model.params.loc[~fit.model.params["identified"], "marketing_channel"])
+    if fit.reallocation is None:
+        with pytest.raises(ValueError):
+            fit.gain(30)
+
+
+@pytest.mark.slow
+def test_response_intervals_cover_the_planted_values_on_several_shops():
+    """Decay and marginal ROAS intervals hold the planted values in ≥ k of n channel-shops (binomial bound of
+    an honest 95% interval), every interval inside its feasible range and holding its own point."""
+    from seeded_shops import SEEDS, generated_shop, min_covered
+
+    covered = {"decay": 0, "marginal_roas": 0}
+    cases = 0
+    for seed in SEEDS:
+        folder = generated_shop(seed)
+        planted = json.loads((folder / "truth.json").read_text(encoding="utf-8"))["effects"]["marketing_response"][
+            "by_marketing_channel"]
+        m = marketing.fit_response(workbench.load(folder))
+        p = m.params.set_index("marketing_channel")
+        assert ((p["decay_low"] > 0) & (p["decay_high"] < 1) & (p["decay_low"] <= p["decay"])
+                & (p["decay"] <= p["decay_high"])).all()
+        table = marketing.marginal_roas_table(m)
+        true_mroas = m.marginal_roas(m.current_spend[m.channels].to_numpy(), _true_theta(m, planted))
+        assert (table["marginal_roas_low"] <= table["marginal_roas"] + 1e-9).all()
+        assert (table["marginal_roas"] <= table["marginal_roas_high"] + 1e-9).all()
+        for j, c in enumerate(m.channels):
+            covered["decay"] += p.loc[c, "decay_low"] <= planted[c]["lambda"] <= p.loc[c, "decay_high"]
+            covered["marginal_roas"] += (table.loc[j, "marginal_roas_low"] <= true_mroas[j]
+                                         <= table.loc[j, "marginal_roas_high"])
+            cases += 1
+    need = min_covered(cases)
+    assert covered["decay"] >= need and covered["marginal_roas"] >= need, (covered, cases, need)

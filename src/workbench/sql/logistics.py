@@ -103,10 +103,14 @@ def outcome_counts(ds: Dataset, f: Filters, by: str = "carrier") -> pd.DataFrame
 FREQUENCIES = ("day", "week", "month")
 
 
-def on_time_by_period(ds: Dataset, f: Filters, by: str = "carrier", freq: str = "week") -> pd.DataFrame:
-    """``period`` (start of the day/week/month of the order), ``by``, ``delivered``, ``on_time``."""
+def on_time_by_period(ds: Dataset, f: Filters, by: str = "carrier", freq: str = "week",
+                      exclude: Iterable[tuple[str, str]] = ()) -> pd.DataFrame:
+    """``period`` (start of the day/week/month of the order), ``by``, ``delivered``, ``on_time``.
+
+    ``exclude`` lists (first, last) ISO order dates to leave out, as in :func:`shipments_by`.
+    """
     unit = engine.identifier(freq, FREQUENCIES)
-    where, params = f.bind(_ON_TIME.date, _ON_TIME.channel)
+    where, params = _where(f, exclude)
     sql = f"""
         SELECT date_trunc('{unit}', o.order_date) AS period, {_group(by)} AS {by},
                sum({DELIVERED}) AS delivered, sum({ON_TIME}) AS on_time

@@ -62,37 +62,17 @@ def hourly_by_day(ds: Dataset, f: Filters) -> pd.DataFrame:
     return out
 
 
-def quantiles(ds: Dataset, f: Filters, measure: str, by: str = "category", probs: tuple[float, ...] = (0.5, 0.9),
-              level: float = 0.95) -> pd.DataFrame:
-    """Quantiles of a ticket duration per ``by`` with distribution-free intervals at ``level``.
-
-    For the p-quantile of n sorted values the interval is [x_(l), x_(u)] with
-    l, u = n p ∓ z √(n p (1 − p)) (the binomial order-statistic interval; z of ``level``).
-    Returns ``by``, ``n`` (tickets with the duration), ``mean`` and for each p ``pNN``, ``pNN_low``, ``pNN_high``.
+def durations(ds: Dataset, f: Filters, measure: str, by: str = "category") -> pd.DataFrame:
+    """A ticket duration per ``by``: ``by``, ``n`` (tickets with the duration), ``mean`` and ``values``
+    (the durations, sorted ascending; one list per group). Percentiles and their exact intervals are
+    computed from ``values`` by :mod:`workbench.stats.quantiles` (the ranks depend on each group's n).
     """
-    from scipy.stats import norm
-
     col = engine.identifier(by, BY)
     value = MEASURES[engine.identifier(measure, MEASURES)]
     cond, params = _period(f)
-    params["z"] = float(norm.ppf(0.5 + level / 2))
-    cols = []
-    for i, p in enumerate(probs):
-        tag, name = f"p{round(p * 100)}", f"q{i}"
-        params[name] = float(p)
-        half = f"$z * sqrt(n * ${name} * (1 - ${name}))"
-        cols += [
-            f"max(v) FILTER (WHERE rn = greatest(1, ceil(n * ${name}))) AS {tag}",
-            f"max(v) FILTER (WHERE rn = greatest(1, floor(n * ${name} - {half}))) AS {tag}_low",
-            f"max(v) FILTER (WHERE rn = least(n, ceil(n * ${name} + {half}) + 1)) AS {tag}_high",
-        ]
     return engine.query(ds, f"""
-        WITH t AS (
-            SELECT {col} AS grp, v, row_number() OVER (PARTITION BY {col} ORDER BY v) AS rn,
-                   count(*) OVER (PARTITION BY {col}) AS n
-            FROM (SELECT {col}, {value} AS v FROM tickets WHERE {cond}) WHERE v IS NOT NULL
-        )
-        SELECT grp AS {col}, max(n) AS n, avg(v) AS mean, {", ".join(cols)} FROM t GROUP BY grp
+        SELECT {col}, count(*) AS n, avg(v) AS mean, list(v ORDER BY v) AS values
+        FROM (SELECT {col}, {value} AS v FROM tickets WHERE {cond}) WHERE v IS NOT NULL GROUP BY 1
     """, params)
 
 

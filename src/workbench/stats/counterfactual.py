@@ -5,6 +5,14 @@ and (with a year of history) yearly Fourier terms is fitted on the days before a
 events' days left out as missing, and simulated over the event's window. Intervals come from the
 simulated paths, so the days' errors are correlated as they are. Arrays and frames in, numbers and
 :class:`~workbench.stats.result.Estimate` out; nothing here knows about data or SQL.
+
+The paths cover the AR noise of a model taken as true, not the error of the baseline model itself
+(a trend or season it gets wrong): across generated shops the 95% path intervals of long campaigns
+covered 52–55% and those of one-day campaigns 100%, far too wide. :func:`placebos` therefore fits the
+same baseline at placebo origins in the shop's own history where no event happened, and
+:func:`calibrated_effect` scales the path spread by the root mean square of the placebo errors in
+units of their own path spread (a calibration factor c, < 1 where the paths are too wide; a bias of
+the baseline raises it too), with a t quantile on the number of placebos.
 """
 
 from __future__ import annotations
@@ -20,8 +28,12 @@ from workbench.stats.result import Estimate
 
 #: Method key of a path-simulated counterfactual (its note is ``method.sarimax_paths`` in the catalogue).
 METHOD = "sarimax_paths"
+#: Method key of a placebo-calibrated counterfactual (``method.sarimax_placebo``).
+METHOD_CALIBRATED = "sarimax_placebo"
 #: Fewest usable training days for a fit.
 MIN_TRAIN_DAYS = 56
+#: Fewest placebo windows for a calibration; below it the path intervals are reported as they are.
+MIN_PLACEBOS = 5
 
 
 def design(dates: pd.DatetimeIndex, origin: pd.Timestamp, yearly: bool) -> pd.DataFrame:
@@ -115,6 +127,104 @@ def effect(actual: float, paths: np.ndarray, n: int, level: float = 0.95) -> Eff
     relative = Estimate(actual / expected - 1 if expected > 0 else math.nan, float(np.nanquantile(rel, a)),
                         float(np.nanquantile(rel, 1 - a)), level, n, METHOD, "change", bounds=(-1.0, math.inf))
     return Effect(actual, expected, incremental, relative)
+
+
+@dataclass
+class Placebos:
+    """Baselines fitted at placebo origins where no event happened: per origin the actual days and the paths.
+
+    ``origins``: the last training day of each placebo; ``actual``: (origins × days) the observed series
+    on the days after it; ``paths``: (origins × reps × days) the simulated baselines of those days.
+    """
+
+    origins: list[pd.Timestamp]
+    actual: np.ndarray
+    paths: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.origins)
+
+    def standardized_errors(self, offset: int, length: int) -> np.ndarray:
+        """Placebo errors of the window ``offset`` .. ``offset + length − 1`` days after each origin, as
+        (log actual sum − log mean path sum) / sd(log path sums): one per placebo, N(0, 1) for an honest model."""
+        if len(self) == 0 or offset + length > self.actual.shape[1]:
+            return np.array([])
+        a = self.actual[:, offset:offset + length].sum(axis=1)
+        sums = self.paths[:, :, offset:offset + length].sum(axis=2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.log(np.where(sums > 0, sums, np.nan))
+            z = (np.log(a) - np.log(np.nanmean(sums, axis=1))) / np.nanstd(logs, axis=1)
+        return z[np.isfinite(z)]
+
+
+def placebos(series: pd.Series, exclude: pd.DatetimeIndex | None, days: int, history: int = 365,
+             reps: int = 200, step: int = 21, max_origins: int = 12, min_history: int = 120,
+             seed: int = 1) -> Placebos:
+    """Fit the baseline of :func:`fit` at up to ``max_origins`` placebo origins and simulate ``days`` ahead.
+
+    An origin is a day with at least ``min_history`` days of data before it whose next ``days`` days hold
+    no excluded (event) day and no zero day; candidates are ``step`` days apart, and at most
+    ``max_origins`` of them, spread evenly over the history, are fitted (each fit takes about a second).
+    """
+    s = series.astype(float)
+    bad = (s <= 0) | s.index.isin(exclude if exclude is not None else pd.DatetimeIndex([]))
+    first = s.index.min() + pd.Timedelta(days=min_history)
+    candidates = []
+    t = first
+    while t + pd.Timedelta(days=days) <= s.index.max():
+        window = (s.index > t) & (s.index <= t + pd.Timedelta(days=days))
+        if not bad[window].any():
+            candidates.append(t)
+            t += pd.Timedelta(days=step)
+        else:
+            t += pd.Timedelta(days=1)
+    if len(candidates) > max_origins:
+        pick = np.unique(np.round(np.linspace(0, len(candidates) - 1, max_origins)).astype(int))
+        candidates = [candidates[i] for i in pick]
+    origins, actual, paths = [], [], []
+    for i, origin in enumerate(candidates):
+        horizon = pd.date_range(origin + pd.Timedelta(days=1), periods=days, freq="D")
+        cf = fit(s, origin, horizon, exclude, history, reps, seed + i)
+        if cf is None:
+            continue
+        origins.append(origin)
+        actual.append(s.reindex(horizon).to_numpy(float))
+        paths.append(cf.paths)
+    if not origins:
+        return Placebos([], np.zeros((0, days)), np.zeros((0, reps, days)))
+    return Placebos(origins, np.vstack(actual), np.stack(paths))
+
+
+def calibrated_effect(actual: float, paths: np.ndarray, n: int, z_placebo: np.ndarray,
+                      level: float = 0.95) -> Effect:
+    """:func:`effect` with its intervals calibrated on placebo errors ``z_placebo`` (from
+    :meth:`Placebos.standardized_errors` of a window as long as this one and as far from the training end).
+
+    With k ≥ :data:`MIN_PLACEBOS` placebo errors the log-ratio interval is log(actual / expected) ±
+    t(k) · c · sd(log path sums), c = √mean(z²) (errors larger than the paths say widen it, smaller ones
+    narrow it); the relative and incremental intervals follow from it. With fewer placebos the plain
+    path intervals of :func:`effect` are returned (``method`` ``sarimax_paths`` says so).
+    """
+    from scipy.stats import t as t_dist
+
+    plain = effect(actual, paths, n, level)
+    z = np.asarray(z_placebo, float)
+    z = z[np.isfinite(z)]
+    if len(z) < MIN_PLACEBOS or paths.size == 0 or not plain.expected > 0 or not actual > 0:
+        return plain
+    sums = paths.sum(axis=1)
+    sd = float(np.std(np.log(sums[sums > 0])))
+    c = float(np.sqrt(np.mean(z ** 2)))
+    half = float(t_dist.ppf(0.5 + level / 2, len(z))) * c * sd
+    centre = math.log(actual / plain.expected)
+    rel_lo, rel_hi = math.exp(centre - half) - 1, math.exp(centre + half) - 1
+    exp_hi, exp_lo = actual / (1 + rel_lo), actual / (1 + rel_hi)
+    m = n
+    incremental = Estimate(actual - plain.expected, actual - exp_hi, actual - exp_lo, level, m, METHOD_CALIBRATED,
+                           "count")
+    relative = Estimate(plain.relative.estimate, rel_lo, rel_hi, level, m, METHOD_CALIBRATED, "change",
+                        bounds=(-1.0, math.inf))
+    return Effect(actual, plain.expected, incremental, relative)
 
 
 def pooled_uplift(uplift: np.ndarray, low: np.ndarray, high: np.ndarray, level: float = 0.95) -> tuple[float, float]:

@@ -46,6 +46,39 @@ def clustered_ratio(num: Sequence[float], den: Sequence[float], n: int | None = 
                     bounds=bounds, min_n=min_n)
 
 
+def clustered_share(successes: Sequence[float], trials: Sequence[float], level: float = 0.95, min_n: int = 10,
+                     min_clusters: int = 5) -> Estimate:
+    """A share ``Σ successes / Σ trials`` whose Wilson interval allows for clustering; one entry per cluster.
+
+    The cluster-robust (linearised) variance of the ratio, as in :func:`clustered_ratio`, is divided by
+    the binomial variance to give the design effect ``deff`` (floored at 1: clustering is never taken to
+    make a share more precise than independent trials). The Wilson interval is then computed on the
+    effective number of trials ``n / deff`` (Korn and Graubard, *Survey Methodology* 24, 1998), so it
+    stays asymmetric and inside [0, 1]. With fewer than ``min_clusters`` clusters, or a share of exactly
+    0 or 1, the plain Wilson interval is returned. Returns an :class:`Estimate` with ``method``
+    ``"wilson-clustered"`` (or ``"wilson"``), ``unit="share"`` and ``n`` = Σ trials.
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    x = np.asarray(successes, dtype=float)
+    y = np.asarray(trials, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y) & (y > 0)
+    x, y = x[keep], y[keep]
+    n = float(y.sum())
+    if n <= 0:
+        return Estimate(math.nan, n=0, method="wilson-clustered", unit="share", level=level, min_n=min_n)
+    r = float(x.sum()) / n
+    k = len(x)
+    if k < min_clusters or r <= 0 or r >= 1:
+        return Estimate.proportion(x.sum(), n, level=level, min_n=min_n)
+    var_cl = k / (k - 1) * float(((x - r * y) ** 2).sum()) / n ** 2
+    deff = max(1.0, var_cl / (r * (1 - r) / n))
+    n_eff = n / deff
+    lo, hi = proportion_confint(r * n_eff, n_eff, alpha=1 - level, method="wilson")
+    return Estimate(r, float(lo), float(hi), level=level, n=int(n), method="wilson-clustered", unit="share",
+                    bounds=(0.0, 1.0), min_n=min_n)
+
+
 def total(value: float, n: int | None, unit: str = "money") -> Estimate:
     """A period total (GMV, orders): a census of the period, reported with its n and no interval."""
     return Estimate(value, n=n, method="total", unit=unit, min_n=0)

@@ -2,8 +2,11 @@
 
 For one product's daily series, the expected demand on a day out of stock is the mean daily units
 on its in-stock days within ``window`` days before and after (a local level that follows trend and
-season). Daily units are treated as Poisson: Var(mean) = mean / n_instock_days; days of one spell
-share one baseline, so their errors add up rather than in quadrature.
+season). The error of that mean is over-dispersed Poisson (quasi-Poisson): Var(mean) = φ · mean /
+n_instock_days with the dispersion φ = s² / mean of the same in-stock days (floored at 1), so
+campaign days, weekdays and drift that make daily units vary more than Poisson widen the interval
+(with Poisson variance alone the intervals covered 73% across generated shops; sd/se 1.8). Days of one
+spell share one baseline, so their errors add up rather than in quadrature.
 """
 
 from __future__ import annotations
@@ -20,7 +23,11 @@ METHOD = "stockout_local_level"
 
 @dataclass(frozen=True)
 class LostDemand:
-    """One product's loss: days out, mean baseline demand per day, lost units and their variance."""
+    """One product's loss: days out, mean baseline demand per day, lost units and their variance.
+
+    ``lost_var`` is the sum over the counted days of the quasi-Poisson variance of each day's baseline
+    (φ · mean / n_instock_days); :func:`spell_interval` turns it into the interval of the loss.
+    """
 
     stockout_days: int
     baseline_units_per_day: float
@@ -44,9 +51,13 @@ def lost_demand(units: pd.Series, out_of_stock: pd.Series, in_stock: pd.Series, 
     out = out_of_stock & counted
     if not out.any():
         return None
-    rate = (roll_sum / roll_n.where(roll_n > 0))[out]
+    roll_sq = (instock ** 2).fillna(0).rolling(span, center=True, min_periods=1).sum()
+    mean = roll_sum / roll_n.where(roll_n > 0)
+    s2 = (roll_sq - roll_n * mean ** 2) / (roll_n - 1).where(roll_n > 1)
+    rate = mean[out]
     n_in = roll_n[out]
-    var = float((rate / n_in).sum()) if len(rate) else 0.0
+    dispersed = np.maximum(s2[out].fillna(rate), rate)  # φ · mean with φ = s² / mean ≥ 1
+    var = float((dispersed / n_in).sum()) if len(rate) else 0.0
     return LostDemand(int(out.sum()), float(rate.mean()), float(rate.sum()), var, int(n_in.mean()))
 
 

@@ -5,7 +5,9 @@ Each past campaign's incremental demand is measured against a counterfactual
 trend, weekday dummies and yearly Fourier terms, fitted on the days before the campaign with every
 campaign's days and their pull-forward and hangover windows left out (the days come from
 :func:`workbench.sql.calendar.campaign_days`), then simulated over the campaign. Intervals come from
-the simulated paths. Queries live in :mod:`workbench.sql.campaigns`; results carry
+the simulated paths, calibrated on placebo campaigns: the same baseline fitted at origins in the
+shop's own history where no campaign happened (:func:`baseline_placebos`), so the intervals include
+the baseline model's own error. Queries live in :mod:`workbench.sql.campaigns`; results carry
 :class:`~workbench.stats.result.Estimate` figures and keys, never sentences.
 """
 
@@ -31,8 +33,11 @@ NEEDS_UPLIFT = {"orders": ["paid_amount", "ordered_at", "channel"], **NEEDS_CALE
 #: Orders from these sources follow the hosts' schedule (the social-commerce page), not the campaign calendar.
 EXCLUDED_SOURCES = ("livestream",)
 
-#: Method key of the uplift estimates (``method.sarimax_paths`` in the catalogue).
-METHOD = cf_model.METHOD
+#: Method key of the uplift estimates (``method.sarimax_placebo`` in the catalogue; ``sarimax_paths``
+#: when too few placebo windows were found to calibrate).
+METHOD = cf_model.METHOD_CALIBRATED
+#: Fewest placebo windows that calibrate the intervals (fewer: path intervals, and the page says so).
+MIN_PLACEBOS = cf_model.MIN_PLACEBOS
 
 
 def calendar(ds: Dataset, f: Filters | None = None) -> pd.DataFrame:
@@ -92,16 +97,34 @@ class CampaignUplift:
     daily: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
 
+def baseline_placebos(ds: Dataset, channels: tuple[str, ...] = (), pre_days: int = 7, post_days: int = 7,
+                      history: int = 365) -> cf_model.Placebos:
+    """The baseline of :func:`campaign_uplift` fitted at placebo origins of the shop's non-campaign history.
+
+    Each placebo window is as long as the longest campaign with its pre- and post-windows, and holds no
+    campaign day (nor their windows); the errors of the baseline there calibrate every uplift interval
+    (:func:`workbench.stats.counterfactual.calibrated_effect`). Fits about a dozen baselines (seconds).
+    """
+    series = daily_series(ds, channels)
+    cal = calendar(ds)
+    if series.empty or cal.empty:
+        return cf_model.Placebos([], np.zeros((0, 0)), np.zeros((0, 0, 0)))
+    longest = int(((cal["end_date"] - cal["start_date"]).dt.days + 1).max())
+    return cf_model.placebos(series.set_index("date")["orders"], event_days(ds, pre_days, post_days),
+                             pre_days + longest + post_days, history)
+
+
 def campaign_uplift(ds: Dataset, campaign_id: str, channels: tuple[str, ...] = (), pre_days: int = 7,
                     post_days: int = 7, history: int = 365, reps: int = 300,
-                    level: float = 0.95) -> CampaignUplift | None:
+                    level: float = 0.95, placebo: cf_model.Placebos | None = None) -> CampaignUplift | None:
     """Incremental demand of campaign ``campaign_id`` with its pull-forward dip and hangover.
 
     The counterfactual is fitted on the ``history`` days before the pull-forward window
     (``pre_days`` before the start), leaving out every campaign's days and their pre and post
     windows, and simulated over pre-window, campaign and post-window (``post_days``). It runs on
     daily orders (baskets grow with the discount, so orders measure the extra demand); intervals at
-    ``level`` come from the simulated paths. Returns None when the campaign lies outside the data or
+    ``level`` come from the simulated paths, calibrated on ``placebo`` (:func:`baseline_placebos`,
+    computed when not given) for the same window lengths and distance from the training end. Returns None when the campaign lies outside the data or
     fewer than 8 weeks of clean history precede it.
     """
     series = daily_series(ds, channels)
@@ -124,38 +147,66 @@ def campaign_uplift(ds: Dataset, campaign_id: str, channels: tuple[str, ...] = (
     seen = by_day.reindex(cf.dates)
     actual = seen["orders"].to_numpy(float)
     phase = np.where(cf.dates < start, "pre", np.where(cf.dates > end, "post", "during"))
-    effects = {ph: cf_model.effect(float(actual[phase == ph].sum()), cf.paths[:, phase == ph], cf.n_train, level)
-               for ph in ("pre", "during", "post")}
+    if placebo is None:
+        placebo = baseline_placebos(ds, channels, pre_days, post_days, history)
+    effects = {}
+    for ph in ("pre", "during", "post"):
+        days = np.flatnonzero(phase == ph)
+        z = placebo.standardized_errors(int(days[0]), len(days)) if len(days) else np.array([])
+        effects[ph] = cf_model.calibrated_effect(float(actual[days].sum()), cf.paths[:, days], cf.n_train, z, level)
     during = phase == "during"
     gmv = float(seen["gmv"].to_numpy()[during].sum())
     aov = gmv / actual[during].sum() if actual[during].sum() else math.nan  # orders → CNY at the campaign's AOV
-    lower, upper = cf.band(level)
+    lower, upper = _calibrated_band(cf, placebo, level)
     daily = pd.DataFrame({"date": cf.dates, "phase": phase, "actual": actual, "counterfactual": cf.mean,
                           "lower": lower, "upper": upper})
     d = effects["during"]
     return CampaignUplift(str(c["campaign_id"]), str(c["name"]), str(c["kind"]), start, end, gmv, d.expected * aov,
                           d.incremental.scaled(aov, "money"), d.relative, effects["pre"].relative,
-                          effects["post"].relative, cf.n_train, level, METHOD, daily)
+                          effects["post"].relative, cf.n_train, level, d.relative.method, daily)
+
+
+def _calibrated_band(cf: cf_model.Counterfactual, placebo: cf_model.Placebos, level: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The per-day band of the counterfactual, each day's log spread scaled by its placebo calibration factor."""
+    from scipy.stats import t as t_dist
+
+    lower, upper = cf.band(level)
+    if len(placebo) < cf_model.MIN_PLACEBOS:
+        return lower, upper
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(np.where(cf.paths > 0, cf.paths, np.nan))
+    sd = np.nanstd(logs, axis=0)
+    for d in range(len(cf.dates)):
+        z = placebo.standardized_errors(d, 1)
+        if len(z) >= cf_model.MIN_PLACEBOS and np.isfinite(sd[d]) and cf.mean[d] > 0:
+            half = float(t_dist.ppf(0.5 + level / 2, len(z))) * float(np.sqrt(np.mean(z ** 2))) * sd[d]
+            lower[d], upper[d] = cf.mean[d] * math.exp(-half), cf.mean[d] * math.exp(half)
+    return lower, upper
 
 
 UPLIFT_COLUMNS = ["campaign_id", "name", "kind", "start_date", "end_date", "gmv", "counterfactual", "incremental_gmv",
                   "incremental_low", "incremental_high", "uplift", "uplift_low", "uplift_high", "pull_forward",
-                  "pull_forward_low", "pull_forward_high", "hangover", "hangover_low", "hangover_high", "n_train"]
+                  "pull_forward_low", "pull_forward_high", "hangover", "hangover_low", "hangover_high", "n_train", "method"]
 
 
 def all_uplifts(ds: Dataset, channels: tuple[str, ...] = (), pre_days: int = 7, post_days: int = 7,
-                level: float = 0.95) -> pd.DataFrame:
-    """:func:`campaign_uplift` for every campaign that can be measured, one row per campaign.
+                level: float = 0.95, placebo: cf_model.Placebos | None = None) -> pd.DataFrame:
+    """:func:`campaign_uplift` for every campaign that can be measured, one row per campaign
+    (one set of placebo baselines, :func:`baseline_placebos`, calibrates them all).
 
     Columns :data:`UPLIFT_COLUMNS`: each estimate ``x`` with its bounds ``x_low``, ``x_high`` at ``level``.
     """
     rows = []
+    if placebo is None:
+        placebo = baseline_placebos(ds, channels, pre_days, post_days)
     for cid in calendar(ds)["campaign_id"]:
-        u = campaign_uplift(ds, cid, channels, pre_days, post_days, level=level)
+        u = campaign_uplift(ds, cid, channels, pre_days, post_days, level=level, placebo=placebo)
         if u is None:
             continue
         row = {"campaign_id": u.campaign_id, "name": u.name, "kind": u.kind, "start_date": u.start_date,
-               "end_date": u.end_date, "gmv": u.gmv, "counterfactual": u.counterfactual_gmv, "n_train": u.n_train}
+               "end_date": u.end_date, "gmv": u.gmv, "counterfactual": u.counterfactual_gmv, "n_train": u.n_train,
+               "method": u.method}
         for key, est in (("incremental", u.incremental_gmv), ("uplift", u.uplift), ("pull_forward", u.pull_forward),
                          ("hangover", u.hangover)):
             row["incremental_gmv" if key == "incremental" else key] = est.estimate
@@ -170,9 +221,10 @@ def best_campaign(uplifts: pd.DataFrame, level: float = 0.95) -> tuple[pd.Series
         return None
     best = uplifts.loc[uplifts["incremental_gmv"].idxmax()]
     n = int(best["n_train"])
+    method = str(best.get("method", METHOD))
     return (best, Estimate(best["incremental_gmv"], best["incremental_low"], best["incremental_high"], level, n,
-                           METHOD, "money"),
-            Estimate(best["uplift"], best["uplift_low"], best["uplift_high"], level, n, METHOD, "change",
+                           method, "money"),
+            Estimate(best["uplift"], best["uplift_low"], best["uplift_high"], level, n, method, "change",
                      bounds=(-1.0, math.inf)))
 
 

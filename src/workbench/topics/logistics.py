@@ -37,6 +37,7 @@ from workbench.stats.effects import (
     regression_effect,
 )
 from workbench.stats.intervals import add_rate_interval
+from workbench.stats.ratio import clustered_share
 from workbench.stats.result import Estimate
 
 SHIP_COLS = ["carrier", "warehouse", "shipped_at", "promised_at", "delivered_at", "status"]
@@ -68,8 +69,9 @@ def on_time_by(ds: Dataset, f: Filters, by: str = "carrier", exclude: list[tuple
 
     ``by`` is ``carrier``, ``warehouse``, ``region`` (the order's destination region) or ``channel``.
     Returns one row per group with ``shipments``, ``delivered``, ``on_time`` (the on-time KPI's
-    numerator and denominator per group), ``on_time_rate`` with its Wilson interval at ``level``
-    (``on_time_rate_low``/``_high``), ``late_rate`` (late / delivered), ``lost_rate`` and
+    numerator and denominator per group), ``on_time_rate`` with its interval at ``level``
+    (``on_time_rate_low``/``_high``: Wilson on the effective n, clustered by order day, see
+    :func:`workbench.stats.ratio.clustered_share`; ``on_time_method`` names it), ``late_rate`` (late / delivered), ``lost_rate`` and
     ``damaged_rate`` (over all shipments, Wilson intervals), ``mean_days``, ``median_days``,
     ``p90_days`` and ``cost_per_order`` (NaN without shipping costs); worst on-time rate first.
     Empty when no shipment falls in the filters. ``exclude`` lists (first, last) ISO order dates to
@@ -80,14 +82,41 @@ def on_time_by(ds: Dataset, f: Filters, by: str = "carrier", exclude: list[tuple
         return frame
     frame = frame.astype({"shipments": int, "delivered": int, "on_time": int, "lost": int, "damaged": int})
     frame = add_rate_interval(frame, "on_time", "delivered", "on_time_rate", level)
+    frame = _cluster_by_day(ds, f, by, exclude or (), frame, level)
     frame = add_rate_interval(frame, "lost", "shipments", "lost_rate", level)
     frame = add_rate_interval(frame, "damaged", "shipments", "damaged_rate", level)
     frame["late_rate"] = 1 - frame["on_time_rate"]
     return frame.sort_values("on_time_rate").reset_index(drop=True)
 
 
+def _cluster_by_day(ds: Dataset, f: Filters, by: str, exclude, frame: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Replace the Wilson on-time intervals by day-clustered ones (:func:`workbench.stats.ratio.clustered_share`).
+
+    Parcels ordered on the same day share the day's weather, volume and warehouse backlog, so they are
+    not independent trials: the interval uses the spread of the daily on-time counts (order days are the
+    clusters) and widens where the days differ more than binomial noise says.
+    """
+    daily = q.on_time_by_period(ds, f, by, "day", exclude)
+    low, high, method = [], [], []
+    for group in frame[by]:
+        d = daily[daily[by] == group]
+        est = clustered_share(d["on_time"].to_numpy(float), d["delivered"].to_numpy(float), level=level)
+        low.append(est.low)
+        high.append(est.high)
+        method.append(est.method)
+    return frame.assign(on_time_rate_low=np.asarray(low, dtype=float), on_time_rate_high=np.asarray(high, dtype=float),
+                        on_time_method=method)
+
+
 def row_rate(row: pd.Series, k: str = "on_time", n: str = "delivered", level: float = 0.95) -> Estimate:
-    """The share ``row[k] / row[n]`` of one table row as an Estimate (Wilson)."""
+    """The share ``row[k] / row[n]`` of one table row as an Estimate.
+
+    For the on-time rate of an :func:`on_time_by` row the row's own (day-clustered) interval is used,
+    so a finding reads the same interval as the chart; otherwise a Wilson interval at ``level``.
+    """
+    if k == "on_time" and "on_time_method" in row.index and np.isfinite(row.get("on_time_rate_low", np.nan)):
+        return Estimate(float(row[k]) / float(row[n]), float(row["on_time_rate_low"]), float(row["on_time_rate_high"]),
+                        level=level, n=int(row[n]), method=str(row["on_time_method"]), unit="share", min_n=10)
     return share(row[k], row[n], level)
 
 

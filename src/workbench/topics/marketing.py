@@ -153,7 +153,16 @@ class ResponseAnalysis:
     model: ResponseModel
     curves: pd.DataFrame
     marginal_roas: pd.DataFrame
-    reallocation: Reallocation
+    reallocation: Reallocation | None   # None when the model is not identified: no advice is built on it
+
+    @property
+    def identified(self) -> bool:
+        """Whether every channel's response is identified from the data (the reallocation needs them all)."""
+        return self.model.identified
+
+    def unidentified(self) -> list[str]:
+        """The marketing channels whose response the data do not identify (see :mod:`workbench.stats.response`)."""
+        return self.model.unidentified()
 
     def best_and_worst(self) -> tuple[str, str]:
         """The marketing channels with the highest and the lowest marginal ROAS at today's spend."""
@@ -166,16 +175,24 @@ class ResponseAnalysis:
         return marginal_roas_estimate(self.marginal_roas, channel, self.model.n)
 
     def gain(self, days: int = 30) -> Estimate:
-        """The reallocation's extra GMV over ``days`` days at the same spend, as an Estimate (CNY)."""
+        """The reallocation's extra GMV over ``days`` days at the same spend, as an Estimate (CNY); raises
+        :class:`ValueError` when the reallocation was withheld (check ``reallocation`` first)."""
+        if self.reallocation is None:
+            raise ValueError("no reallocation: the response model is not identified from these data")
         return gain_estimate(self.reallocation, days, self.model.n)
 
 
 def analyse_response(ds: Dataset, channels: tuple[str, ...] = (), max_change: float = 0.5) -> ResponseAnalysis | None:
-    """Fit :func:`fit_response` and derive curves, marginal ROAS and a reallocation (hashable arguments, for ``nb.memo``)."""
+    """Fit :func:`fit_response` and derive curves, marginal ROAS and a reallocation (hashable arguments, for ``nb.memo``).
+
+    The reallocation is only computed when the model is identified (``model.identified``); otherwise
+    it is None and the page says which channels the data do not identify.
+    """
     model = fit_response(ds, channels)
     if model is None:
         return None
-    return ResponseAnalysis(model, response_curves(model), marginal_roas_table(model), reallocate(model, max_change))
+    plan = reallocate(model, max_change) if model.identified else None
+    return ResponseAnalysis(model, response_curves(model), marginal_roas_table(model), plan)
 
 
 # ----- A/B test reader -------------------------------------------------------------------------------

@@ -366,7 +366,7 @@ def stockout_losses(ds: Dataset, start: str | None = None, end: str | None = Non
     For each product, the expected demand on a day out of stock is the mean daily units on its
     in-stock days within ``window`` days before and after (see :mod:`workbench.stats.stockout`);
     lost GMV is lost units times the product's average price paid. Intervals treat daily units
-    as Poisson; bounds are clipped at 0.
+    as over-dispersed Poisson (dispersion from the same in-stock days); bounds are clipped at 0.
     """
     ds.require(NEEDS_STOCKOUT)
     days = stockout_days(ds)

@@ -22,6 +22,7 @@ from workbench.sql import service as sql
 from workbench.sql.filters import Filters
 from workbench.stats import odds, queueing
 from workbench.stats.intervals import add_rate_interval
+from workbench.stats.quantiles import METHOD as QUANTILE_INTERVAL_METHOD, quantile_estimate
 from workbench.stats.result import Estimate
 
 NEEDS = {"tickets": ["category", "channel", "created_at"]}
@@ -32,7 +33,9 @@ NEEDS_DRIVERS = {"tickets": ["category", "channel", "created_at", "first_respons
 #: A ticket counts as "not satisfied" when its CSAT score is at or below this (CSAT counts 4-5 as satisfied).
 LOW_CSAT = 3
 #: Method key of the quantile intervals (``method.order_statistic`` in the catalogue).
-QUANTILE_METHOD = "order_statistic"
+QUANTILE_METHOD = QUANTILE_INTERVAL_METHOD
+#: The percentiles of ticket durations shown (median and 90th percentile).
+QUANTILES = (0.5, 0.9)
 #: Fewest rated tickets the satisfaction model is fitted on.
 MIN_RATED = 200
 
@@ -87,19 +90,38 @@ def hourly_profile(ds: Dataset, f: Filters) -> pd.DataFrame:
 def response_times(ds: Dataset, f: Filters, by: str = "category", level: float = 0.95) -> pd.DataFrame:
     """Median and 90th percentile of first-response time (minutes) and resolution time (hours) per ``by``.
 
-    Each quantile comes with a distribution-free interval at ``level``. Resolution time counts
+    Each quantile comes with its exact distribution-free (order-statistic) interval at ``level``
+    (:func:`workbench.stats.quantiles.quantile_estimate`); where a group has too few tickets for that
+    interval (a 95% interval of a 90th percentile needs 36, of a median 6) the quantile and its bounds
+    are NaN and ``p50_min_n``/``p90_min_n`` say how many it needs. Resolution time counts
     resolved tickets only (``open`` says how many of the group's tickets are still open, so a long
     tail may be hidden). Returns one row per (``by``, ``measure``) with ``n``, ``mean``, ``p50``,
     ``p50_low``, ``p50_high``, ``p90``, ``p90_low``, ``p90_high`` and ``open``; sorted so the slowest
     resolution comes first.
     """
-    frames = [sql.quantiles(ds, f, m, by, level=level).assign(measure=m) for m in sql.MEASURES]
+    frames = [_quantiles(sql.durations(ds, f, m, by), by, level).assign(measure=m) for m in sql.MEASURES]
     out = pd.concat(frames, ignore_index=True)
     grid = sql.open_tickets(ds, f, by).merge(pd.DataFrame({"measure": list(sql.MEASURES)}), how="cross")
     out = grid.merge(out, on=[by, "measure"], how="left").fillna({"n": 0})
     order = out[out["measure"] == "resolution_hours"].sort_values("p50", ascending=False, na_position="last")[by].tolist()
     rank = {v: i for i, v in enumerate(order)}
     return out.sort_values([by, "measure"], key=lambda s: s.map(rank) if s.name == by else s).reset_index(drop=True)
+
+
+def _quantiles(frame: pd.DataFrame, by: str, level: float) -> pd.DataFrame:
+    """``by``, ``n``, ``mean``, ``pNN``, ``pNN_low``, ``pNN_high``, ``pNN_min_n`` from a :func:`sql.durations` frame."""
+    rows = []
+    for r in frame.itertuples(index=False):
+        row = {by: getattr(r, by), "n": int(r.n), "mean": float(r.mean)}
+        for p in QUANTILES:
+            tag = f"p{round(p * 100)}"
+            est = quantile_estimate(list(r.values), p, level)
+            ok = est.ok
+            row |= {tag: est.estimate if ok else np.nan, f"{tag}_low": est.low if ok else np.nan,
+                    f"{tag}_high": est.high if ok else np.nan, f"{tag}_min_n": est.min_n}
+        rows.append(row)
+    cols = [by, "n", "mean"] + [f"p{round(p * 100)}{s}" for p in QUANTILES for s in ("", "_low", "_high", "_min_n")]
+    return pd.DataFrame(rows, columns=cols)
 
 
 @dataclass(frozen=True)
