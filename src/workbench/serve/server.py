@@ -39,6 +39,8 @@ from __future__ import annotations
 import argparse
 import heapq
 import os
+import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -112,12 +114,12 @@ def page_config_hook(page_config: dict[str, Any], **kwargs: Any) -> dict[str, An
     return page_config
 
 
-def voila_argv(folder: Path, port: int, preheat: bool = True) -> list[str]:
-    """Command-line arguments for Voila serving ``folder`` on 127.0.0.1:``port``."""
+def voila_argv(folder: Path, port: int, preheat: bool = True, ip: str = "127.0.0.1") -> list[str]:
+    """Command-line arguments for Voila serving ``folder`` on ``ip``:``port``."""
     argv = [
         str(folder),
         "--no-browser",
-        "--Voila.ip=127.0.0.1",
+        f"--Voila.ip={ip}",
         f"--port={port}",
         "--Voila.port_retries=0",  # a preheated kernel must know the real port; fail if it is taken
         "--template=workbench",
@@ -286,13 +288,141 @@ def _use_templates() -> None:
     os.environ["JUPYTER_PATH"] = os.pathsep.join(dict.fromkeys(paths))
 
 
+# ----- the server: bound socket, guarded application ----------------------------------------------
+def bind(ip: str, port: int) -> list[Any]:
+    """Listening sockets on ``ip``:``port`` (port 0: a free one), bound before anything else starts.
+
+    Raises :class:`WorkbenchError` saying so when the port is taken or may not be used.
+    """
+    import errno
+
+    from tornado.netutil import bind_sockets
+
+    try:
+        return bind_sockets(port, ip or None)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise WorkbenchError(f"port {port} on {ip or 'all addresses'} is already in use (another "
+                                 "`workbench serve`, or another program, listens there); stop it or choose "
+                                 "another port with --port") from None
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise WorkbenchError(f"port {port} may not be used by this user; choose one above 1024 with --port") from None
+        if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, socket.gaierror):
+            raise WorkbenchError(f"{ip} is not an address of this machine; give one of its addresses with --ip, "
+                                 "or 0.0.0.0 for all") from None
+        raise
+
+
+def voila_class() -> type:
+    """The Voila application with the workbench's guard in front of every handler (made on first use)."""
+    global _VOILA_CLASS
+    if _VOILA_CLASS is not None:
+        return _VOILA_CLASS
+    import tempfile
+
+    import tornado.web
+    from jupyter_server.utils import url_path_join
+    from tornado.httpserver import HTTPServer
+    from tornado.ioloop import IOLoop
+    from voila.app import Voila
+
+    from workbench.present.report import plotly_js_path
+    from workbench.serve.guard import StatusHandler
+
+    class GuardedApplication(tornado.web.Application):
+        guard: Any = None
+
+        def find_handler(self, request: Any, **kwargs: Any) -> Any:
+            if self.guard is not None:
+                delegate = self.guard.route(self, request)
+                if delegate is not None:
+                    return delegate
+            return super().find_handler(request, **kwargs)
+
+    class AssetHandler(tornado.web.StaticFileHandler):
+        def get_cache_time(self, path: str, modified: Any, mime_type: str) -> int:
+            return 86400
+
+    class WorkbenchVoila(Voila):
+        """Voila on sockets bound beforehand, behind :class:`workbench.serve.guard.Guard`."""
+
+        guard: Any = None
+        sockets: list[Any] = []
+        xheaders: bool = False
+
+        def init_handlers(self) -> list:
+            base = self.server_url or self.base_url
+            mine = [(url_path_join(base, r"/workbench/assets/(plotly\.min\.js)"), AssetHandler,
+                     {"path": str(plotly_js_path().parent)})]
+            if self.guard is not None:
+                mine.append((url_path_join(base, r"/workbench/status"), StatusHandler, {"guard": self.guard}))
+            return mine + super().init_handlers()
+
+        def start(self) -> None:  # Voila.start, with the guarded application
+            self.connection_dir = tempfile.mkdtemp(prefix="voila_", dir=self.connection_dir_root)
+            settings = self.init_settings()
+            self.app = GuardedApplication(**settings)
+            self.app.guard = self.guard
+            self.app.settings.update(self.tornado_settings)
+            self.app.settings["serve_traceback"] = False
+            self.app.add_handlers(".*$", self.init_handlers())
+            self.listen()
+
+        def listen(self) -> None:  # on the sockets bound by :func:`bind`
+            server = HTTPServer(self.app, xheaders=self.xheaders)
+            server.add_sockets(self.sockets)
+            self.ioloop = IOLoop.current()
+            try:
+                self.ioloop.start()
+            except KeyboardInterrupt:
+                self.log.info("Stopping...")
+            finally:
+                server.stop()
+                self.stop()
+
+    _VOILA_CLASS = WorkbenchVoila
+    return WorkbenchVoila
+
+
+_VOILA_CLASS: type | None = None
+
+
+def preheat_choice(pages: list[str], with_snapshot: set[str], mode: str, most: int) -> list[str]:
+    """The notebooks (file names) whose kernels are preheated.
+
+    ``mode`` ``all``: every one; ``none``: none; ``auto``: those without a snapshot for the default
+    parameters (a snapshot answers at once anyway), in name order, at most ``most``.
+    """
+    if mode == "none":
+        return []
+    if mode == "all":
+        return list(pages)
+    return [p for p in pages if Path(p).stem not in with_snapshot][:max(0, most)]
+
+
+def _display_host(ip: str) -> str:
+    if ip in ("", "0.0.0.0", "::"):
+        return socket.gethostname()
+    return f"[{ip}]" if ":" in ip else ip
+
+
 def main(args: argparse.Namespace) -> int:
     """``workbench serve``: run the dashboards until interrupted; return the exit code.
 
-    ``args.port`` (int), ``args.data`` (data folder or None: the sample shop) and
-    ``args.preheat`` (bool). The data folder reaches the kernels as ``WORKBENCH_DATA``.
+    ``args`` (argparse, every field optional): ``action`` (``passwd``: set the password and stop),
+    ``ip`` (default 127.0.0.1), ``port`` (8866), ``data`` (data folder; default the sample shop; it
+    reaches the kernels as ``WORKBENCH_DATA``), ``preheat`` (False: no preheated kernels),
+    ``preheat_mode``/``preheat_max``, ``allow_host`` (more host names), ``login`` (require a login on
+    127.0.0.1 too), ``max_kernels``, ``reclaim_after``, ``reports`` (the reports root for snapshots;
+    ``snapshots`` False: none), ``behind_proxy`` (trust X-Forwarded-For/-Proto), ``notebooks``.
     """
-    folder = notebooks_dir()
+    if getattr(args, "action", None) == "passwd":
+        return passwd(args)
+    from workbench.serve import auth, kernels, snapshot
+    from workbench.serve.guard import Guard, HostPolicy, Limits, is_local_address
+
+    folder = Path(args.notebooks).resolve() if getattr(args, "notebooks", None) else notebooks_dir()
+    ip = str(getattr(args, "ip", None) or "127.0.0.1")
     port = int(getattr(args, "port", 8866))
     data = getattr(args, "data", None)
     if data:
@@ -301,20 +431,76 @@ def main(args: argparse.Namespace) -> int:
             raise WorkbenchError(f"data folder {data} does not exist; give a folder of <table>.parquet/.csv files "
                                  "or a DuckDB file, or leave --data out for the sample shop")
         os.environ["WORKBENCH_DATA"] = str(path)
+    from workbench.app.paths import default_data
+
+    login = bool(getattr(args, "login", False)) or not is_local_address(ip)
+    credentials = auth.Credentials(required=login, password=auth.load_password() if login else None)
+    limits = Limits(max_kernels=int(getattr(args, "max_kernels", None) or Limits.max_kernels))
+    index = None
+    if getattr(args, "snapshots", True):
+        reports = Path(getattr(args, "reports", None) or snapshot.default_reports_root()).expanduser()
+        index = snapshot.SnapshotIndex(reports, default_data())
+        index.refresh(force=True)
+    budget = kernels.KernelBudget(limits.max_kernels, float(getattr(args, "reclaim_after", None)
+                                                             or kernels.RECLAIM_AFTER))
+    guard = Guard(hosts=HostPolicy.for_address(ip, getattr(args, "allow_host", None) or []), credentials=credentials,
+                  limits=limits, notebooks=folder, snapshots=index, kernels=budget)
+
+    pages = [p["file"] for p in dashboard_pages(folder)]
+    mode = "none" if not getattr(args, "preheat", True) else str(getattr(args, "preheat_mode", None) or "auto")
+    warm = preheat_choice(pages, index.notebooks() if index is not None else set(), mode,
+                          int(getattr(args, "preheat_max", None) or 2))
+
+    sockets = bind(ip, port)  # before anything prints a URL or starts a kernel
+    port = sockets[0].getsockname()[1]
     _use_templates()
     fix_async_shell_send()
     route_queries_to_fresh_kernels()
     limit_preheating()
+    kernels.cap_kernels(budget)
 
     from traitlets.config import Config
-    from voila.app import Voila
 
     config = Config()
     config.VoilaConfiguration.page_config_hook = page_config_hook
-    app = Voila.instance(config=config)  # the singleton: traitlets then logs cell errors through it
-    app.initialize(voila_argv(folder, port, preheat=bool(getattr(args, "preheat", True))))
-    print(f"dashboards: http://127.0.0.1:{port}/  (Ctrl+C to stop)", flush=True)
+    if warm:
+        config.VoilaKernelManager.preheat_denylist = [f"^{re.escape(p)}$" for p in pages if p not in warm]
+    cls = voila_class()
+    cls.guard, cls.sockets, cls.xheaders = guard, sockets, bool(getattr(args, "behind_proxy", False))
+    app = cls.instance(config=config)  # the singleton: traitlets then logs cell errors through it
+    app.initialize(voila_argv(folder, port, preheat=bool(warm), ip=ip))
+    url = f"http://{_display_host(ip)}:{port}/"
+    snaps = len(index) if index is not None else 0
+    print(f"dashboards: {url}  (Ctrl+C to stop)", flush=True)
+    if login:
+        print(f"login link: {url}?token={credentials.token}", flush=True)
+        print("  (or the password set with `workbench serve passwd`)" if credentials.password else
+              "  (set a password for the team with `workbench serve passwd`)", flush=True)
+    print(f"snapshots: {snaps} pages from {index.root if index is not None else '-'}; preheated: "
+          f"{', '.join(Path(p).stem for p in warm) or 'none'}; at most {limits.max_kernels} live dashboards",
+          flush=True)
     app.start()
+    return 0
+
+
+def passwd(args: argparse.Namespace) -> int:
+    """``workbench serve passwd``: ask for the dashboards' password (twice) and store its hash; 0 when set.
+
+    With ``args.password_stdin`` (or when stdin is not a terminal) the password is the first line of stdin.
+    """
+    import getpass
+    import sys
+
+    from workbench.serve import auth
+
+    if getattr(args, "password_stdin", False) or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("dashboard password: ")
+        if getpass.getpass("again: ") != password:
+            raise WorkbenchError("the two passwords differ; nothing was changed")
+    path = auth.set_password(password)
+    print(f"password hash stored in {path} (scrypt with a random salt; the password itself is not kept)")
     return 0
 
 

@@ -1,0 +1,193 @@
+"""How many kernels ``workbench serve`` runs: a cap on request kernels, reclaiming idle ones first.
+
+A dashboard opened live needs a kernel of its own (its widgets live there). Without a cap, every
+distinct query string started one (230–350 MB each) until the machine ran out of memory.
+:class:`KernelBudget` counts the *request kernels* (every kernel except the preheated pools'
+ones, which are bounded by the preheat setting) and allows at most ``max_kernels``. When the cap
+is reached, kernels that no page is connected to, that are idle and have had no activity for
+``reclaim_after`` seconds (a page closed, or a script that fetched a page and left) are shut
+down to make room; when none is, the guard answers 429 (:mod:`workbench.serve.guard`) and
+:func:`cap_kernels` refuses the start in the kernel manager as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from workbench.errors import WorkbenchError
+
+#: Seconds a kernel nobody is connected to must have been idle before it may be reclaimed.
+RECLAIM_AFTER = 30.0
+
+
+class KernelCapReached(WorkbenchError):
+    """Raised when a kernel would be started beyond the cap and none can be reclaimed."""
+
+
+class KernelBudget:
+    """The cap on request kernels of one kernel manager (bound later, when Voila has made it)."""
+
+    def __init__(self, max_kernels: int, reclaim_after: float = RECLAIM_AFTER) -> None:
+        self.max_kernels = max(1, int(max_kernels))
+        self.reclaim_after = reclaim_after
+        self.manager: Any = None
+        self._lock: asyncio.Lock | None = None
+        self._closing: set[str] = set()
+
+    # ----- what runs ---------------------------------------------------------------------------------
+    def _pooled(self) -> set[str]:
+        ids: set[str] = set()
+        for pool in getattr(self.manager, "_pools", {}).values():
+            for task in pool:
+                try:
+                    if task.done() and not task.cancelled() and task.exception() is None:
+                        ids.add(task.result()["kernel_id"])
+                except Exception:  # noqa: BLE001 - a failed pool start holds no kernel
+                    continue
+        return ids
+
+    def request_kernels(self) -> list[str]:
+        """Ids of running kernels that are not waiting in a preheated pool (nor being shut down)."""
+        if self.manager is None:
+            return []
+        pooled = self._pooled()
+        return [k for k in self.manager.list_kernel_ids() if k not in pooled and k not in self._closing]
+
+    def reclaimable(self, now: float | None = None) -> list[str]:
+        """Request kernels with no page connected, idle for ``reclaim_after`` s; longest idle first."""
+        if self.manager is None:
+            return []
+        import datetime as dt
+
+        connections = getattr(self.manager, "_kernel_connections", {})
+        now_utc = dt.datetime.now(dt.timezone.utc)
+        out = []
+        for kid in self.request_kernels():
+            try:
+                kernel = self.manager.get_kernel(kid)
+            except KeyError:
+                continue
+            if connections.get(kid, 0) > 0 or getattr(kernel, "execution_state", "idle") == "busy":
+                continue
+            last = getattr(kernel, "last_activity", None)
+            idle = (now_utc - last).total_seconds() if last is not None else self.reclaim_after
+            if idle >= self.reclaim_after:
+                out.append((idle, kid))
+        return [kid for _, kid in sorted(out, reverse=True)]
+
+    def counts(self) -> dict[str, int]:
+        """Running kernels: ``total``, ``request`` (capped), ``pooled`` and ``reclaimable``."""
+        if self.manager is None:
+            return {"total": 0, "request": 0, "pooled": 0, "reclaimable": 0}
+        return {"total": len(self.manager.list_kernel_ids()), "request": len(self.request_kernels()),
+                "pooled": len(self._pooled()), "reclaimable": len(self.reclaimable())}
+
+    # ----- making room ---------------------------------------------------------------------------------
+    def has_room(self) -> bool:
+        """Whether one more request kernel fits, reclaiming (in the background) what is needed."""
+        if self.manager is None:
+            return True
+        free = self.max_kernels - len(self.request_kernels())
+        if free > 0:
+            return True
+        spare = self.reclaimable()
+        if len(spare) < 1 - free:
+            return False
+        for kid in spare[:1 - free]:
+            self._shutdown_soon(kid)
+        return True
+
+    def _shutdown_soon(self, kid: str) -> None:
+        self._closing.add(kid)
+
+        async def stop() -> None:
+            try:
+                await self.manager.shutdown_kernel(kid, now=True)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+            finally:
+                self._closing.discard(kid)
+
+        asyncio.ensure_future(stop())
+
+    async def admit(self) -> None:
+        """Before a request kernel starts: reclaim to make room, or raise :class:`KernelCapReached`."""
+        if len(self.request_kernels()) < self.max_kernels:
+            return
+        for kid in self.reclaimable():
+            self._closing.add(kid)
+            try:
+                await self.manager.shutdown_kernel(kid, now=True)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+            finally:
+                self._closing.discard(kid)
+            if len(self.request_kernels()) < self.max_kernels:
+                return
+        raise KernelCapReached(f"all {self.max_kernels} dashboard kernels are in use")
+
+    def lock(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+
+def cap_kernels(budget: KernelBudget) -> None:
+    """Make the kernel manager class Voila builds respect ``budget`` (binds it to the manager).
+
+    Wraps ``voila.app.voila_kernel_manager_factory`` (once per call; the server calls it once):
+    ``start_kernel`` of a request waits for :meth:`KernelBudget.admit` and raises a 429 error when
+    the cap is reached. The preheated pools start their kernels through the base class and are
+    not counted.
+    """
+    import tornado.web
+    import voila.app
+
+    factory = voila.app.voila_kernel_manager_factory
+
+    def capped_factory(base_class: type, preheat_kernel: bool, default_pool_size: int,
+                       page_config_hook: Any = None) -> type:
+        manager_class = factory(base_class, preheat_kernel, default_pool_size, page_config_hook=page_config_hook)
+
+        class CappedKernelManager(manager_class):  # type: ignore[misc, valid-type]
+            def __init__(self, **kwargs: Any) -> None:
+                super().__init__(**kwargs)
+                budget.manager = self
+
+            async def start_kernel(self, *args: Any, **kwargs: Any) -> str:
+                async with budget.lock():
+                    try:
+                        await budget.admit()
+                    except KernelCapReached:
+                        from workbench.text.catalogue import message
+
+                        text = " · ".join(message("serve.busy.body", lang, kernels=budget.max_kernels)
+                                          for lang in ("zh", "en"))
+                        raise tornado.web.HTTPError(429, reason="Too Many Requests", log_message=text) from None
+                    return await super().start_kernel(*args, **kwargs)
+
+        return CappedKernelManager
+
+    voila.app.voila_kernel_manager_factory = capped_factory
+
+
+def process_memory_mb(pid: int | None = None) -> float:
+    """Resident memory of process ``pid`` (default: this one) and all its children, in MB (0 if unknown)."""
+    try:
+        import psutil
+    except ImportError:
+        return 0.0
+    try:
+        proc = psutil.Process(pid or os.getpid())
+        total = proc.memory_info().rss
+        for child in proc.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except psutil.Error:
+                continue
+    except psutil.Error:
+        return 0.0
+    return round(total / 2**20, 1)
+
