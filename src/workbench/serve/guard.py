@@ -46,6 +46,7 @@ LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "localhost.localdomain
 WILDCARDS = frozenset({"", "0.0.0.0", "::"})
 
 _DASHBOARD = re.compile(r"^voila/(render|live)/([^/?#]+\.ipynb)$")
+_API = ("api/", "voila/api/", "voila/query/", "workbench/status")
 _PUBLIC = ("voila/static/", "voila/templates/", "voila/labextensions/", "voila/api/themes/",
            "workbench/assets/", "favicon.ico", "static/")
 
@@ -169,18 +170,26 @@ def message_page(status: int, key: str, detail: str = "", **values: Any) -> str:
             f"<p class='wb-status'>HTTP {status}</p></div></body></html>")
 
 
-def refused_page(message: str, page_path: str) -> str:
-    """The 400 page of a dashboard address whose parameters were refused (the reason escaped)."""
+def refused_page(message: str, page_path: str, base_url: str = "/") -> str:
+    """The 400 page of a dashboard address whose parameters were refused (the reason escaped).
+
+    Like a dashboard, it has the navigation link home (``.wb-nav``) and its content in
+    ``#rendered_cells``.
+    """
     from workbench.app.url import refusal_html
 
     zh_title, en_title = _both("serve.refused.title")
+    zh_home, en_home = _both("serve.snapshot.home")
     return (f"<!DOCTYPE html><html lang='zh'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{html.escape(zh_title)} · {html.escape(en_title)}</title>"
             f"<style>body{{font:15px/1.6 system-ui,'Noto Sans CJK SC',sans-serif;max-width:52em;margin:2em auto;"
             f"padding:0 1em}}</style></head><body>"
+            f"<nav class='wb-nav'><a class='wb-nav-home' href='{html.escape(base_url)}'>{html.escape(zh_home)} · "
+            f"{html.escape(en_home)}</a></nav><div id='rendered_cells'>"
             f"<p lang='zh'>{html.escape(_both('serve.refused.body')[0])}</p>"
-            f"{refusal_html(message, page_path)}</body></html>")
+            f"<p lang='en'>{html.escape(_both('serve.refused.body')[1])}</p>"
+            f"{refusal_html(message, page_path)}</div></body></html>")
 
 
 class _Answer(tornado.web.RequestHandler):
@@ -312,7 +321,8 @@ class Guard:
             return self._login(app, request, answer, secure, client)
         if any(path.startswith(p) for p in _PUBLIC if p != "static/"):
             return None  # stylesheets and scripts of the pages; they hold no data
-        if request.method == "GET" and request.headers.get("Upgrade", "").lower() != "websocket":
+        api = path.startswith(_API)
+        if request.method == "GET" and not api and request.headers.get("Upgrade", "").lower() != "websocket":
             target = request.uri if request.uri.startswith("/") and not request.uri.startswith("//") else "/"
             return answer(302, headers={"Location": f"{self.base_url}login?next={quote(target, safe='')}"})
         return answer(403, message_page(403, "serve.login_needed"))
@@ -356,7 +366,7 @@ class Guard:
         try:
             values = check_query(request.query)
         except ParameterError as exc:
-            return answer(400, refused_page(str(exc), page_path))
+            return answer(400, refused_page(str(exc), page_path, self.base_url))
         stem = name[:-len(".ipynb")]
         if mode == "render" and self.snapshots is not None and request.method in ("GET", "HEAD"):
             snap = self.snapshots.find(stem, values)

@@ -66,6 +66,9 @@ CULL_INTERVAL = 60
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
+#: The dashboards' folder of the running server (None: :func:`notebooks_dir`).
+_SERVED: Path | None = None
+
 
 # ----- dashboards (runs in the server) ---------------------------------------------------------
 def notebooks_dir() -> Path:
@@ -110,7 +113,7 @@ def page_config_hook(page_config: dict[str, Any], **kwargs: Any) -> dict[str, An
     ``kwargs`` holds Voila's ``notebook_path``, ``base_url``... Changes ``page_config`` in place
     and returns it (Voila uses either).
     """
-    page_config["workbench"] = {"topics": dashboard_pages(), "current": Path(kwargs.get("notebook_path") or "").stem}
+    page_config["workbench"] = {"topics": dashboard_pages(_SERVED), "current": Path(kwargs.get("notebook_path") or "").stem}
     return page_config
 
 
@@ -421,7 +424,9 @@ def main(args: argparse.Namespace) -> int:
     from workbench.serve import auth, kernels, snapshot
     from workbench.serve.guard import Guard, HostPolicy, Limits, is_local_address
 
+    global _SERVED
     folder = Path(args.notebooks).resolve() if getattr(args, "notebooks", None) else notebooks_dir()
+    _SERVED = folder
     ip = str(getattr(args, "ip", None) or "127.0.0.1")
     port = int(getattr(args, "port", 8866))
     data = getattr(args, "data", None)
