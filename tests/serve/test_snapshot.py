@@ -204,10 +204,10 @@ def test_a_snapshot_page_draws_its_first_chart_without_any_kernel_and_a_filter_g
             print(f"snapshot first chart {time.perf_counter() - t0:.2f} s")
             assert status(snapshot_server)["kernels"]["total"] == 0  # drawn without any kernel
             assert "快照：数据截至 2025-12-31" in page.locator(".wb-snap-asof").inner_text()
-            page.locator("input[name=channel][value=jd]").uncheck()  # a filter change
-            page.wait_for_url("**/voila/live/01_tiny.ipynb?*")
+            with page.expect_navigation(url="**/voila/live/01_tiny.ipynb?*", wait_until="commit"):
+                page.locator("input[name=channel][value=jd]").click()  # a filter change
             assert "channels=" in page.url and "jd" not in page.url.split("channels=")[1].split("&")[0]
-            page.wait_for_function("() => document.body.innerText.includes('tiny-page')")  # computed live
+            page.wait_for_function("() => !!document.body && document.body.innerText.includes('tiny-page')")  # live
             text = page.inner_text("body")
             chosen = text.split("('channels', '")[1].split("'")[0].split(",")
             assert "tmall" in chosen and "jd" not in chosen and len(chosen) == 6, text[-500:]
