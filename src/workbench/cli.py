@@ -134,8 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports", help="reports folder whose batch pages are served as snapshots (default: reports/)")
     p.add_argument("--no-snapshots", dest="snapshots", action="store_false", help="always compute live")
     p.add_argument("--no-preheat", dest="preheat", action="store_false", help="start kernels on request")
-    p.add_argument("--preheat", dest="preheat_mode", choices=["auto", "all", "none"], default="auto",
-                   help="auto (default): notebooks without a snapshot, at most --preheat-max; all; none")
+    p.add_argument("--preheat", dest="preheat_mode", default="auto", metavar="WHICH",
+                   help="auto (default): notebooks without a snapshot, at most --preheat-max; all; none; "
+                        "or notebooks such as 00_overview,01_sales_traffic")
     p.add_argument("--preheat-max", type=int, default=2, help="most notebooks preheated in auto mode (default 2)")
     p.add_argument("--max-kernels", type=int, default=4, help="most live dashboards at once (default 4)")
     p.add_argument("--reclaim-after", type=float, default=30.0,

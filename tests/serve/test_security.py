@@ -23,7 +23,7 @@ import nbformat
 import pytest
 from test_serve import ROOT, isolated_env, running_server
 
-from workbench.errors import ParameterError
+from workbench.errors import ParameterError, WorkbenchError
 from workbench.serve import auth
 from workbench.serve.guard import HostPolicy, RateLimiter, is_local_address
 from workbench.serve.server import preheat_choice
@@ -151,6 +151,9 @@ def test_preheating_skips_notebooks_a_snapshot_answers() -> None:
     assert preheat_choice(pages, set(), "auto", 2) == pages[:2]
     assert preheat_choice(pages, set(pages), "all", 2) == pages
     assert preheat_choice(pages, set(), "none", 2) == []
+    assert preheat_choice(pages, set(), "03_marketing, 01_sales_traffic.ipynb", 0) == [pages[1], pages[3]]
+    with pytest.raises(WorkbenchError, match="99_nowhere"):
+        preheat_choice(pages, set(), "01_sales_traffic,99_nowhere", 2)
 
 
 # ----- over HTTP --------------------------------------------------------------------------------------

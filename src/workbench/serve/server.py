@@ -394,12 +394,20 @@ def preheat_choice(pages: list[str], with_snapshot: set[str], mode: str, most: i
     """The notebooks (file names) whose kernels are preheated.
 
     ``mode`` ``all``: every one; ``none``: none; ``auto``: those without a snapshot for the default
-    parameters (a snapshot answers at once anyway), in name order, at most ``most``.
+    parameters (a snapshot answers at once anyway), in name order, at most ``most``; otherwise a
+    comma-separated list of notebooks (:class:`WorkbenchError` naming any that is not served).
     """
     if mode == "none":
         return []
     if mode == "all":
         return list(pages)
+    if mode != "auto":  # a comma-separated list of notebooks (stems or file names)
+        wanted = {Path(n.strip()).stem for n in mode.split(",") if n.strip()}
+        unknown = wanted - {Path(p).stem for p in pages}
+        if unknown:
+            raise WorkbenchError(f"--preheat names notebooks that are not served: {', '.join(sorted(unknown))}; "
+                                 "give auto, all, none or names such as 01_sales_traffic")
+        return [p for p in pages if Path(p).stem in wanted]
     return [p for p in pages if Path(p).stem not in with_snapshot][:max(0, most)]
 
 
