@@ -139,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "or notebooks such as 00_overview,01_sales_traffic")
     p.add_argument("--preheat-max", type=int, default=2, help="most notebooks preheated in auto mode (default 2)")
     p.add_argument("--max-kernels", type=int, default=4, help="most live dashboards at once (default 4)")
+    p.add_argument("--kernels-per-client", type=int, default=2,
+                   help="most live dashboards one client (address) may hold (default 2)")
     p.add_argument("--reclaim-after", type=float, default=30.0,
                    help="seconds a kernel no page is connected to stays before it may be reclaimed (default 30)")
     p.add_argument("--notebooks", help=argparse.SUPPRESS)  # a folder of dashboards other than notebooks/ (tests)

@@ -276,15 +276,22 @@ def test_many_distinct_query_strings_do_not_start_a_kernel_each(capped_server: s
 
 
 def test_at_the_cap_with_no_idle_kernel_a_request_gets_429(tmp_path: Path) -> None:
+    """Two live dashboards in all, one per client (clients told apart by the proxy's X-Real-Ip)."""
     with running_server(tmp_path / "server", preheat=False, ready_timeout=180,
-                        extra=("--max-kernels", "1", "--reclaim-after", "600",
-                               "--notebooks", str(tiny_notebooks(tmp_path / "nb")))) as base:
-        code, _, _ = fetch(f"{base}voila/render/01_tiny.ipynb?period=last-7d")
-        assert code == 200
-        code, headers, page = fetch(f"{base}voila/render/01_tiny.ipynb?period=last-8d")
+                        extra=("--max-kernels", "2", "--kernels-per-client", "1", "--reclaim-after", "600",
+                               "--behind-proxy", "--notebooks", str(tiny_notebooks(tmp_path / "nb")))) as base:
+        def live(client: str, days: int) -> tuple[int, dict[str, str], str]:
+            return fetch(f"{base}voila/render/01_tiny.ipynb?period=last-{days}d",
+                         headers={"X-Real-Ip": client, "X-Workbench-Client": "someone-else"})
+
+        assert live("10.0.0.1", 7)[0] == 200
+        code, headers, page = live("10.0.0.1", 8)  # the same client again: its one kernel is in use
         assert code == 429 and headers.get("retry-after") == "30"
-        assert "服务器繁忙" in page and "The server is busy" in page and "Traceback" not in page
-        assert status(base)["kernels"]["request"] == 1
+        assert "实时页面过多" in page and "Too many live pages" in page and "Traceback" not in page
+        assert live("10.0.0.2", 9)[0] == 200  # another client still may
+        code, _, page = live("10.0.0.3", 10)  # but the server's two are taken
+        assert code == 429 and "服务器繁忙" in page and "The server is busy" in page
+        assert status(base)["kernels"]["request"] == 2
 
 
 def test_serve_says_clearly_when_its_port_is_taken(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ In order, for each request (pages, static files, kernel websockets alike):
    string checked by :func:`workbench.app.url.check_query` here, before any kernel exists: a refused
    value answers 400 with the bilingual reason. ``render`` is served from a snapshot when one matches
    (:mod:`workbench.serve.snapshot`); otherwise, and always for ``live``, a kernel is needed: at most
-   ``pages_per_minute`` such requests per client and at most ``max_kernels`` request kernels in all
+   ``pages_per_minute`` such requests per client, at most ``kernels_per_client`` kernels started by one
+   client and at most ``max_kernels`` request kernels in all
    (idle kernels no page is connected to are reclaimed first: :mod:`workbench.serve.kernels`);
    otherwise 429. A query equal to the defaults is dropped, so the page can use a preheated kernel.
 """
@@ -146,6 +147,7 @@ class Limits:
     pages_per_minute: int = 20
     login_attempts_per_minute: int = 10
     max_kernels: int = 4
+    kernels_per_client: int = 2
 
 
 # ----- pages written by the guard ---------------------------------------------------------------------
@@ -376,9 +378,16 @@ class Guard:
         if not self.pages.allow(client):
             wait = self.pages.retry_after(client)
             return answer(429, message_page(429, "serve.rate", seconds=wait), headers={"Retry-After": str(wait)})
-        if self.kernels is not None and not self.kernels.has_room():
-            return answer(429, message_page(429, "serve.busy", kernels=self.limits.max_kernels),
-                          headers={"Retry-After": "30"})
+        if self.kernels is not None:
+            from workbench.serve.kernels import CLIENT_HEADER
+
+            request.headers[CLIENT_HEADER] = client  # replaces any such header the client sent
+            if not self.kernels.client_has_room(client, self.limits.kernels_per_client):
+                return answer(429, message_page(429, "serve.client_busy", kernels=self.limits.kernels_per_client),
+                              headers={"Retry-After": "30"})
+            if not self.kernels.has_room():
+                return answer(429, message_page(429, "serve.busy", kernels=self.limits.max_kernels),
+                              headers={"Retry-After": "30"})
         from workbench.serve.snapshot import normalise
 
         if normalise(values) == normalise({}):

@@ -18,6 +18,10 @@ from typing import Any
 
 from workbench.errors import WorkbenchError
 
+#: The request header the guard sets to the client's address, and the kernel variable Voila makes of it.
+CLIENT_HEADER = "X-Workbench-Client"
+CLIENT_ENV = "HTTP_X_WORKBENCH_CLIENT"
+
 #: Seconds a kernel nobody is connected to must have been idle before it may be reclaimed.
 RECLAIM_AFTER = 30.0
 
@@ -35,6 +39,7 @@ class KernelBudget:
         self.manager: Any = None
         self._lock: asyncio.Lock | None = None
         self._closing: set[str] = set()
+        self.owners: dict[str, str] = {}  # kernel id -> the client whose request started it
 
     # ----- what runs ---------------------------------------------------------------------------------
     def _pooled(self) -> set[str]:
@@ -96,6 +101,23 @@ class KernelBudget:
         if len(spare) < 1 - free:
             return False
         for kid in spare[:1 - free]:
+            self._shutdown_soon(kid)
+        return True
+
+    def client_has_room(self, client: str, limit: int) -> bool:
+        """Whether ``client`` may start one more kernel (at most ``limit``), reclaiming one of its idle ones."""
+        if self.manager is None:
+            return True
+        running = set(self.request_kernels())
+        for kid in [k for k in self.owners if k not in running and k not in self._closing]:
+            del self.owners[kid]
+        mine = [k for k in running if self.owners.get(k) == client]
+        if len(mine) < limit:
+            return True
+        spare = [k for k in self.reclaimable() if self.owners.get(k) == client]
+        if len(mine) - len(spare) >= limit:
+            return False
+        for kid in spare[:len(mine) - limit + 1]:
             self._shutdown_soon(kid)
         return True
 
@@ -166,7 +188,11 @@ def cap_kernels(budget: KernelBudget) -> None:
                         text = " · ".join(message("serve.busy.body", lang, kernels=budget.max_kernels)
                                           for lang in ("zh", "en"))
                         raise tornado.web.HTTPError(429, reason="Too Many Requests", log_message=text) from None
-                    return await super().start_kernel(*args, **kwargs)
+                    kid = await super().start_kernel(*args, **kwargs)
+                client = (kwargs.get("env") or {}).get(CLIENT_ENV)
+                if client:
+                    budget.owners[kid] = client
+                return kid
 
         return CappedKernelManager
 

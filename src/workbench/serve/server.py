@@ -424,7 +424,7 @@ def main(args: argparse.Namespace) -> int:
     ``ip`` (default 127.0.0.1), ``port`` (8866), ``data`` (data folder; default the sample shop; it
     reaches the kernels as ``WORKBENCH_DATA``), ``preheat`` (False: no preheated kernels),
     ``preheat_mode``/``preheat_max``, ``allow_host`` (more host names), ``login`` (require a login on
-    127.0.0.1 too), ``max_kernels``, ``reclaim_after``, ``reports`` (the reports root for snapshots;
+    127.0.0.1 too), ``max_kernels``, ``kernels_per_client``, ``reclaim_after``, ``reports`` (the reports root for snapshots;
     ``snapshots`` False: none), ``behind_proxy`` (trust X-Forwarded-For/-Proto), ``notebooks``.
     """
     if getattr(args, "action", None) == "passwd":
@@ -448,7 +448,8 @@ def main(args: argparse.Namespace) -> int:
 
     login = bool(getattr(args, "login", False)) or not is_local_address(ip)
     credentials = auth.Credentials(required=login, password=auth.load_password() if login else None)
-    limits = Limits(max_kernels=int(getattr(args, "max_kernels", None) or Limits.max_kernels))
+    limits = Limits(max_kernels=int(getattr(args, "max_kernels", None) or Limits.max_kernels),
+                    kernels_per_client=int(getattr(args, "kernels_per_client", None) or Limits.kernels_per_client))
     index = None
     if getattr(args, "snapshots", True):
         reports = Path(getattr(args, "reports", None) or snapshot.default_reports_root()).expanduser()
@@ -476,6 +477,7 @@ def main(args: argparse.Namespace) -> int:
 
     config = Config()
     config.VoilaConfiguration.page_config_hook = page_config_hook
+    config.VoilaConfiguration.http_header_envs = [kernels.CLIENT_HEADER]  # who started a kernel (the guard sets it)
     if warm:
         config.VoilaKernelManager.preheat_denylist = [f"^{re.escape(p)}$" for p in pages if p not in warm]
     cls = voila_class()
