@@ -60,8 +60,9 @@ def start(tmp: Path, *args: str) -> tuple[subprocess.Popen, str]:
     tmp.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     cmd = [sys.executable, "-m", "workbench.cli", "serve", "--port", str(port), *args]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(tmp), stdout=open(tmp / "serve.log", "wb"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    with open(tmp / "serve.log", "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(tmp), stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
     base = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -167,8 +168,8 @@ def measure(reports: Path | None, notebook: str, rounds: int, open_pages: int) -
         proc, base = start(tmp / "memory", "--reports", str(reports))
         try:
             warm = server_status(base)
-            said = [line for line in (tmp / "memory" / "serve.log").read_text().splitlines()
-                    if line.startswith("snapshots:")][0].split("preheated: ")[1].split(";")[0]
+            said = next(line for line in (tmp / "memory" / "serve.log").read_text().splitlines()
+                        if line.startswith("snapshots:")).split("preheated: ")[1].split(";")[0]
             preheated = [] if said == "none" else said.split(", ")
             out["preheated"] = preheated
             wait_for_pool(base, len(preheated))

@@ -164,7 +164,7 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp / "home"
     env = {"WORKBENCH_HOME": str(home)}
     done = subprocess.run([sys.executable, "-m", "workbench.cli", "serve", "passwd", "--password-stdin"],
-                          cwd=ROOT, env=isolated_env(tmp) | env, input=PASSWORD + "\n", capture_output=True,
+                          check=False, cwd=ROOT, env=isolated_env(tmp) | env, input=PASSWORD + "\n", capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert str(home / "serve-password.json") in done.stdout and PASSWORD not in done.stdout
@@ -300,7 +300,7 @@ def test_serve_says_clearly_when_its_port_is_taken(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         done = subprocess.run([sys.executable, "-m", "workbench.cli", "serve", "--port", str(port), "--no-preheat",
-                               "--reports", str(tmp_path)], cwd=ROOT, env=isolated_env(tmp_path),
+                               "--reports", str(tmp_path)], check=False, cwd=ROOT, env=isolated_env(tmp_path),
                               capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert f"port {port} on 127.0.0.1 is already in use" in done.stderr and "--port" in done.stderr

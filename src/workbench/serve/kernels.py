@@ -13,6 +13,7 @@ down to make room; when none is, the guard answers 429 (:mod:`workbench.serve.gu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from typing import Any
 
@@ -46,11 +47,8 @@ class KernelBudget:
         ids: set[str] = set()
         for pool in getattr(self.manager, "_pools", {}).values():
             for task in pool:
-                try:
-                    if task.done() and not task.cancelled() and task.exception() is None:
-                        ids.add(task.result()["kernel_id"])
-                except Exception:  # noqa: BLE001 - a failed pool start holds no kernel
-                    continue
+                if task.done() and not task.cancelled() and task.exception() is None:  # a failed start holds none
+                    ids.add(task.result()["kernel_id"])
         return ids
 
     def request_kernels(self) -> list[str]:
@@ -67,7 +65,7 @@ class KernelBudget:
         import datetime as dt
 
         connections = getattr(self.manager, "_kernel_connections", {})
-        now_utc = dt.datetime.now(dt.timezone.utc)
+        now_utc = dt.datetime.now(dt.UTC)
         out = []
         for kid in self.request_kernels():
             try:
@@ -126,9 +124,8 @@ class KernelBudget:
 
         async def stop() -> None:
             try:
-                await self.manager.shutdown_kernel(kid, now=True)
-            except Exception:  # noqa: BLE001 - already gone
-                pass
+                with contextlib.suppress(Exception):  # already gone
+                    await self.manager.shutdown_kernel(kid, now=True)
             finally:
                 self._closing.discard(kid)
 
@@ -141,9 +138,8 @@ class KernelBudget:
         for kid in self.reclaimable():
             self._closing.add(kid)
             try:
-                await self.manager.shutdown_kernel(kid, now=True)
-            except Exception:  # noqa: BLE001 - already gone
-                pass
+                with contextlib.suppress(Exception):  # already gone
+                    await self.manager.shutdown_kernel(kid, now=True)
             finally:
                 self._closing.discard(kid)
             if len(self.request_kernels()) < self.max_kernels:

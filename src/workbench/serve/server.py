@@ -350,7 +350,7 @@ def voila_class() -> type:
         """Voila on sockets bound beforehand, behind :class:`workbench.serve.guard.Guard`."""
 
         guard: Any = None
-        sockets: list[Any] = []
+        sockets: tuple[Any, ...] = ()
         xheaders: bool = False
 
         def init_handlers(self) -> list:
@@ -481,7 +481,7 @@ def main(args: argparse.Namespace) -> int:
     if warm:
         config.VoilaKernelManager.preheat_denylist = [f"^{re.escape(p)}$" for p in pages if p not in warm]
     cls = voila_class()
-    cls.guard, cls.sockets, cls.xheaders = guard, sockets, bool(getattr(args, "behind_proxy", False))
+    cls.guard, cls.sockets, cls.xheaders = guard, tuple(sockets), bool(getattr(args, "behind_proxy", False))
     app = cls.instance(config=config)  # the singleton: traitlets then logs cell errors through it
     app.initialize(voila_argv(folder, port, preheat=bool(warm), ip=ip))
     url = f"http://{_display_host(ip)}:{port}/"
