@@ -90,11 +90,11 @@ def server_status(base: str) -> dict[str, Any]:
         return json.loads(answer.read())
 
 
-def wait_for_pool(base: str, pooled: int, timeout: float = 600.0) -> float:
+def wait_for_pool(base: str, pooled: int, timeout: float = 900.0) -> float:
     """Seconds until ``pooled`` preheated kernels are ready (their notebooks rendered)."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
-        if server_status(base)["kernels"]["pooled"] >= pooled:
+        if server_status(base)["kernels"]["ready"] >= pooled:
             return time.monotonic() - t0
         time.sleep(1.0)
     raise RuntimeError(f"the preheated pool did not fill in {timeout} s")
@@ -132,64 +132,84 @@ def _line(name: str, values: list[float], unit: str = "s", target: str = "") -> 
     return {"median": round(med, 3), "values": [round(v, 3) for v in values]}
 
 
-def measure(reports: Path | None, notebook: str, rounds: int, open_pages: int) -> dict[str, Any]:
+PARTS = ("snapshot", "preheated", "memory")
+
+
+def part_snapshot(browser: Any, tmp: Path, reports: Path, notebook: str, rounds: int) -> dict[str, Any]:
+    """First chart from a snapshot, and from a fresh kernel (a link no snapshot has), nothing preheated."""
+    proc, base = start(tmp / "snap", "--reports", str(reports), "--preheat", "none")
+    try:
+        return {
+            "snapshot_first_chart_s": _line("first chart, snapshot", [
+                first_chart(browser, f"{base}voila/render/{notebook}.ipynb") for _ in range(rounds)],
+                target="≤ 1 s"),
+            "fresh_first_chart_s": _line("first chart, live fresh kernel", [
+                first_chart(browser, f"{base}voila/live/{notebook}.ipynb?period=last-90d") for _ in range(rounds)]),
+        }
+    finally:
+        stop(proc)
+
+
+def part_preheated(browser: Any, tmp: Path, notebook: str, rounds: int) -> dict[str, Any]:
+    """First chart from the notebook's preheated kernel, waiting for the pool to refill between rounds."""
+    proc, base = start(tmp / "warm", "--no-snapshots", "--preheat", notebook, "--max-kernels", str(rounds + 1))
+    try:
+        values = []
+        for _ in range(rounds):
+            wait_for_pool(base, 1)
+            values.append(first_chart(browser, f"{base}voila/live/{notebook}.ipynb"))
+        return {"preheated_first_chart_s": _line("first chart, live preheated kernel", values, target="≤ 2 s")}
+    finally:
+        stop(proc)
+
+
+def part_memory(browser: Any, tmp: Path, reports: Path, notebook: str, open_pages: int) -> dict[str, Any]:
+    """The whole server's memory, all 14 topics available the default way: idle, then with live pages open."""
+    proc, base = start(tmp / "memory", "--reports", str(reports))
+    kept: list[Any] = []
+    try:
+        said = next(line for line in (tmp / "memory" / "serve.log").read_text().splitlines()
+                    if line.startswith("snapshots:")).split("preheated: ")[1].split(";")[0]
+        preheated = [] if said == "none" else said.split(", ")
+        wait_for_pool(base, len(preheated))
+        time.sleep(2)
+        idle = server_status(base)
+        out = {"preheated": preheated, "snapshots": idle["snapshots"],
+               "memory_idle_mb": _line("server memory, idle (preheated pools ready)", [idle["memory_mb"]], "MB",
+                                       target="≤ 3000 MB")}
+        for i in range(open_pages):
+            first_chart(browser, f"{base}voila/live/{notebook}.ipynb?period=last-{30 + i}d", keep=kept)
+        busy = server_status(base)
+        out["memory_busy_mb"] = _line(f"server memory, {open_pages} live dashboards open", [busy["memory_mb"]],
+                                      "MB", target="≤ 3000 MB")
+        out["kernels_busy"] = busy["kernels"]
+        return out
+    finally:
+        for context in kept:
+            context.close()
+        stop(proc)
+
+
+def measure(reports: Path | None, notebook: str, rounds: int, open_pages: int,
+            parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
+    """The figures of the parts named in ``parts`` (``snapshot`` includes the fresh kernel)."""
     from playwright.sync_api import sync_playwright
 
     out: dict[str, Any] = {"notebook": notebook, "cpus": os.cpu_count(), "load_before": os.getloadavg()[0]}
     with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        reports = reports or batch_reports(tmp, [notebook])
+        if reports is None and ("snapshot" in parts or "memory" in parts):
+            reports = batch_reports(tmp, [notebook])
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
-        page = f"voila/render/{notebook}.ipynb"
-        live = f"voila/live/{notebook}.ipynb"
-
-        # 1. snapshot first, and live fresh, on a server that preheats nothing
-        proc, base = start(tmp / "snap", "--reports", str(reports), "--preheat", "none")
         try:
-            out["snapshot_first_chart_s"] = _line("first chart, snapshot", [
-                first_chart(browser, base + page) for _ in range(rounds)], target="≤ 1 s")
-            out["fresh_first_chart_s"] = _line("first chart, live fresh kernel", [
-                first_chart(browser, base + live + "?period=last-90d") for _ in range(rounds)])
+            if "snapshot" in parts:
+                out |= part_snapshot(browser, tmp, reports, notebook, rounds)
+            if "preheated" in parts:
+                out |= part_preheated(browser, tmp, notebook, rounds)
+            if "memory" in parts:
+                out |= part_memory(browser, tmp, reports, notebook, open_pages)
         finally:
-            stop(proc)
-
-        # 2. live preheated: the pool of the notebook refills between rounds
-        proc, base = start(tmp / "warm", "--no-snapshots", "--preheat", notebook, "--max-kernels", str(rounds + 1))
-        try:
-            values = []
-            for _ in range(rounds):
-                wait_for_pool(base, 1)
-                values.append(first_chart(browser, base + live))
-            out["preheated_first_chart_s"] = _line("first chart, live preheated kernel", values, target="≤ 2 s")
-        finally:
-            stop(proc)
-
-        # 3. memory with all 14 topics available, the default way
-        proc, base = start(tmp / "memory", "--reports", str(reports))
-        try:
-            warm = server_status(base)
-            said = next(line for line in (tmp / "memory" / "serve.log").read_text().splitlines()
-                        if line.startswith("snapshots:")).split("preheated: ")[1].split(";")[0]
-            preheated = [] if said == "none" else said.split(", ")
-            out["preheated"] = preheated
-            wait_for_pool(base, len(preheated))
-            time.sleep(2)
-            idle = server_status(base)
-            out["memory_idle_mb"] = _line("server memory, idle (preheated pools full)", [idle["memory_mb"]], "MB",
-                                          target="≤ 3000 MB")
-            kept: list[Any] = []
-            for i in range(open_pages):
-                first_chart(browser, base + live + f"?period=last-{30 + i}d", keep=kept)
-            busy = server_status(base)
-            out["memory_busy_mb"] = _line(f"server memory, {open_pages} live dashboards open", [busy["memory_mb"]],
-                                          "MB", target="≤ 3000 MB")
-            out["kernels_busy"] = busy["kernels"]
-            out["snapshots"] = warm["snapshots"]
-            for context in kept:
-                context.close()
-        finally:
-            stop(proc)
-        browser.close()
+            browser.close()
     out["load_after"] = os.getloadavg()[0]
     return out
 
@@ -210,8 +230,9 @@ def main() -> int:
     parser.add_argument("--notebook", default="01_sales_traffic")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--open", dest="open_pages", type=int, default=3, help="live dashboards opened for memory")
+    parser.add_argument("--only", action="append", choices=PARTS, help="one part (repeatable; default: all)")
     args = parser.parse_args()
-    result = measure(args.reports, args.notebook, args.rounds, args.open_pages)
+    result = measure(args.reports, args.notebook, args.rounds, args.open_pages, tuple(args.only or PARTS))
     print(json.dumps(result, indent=1))
     return 0
 

@@ -51,6 +51,16 @@ class KernelBudget:
                     ids.add(task.result()["kernel_id"])
         return ids
 
+    def ready(self) -> int:
+        """Preheated kernels whose notebook has finished rendering (a viewer gets the page at once)."""
+        n = 0
+        for pool in getattr(self.manager, "_pools", {}).values():
+            for task in pool:
+                if task.done() and not task.cancelled() and task.exception() is None:
+                    render = task.result().get("task")
+                    n += bool(render is not None and render.done())
+        return n
+
     def request_kernels(self) -> list[str]:
         """Ids of running kernels that are not waiting in a preheated pool (nor being shut down)."""
         if self.manager is None:
@@ -81,11 +91,12 @@ class KernelBudget:
         return [kid for _, kid in sorted(out, reverse=True)]
 
     def counts(self) -> dict[str, int]:
-        """Running kernels: ``total``, ``request`` (capped), ``pooled`` and ``reclaimable``."""
+        """Running kernels: ``total``, ``request`` (capped), ``pooled``, ``ready`` (pooled and rendered)
+        and ``reclaimable``."""
         if self.manager is None:
-            return {"total": 0, "request": 0, "pooled": 0, "reclaimable": 0}
+            return {"total": 0, "request": 0, "pooled": 0, "ready": 0, "reclaimable": 0}
         return {"total": len(self.manager.list_kernel_ids()), "request": len(self.request_kernels()),
-                "pooled": len(self._pooled()), "reclaimable": len(self.reclaimable())}
+                "pooled": len(self._pooled()), "ready": self.ready(), "reclaimable": len(self.reclaimable())}
 
     # ----- making room ---------------------------------------------------------------------------------
     def has_room(self) -> bool:
