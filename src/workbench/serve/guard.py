@@ -40,7 +40,7 @@ import tornado.web
 from workbench.errors import ParameterError
 from workbench.serve.auth import COOKIE, Credentials
 
-#: Seconds a session cookie stays valid (it also ends when the server restarts).
+#: Days a session cookie stays valid (it also ends when the server restarts: the key is new each start).
 SESSION_DAYS = 7
 
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "localhost.localdomain", "ip6-localhost"})
@@ -49,7 +49,7 @@ WILDCARDS = frozenset({"", "0.0.0.0", "::"})
 _DASHBOARD = re.compile(r"^voila/(render|live)/([^/?#]+\.ipynb)$")
 _API = ("api/", "voila/api/", "voila/query/", "workbench/status")
 _PUBLIC = ("voila/static/", "voila/templates/", "voila/labextensions/", "voila/api/themes/",
-           "workbench/assets/", "favicon.ico", "static/")
+           "workbench/assets/", "favicon.ico")
 
 
 def is_local_address(ip: str) -> bool:
@@ -321,7 +321,7 @@ class Guard:
             return answer(403, message_page(403, "serve.login_failed"))
         if path == "login":
             return self._login(app, request, answer, secure, client)
-        if any(path.startswith(p) for p in _PUBLIC if p != "static/"):
+        if path.startswith(_PUBLIC):
             return None  # stylesheets and scripts of the pages; they hold no data
         api = path.startswith(_API)
         if request.method == "GET" and not api and request.headers.get("Upgrade", "").lower() != "websocket":
@@ -330,20 +330,13 @@ class Guard:
         return answer(403, message_page(403, "serve.login_needed"))
 
     def _session_ok(self, request: Any) -> bool:
-        from http.cookies import CookieError, SimpleCookie
+        from tornado.httputil import parse_cookie
 
         raw = request.headers.get("Cookie")
-        if not raw:
+        cookie = parse_cookie(raw).get(COOKIE) if raw else None  # lenient: other sites' odd cookies do no harm
+        if not cookie:
             return False
-        try:
-            jar = SimpleCookie(raw)
-        except CookieError:
-            return False
-        morsel = jar.get(COOKIE)
-        if morsel is None:
-            return False
-        value = tornado.web.decode_signed_value(self.credentials.secret, COOKIE, morsel.value,
-                                                max_age_days=SESSION_DAYS)
+        value = tornado.web.decode_signed_value(self.credentials.secret, COOKIE, cookie, max_age_days=SESSION_DAYS)
         return value is not None and value.startswith(b"session:")
 
     def _new_session(self) -> str:
