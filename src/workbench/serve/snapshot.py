@@ -270,6 +270,7 @@ def snapshot_bar(snap: Snapshot, base_url: str, path: str, assets_url: str) -> s
 .wb-snap-chans{{border:0;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:4px 10px}}
 .wb-snap-chans legend{{float:left;margin-right:6px}}
 .wb-snap-hint{{color:#57606a;font-size:12px}}
+@media (max-width: 700px){{.wb-snapshot{{position:static}}}}
 </style>
 <script>
 (function () {{
