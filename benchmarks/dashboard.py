@@ -165,7 +165,7 @@ def part_preheated(browser: Any, tmp: Path, notebook: str, rounds: int) -> dict[
 
 def part_memory(browser: Any, tmp: Path, reports: Path, notebook: str, open_pages: int) -> dict[str, Any]:
     """The whole server's memory, all 14 topics available the default way: idle, then with live pages open."""
-    proc, base = start(tmp / "memory", "--reports", str(reports))
+    proc, base = start(tmp / "memory", "--reports", str(reports), "--kernels-per-client", str(max(2, open_pages)))
     kept: list[Any] = []
     try:
         said = next(line for line in (tmp / "memory" / "serve.log").read_text().splitlines()
