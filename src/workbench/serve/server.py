@@ -1,9 +1,14 @@
 """Dashboards (Voila) and JupyterLab over the topic notebooks, and parameters read from a dashboard's URL.
 
-``workbench serve`` runs Voila on 127.0.0.1 over ``notebooks/`` with the ``workbench`` template
-(``templates/voila/templates/workbench``): a landing page that lists the topic notebooks present,
-a navigation bar above every dashboard, no code, no tracebacks, nothing loaded from a CDN.
-Each notebook has one preheated kernel (the pools fill one notebook at a time, in name order:
+``workbench serve`` runs Voila on 127.0.0.1 (``--ip`` for another address) over ``notebooks/`` with
+the ``workbench`` template (``templates/voila/templates/workbench``): a landing page that lists the
+topic notebooks present, a navigation bar above every dashboard, no code, no tracebacks, nothing
+loaded from a CDN. The port is bound first (:func:`bind`), then every request passes the guard of
+:mod:`workbench.serve.guard` (Host/Origin, login beyond 127.0.0.1 (:mod:`~workbench.serve.auth`),
+per-client limits, 400 for refused parameters), which answers a dashboard from a batch report when
+one matches (:mod:`~workbench.serve.snapshot`) and keeps live kernels within a budget
+(:mod:`~workbench.serve.kernels`). Only notebooks without a snapshot are preheated by default
+(:func:`preheat_choice`; the pools fill one notebook at a time, in name order:
 :func:`limit_preheating`), and kernels of closed pages are culled after 15 idle minutes.
 Voila's output-widget stall is worked around in the server (:func:`fix_async_shell_send`).
 
@@ -30,8 +35,9 @@ shows what is wrong in the page and stops the notebook. Nothing from a URL is ev
 ``data`` and ``findings_path`` are refused in URLs: a viewer must not choose which files the
 server reads or writes (``workbench serve --data`` chooses the data).
 
-The three changes to Voila's behaviour are made in the server process only, each once, and
-are tied to the pinned versions (voila 0.5.13, jupyter_client 8.10, pyzmq 27).
+The changes to Voila's behaviour (these three, the kernel cap and the guarded application of
+:func:`voila_class`) are made in the server process only, each once, and are tied to the pinned
+versions (voila 0.5.13, jupyter_client 8.10, pyzmq 27, tornado 6.6).
 """
 
 from __future__ import annotations
