@@ -294,6 +294,29 @@ def test_at_the_cap_with_no_idle_kernel_a_request_gets_429(tmp_path: Path) -> No
         assert status(base)["kernels"]["request"] == 2
 
 
+def test_the_kernel_of_a_page_that_left_is_reclaimed_at_once(tmp_path: Path) -> None:
+    """A viewer moving from page to page never waits ``--reclaim-after`` for the kernel of the page left."""
+    import re
+
+    from websockets.sync.client import connect
+
+    with running_server(tmp_path / "server", preheat=False, ready_timeout=180,
+                        extra=("--max-kernels", "1", "--kernels-per-client", "1", "--reclaim-after", "600",
+                               "--notebooks", str(tiny_notebooks(tmp_path / "nb")))) as base:
+        code, _, page = fetch(f"{base}voila/render/01_tiny.ipynb?period=last-7d")
+        assert code == 200
+        kernel = re.search(r'kernelId": "([0-9a-f-]+)"', page).group(1)
+        assert fetch(f"{base}voila/render/01_tiny.ipynb?period=last-8d")[0] == 429  # its page may still connect
+        with connect(f"ws://127.0.0.1:{urlsplit(base).port}/api/kernels/{kernel}/channels", open_timeout=60,
+                     proxy=None):
+            time.sleep(2.5)  # the page is connected (the server looks every second)
+            assert fetch(f"{base}voila/render/01_tiny.ipynb?period=last-9d")[0] == 429  # and in use
+        time.sleep(2.5)
+        code, _, page = fetch(f"{base}voila/render/01_tiny.ipynb?period=last-10d")  # the page has left
+        assert code == 200 and "('period', 'last-10d')" in html.unescape(page)
+        assert status(base)["kernels"]["request"] == 1
+
+
 def test_serve_says_clearly_when_its_port_is_taken(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -5,8 +5,8 @@ distinct query string started one (230–350 MB each) until the machine ran out 
 :class:`KernelBudget` counts the *request kernels* (every kernel except the preheated pools'
 ones, which are bounded by the preheat setting) and allows at most ``max_kernels``. When the cap
 is reached, kernels that no page is connected to, that are idle and have had no activity for
-``reclaim_after`` seconds (a page closed, or a script that fetched a page and left) are shut
-down to make room; when none is, the guard answers 429 (:mod:`workbench.serve.guard`) and
+``reclaim_after`` seconds (a script that fetched a page and left), or whose page was connected and
+has left (at once), are shut down to make room; when none is, the guard answers 429 (:mod:`workbench.serve.guard`) and
 :func:`cap_kernels` refuses the start in the kernel manager as well.
 """
 
@@ -41,6 +41,7 @@ class KernelBudget:
         self._lock: asyncio.Lock | None = None
         self._closing: set[str] = set()
         self.owners: dict[str, str] = {}  # kernel id -> the client whose request started it
+        self._connected: set[str] = set()  # kernels a page has been connected to
 
     # ----- what runs ---------------------------------------------------------------------------------
     def _pooled(self) -> set[str]:
@@ -68,12 +69,27 @@ class KernelBudget:
         pooled = self._pooled()
         return [k for k in self.manager.list_kernel_ids() if k not in pooled and k not in self._closing]
 
+    def observe(self) -> None:
+        """Note which kernels have a page connected now (called every second by the kernel manager)."""
+        if self.manager is None:
+            return
+        connections = getattr(self.manager, "_kernel_connections", {})
+        running = set(self.manager.list_kernel_ids())
+        self._connected = {k for k in self._connected if k in running} | \
+            {k for k, n in connections.items() if n > 0 and k in running}
+
     def reclaimable(self, now: float | None = None) -> list[str]:
-        """Request kernels with no page connected, idle for ``reclaim_after`` s; longest idle first."""
+        """Request kernels no page is connected to and that are idle; longest idle first.
+
+        A kernel whose page has left (it was connected, and is no more) may go at once; one that no
+        page has connected to yet only after ``reclaim_after`` idle seconds, as its page may still be
+        loading (or it served a script that fetched the page and left).
+        """
         if self.manager is None:
             return []
         import datetime as dt
 
+        self.observe()
         connections = getattr(self.manager, "_kernel_connections", {})
         now_utc = dt.datetime.now(dt.UTC)
         out = []
@@ -86,7 +102,7 @@ class KernelBudget:
                 continue
             last = getattr(kernel, "last_activity", None)
             idle = (now_utc - last).total_seconds() if last is not None else self.reclaim_after
-            if idle >= self.reclaim_after:
+            if kid in self._connected or idle >= self.reclaim_after:
                 out.append((idle, kid))
         return [kid for _, kid in sorted(out, reverse=True)]
 
@@ -171,6 +187,7 @@ def cap_kernels(budget: KernelBudget) -> None:
     the cap is reached. The preheated pools start their kernels through the base class and are
     not counted.
     """
+    import tornado.ioloop
     import tornado.web
     import voila.app
 
@@ -184,6 +201,8 @@ def cap_kernels(budget: KernelBudget) -> None:
             def __init__(self, **kwargs: Any) -> None:
                 super().__init__(**kwargs)
                 budget.manager = self
+                self._workbench_watch = tornado.ioloop.PeriodicCallback(budget.observe, 1000)
+                self._workbench_watch.start()
 
             async def start_kernel(self, *args: Any, **kwargs: Any) -> str:
                 async with budget.lock():
