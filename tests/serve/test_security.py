@@ -26,7 +26,7 @@ from test_serve import ROOT, isolated_env, running_server
 from workbench.errors import ParameterError, WorkbenchError
 from workbench.serve import auth
 from workbench.serve.guard import HostPolicy, RateLimiter, is_local_address
-from workbench.serve.server import preheat_choice
+from workbench.serve.server import preheat_choice, preheat_denylist
 from workbench.serve.snapshot import normalise, query_for
 
 PASSWORD = "correct horse battery"
@@ -142,6 +142,17 @@ def test_page_parameters_have_one_canonical_form() -> None:
     assert query_for(dict(normalise({})), language="en") == "language=en"
     assert query_for(dict(normalise({"channels": "tmall,jd", "threshold_pct": "7.5"}))) == \
         "channels=jd,tmall&threshold_pct=7.5"
+
+
+def test_the_preheat_denylist_matches_voila_s_absolute_paths() -> None:
+    import re
+
+    pages = ["00_overview.ipynb", "01_sales_traffic.ipynb"]
+    patterns = preheat_denylist(pages, ["01_sales_traffic.ipynb"])
+    assert len(patterns) == 1
+    assert re.match(patterns[0], str(ROOT / "notebooks" / "00_overview.ipynb"))
+    for other in ("01_sales_traffic.ipynb", "100_overview.ipynb", "00_overview.ipynb.bak"):
+        assert not re.match(patterns[0], str(ROOT / "notebooks" / other)), other
 
 
 def test_preheating_skips_notebooks_a_snapshot_answers() -> None:

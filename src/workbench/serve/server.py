@@ -417,6 +417,15 @@ def preheat_choice(pages: list[str], with_snapshot: set[str], mode: str, most: i
     return [p for p in pages if Path(p).stem not in with_snapshot][:max(0, most)]
 
 
+def preheat_denylist(pages: list[str], warm: list[str]) -> list[str]:
+    """Voila's ``preheat_denylist`` for the notebooks of ``pages`` not in ``warm``.
+
+    Voila matches each pattern with :func:`re.match` against the notebook's *absolute* path, so a
+    pattern names the file after a slash, to the end.
+    """
+    return [rf".*/{re.escape(p)}$" for p in pages if p not in warm]
+
+
 def _display_host(ip: str) -> str:
     if ip in ("", "0.0.0.0", "::"):
         return socket.gethostname()
@@ -485,7 +494,7 @@ def main(args: argparse.Namespace) -> int:
     config.VoilaConfiguration.page_config_hook = page_config_hook
     config.VoilaConfiguration.http_header_envs = [kernels.CLIENT_HEADER]  # who started a kernel (the guard sets it)
     if warm:
-        config.VoilaKernelManager.preheat_denylist = [f"^{re.escape(p)}$" for p in pages if p not in warm]
+        config.VoilaKernelManager.preheat_denylist = preheat_denylist(pages, warm)
     cls = voila_class()
     cls.guard, cls.sockets, cls.xheaders = guard, tuple(sockets), bool(getattr(args, "behind_proxy", False))
     app = cls.instance(config=config)  # the singleton: traitlets then logs cell errors through it
