@@ -66,6 +66,10 @@ from workbench.errors import WorkbenchError
 #: Preheated notebooks rendered at the same time (the pools fill one after the other).
 PREHEAT_CONCURRENCY = 1
 
+#: Seconds after a preheated kernel is handed to a viewer before its pool starts the next one
+#: (Voila's default, 1 s, made the refill's notebook render compete with the page being shown).
+REFILL_DELAY = 20.0
+
 #: Kernels of closed pages are shut down after this many idle seconds (checked every CULL_INTERVAL).
 CULL_IDLE_TIMEOUT = 900
 CULL_INTERVAL = 60
@@ -495,6 +499,7 @@ def main(args: argparse.Namespace) -> int:
     config.VoilaConfiguration.http_header_envs = [kernels.CLIENT_HEADER]  # who started a kernel (the guard sets it)
     if warm:
         config.VoilaKernelManager.preheat_denylist = preheat_denylist(pages, warm)
+        config.VoilaKernelManager.fill_delay = REFILL_DELAY  # the viewer's page first, then the refill
     cls = voila_class()
     cls.guard, cls.sockets, cls.xheaders = guard, tuple(sockets), bool(getattr(args, "behind_proxy", False))
     app = cls.instance(config=config)  # the singleton: traitlets then logs cell errors through it
