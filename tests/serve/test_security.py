@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import nbformat
@@ -25,7 +26,7 @@ from test_serve import ROOT, isolated_env, running_server
 
 from workbench.errors import ParameterError, WorkbenchError
 from workbench.serve import auth
-from workbench.serve.guard import HostPolicy, RateLimiter, is_local_address
+from workbench.serve.guard import Guard, HostPolicy, RateLimiter, is_local_address
 from workbench.serve.server import preheat_choice, preheat_denylist
 from workbench.serve.snapshot import normalise, query_for
 
@@ -165,6 +166,31 @@ def test_preheating_skips_notebooks_a_snapshot_answers() -> None:
     assert preheat_choice(pages, set(), "03_marketing, 01_sales_traffic.ipynb", 0) == [pages[1], pages[3]]
     with pytest.raises(WorkbenchError, match="99_nowhere"):
         preheat_choice(pages, set(), "01_sales_traffic,99_nowhere", 2)
+
+
+def _route(guard: Guard, uri: str, **headers: str) -> Any:
+    """What the guard decides for a GET of ``uri`` (None: Voila handles it)."""
+    import tornado.web
+    from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
+
+    request = HTTPServerRequest(headers=HTTPHeaders({"Host": "127.0.0.1:8866", **headers}),
+                                start_line=RequestStartLine("GET", uri, "HTTP/1.1"))
+    return guard.route(tornado.web.Application(), request)
+
+
+def test_the_guard_answers_an_unexpected_error_with_a_bilingual_500_and_no_traceback() -> None:
+    class Broken:
+        def find(self, *args: Any) -> None:
+            raise RuntimeError("disk on fire")
+
+    guard = Guard(hosts=HostPolicy.for_address("127.0.0.1"), credentials=auth.Credentials(required=False),
+                  snapshots=Broken())
+    delegate = _route(guard, "/voila/render/01_tiny.ipynb")
+    assert delegate.handler_kwargs["status"] == 500
+    body = delegate.handler_kwargs["body"]
+    assert "出错了" in body and "Something went wrong" in body and "disk on fire" not in body
+    assert _route(guard, "/voila/static/voila.js") is None  # the rest goes on to Voila
+    assert _route(guard, "/", Host="evil.example").handler_kwargs["status"] == 403
 
 
 # ----- over HTTP --------------------------------------------------------------------------------------

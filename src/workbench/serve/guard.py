@@ -280,7 +280,20 @@ class Guard:
 
     # ----- the decision ------------------------------------------------------------------------------
     def route(self, app: tornado.web.Application, request: Any) -> Any | None:
-        """A handler delegate answering ``request`` instead of Voila, or None to let Voila handle it."""
+        """A handler delegate answering ``request`` instead of Voila, or None to let Voila handle it.
+
+        An unexpected error is logged and answered with a bilingual 500 page (no traceback).
+        """
+        try:
+            return self._route(app, request)
+        except Exception:
+            import logging
+
+            logging.getLogger("workbench.serve").exception("the guard failed on %s", request.path)
+            return app.get_handler_delegate(request, _Answer, {"status": 500,
+                                                               "body": message_page(500, "serve.error")})
+
+    def _route(self, app: tornado.web.Application, request: Any) -> Any | None:
         def answer(status: int, body: str = "", **kwargs: Any) -> Any:
             return app.get_handler_delegate(request, _Answer, {"status": status, "body": body, **kwargs})
 
@@ -366,8 +379,12 @@ class Guard:
         if mode == "render" and self.snapshots is not None and request.method in ("GET", "HEAD"):
             snap = self.snapshots.find(stem, values)
             if snap is not None:
-                body = self.page_cache.get(snap, self.base_url, f"{self.base_url}workbench/assets/")
-                return app.get_handler_delegate(request, SnapshotHandler, {"body": body})
+                try:
+                    body = self.page_cache.get(snap, self.base_url, f"{self.base_url}workbench/assets/")
+                except (OSError, UnicodeDecodeError):  # the run folder went away since the scan: compute live
+                    self.snapshots.refresh(force=True)
+                else:
+                    return app.get_handler_delegate(request, SnapshotHandler, {"body": body})
         if not self.pages.allow(client):
             wait = self.pages.retry_after(client)
             return answer(429, message_page(429, "serve.rate", seconds=wait), headers={"Retry-After": str(wait)})
