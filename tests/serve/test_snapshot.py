@@ -122,14 +122,14 @@ def test_the_snapshot_page_says_when_it_was_computed_and_links_to_live(tmp_path:
     make_run(root, "2025-12-31", shop)
     make_run(root, "2025-12-31-2", shop, language="en")
     index = SnapshotIndex(root, shop)
-    zh = snapshot_page(index.find("01_tiny", {}), "/", "", "/workbench/assets/")
+    zh = snapshot_page(index.find("01_tiny", {}), "/", "/workbench/assets/")
     assert "快照：数据截至 2025-12-31，计算于 2026-12-01 02:31" in zh
     assert '<script src="/workbench/assets/plotly.min.js"></script>' in zh and 'src="assets/' not in zh
     assert "href=\"/voila/live/01_tiny.ipynb\"" in zh and ">实时计算<" in zh
     assert 'href="/voila/render/01_tiny.ipynb?language=en"' in zh
     assert zh.index('id="wb-snapshot"') < zh.index("<h1>")  # on top of the page
     assert "更改筛选条件即切换到实时计算" in zh and "天猫" in zh and "上一周期" in zh
-    en = snapshot_page(index.find("01_tiny", {"language": "en"}), "/", "", "/workbench/assets/")
+    en = snapshot_page(index.find("01_tiny", {"language": "en"}), "/", "/workbench/assets/")
     assert "Snapshot: data up to 2025-12-31, computed 01 Dec 2026 02:31" in en and ">Go live<" in en
     assert 'href="/voila/render/01_tiny.ipynb"' in en and "Tmall" in en and "快照" not in en
 

@@ -217,7 +217,7 @@ def query_for(params: Mapping[str, str], **changes: str) -> str:
     return urlencode(sorted(kept.items()), safe=",")
 
 
-def snapshot_bar(snap: Snapshot, base_url: str, path: str, assets_url: str) -> str:
+def snapshot_bar(snap: Snapshot, base_url: str) -> str:
     """The bar shown on top of a snapshot page (all words from the catalogue, in the page's language)."""
     from workbench.data import schema
     from workbench.text.catalogue import label, message
@@ -293,14 +293,14 @@ def snapshot_bar(snap: Snapshot, base_url: str, path: str, assets_url: str) -> s
 """
 
 
-def snapshot_page(snap: Snapshot, base_url: str, path: str, assets_url: str) -> str:
+def snapshot_page(snap: Snapshot, base_url: str, assets_url: str) -> str:
     """The snapshot's HTML with plotly.js loaded from ``assets_url`` and :func:`snapshot_bar` on top."""
     text = snap.page.read_text(encoding="utf-8")
     tag = f'<script src="{html.escape(assets_url)}plotly.min.js"></script>'
     text, replaced = _PLOTLY_TAG.subn(tag, text, count=1)
     if not replaced:
         text = text.replace("<head>", "<head>" + tag, 1)
-    bar = snapshot_bar(snap, base_url, path, assets_url)
+    bar = snapshot_bar(snap, base_url)
     match = _BODY_TAG.search(text)
     if match:
         return text[:match.end()] + bar + text[match.end():]
@@ -322,7 +322,7 @@ class PageCache:
             hit = self._pages.get(key)
         if hit is not None:
             return hit
-        body = snapshot_page(snap, base_url, "", assets_url).encode("utf-8")
+        body = snapshot_page(snap, base_url, assets_url).encode("utf-8")
         with self._lock:
             if len(self._pages) >= self.size:
                 self._pages.pop(next(iter(self._pages)))
