@@ -1,24 +1,41 @@
-"""Time from a dashboard request to its first chart, in Chromium, cold and preheated.
+"""Dashboard timings and server memory, in Chromium: snapshot, live preheated, live fresh.
 
-Starts ``workbench serve`` (with and without preheated kernels) on a free port with Jupyter's
-folders in a temporary place, opens the sales dashboard in Debian's Chromium and measures the
-seconds from the request to the first plotly chart drawn. Used by ``benchmarks/bench.py``.
+    python benchmarks/dashboard.py [--reports DIR] [--notebook 01_sales_traffic] [--rounds 3]
+
+Starts ``workbench serve`` on a free port (Jupyter's folders in a temporary place) and opens
+``--notebook`` in Debian's Chromium, measuring the seconds from the request to the first plotly
+chart drawn:
+
+* ``snapshot``: the page served from the latest batch report (``--reports``, default: a batch
+  of that notebook run now into a temporary reports folder);
+* ``live_preheated``: ``/voila/live/<nb>.ipynb`` on a server that preheats that notebook
+  (``--preheat <nb>``), after its pool has filled;
+* ``live_fresh``: a link with parameters no snapshot has (``?period=last-90d``): a kernel started
+  for the request.
+
+Then the memory of the whole server (its process and every kernel, from ``/workbench/status``)
+with all 14 topics available the default way (snapshot first, ``--preheat auto``), idle and
+after ``--open`` live dashboards. Prints one line per figure (median and range over ``--rounds``)
+and the JSON of every figure at the end. No timed tests: the figures are printed, not asserted.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DASHBOARD = "voila/render/01_sales_traffic.ipynb"
 CHART = ".js-plotly-plot .main-svg"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -30,54 +47,195 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(tmp: Path, preheat: bool) -> tuple[subprocess.Popen, str]:
+def _env(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
+        (tmp / var.lower()).mkdir(parents=True, exist_ok=True)
+        env[var] = str(tmp / var.lower())
+    return env
+
+
+def start(tmp: Path, *args: str) -> tuple[subprocess.Popen, str]:
+    """``workbench serve`` with ``args``; the process and its base URL once the landing page answers."""
     tmp.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    env = {**os.environ, **{v: str(tmp / v.lower()) for v in
-                            ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR")}}
-    cmd = [sys.executable, "-m", "workbench.cli", "serve", "--port", str(port)] + ([] if preheat else ["--no-preheat"])
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(tmp / "serve.log", "wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    cmd = [sys.executable, "-m", "workbench.cli", "serve", "--port", str(port), *args]
+    with open(tmp / "serve.log", "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(tmp), stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
     base = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
-            if urllib.request.urlopen(base, timeout=2).status == 200:
+            if urllib.request.urlopen(base, timeout=5).status == 200:
                 return proc, base
         except OSError:
-            time.sleep(0.3)
-    os.killpg(proc.pid, signal.SIGKILL)
-    raise RuntimeError("workbench serve did not start")
+            time.sleep(0.5)
+    stop(proc)
+    raise RuntimeError(f"workbench serve did not start:\n{(tmp / 'serve.log').read_text()[-2000:]}")
 
 
-def _first_chart(browser, url: str) -> float:
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.set_default_timeout(120_000)
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def server_status(base: str) -> dict[str, Any]:
+    with urllib.request.urlopen(base + "workbench/status", timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+def wait_for_pool(base: str, pooled: int, timeout: float = 900.0) -> float:
+    """Seconds until ``pooled`` preheated kernels are ready (their notebooks rendered)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if server_status(base)["kernels"]["ready"] >= pooled:
+            return time.monotonic() - t0
+        time.sleep(1.0)
+    raise RuntimeError(f"the preheated pool did not fill in {timeout} s")
+
+
+def first_chart(browser: Any, url: str, keep: list[Any] | None = None) -> float:
+    """Seconds from the request to the first chart drawn, in a new browser context (no cache)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(300_000)
     t0 = time.perf_counter()
     page.goto(url, wait_until="commit")
     page.wait_for_selector(CHART, state="attached")
     seconds = time.perf_counter() - t0
-    page.context.close()
+    if keep is not None:
+        keep.append(context)  # stays open: its kernel stays connected
+    else:
+        context.close()
     return seconds
 
 
-def measure_first_chart(preheat_wait: float = 150.0) -> dict[str, float]:
-    """Seconds to the first chart: a cold kernel, and a preheated one (after ``preheat_wait`` s)."""
+def batch_reports(tmp: Path, notebooks: list[str]) -> Path:
+    """A reports folder with one batch run of ``notebooks`` (``workbench run``), made now."""
+    reports = tmp / "reports"
+    env = dict(os.environ, WORKBENCH_REPORTS=str(reports))
+    subprocess.run([sys.executable, "-m", "workbench.cli", "run", *notebooks], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    return reports
+
+
+def _line(name: str, values: list[float], unit: str = "s", target: str = "") -> dict[str, Any]:
+    med = statistics.median(values)
+    spread = f" (range {min(values):.2f}–{max(values):.2f}, n = {len(values)})" if len(values) > 1 else ""
+    print(f"{name:<34} {med:8.2f} {unit}{spread}{'   target ' + target if target else ''}", flush=True)
+    return {"median": round(med, 3), "values": [round(v, 3) for v in values]}
+
+
+PARTS = ("snapshot", "preheated", "memory")
+
+
+def part_snapshot(browser: Any, tmp: Path, reports: Path, notebook: str, rounds: int) -> dict[str, Any]:
+    """First chart from a snapshot, and from a fresh kernel (a link no snapshot has), nothing preheated."""
+    proc, base = start(tmp / "snap", "--reports", str(reports), "--preheat", "none")
+    try:
+        return {
+            "snapshot_first_chart_s": _line("first chart, snapshot", [
+                first_chart(browser, f"{base}voila/render/{notebook}.ipynb") for _ in range(rounds)],
+                target="≤ 1 s"),
+            "fresh_first_chart_s": _line("first chart, live fresh kernel", [
+                first_chart(browser, f"{base}voila/live/{notebook}.ipynb?period=last-90d") for _ in range(rounds)]),
+        }
+    finally:
+        stop(proc)
+
+
+def part_preheated(browser: Any, tmp: Path, notebook: str, rounds: int) -> dict[str, Any]:
+    """First chart from the notebook's preheated kernel, waiting for the pool to refill between rounds."""
+    proc, base = start(tmp / "warm", "--no-snapshots", "--preheat", notebook, "--max-kernels", str(rounds + 1))
+    try:
+        values = []
+        for _ in range(rounds):
+            wait_for_pool(base, 1)
+            values.append(first_chart(browser, f"{base}voila/live/{notebook}.ipynb"))
+        return {"preheated_first_chart_s": _line("first chart, live preheated kernel", values, target="≤ 2 s")}
+    finally:
+        stop(proc)
+
+
+def part_memory(browser: Any, tmp: Path, reports: Path, notebook: str, open_pages: int) -> dict[str, Any]:
+    """The whole server's memory, all 14 topics available the default way: idle, then with live pages open."""
+    proc, base = start(tmp / "memory", "--reports", str(reports), "--kernels-per-client", str(max(2, open_pages)))
+    kept: list[Any] = []
+    try:
+        said = next(line for line in (tmp / "memory" / "serve.log").read_text().splitlines()
+                    if line.startswith("snapshots:")).split("preheated: ")[1].split(";")[0]
+        preheated = [] if said == "none" else said.split(", ")
+        wait_for_pool(base, len(preheated))
+        time.sleep(2)
+        idle = server_status(base)
+        out = {"preheated": preheated, "snapshots": idle["snapshots"],
+               "memory_idle_mb": _line("server memory, idle (preheated pools ready)", [idle["memory_mb"]], "MB",
+                                       target="≤ 3000 MB")}
+        for i in range(open_pages):
+            first_chart(browser, f"{base}voila/live/{notebook}.ipynb?period=last-{30 + i}d", keep=kept)
+        busy = server_status(base)
+        out["memory_busy_mb"] = _line(f"server memory, {open_pages} live dashboards open", [busy["memory_mb"]],
+                                      "MB", target="≤ 3000 MB")
+        out["kernels_busy"] = busy["kernels"]
+        return out
+    finally:
+        for context in kept:
+            context.close()
+        stop(proc)
+
+
+def measure(reports: Path | None, notebook: str, rounds: int, open_pages: int,
+            parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
+    """The figures of the parts named in ``parts`` (``snapshot`` includes the fresh kernel)."""
     from playwright.sync_api import sync_playwright
 
-    out: dict[str, float] = {}
-    with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
+    out: dict[str, Any] = {"notebook": notebook, "cpus": os.cpu_count(), "load_before": os.getloadavg()[0]}
+    with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        if reports is None and ("snapshot" in parts or "memory" in parts):
+            reports = batch_reports(tmp, [notebook])
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
-        for preheat in (False, True):
-            proc, base = _start(Path(tmp) / ("warm" if preheat else "cold"), preheat)
-            try:
-                if preheat:
-                    time.sleep(preheat_wait)  # the pools fill one notebook after the other
-                    out["first_chart_preheated_s"] = _first_chart(browser, base + DASHBOARD)
-                else:
-                    out["first_chart_cold_s"] = _first_chart(browser, base + DASHBOARD)
-            finally:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=30)
-        browser.close()
+        try:
+            if "snapshot" in parts:
+                out |= part_snapshot(browser, tmp, reports, notebook, rounds)
+            if "preheated" in parts:
+                out |= part_preheated(browser, tmp, notebook, rounds)
+            if "memory" in parts:
+                out |= part_memory(browser, tmp, reports, notebook, open_pages)
+        finally:
+            browser.close()
+    out["load_after"] = os.getloadavg()[0]
     return out
+
+
+def measure_first_chart() -> dict[str, float]:
+    """The figures ``benchmarks/bench.py`` prints (one round each, one live dashboard for memory)."""
+    got = measure(None, "01_sales_traffic", rounds=1, open_pages=1)
+    return {"first_chart_snapshot_s": got["snapshot_first_chart_s"]["median"],
+            "first_chart_preheated_s": got["preheated_first_chart_s"]["median"],
+            "first_chart_cold_s": got["fresh_first_chart_s"]["median"],
+            "server_memory_idle_mb": got["memory_idle_mb"]["median"],
+            "server_memory_one_live_mb": got["memory_busy_mb"]["median"]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reports", type=Path, help="reports folder with a batch run (default: run one now)")
+    parser.add_argument("--notebook", default="01_sales_traffic")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--open", dest="open_pages", type=int, default=3, help="live dashboards opened for memory")
+    parser.add_argument("--only", action="append", choices=PARTS, help="one part (repeatable; default: all)")
+    args = parser.parse_args()
+    result = measure(args.reports, args.notebook, args.rounds, args.open_pages, tuple(args.only or PARTS))
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,7 +7,8 @@
                   [--notify T] [--pdf] [--keep N] [--data SHOP ...]   and deliver it
     workbench schedule add|list|remove|run-due|install    runs kept in a YAML file, run when due
     workbench import KIND SOURCE --out DIR                turn a platform export into the model
-    workbench serve [--port P]                            dashboards (Voila) on 127.0.0.1
+    workbench serve [--port P] [--ip A]                   dashboards (Voila) on 127.0.0.1 (login beyond it)
+    workbench serve passwd                                set the dashboards' login password
     workbench lab                                         JupyterLab on the notebooks
     workbench forecast SERIES.csv --horizon H [--freq D|W|M] [--level 80,95] --out FORECAST.csv
                                                           forecast a series, backtested against seasonal naive
@@ -265,10 +266,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suggest", metavar="SOURCE", help="propose a mapping YAML from a file's headers")
     p.set_defaults(func=_cmd_import)
 
-    p = sub.add_parser("serve", help="serve the notebooks as dashboards (Voila) on 127.0.0.1")
+    p = sub.add_parser("serve", help="serve the notebooks as dashboards (Voila) on 127.0.0.1; "
+                                      "`workbench serve passwd` sets the login password")
+    p.add_argument("action", nargs="?", choices=["passwd"], help="passwd: set the dashboards' password and stop")
     p.add_argument("--port", type=int, default=8866)
+    p.add_argument("--ip", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; any other requires a login)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="a host name viewers use to reach the server (repeatable; e.g. the proxy's name)")
+    p.add_argument("--login", action="store_true", help="require a login on 127.0.0.1 too")
+    p.add_argument("--behind-proxy", action="store_true",
+                   help="trust the reverse proxy's X-Forwarded-For/-Proto headers (client address, https)")
     p.add_argument("--data", help="data folder (default: the sample shop)")
+    p.add_argument("--reports", help="reports folder whose batch pages are served as snapshots (default: reports/)")
+    p.add_argument("--no-snapshots", dest="snapshots", action="store_false", help="always compute live")
     p.add_argument("--no-preheat", dest="preheat", action="store_false", help="start kernels on request")
+    p.add_argument("--preheat", dest="preheat_mode", default="auto", metavar="WHICH",
+                   help="auto (default): notebooks without a snapshot, at most --preheat-max; all; none; "
+                        "or notebooks such as 00_overview,01_sales_traffic")
+    p.add_argument("--preheat-max", type=int, default=2, help="most notebooks preheated in auto mode (default 2)")
+    p.add_argument("--max-kernels", type=int, default=4, help="most live dashboards at once (default 4)")
+    p.add_argument("--kernels-per-client", type=int, default=2,
+                   help="most live dashboards one client (address) may hold (default 2)")
+    p.add_argument("--reclaim-after", type=float, default=30.0,
+                   help="seconds a kernel no page is connected to stays before it may be reclaimed (default 30)")
+    p.add_argument("--notebooks", help=argparse.SUPPRESS)  # a folder of dashboards other than notebooks/ (tests)
+    p.add_argument("--password-stdin", action="store_true", help="passwd: read the password from stdin")
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("lab", help="open JupyterLab on the notebooks")

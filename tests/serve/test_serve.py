@@ -63,24 +63,30 @@ def http_get(url: str, timeout: float = 60.0) -> tuple[int, str]:
 
 @contextmanager
 def running_server(tmp: Path, *, preheat: bool = True, data: Path | None = None,
-                   ready_timeout: float = 60.0) -> Iterator[str]:
+                   ready_timeout: float = 60.0, extra: tuple[str, ...] = (), reports: Path | None = None,
+                   env: dict[str, str] | None = None) -> Iterator[str]:
     """Run ``workbench serve`` on a free port in its own process group; yield its base URL.
 
-    Waits until the landing page answers (preheating goes on in the background, one notebook
-    after the other), and on exit stops the server with SIGTERM (SIGKILL after 20 s) and waits for it.
-    The server's output is in ``tmp/serve.log``.
+    ``extra``: more command-line arguments; ``reports``: the reports folder whose pages are
+    snapshots (default: an empty folder, so that pages are computed live); ``env``: more
+    environment variables. Waits until the landing page answers (preheating goes on in the
+    background, one notebook after the other), and on exit stops the server with SIGTERM (SIGKILL
+    after 20 s) and waits for it. The server's output is in ``tmp/serve.log``.
     """
     tmp.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    cmd = [sys.executable, "-m", "workbench.cli", "serve", "--port", str(port)]
+    if reports is None:
+        reports = tmp / "no-reports"
+        reports.mkdir(exist_ok=True)
+    cmd = [sys.executable, "-m", "workbench.cli", "serve", "--port", str(port), "--reports", str(reports), *extra]
     if not preheat:
         cmd.append("--no-preheat")
     if data is not None:
         cmd += ["--data", str(data)]
     log_path = tmp / "serve.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=isolated_env(tmp), stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=isolated_env(tmp) | (env or {}), stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + ready_timeout
@@ -359,8 +365,9 @@ def test_serve_answers_with_the_landing_page_and_refuses_a_bad_link(tmp_path: Pa
 
         bad = f"period=__import__('os').system('touch%20{marker}')&colour=red"
         status, page = http_get(f"{base}voila/render/01_sales_traffic.ipynb?{bad}")
-        assert status == 200
+        assert status == 400  # refused by the server before any kernel exists
         assert "wb-refused" in page and "unknown parameter" in page and "Traceback" not in page
+        assert "链接参数无效" in page and "The link's parameters were refused" in page
         assert "fontawesome" not in page and "cdn.jsdelivr" not in page
         assert "wb-nav" in page
     assert not marker.exists()

@@ -1,9 +1,14 @@
 """Dashboards (Voila) and JupyterLab over the topic notebooks, and parameters read from a dashboard's URL.
 
-``workbench serve`` runs Voila on 127.0.0.1 over ``notebooks/`` with the ``workbench`` template
-(``templates/voila/templates/workbench``): a landing page that lists the topic notebooks present,
-a navigation bar above every dashboard, no code, no tracebacks, nothing loaded from a CDN.
-Each notebook has one preheated kernel (the pools fill one notebook at a time, in name order:
+``workbench serve`` runs Voila on 127.0.0.1 (``--ip`` for another address) over ``notebooks/`` with
+the ``workbench`` template (``templates/voila/templates/workbench``): a landing page that lists the
+topic notebooks present, a navigation bar above every dashboard, no code, no tracebacks, nothing
+loaded from a CDN. The port is bound first (:func:`bind`), then every request passes the guard of
+:mod:`workbench.serve.guard` (Host/Origin, login beyond 127.0.0.1 (:mod:`~workbench.serve.auth`),
+per-client limits, 400 for refused parameters), which answers a dashboard from a batch report when
+one matches (:mod:`~workbench.serve.snapshot`) and keeps live kernels within a budget
+(:mod:`~workbench.serve.kernels`). Only notebooks without a snapshot are preheated by default
+(:func:`preheat_choice`; the pools fill one notebook at a time, in name order:
 :func:`limit_preheating`), and kernels of closed pages are culled after 15 idle minutes.
 Voila's output-widget stall is worked around in the server (:func:`fix_async_shell_send`).
 
@@ -30,8 +35,9 @@ shows what is wrong in the page and stops the notebook. Nothing from a URL is ev
 ``data`` and ``findings_path`` are refused in URLs: a viewer must not choose which files the
 server reads or writes (``workbench serve --data`` chooses the data).
 
-The three changes to Voila's behaviour are made in the server process only, each once, and
-are tied to the pinned versions (voila 0.5.13, jupyter_client 8.10, pyzmq 27).
+The changes to Voila's behaviour (these three, the kernel cap and the guarded application of
+:func:`voila_class`) are made in the server process only, each once, and are tied to the pinned
+versions (voila 0.5.13, jupyter_client 8.10, pyzmq 27, tornado 6.6).
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ from __future__ import annotations
 import argparse
 import heapq
 import os
+import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +66,18 @@ from workbench.errors import WorkbenchError
 #: Preheated notebooks rendered at the same time (the pools fill one after the other).
 PREHEAT_CONCURRENCY = 1
 
+#: Seconds after a preheated kernel is handed to a viewer before its pool starts the next one
+#: (Voila's default, 1 s, made the refill's notebook render compete with the page being shown).
+REFILL_DELAY = 20.0
+
 #: Kernels of closed pages are shut down after this many idle seconds (checked every CULL_INTERVAL).
 CULL_IDLE_TIMEOUT = 900
 CULL_INTERVAL = 60
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+#: The dashboards' folder of the running server (None: :func:`notebooks_dir`).
+_SERVED: Path | None = None
 
 
 # ----- dashboards (runs in the server) ---------------------------------------------------------
@@ -108,16 +123,16 @@ def page_config_hook(page_config: dict[str, Any], **kwargs: Any) -> dict[str, An
     ``kwargs`` holds Voila's ``notebook_path``, ``base_url``... Changes ``page_config`` in place
     and returns it (Voila uses either).
     """
-    page_config["workbench"] = {"topics": dashboard_pages(), "current": Path(kwargs.get("notebook_path") or "").stem}
+    page_config["workbench"] = {"topics": dashboard_pages(_SERVED), "current": Path(kwargs.get("notebook_path") or "").stem}
     return page_config
 
 
-def voila_argv(folder: Path, port: int, preheat: bool = True) -> list[str]:
-    """Command-line arguments for Voila serving ``folder`` on 127.0.0.1:``port``."""
+def voila_argv(folder: Path, port: int, preheat: bool = True, ip: str = "127.0.0.1") -> list[str]:
+    """Command-line arguments for Voila serving ``folder`` on ``ip``:``port``."""
     argv = [
         str(folder),
         "--no-browser",
-        "--Voila.ip=127.0.0.1",
+        f"--Voila.ip={ip}",
         f"--port={port}",
         "--Voila.port_retries=0",  # a preheated kernel must know the real port; fail if it is taken
         "--template=workbench",
@@ -286,13 +301,160 @@ def _use_templates() -> None:
     os.environ["JUPYTER_PATH"] = os.pathsep.join(dict.fromkeys(paths))
 
 
+# ----- the server: bound socket, guarded application ----------------------------------------------
+def bind(ip: str, port: int) -> list[Any]:
+    """Listening sockets on ``ip``:``port`` (port 0: a free one), bound before anything else starts.
+
+    Raises :class:`WorkbenchError` saying so when the port is taken or may not be used.
+    """
+    import errno
+
+    from tornado.netutil import bind_sockets
+
+    try:
+        return bind_sockets(port, ip or None)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise WorkbenchError(f"port {port} on {ip or 'all addresses'} is already in use (another "
+                                 "`workbench serve`, or another program, listens there); stop it or choose "
+                                 "another port with --port") from None
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise WorkbenchError(f"port {port} may not be used by this user; choose one above 1024 with --port") from None
+        if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, socket.gaierror):
+            raise WorkbenchError(f"{ip} is not an address of this machine; give one of its addresses with --ip, "
+                                 "or 0.0.0.0 for all") from None
+        raise
+
+
+def voila_class() -> type:
+    """The Voila application with the workbench's guard in front of every handler (made on first use)."""
+    global _VOILA_CLASS
+    if _VOILA_CLASS is not None:
+        return _VOILA_CLASS
+    import tempfile
+
+    import tornado.web
+    from jupyter_server.utils import url_path_join
+    from tornado.httpserver import HTTPServer
+    from tornado.ioloop import IOLoop
+    from voila.app import Voila
+
+    from workbench.present.report import plotly_js_path
+    from workbench.serve.guard import StatusHandler
+
+    class GuardedApplication(tornado.web.Application):
+        guard: Any = None
+
+        def find_handler(self, request: Any, **kwargs: Any) -> Any:
+            if self.guard is not None:
+                delegate = self.guard.route(self, request)
+                if delegate is not None:
+                    return delegate
+            return super().find_handler(request, **kwargs)
+
+    class AssetHandler(tornado.web.StaticFileHandler):
+        def get_cache_time(self, path: str, modified: Any, mime_type: str) -> int:
+            return 86400
+
+    class WorkbenchVoila(Voila):
+        """Voila on sockets bound beforehand, behind :class:`workbench.serve.guard.Guard`."""
+
+        guard: Any = None
+        sockets: tuple[Any, ...] = ()
+        xheaders: bool = False
+
+        def init_handlers(self) -> list:
+            base = self.server_url or self.base_url
+            mine = [(url_path_join(base, r"/workbench/assets/(plotly\.min\.js)"), AssetHandler,
+                     {"path": str(plotly_js_path().parent)})]
+            if self.guard is not None:
+                mine.append((url_path_join(base, r"/workbench/status"), StatusHandler, {"guard": self.guard}))
+            return mine + super().init_handlers()
+
+        def start(self) -> None:  # Voila.start, with the guarded application
+            self.connection_dir = tempfile.mkdtemp(prefix="voila_", dir=self.connection_dir_root)
+            settings = self.init_settings()
+            self.app = GuardedApplication(**settings)
+            self.app.guard = self.guard
+            self.app.settings.update(self.tornado_settings)
+            self.app.settings["serve_traceback"] = False
+            self.app.add_handlers(".*$", self.init_handlers())
+            self.listen()
+
+        def listen(self) -> None:  # on the sockets bound by :func:`bind`
+            server = HTTPServer(self.app, xheaders=self.xheaders)
+            server.add_sockets(self.sockets)
+            self.ioloop = IOLoop.current()
+            try:
+                self.ioloop.start()
+            except KeyboardInterrupt:
+                self.log.info("Stopping...")
+            finally:
+                server.stop()
+                self.stop()
+
+    _VOILA_CLASS = WorkbenchVoila
+    return WorkbenchVoila
+
+
+_VOILA_CLASS: type | None = None
+
+
+def preheat_choice(pages: list[str], with_snapshot: set[str], mode: str, most: int) -> list[str]:
+    """The notebooks (file names) whose kernels are preheated.
+
+    ``mode`` ``all``: every one; ``none``: none; ``auto``: those without a snapshot for the default
+    parameters (a snapshot answers at once anyway), in name order, at most ``most``; otherwise a
+    comma-separated list of notebooks (:class:`WorkbenchError` naming any that is not served).
+    """
+    if mode == "none":
+        return []
+    if mode == "all":
+        return list(pages)
+    if mode != "auto":  # a comma-separated list of notebooks (stems or file names)
+        wanted = {Path(n.strip()).stem for n in mode.split(",") if n.strip()}
+        unknown = wanted - {Path(p).stem for p in pages}
+        if unknown:
+            raise WorkbenchError(f"--preheat names notebooks that are not served: {', '.join(sorted(unknown))}; "
+                                 "give auto, all, none or names such as 01_sales_traffic")
+        return [p for p in pages if Path(p).stem in wanted]
+    return [p for p in pages if Path(p).stem not in with_snapshot][:max(0, most)]
+
+
+def preheat_denylist(pages: list[str], warm: list[str]) -> list[str]:
+    """Voila's ``preheat_denylist`` for the notebooks of ``pages`` not in ``warm``.
+
+    Voila matches each pattern with :func:`re.match` against the notebook's *absolute* path, so a
+    pattern names the file after a slash, to the end.
+    """
+    return [rf".*/{re.escape(p)}$" for p in pages if p not in warm]
+
+
+def _display_host(ip: str) -> str:
+    if ip in ("", "0.0.0.0", "::"):
+        return socket.gethostname()
+    return f"[{ip}]" if ":" in ip else ip
+
+
 def main(args: argparse.Namespace) -> int:
     """``workbench serve``: run the dashboards until interrupted; return the exit code.
 
-    ``args.port`` (int), ``args.data`` (data folder or None: the sample shop) and
-    ``args.preheat`` (bool). The data folder reaches the kernels as ``WORKBENCH_DATA``.
+    ``args`` (argparse, every field optional): ``action`` (``passwd``: set the password and stop),
+    ``ip`` (default 127.0.0.1), ``port`` (8866), ``data`` (data folder; default the sample shop; it
+    reaches the kernels as ``WORKBENCH_DATA``), ``preheat`` (False: no preheated kernels),
+    ``preheat_mode``/``preheat_max``, ``allow_host`` (more host names), ``login`` (require a login on
+    127.0.0.1 too), ``max_kernels``, ``kernels_per_client``, ``reclaim_after``, ``reports`` (the reports root for snapshots;
+    ``snapshots`` False: none), ``behind_proxy`` (trust X-Forwarded-For/-Proto), ``notebooks``.
     """
-    folder = notebooks_dir()
+    if getattr(args, "action", None) == "passwd":
+        return passwd(args)
+    from workbench.serve import auth, kernels, snapshot
+    from workbench.serve.guard import Guard, HostPolicy, Limits, is_local_address
+
+    global _SERVED
+    folder = Path(args.notebooks).resolve() if getattr(args, "notebooks", None) else notebooks_dir()
+    _SERVED = folder
+    ip = str(getattr(args, "ip", None) or "127.0.0.1")
     port = int(getattr(args, "port", 8866))
     data = getattr(args, "data", None)
     if data:
@@ -301,20 +463,79 @@ def main(args: argparse.Namespace) -> int:
             raise WorkbenchError(f"data folder {data} does not exist; give a folder of <table>.parquet/.csv files "
                                  "or a DuckDB file, or leave --data out for the sample shop")
         os.environ["WORKBENCH_DATA"] = str(path)
+    from workbench.app.paths import default_data
+
+    login = bool(getattr(args, "login", False)) or not is_local_address(ip)
+    credentials = auth.Credentials(required=login, password=auth.load_password() if login else None)
+    limits = Limits(max_kernels=int(getattr(args, "max_kernels", None) or Limits.max_kernels),
+                    kernels_per_client=int(getattr(args, "kernels_per_client", None) or Limits.kernels_per_client))
+    index = None
+    if getattr(args, "snapshots", True):
+        reports = Path(getattr(args, "reports", None) or snapshot.default_reports_root()).expanduser()
+        index = snapshot.SnapshotIndex(reports, default_data())
+        index.refresh(force=True)
+    budget = kernels.KernelBudget(limits.max_kernels, float(getattr(args, "reclaim_after", None)
+                                                             or kernels.RECLAIM_AFTER))
+    guard = Guard(hosts=HostPolicy.for_address(ip, getattr(args, "allow_host", None) or []), credentials=credentials,
+                  limits=limits, notebooks=folder, snapshots=index, kernels=budget)
+
+    pages = [p["file"] for p in dashboard_pages(folder)]
+    mode = "none" if not getattr(args, "preheat", True) else str(getattr(args, "preheat_mode", None) or "auto")
+    warm = preheat_choice(pages, index.notebooks() if index is not None else set(), mode,
+                          int(getattr(args, "preheat_max", None) or 2))
+
+    sockets = bind(ip, port)  # before anything prints a URL or starts a kernel
+    port = sockets[0].getsockname()[1]
     _use_templates()
     fix_async_shell_send()
     route_queries_to_fresh_kernels()
     limit_preheating()
+    kernels.cap_kernels(budget)
 
     from traitlets.config import Config
-    from voila.app import Voila
 
     config = Config()
     config.VoilaConfiguration.page_config_hook = page_config_hook
-    app = Voila.instance(config=config)  # the singleton: traitlets then logs cell errors through it
-    app.initialize(voila_argv(folder, port, preheat=bool(getattr(args, "preheat", True))))
-    print(f"dashboards: http://127.0.0.1:{port}/  (Ctrl+C to stop)", flush=True)
+    config.VoilaConfiguration.http_header_envs = [kernels.CLIENT_HEADER]  # who started a kernel (the guard sets it)
+    if warm:
+        config.VoilaKernelManager.preheat_denylist = preheat_denylist(pages, warm)
+        config.VoilaKernelManager.fill_delay = REFILL_DELAY  # the viewer's page first, then the refill
+    cls = voila_class()
+    cls.guard, cls.sockets, cls.xheaders = guard, tuple(sockets), bool(getattr(args, "behind_proxy", False))
+    app = cls.instance(config=config)  # the singleton: traitlets then logs cell errors through it
+    app.initialize(voila_argv(folder, port, preheat=bool(warm), ip=ip))
+    url = f"http://{_display_host(ip)}:{port}/"
+    snaps = len(index) if index is not None else 0
+    print(f"dashboards: {url}  (Ctrl+C to stop)", flush=True)
+    if login:
+        print(f"login link: {url}?token={credentials.token}", flush=True)
+        print("  (or the password set with `workbench serve passwd`)" if credentials.password else
+              "  (set a password for the team with `workbench serve passwd`)", flush=True)
+    print(f"snapshots: {snaps} pages from {index.root if index is not None else '-'}; preheated: "
+          f"{', '.join(Path(p).stem for p in warm) or 'none'}; at most {limits.max_kernels} live dashboards",
+          flush=True)
     app.start()
+    return 0
+
+
+def passwd(args: argparse.Namespace) -> int:
+    """``workbench serve passwd``: ask for the dashboards' password (twice) and store its hash; 0 when set.
+
+    With ``args.password_stdin`` (or when stdin is not a terminal) the password is the first line of stdin.
+    """
+    import getpass
+    import sys
+
+    from workbench.serve import auth
+
+    if getattr(args, "password_stdin", False) or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("dashboard password: ")
+        if getpass.getpass("again: ") != password:
+            raise WorkbenchError("the two passwords differ; nothing was changed")
+    path = auth.set_password(password)
+    print(f"password hash stored in {path} (scrypt with a random salt; the password itself is not kept)")
     return 0
 
 
