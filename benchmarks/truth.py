@@ -338,13 +338,15 @@ def _sentiment(ds, truth, out: Outcome) -> None:
 
     drop = truth["sentiment_drop"]
     date = dt.date.fromisoformat(drop["date"])
-    after = rep.sentiment_drops(ds, Filters(date, date + dt.timedelta(weeks=4)))
-    hit = after[after["product_id"] == drop["product_id"]]
-    out.rankings["sentiment alarm within 4 weeks"] = bool(
-        len(hit) and hit.iloc[0]["alarm_date"] <= date + dt.timedelta(weeks=4))
+    for weeks in (4, 8):
+        after = rep.sentiment_drops(ds, Filters(date, date + dt.timedelta(weeks=weeks)))
+        hit = after[after["product_id"] == drop["product_id"]]
+        out.rankings[f"sentiment alarm within {weeks} weeks"] = bool(
+            len(hit) and hit.iloc[0]["alarm_date"] <= date + dt.timedelta(weeks=weeks))
+        if weeks == 4:
+            others = after[after["product_id"] != drop["product_id"]]
     # a year without the defect: every alarm there is a false one
     quiet = rep.sentiment_drops(ds, Filters(date - dt.timedelta(days=365), date - dt.timedelta(days=1)))
-    others = after[after["product_id"] != drop["product_id"]]
     out.counts["sentiment false alarms per shop-year"] = float(len(quiet))
     out.counts["sentiment other alarms in the defect window"] = float(len(others))
     out.counts["sentiment products tested"] = float(quiet.attrs.get("tested", 0))
