@@ -286,7 +286,8 @@ def sentiment_drops(ds: Dataset, f: Filters, baseline_days: int = BASELINE_DAYS,
     first = q.first_review_day(ds)
     if first is not None and mon_start < first + dt.timedelta(days=MIN_BASELINE_DAYS):
         # a period from the start of the data: the first MIN_BASELINE_DAYS days become the baseline
-        mon_start = min(first + dt.timedelta(days=MIN_BASELINE_DAYS), f.end)
+        ready = first + dt.timedelta(days=MIN_BASELINE_DAYS)
+        mon_start = ready if ready <= f.end else max(mon_start, first)  # too short a history: none is judged
     base_start = mon_start - dt.timedelta(days=baseline_days)
     base_f = replace(f, start=base_start, end=mon_start - dt.timedelta(days=1))
     cols = ["product_id", "name", "change_date", "alarm_date", "baseline_sentiment", "sentiment_after", "drop",
