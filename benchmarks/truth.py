@@ -27,6 +27,7 @@ import argparse
 import datetime as dt
 import json
 import math
+import shutil
 import sys
 import tempfile
 import time
@@ -437,18 +438,24 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
     t0 = time.perf_counter()
     shops = []
+    cmd = "python benchmarks/truth.py " + " ".join(argv if argv is not None else sys.argv[1:])
+
+    def write(table: str) -> None:
+        if args.markdown:  # after every shop, so that an interrupted sweep leaves its table so far
+            Path(args.markdown).write_text(
+                f"# The sweep of generated shops\n\n`{cmd}`, run {dt.date.today().isoformat()} "
+                f"({time.perf_counter() - t0:.0f} s, seeds {args.first}–{args.first + len(shops) - 1}, "
+                f"scale {args.scale}).\n\n{table}\n", encoding="utf-8")
+
     with tempfile.TemporaryDirectory(prefix="workbench-truth-") as tmp:
         for seed in range(args.first, args.first + args.seeds):
             shops.append(run_shop(seed, args.scale, only, Path(tmp), args.verbose))
+            shutil.rmtree(Path(tmp) / f"shop-{seed}", ignore_errors=True)
             print(f"seed {seed} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+            write(summarise(shops))
     table = summarise(shops)
     print(table)
-    if args.markdown:
-        cmd = "python benchmarks/truth.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        Path(args.markdown).write_text(
-            f"# The sweep of generated shops\n\n`{cmd}`, run {dt.date.today().isoformat()} "
-            f"({time.perf_counter() - t0:.0f} s, seeds {args.first}–{args.first + args.seeds - 1}, "
-            f"scale {args.scale}).\n\n{table}\n", encoding="utf-8")
+    write(table)
     return 0
 
 
