@@ -130,5 +130,4 @@ def ab_section(f):
     verdict = "significant" if t.p_value < 0.05 else "not_significant"
     nb.finding("ab_test", estimate=t.difference_estimate, rate_b=t.rate_b_estimate, rate_a=t.rate_a_estimate,
                difference=t.difference_estimate, p=t.p_value, verdict=nb.label(verdict, context=PAGE),
-               power=t.power, needed=t.needed_per_arm,
-               reached=nb.label("reached" if t.enough else "not_reached", context=PAGE))
+               detectable=t.detectable_difference)

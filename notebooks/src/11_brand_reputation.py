@@ -102,7 +102,10 @@ def sentiment(f):
 def sentiment_alerts(f):
     nb.memo(rep.sentiment_lookup)
     drops = rep.sentiment_drops(nb.data, f, level=level)
-    tested = drops.attrs["tested"]
+    tested, not_judged = drops.attrs["tested"], drops.attrs["not_judged"]
+    if len(not_judged):
+        nb.say("note.not_judged", n=len(not_judged), min=rep.MIN_BASELINE,
+               names=nb.t("list_sep").join(not_judged["name"].head(5)))
     if tested == 0:
         nb.finding("sentiment_drop", message="finding.sentiment_drop_untested",
                    estimate=Estimate(0, n=0, method="cusum", unit="count", min_n=0), min=rep.MIN_BASELINE)
@@ -128,7 +131,8 @@ def sentiment_alerts(f):
     est = rep.drop_estimate(d, level)
     nb.finding("sentiment_drop", estimate=est, status="red", headline=True, name=d["name"],
                change_date=str(d["change_date"]), alarm_date=str(d["alarm_date"]), before=d["baseline_sentiment"],
-               after=d["sentiment_after"], drop=est, alarms=len(drops), tested=tested)
+               after=d["sentiment_after"], drop=est, alarms=len(drops), tested=tested,
+               negative_before=d["negative_before"], negative_after=d["negative_after"])
 
 
 # %%

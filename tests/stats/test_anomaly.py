@@ -38,3 +38,20 @@ def test_excluded_days_are_scored_but_do_not_lift_the_weeks_after_them():
     shuffled = d.sample(frac=1, random_state=1)
     again = robust_baseline(shuffled, "value", exclude=event[shuffled.index.to_numpy()])
     np.testing.assert_allclose(again["baseline"], clean["baseline"], equal_nan=True)
+
+
+def test_a_history_without_variation_gives_no_absurd_z():
+    """Mostly zeros (MAD 0) falls back to the mean absolute deviation; all zeros gives no z at all."""
+    d = _series()
+    d["value"] = 0.0
+    d.loc[[100, 120, 140], "value"] = 1.0  # rare small refunds: the MAD is 0
+    d.loc[150, "value"] = 90.0
+    out = pattern_breaks(d, "value")
+    z = out["robust_z"].dropna()
+    assert len(z) and z.abs().max() < 1e4, z.abs().max()
+    assert out.loc[150, "flag"]
+    flat = _series().assign(value=0.0)
+    flat.loc[150, "value"] = 90.0
+    out = pattern_breaks(flat, "value")
+    assert out.loc[:150, "robust_z"].isna().all() and not out.loc[:150, "flag"].any()
+    assert out["robust_z"].abs().max() < 1e4

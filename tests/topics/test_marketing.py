@@ -93,10 +93,15 @@ def test_ab_reader_agrees_with_statsmodels_and_checks_power():
     _, p = proportions_ztest([431, 384], [11800, 12000])
     assert t.p_value == pytest.approx(p, rel=1e-6)
     assert t.low < t.difference < t.high
-    assert not t.enough and t.needed_per_arm > 12000 and 0 < t.power < 0.8
+    # no post-hoc power: the difference these visitors detect with 80% power, consistent with the sample size
+    # formula (the n that required_sample gives for that difference is the test's own n)
+    assert 0 < t.difference < t.detectable_difference < 0.02
+    lift = t.detectable_difference / t.rate_a
+    assert marketing.required_sample(t.rate_a, lift) == pytest.approx(12000, rel=0.02)
     big = marketing.ab_test(200000, 6400, 200000, 7200)
-    assert big.p_value < 1e-6 and big.enough and big.low > 0
+    assert big.p_value < 1e-6 and big.low > 0 and big.detectable_difference < big.difference
     assert marketing.required_sample(0.03, 0.1) > marketing.required_sample(0.03, 0.2)
+    assert marketing.required_sample(0.0, 0.1) is None  # no stand-in 0 visitors for a zero base rate
 
 
 def test_degenerate_inputs(ds, tiny_shop):

@@ -254,6 +254,9 @@ CNY_SLOWDOWN = (-6, 8)  # carriers late more often on these days around the fest
 CNY_SLOWDOWN_LATE = 0.25
 LOST_P, DAMAGED_P = 0.005, 0.01
 LATE_CONTINUE_OR = 0.6
+SWITCH_P, SWITCH_P_OFFLINE = 0.18, 0.3  # chance that a later purchase is made in another channel
+SWITCH_CHANNEL_P = np.array([0.35, 0.2, 0.15, 0.15, 0.15])  # which one: tmall, jd, pinduoduo, douyin, wechat_mini
+REPEAT_WINDOWS = (90, 365)  # days after the first purchase for which truth.json states the expected repeat rate
 RATING_DROP_PER_LATE_DAY, RATING_CAP_DAYS = 0.4, 5
 
 # ------------------------------------------------------------------ reviews
@@ -895,6 +898,10 @@ class _Acc:
     lost_expected: np.ndarray  # (N_DAYS, P) expected units lost, given the orders of the day
     refunded: np.ndarray  # (N_DAYS,) orders later fully refunded, by order day
     stream_gmv: np.ndarray  # (n_streams,) CNY, not cancelled
+    repeat_n: np.ndarray  # (len(REPEAT_WINDOWS), NCH) first valid orders of new customers in each window's cohort
+    repeat_expected: np.ndarray  # (len(REPEAT_WINDOWS), NCH) sum of their chances of another purchase in the window
+    carrier_delivered: np.ndarray  # (len(CARRIERS),) shipments delivered (not lost, not in transit at the end)
+    carrier_late_expected: np.ndarray  # (len(CARRIERS),) sum of those shipments' chances of being late
     fraud_accounts: int = 0
     fraud_orders: int = 0
 
@@ -905,7 +912,8 @@ class _Acc:
                    np.zeros((N_DAYS, len(MARKETING_CHANNELS), NCH), np.int64),
                    np.zeros((N_DAYS, len(MARKETING_CHANNELS), NCH)), np.zeros((N_DAYS, P), np.int64),
                    np.zeros((N_DAYS, P), np.int64), np.zeros((N_DAYS, P)), np.zeros(N_DAYS, np.int64),
-                   np.zeros(len(w.streams["kol"])))
+                   np.zeros(len(w.streams["kol"])), np.zeros((len(REPEAT_WINDOWS), NCH), np.int64),
+                   np.zeros((len(REPEAT_WINDOWS), NCH)), np.zeros(len(CARRIERS), np.int64), np.zeros(len(CARRIERS)))
 
 
 def _locate(w: _World, ch: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -1011,6 +1019,76 @@ def _logistics(rng: np.random.Generator, w: _World, ch: np.ndarray, region: np.n
     return {"ful": ful, "cancel": cancel, "carrier": carrier, "late": late, "late_days": late_days}
 
 
+def _continue_p(home: np.ndarray, k: np.ndarray, late: np.ndarray) -> np.ndarray:
+    """Chance that a customer buys again after their k-th purchase (higher after more purchases, lower after a
+    late delivery)."""
+    p = P_CONTINUE[home]
+    p = p + (0.92 - p) * 0.2 * (1 - 0.7 ** (k - 1))
+    odds = p / (1 - p) * np.where(late, LATE_CONTINUE_OR, 1.0)
+    return odds / (1 + odds)
+
+
+def _next_cancel_p(home: np.ndarray) -> np.ndarray:
+    """Chance that a later (k ≥ 2) purchase of a customer of ``home`` is cancelled: its channel may switch
+    (as in :func:`_repeat_loop`), and an offline store purchase is never cancelled."""
+    switch = float(SWITCH_CHANNEL_P @ CANCEL_P[:len(SWITCH_CHANNEL_P)])
+    online = (1 - SWITCH_P) * CANCEL_P[home] + SWITCH_P * switch
+    offline = SWITCH_P_OFFLINE * (0.6 * CANCEL_P[WECHAT] + 0.4 * CANCEL_P[TMALL])
+    return np.where(home == OFFLINE, offline, np.where(home == CROSS, CANCEL_P[CROSS], online))
+
+
+def _cum_intensity(w: _World, home: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Operational time of channel ``home`` at the start of period day ``day`` (its total beyond the end)."""
+    inside = day < N_DAYS
+    pos = home * EXT + BURN + np.minimum(day, N_DAYS - 1)
+    return np.where(inside, w.gstart[pos] - w.off[home], w.tot[home])
+
+
+def _expected_repeats(w: _World, people: dict, ev: dict, acc: _Acc) -> None:
+    """Add each cohort customer's chance of another valid purchase within each of :data:`REPEAT_WINDOWS` days of
+    their first valid one to ``acc`` (no random draws: the data do not change).
+
+    Two ways to buy again: the purchase rhythm (continue with :func:`_continue_p`, after a Gamma(1.6) gap in
+    operational time; when that next purchase is cancelled, the one after it, Gamma(3.2)), and a livestream order
+    of an existing customer (Poisson, each stream's expected orders of existing customers spread evenly over the
+    customers active by then, as in :func:`_existing_stream_orders`). The customer's first order day must lie at
+    least the window before the last day of data, as in the repeat-rate analysis.
+    """
+    from scipy.stats import gamma
+
+    fv = people.get("first_valid")
+    if not fv or not len(fv["home"]):
+        return
+    home, u, day, k, late, gm = fv["home"], fv["u"], fv["day"], fv["k"], fv["late"], fv["gap_mean"]
+    # livestream orders of existing customers: expected valid orders per active customer on each day
+    st = w.streams
+    buyers = np.unique(ev["cust"]) if ev else np.zeros(0, np.int64)
+    buyers = buyers[(people["home"][buyers] != CROSS) & ~people["fraud"][buyers]]
+    active = np.searchsorted(np.sort(people["arrival"][buyers]), st["day"], side="left")
+    per = np.where(active > 0, st["lam"] * (1 - STREAM_NEW_SHARE) / w.n_blocks * (1 - CANCEL_P[st["channel"]])
+                   / np.maximum(active, 1), 0.0)
+    per_day = np.bincount(np.clip(st["day"], 0, N_DAYS - 1), weights=per * (st["day"] >= 0), minlength=N_DAYS)
+    cum_stream = np.concatenate([[0.0], np.cumsum(per_day)])
+    p1, p2 = _continue_p(home, k, late), _continue_p(home, k + 1, np.zeros(len(k), dtype=bool))
+    c = _next_cancel_p(home)
+    for j, window in enumerate(REPEAT_WINDOWS):
+        cohort = day <= N_DAYS - 1 - window
+        if not cohort.any():
+            continue
+        h, d = home[cohort], day[cohort]
+        lo = _cum_intensity(w, h, d + 1) - u[cohort]
+        hi = _cum_intensity(w, h, d + 1 + window) - u[cohort]
+        scale = gm[cohort] / 1.6
+        one = gamma.cdf(hi, 1.6, scale=scale) - gamma.cdf(lo, 1.6, scale=scale)
+        two = gamma.cdf(hi, 3.2, scale=scale) - gamma.cdf(lo, 3.2, scale=scale)
+        cc = c[cohort]
+        rhythm = p1[cohort] * ((1 - cc) * one + cc * p2[cohort] * (1 - cc) * two)
+        stream = np.where(h == CROSS, 0.0, cum_stream[np.minimum(d + 1 + window, N_DAYS)] - cum_stream[d + 1])
+        chance = 1 - (1 - rhythm) * np.exp(-stream)
+        acc.repeat_n[j] += np.bincount(h, minlength=NCH)
+        acc.repeat_expected[j] += np.bincount(h, weights=chance, minlength=NCH)
+
+
 def _repeat_loop(rng: np.random.Generator, w: _World, people: dict) -> dict:
     """Run every customer's purchase renewal process; return the in-period purchase occasions."""
     n = len(people["home"])
@@ -1018,6 +1096,9 @@ def _repeat_loop(rng: np.random.Generator, w: _World, people: dict) -> dict:
     u = people["u0"].copy()
     k = np.ones(n, np.int64)
     out = []
+    new_in_period = np.zeros(n, dtype=bool)  # first purchase inside the data: the repeat-rate cohort
+    seen_valid = np.zeros(n, dtype=bool)
+    firsts = []  # each cohort customer's first valid order, for the expected repeat rate in truth.json
     while idx.size:
         home = people["home"][idx]
         day, frac, beyond = _locate(w, home, u)
@@ -1030,21 +1111,25 @@ def _repeat_loop(rng: np.random.Generator, w: _World, people: dict) -> dict:
         if inp.any():
             ii = np.flatnonzero(inp)
             ch = home[ii].copy()
-            sw = (k[ii] > 1) & (rng.random(ii.size) < np.where(ch == OFFLINE, 0.3, 0.18)) & (ch != CROSS)
+            sw = (k[ii] > 1) & (rng.random(ii.size) < np.where(ch == OFFLINE, SWITCH_P_OFFLINE, SWITCH_P)) & (ch != CROSS)
             alt = np.where(ch[sw] == OFFLINE, np.where(rng.random(int(sw.sum())) < 0.6, WECHAT, TMALL),
-                           _choice(rng, np.array([0.35, 0.2, 0.15, 0.15, 0.15]), int(sw.sum())))
+                           _choice(rng, SWITCH_CHANNEL_P, int(sw.sum())))
             ch[sw] = alt
             lg = _logistics(rng, w, ch, people["region"][idx[ii]], day[ii], k[ii] == 1)
             late[ii] = lg["late"]
+            new_in_period[idx[ii][k[ii] == 1]] = True
+            first_valid = new_in_period[idx[ii]] & ~seen_valid[idx[ii]] & ~lg["cancel"]
+            fv = ii[first_valid]
+            seen_valid[idx[fv]] = True
+            firsts.append({"home": home[fv], "u": u[fv], "day": day[fv], "k": k[fv], "late": lg["late"][first_valid],
+                           "gap_mean": people["gap_mean"][idx[fv]]})
             out.append({"cust": idx[ii], "day": day[ii], "frac": frac[ii], "ch": ch, "home": home[ii], "k": k[ii],
                         **lg})
-        p = P_CONTINUE[home]
-        p = p + (0.92 - p) * 0.2 * (1 - 0.7 ** (k - 1))
-        odds = p / (1 - p) * np.where(late, LATE_CONTINUE_OR, 1.0)
-        cont = rng.random(idx.size) < odds / (1 + odds)
+        cont = rng.random(idx.size) < _continue_p(home, k, late)
         gm = people["gap_mean"][idx[cont]]
         u = u[cont] + rng.gamma(1.6, gm / 1.6)
         idx, k = idx[cont], k[cont] + 1
+    people["first_valid"] = _concat(firsts) if firsts else None
     if not out:
         return {}
     ev = _concat(out)
@@ -1454,6 +1539,8 @@ def _simulate_block(w: _World, b: int, acc: _Acc) -> dict[str, pa.Table]:
     extra = _existing_stream_orders(rng, w, people, ev)
     if extra is not None:
         parts.append(extra)
+    _expected_repeats(w, people, ev, acc)
+    people.pop("first_valid", None)
     if b == 0:
         fp, fev = _fraud_ring(rng, w, people)
         people = _concat([people, fp])
@@ -1506,6 +1593,11 @@ def _simulate_block(w: _World, b: int, acc: _Acc) -> dict[str, pa.Table]:
     paid_cny = money["paid"] * fx_day
     units = np.bincount(o, lines["qty"], minlength=n).astype(np.int64)
     sh = _shipments(rng, w, ev, t, units, paid_cny, people)
+    got = sh["has_delivery"]
+    acc.carrier_delivered += np.bincount(ev["carrier"][got], minlength=len(CARRIERS))
+    acc.carrier_late_expected += np.bincount(
+        ev["carrier"][got], weights=LATE_P[ev["carrier"][got]] + CNY_SLOWDOWN_LATE * w.slowdown[ev["day"][got]],
+        minlength=len(CARRIERS))
     ret = _returns(rng, w, ev, lines, sh, t, money["unit"])
     full_lines = np.bincount(o[ret["line"][ret["full"]]], minlength=n)
     refunded = (full_lines == np.bincount(o, minlength=n)) & (full_lines > 0)
@@ -1909,6 +2001,16 @@ def _truth(w: _World, acc: _Acc, counts: dict, stock_info: list) -> dict:
                            "(late = delivered_at > promised_at).",
             "carrier": "SwiftPost",
             "late_probability": {c: float(p) for c, p in zip(CARRIERS, LATE_P)},
+            "expected_on_time_rate_all_days": {
+                c: round(1 - float(e) / n, 4) for c, e, n in zip(CARRIERS, acc.carrier_late_expected,
+                                                                  acc.carrier_delivered) if n},
+            "estimands": {
+                "late_probability": "a carrier's chance of being late outside the Spring Festival slowdowns: compare "
+                                    "with the on-time rate of orders placed outside them (1 - late_probability)",
+                "expected_on_time_rate_all_days": "the on-time rate the page shows (all delivered shipments, "
+                                                  "slowdowns included): 1 - the mean chance of being late of the "
+                                                  "carrier's delivered shipments, given their order days",
+            },
             "spring_festival_slowdowns": slowdowns,
             "extra_late_probability_in_slowdown": CNY_SLOWDOWN_LATE,
         },
@@ -1933,6 +2035,21 @@ def _truth(w: _World, acc: _Acc, counts: dict, stock_info: list) -> dict:
                            "(later orders are more likely to be followed by another one).",
             "continuation_probability": {c: float(p) for c, p in zip(CHANNELS, P_CONTINUE)},
             "mean_gap_days": GAP_MEAN_DAYS,
+            **{f"expected_repeat_rate_{window}d": {
+                c: round(float(e) / n, 4) for c, e, n in zip(CHANNELS, acc.repeat_expected[j], acc.repeat_n[j]) if n}
+               for j, window in enumerate(REPEAT_WINDOWS)},
+            **{f"cohort_customers_{window}d": {c: int(n) for c, n in zip(CHANNELS, acc.repeat_n[j]) if n}
+               for j, window in enumerate(REPEAT_WINDOWS)},
+            "estimands": {
+                "continuation_probability": "the generator's parameter: the chance of another purchase after the "
+                                            "first one, ever, on time; no analysis reports it directly",
+                "expected_repeat_rate_<W>d": "what the repeat-rate analysis (retention_by_channel, window W days) "
+                                             "estimates: among customers who signed up within the data and whose "
+                                             "first valid order lies at least W days before the last day, the "
+                                             "mean chance of another valid purchase day within W days of it "
+                                             "(purchase rhythm, a late first delivery, a cancelled next order, "
+                                             "and livestream orders of existing customers included)",
+            },
         },
         "fx_move": {
             "description": f"{FX_MOVE['currency']} falls against CNY as a linear ramp over the window; foreign "

@@ -8,6 +8,8 @@ scoring sentiment grows with the number of different texts, not of reviews.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -107,3 +109,9 @@ def product_names(ds: Dataset) -> pd.DataFrame:
         return pd.DataFrame(columns=["product_id", "name"])
     name = "COALESCE(name, product_id)" if ds.has("products", ["name"]) else "product_id"
     return engine.query(ds, f"SELECT product_id, {name} AS name FROM products")
+
+
+def first_review_day(ds: Dataset) -> dt.date | None:
+    """The day of the first review (local date), None without reviews."""
+    d = engine.query(ds, f"SELECT min({REVIEW_DATE}) AS d FROM reviews r")["d"].iloc[0]
+    return None if d is None or pd.isna(d) else pd.Timestamp(d).date()

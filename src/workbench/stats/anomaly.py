@@ -15,6 +15,8 @@ import pandas as pd
 
 #: Robust z beyond which a day is an alert.
 Z_ALERT = 4.0
+#: A scale at or below this (no variation in the history) gives no z-score rather than an absurd one.
+MIN_SCALE = 1e-9
 
 
 def robust_baseline(daily: pd.DataFrame, value: str, count: bool = False, weeks: int = 8,
@@ -25,7 +27,9 @@ def robust_baseline(daily: pd.DataFrame, value: str, count: bool = False, weeks:
     median of the same weekday over the previous ``weeks`` weeks; the scale is 1.4826 × the
     median absolute residual over the previous ``scale_days`` days (with ``count``, never below
     the Poisson standard deviation √baseline). Returns a copy with ``baseline``, ``scale``,
-    ``low``/``high`` (baseline ± Z_ALERT × scale) and ``robust_z`` (NaN where history is short).
+    ``low``/``high`` (baseline ± Z_ALERT × scale) and ``robust_z`` (NaN where history is short, or
+    where the history has no variation at all: with a zero MAD the scale falls back to the mean
+    absolute deviation, and with none either a day cannot be judged; never a z of 10¹⁰).
 
     ``exclude`` (booleans aligned with ``daily``'s rows, e.g. campaign days) marks days the baseline
     and the scale do not learn from; those days are still scored against the baseline of the others,
@@ -42,11 +46,16 @@ def robust_baseline(daily: pd.DataFrame, value: str, count: bool = False, weeks:
     base = learn.groupby(weekday).transform(
         lambda s: s.shift(1).rolling(weeks, min_periods=max(3, weeks // 2)).median())
     resid = y - base
-    scale = (learn - base).abs().shift(1).rolling(scale_days, min_periods=21).median() * 1.4826
+    past = (learn - base).abs().shift(1).rolling(scale_days, min_periods=21)
+    scale = past.median() * 1.4826
+    # more than half the residuals exactly zero (a series of mostly zeros, or a constant one): the MAD
+    # is 0, so fall back to the mean absolute deviation (× √(π/2), the sd of a normal residual)
+    scale = scale.where(scale > 0, past.mean() * 1.2533)
     if count:
         scale = np.maximum(scale, np.sqrt(base.clip(lower=1.0)))
-    floor = 1e-9 + 0.01 * base.abs()
-    scale = np.maximum(scale, floor)
+    scale = np.maximum(scale, 0.01 * base.abs())
+    # a history without any variation (and a zero baseline) cannot say how unusual a day is: no z
+    scale = scale.where(scale > MIN_SCALE)
     out["baseline"] = base
     out["scale"] = scale
     out["low"] = base - Z_ALERT * scale

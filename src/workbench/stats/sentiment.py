@@ -254,6 +254,60 @@ def spearman(values: Sequence[float], ratings: Sequence[float], weights: Sequenc
                     method="spearman-fisher", unit="score", bounds=BOUNDS, min_n=min_n)
 
 
+def pooled_baselines(n: Sequence[float], total: Sequence[float], total_sq: Sequence[float],
+                     group: Sequence[object], min_products: int = 3, min_sd: float = 0.05
+                     ) -> dict[str, np.ndarray]:
+    """Empirical-Bayes baselines of many small groups (products) pooled towards their category.
+
+    In: per product its number of values ``n``, their sum ``total`` and sum of squares ``total_sq``,
+    and its category ``group``. Model: a value of product p is μ_p + ε (sd σ_c, the category's pooled
+    within-product sd), μ_p ~ N(m_c, τ_c²) (m_c the category mean, τ_c² the between-product variance by
+    the method of moments, floored at (0.02)²). A category with fewer than ``min_products`` products of
+    two or more values borrows σ, m and τ² from all categories together.
+
+    Out (arrays aligned with the input): ``mu`` (posterior mean of μ_p: the product's own mean shrunk
+    towards m_c by the weight τ²/(τ² + σ²/n)), ``var`` (its posterior variance 1/(n/σ² + 1/τ²)),
+    ``sigma`` (σ_c), ``weight`` (the product's own share of ``mu``). A product with n = 0 gets m_c and τ_c².
+    """
+    import pandas as pd
+
+    d = pd.DataFrame({"n": np.asarray(n, dtype=float), "t": np.asarray(total, dtype=float),
+                      "t2": np.asarray(total_sq, dtype=float), "g": list(group)})
+    d["mean"] = np.where(d["n"] > 0, d["t"] / d["n"].where(d["n"] > 0, 1), np.nan)
+    d["ss"] = np.where(d["n"] > 1, (d["t2"] - d["t"] ** 2 / d["n"].where(d["n"] > 0, 1)).clip(lower=0), 0.0)
+
+    def moments(x: pd.DataFrame) -> tuple[float, float, float, int]:
+        several = x[x["n"] > 1]
+        dof = float((several["n"] - 1).sum())
+        sigma2 = float(several["ss"].sum()) / dof if dof > 0 else math.nan
+        m = float(x["t"].sum() / x["n"].sum()) if x["n"].sum() > 0 else math.nan
+        if len(several) >= 2 and math.isfinite(sigma2):
+            tau2 = float(((several["mean"] - m) ** 2).mean() - (sigma2 / several["n"]).mean())
+        else:
+            tau2 = math.nan
+        return sigma2, m, tau2, len(several)
+
+    s_all, m_all, t_all, _ = moments(d)
+    t_all = max(t_all if math.isfinite(t_all) else 0.0, 0.02 ** 2)
+    s_all = max(s_all if math.isfinite(s_all) else 1.0, min_sd ** 2)
+    per: dict[object, tuple[float, float, float]] = {}
+    for g, x in d.groupby("g", sort=False):
+        sigma2, m, tau2, k = moments(x)
+        if k < min_products or not math.isfinite(sigma2):
+            sigma2, m, tau2 = s_all, (m if math.isfinite(m) else m_all), t_all
+        per[g] = (max(sigma2, min_sd ** 2), m, max(tau2 if math.isfinite(tau2) else t_all, 0.02 ** 2))
+    sigma2 = d["g"].map(lambda g: per[g][0]).to_numpy(float)
+    m = d["g"].map(lambda g: per[g][1]).to_numpy(float)
+    tau2 = d["g"].map(lambda g: per[g][2]).to_numpy(float)
+    nn = d["n"].to_numpy(float)
+    weight = tau2 / (tau2 + sigma2 / np.maximum(nn, 1e-12))
+    weight = np.where(nn > 0, weight, 0.0)
+    own = np.nan_to_num(d["mean"].to_numpy(float))
+    mu = weight * own + (1 - weight) * m
+    var = 1.0 / (nn / sigma2 + 1.0 / tau2)
+    return {"mu": mu, "var": var, "sigma": np.sqrt(sigma2), "weight": weight}
+
+
 def difference_of_means(mean_a: float, var_a: float, n_a: float, mean_b: float, var_b: float, n_b: float,
                         level: float = 0.95, bounds: tuple[float, float] = (-2.0, 2.0)) -> Estimate:
     """``mean_a − mean_b`` with a Welch (normal) interval; the difference of two sentiments lies in [−2, 2]."""

@@ -9,9 +9,10 @@ level, n, method). Nothing here writes a sentence: methods and reasons are keys.
   reads the same on this page and on the overview.
 * Sentiment is the lexicon method of :mod:`workbench.stats.sentiment` (jieba for Chinese); its
   means and intervals stay within [−1, 1]; a net promoter score stays within [−100, 100].
-* Drops beyond normal variation are found per product with a one-sided CUSUM on review sentiment
-  standardised by the product's own baseline (Page 1954; k = 0.5, h = :data:`CUSUM_H`), the change
-  date by the split that best separates the days after it from the baseline (Hinkley 1971).
+* Drops beyond normal variation are found per product with a Bernoulli CUSUM on the share of
+  negative reviews against a baseline pooled towards the product's category (empirical Bayes;
+  Reynolds and Stoumbos 1999), the change date by the split that best separates the reviews
+  after it from the baseline (Hinkley 1971); products with too few baseline reviews are named.
 """
 
 from __future__ import annotations
@@ -49,11 +50,13 @@ NEEDS_TEXT = {"reviews": ["rating", "created_at", "product_id", "text"]}
 NEEDS_CHANNEL = {"reviews": ["rating", "created_at", "channel"]}
 NEGATIVE_STARS = q.NEGATIVE_STARS
 STARS = (1.0, 5.0)
-CUSUM_K, CUSUM_H = 0.5, 12.0
-DROP_Z = 3.5                # an alarm is kept when the drop is this many standard errors below the baseline
+CUSUM_H = 8.0               # log-likelihood ratio at which the negative-review monitor alarms
+ALARM_ODDS_RATIO = 6.0      # the rise in the odds of a negative review the monitor is designed to catch
 HISTORY_DAYS = 182
 MIN_GROUP = 30              # a channel's promoter score is compared from this many reviews
-MIN_BASELINE = 30           # baseline reviews a product needs to be tested for a sentiment drop
+MIN_BASELINE = 5            # baseline reviews a product needs to be judged (its mean is pooled towards its category)
+BASELINE_DAYS = 365         # days before the monitored window that make a product's baseline
+MIN_BASELINE_DAYS = 90      # a monitored window starts at least this many days after the first review
 
 
 def _window(f: Filters, days: int = HISTORY_DAYS) -> Filters:
@@ -252,74 +255,112 @@ def sentiment_trend(ds: Dataset, f: Filters, by: str | None = None, level: float
     return out.sort_values(["week", "group"]).reset_index(drop=True)
 
 
-def sentiment_drops(ds: Dataset, f: Filters, baseline_days: int = 120, monitor_days: int = 182,
-                    min_baseline: int = MIN_BASELINE, k: float = CUSUM_K, h: float = CUSUM_H,
+def sentiment_drops(ds: Dataset, f: Filters, baseline_days: int = BASELINE_DAYS, monitor_days: int = 182,
+                    min_baseline: int = MIN_BASELINE, odds_ratio: float = ALARM_ODDS_RATIO, h: float = CUSUM_H,
                     level: float = 0.95) -> pd.DataFrame:
-    """Products whose review sentiment dropped beyond normal variation (one-sided CUSUM).
+    """Products whose reviews turned negative beyond normal variation (Bernoulli CUSUM on pooled baselines).
 
-    The monitored window is the period, widened to at least ``monitor_days`` days ending at its
-    end; each product's baseline mean μ₀ and standard deviation σ₀ come from the
-    ``baseline_days`` days before the window (products with fewer than ``min_baseline`` baseline
-    reviews are skipped). Each review adds (x − μ₀)/σ₀ + k to S = min(0, ...), summed per day; the
-    product alarms on the first day S < −h, and the alarm is kept when the mean since the change
-    date lies at least :data:`DROP_Z` standard errors below μ₀ (a guard against many products
-    tested). Returns one row per alarming product: ``product_id``, ``name``, ``change_date``,
-    ``alarm_date``, ``baseline_sentiment``, ``sentiment_after`` (mean from the change date to the end),
-    ``drop`` with ``drop_low``/``drop_high`` (Welch, within [−2, 2]), ``reviews_after``, ``cusum_min``;
-    sorted by the size of the drop. ``attrs['tested']`` holds the number of products tested.
+    A review is negative when its stars are at most :data:`NEGATIVE_STARS`. The monitored window is
+    the period, widened to at least ``monitor_days`` days ending at its end, and starting no earlier
+    than :data:`MIN_BASELINE_DAYS` after the first review (those days are then the baseline); the
+    baseline is the ``baseline_days`` days before it. Each product's baseline share of negative reviews p₀ and mean
+    text sentiment μ₀ are pooled towards its category (empirical Bayes,
+    :func:`workbench.stats.sentiment.pooled_baselines`), so a product with few baseline reviews
+    borrows strength from its category instead of being skipped. The threshold is adjusted for n:
+    the CUSUM compares against p₀ plus one posterior sd, so an uncertain baseline needs more
+    negative reviews to alarm. Each review adds its log-likelihood ratio of a share p₁ (odds
+    ``odds_ratio`` × those of p₀) against p₀ (Reynolds and Stoumbos 1999); the product alarms on the
+    first day the sum passes ``h`` (it restarts at 0 whenever it would fall below). The change date
+    is the split that best separates the negative share after it from p₀ (Hinkley 1971). Products
+    with fewer than ``min_baseline`` baseline reviews cannot be judged: they are listed in
+    ``attrs['not_judged']`` (``product_id``, ``name``, ``baseline_reviews``, ``reviews``).
+
+    Returns one row per alarming product: ``product_id``, ``name``, ``change_date``, ``alarm_date``,
+    ``baseline_sentiment`` (pooled μ₀), ``sentiment_after`` (mean from the change date to the end),
+    ``drop`` with ``drop_low``/``drop_high`` (normal, se² = σ²/n_after + var(μ₀), within [−2, 2]),
+    ``reviews_after``, ``negative_before`` (pooled p₀), ``negative_after``, ``cusum_max``; sorted by
+    the size of the drop. ``attrs['tested']`` holds the number of products judged.
     """
     ds.require(NEEDS_TEXT)
     mon_start = min(f.start, f.end - dt.timedelta(days=monitor_days - 1))
+    first = q.first_review_day(ds)
+    if first is not None and mon_start < first + dt.timedelta(days=MIN_BASELINE_DAYS):
+        # a period from the start of the data: the first MIN_BASELINE_DAYS days become the baseline
+        ready = first + dt.timedelta(days=MIN_BASELINE_DAYS)
+        mon_start = ready if ready <= f.end else max(mon_start, first)  # too short a history: none is judged
     base_start = mon_start - dt.timedelta(days=baseline_days)
     base_f = replace(f, start=base_start, end=mon_start - dt.timedelta(days=1))
     cols = ["product_id", "name", "change_date", "alarm_date", "baseline_sentiment", "sentiment_after", "drop",
-            "drop_low", "drop_high", "reviews_after", "cusum_min"]
-    base_t = _scored(q.text_counts(ds, base_f, ("product_id",)))
-    base = _mean_by(base_t, ["product_id"], level) if len(base_t) else pd.DataFrame(columns=["product_id", "reviews"])
-    base = base[base["reviews"] >= min_baseline]
-    if base.empty:
+            "drop_low", "drop_high", "reviews_after", "negative_before", "negative_after", "cusum_max"]
+    mon = _with_signals(_scored(q.text_counts(ds, replace(f, start=mon_start), ("product_id", "date", "rating"))))
+    base_t = _with_signals(_scored(q.text_counts(ds, base_f, ("category", "product_id", "rating"))))
+    base = base_t.groupby(["category", "product_id"], as_index=False)[["n", "neg", "total", "total_sq"]].sum()
+    if len(base):
+        senti = st.pooled_baselines(base["n"], base["total"], base["total_sq"], base["category"])
+        negs = st.pooled_baselines(base["n"], base["neg"], base["neg"], base["category"], min_sd=0.1)
+        base = base.assign(mu=senti["mu"], var=senti["var"], sd=senti["sigma"], p0=negs["mu"],
+                           p0_guard=np.clip(negs["mu"] + np.sqrt(negs["var"]), 0.01, 0.5))
+    stats = base[base["n"] >= min_baseline].set_index("product_id")
+    seen = mon.groupby("product_id")["n"].sum() if len(mon) else pd.Series(dtype=float)
+    lacking = seen[~seen.index.isin(stats.index)]
+    not_judged = pd.DataFrame({"product_id": lacking.index.astype(str), "reviews": lacking.to_numpy(int)})
+    known = base.set_index("product_id")["n"] if len(base) else pd.Series(dtype=float)
+    not_judged["baseline_reviews"] = not_judged["product_id"].map(known).fillna(0).astype(int)
+    not_judged = (_with_names(not_judged, ds, "product_id") if len(not_judged)
+                  else not_judged.assign(name=pd.Series(dtype=str)))
+    not_judged = not_judged[["product_id", "name", "baseline_reviews", "reviews"]].sort_values(
+        "reviews", ascending=False).reset_index(drop=True)
+    if stats.empty:
         out = pd.DataFrame(columns=cols)
-        out.attrs["tested"] = 0
+        out.attrs.update(tested=0, not_judged=not_judged)
         return out
-    b_stats = base_t.merge(base[["product_id", "sentiment"]].rename(columns={"sentiment": "mu"}), on="product_id")
-    b_stats = b_stats.assign(dev=b_stats["n"] * (b_stats["sentiment"] - b_stats["mu"]) ** 2)
-    sd = (b_stats.groupby("product_id")["dev"].sum() / (base.set_index("product_id")["reviews"] - 1)) ** 0.5
-    stats = base.set_index("product_id").assign(mu=lambda d: d["sentiment"], sd=sd.clip(lower=0.05).fillna(0.05))
-    mon = _scored(q.text_counts(ds, replace(f, start=mon_start), ("product_id", "date")))
     mon = mon[mon["product_id"].isin(stats.index)]
-    mon = mon.assign(mu=mon["product_id"].map(stats["mu"]), sd=mon["product_id"].map(stats["sd"]))
-    mon = mon.assign(step=mon["n"] * ((mon["sentiment"] - mon["mu"]) / mon["sd"] + k),
-                     total=mon["n"] * mon["sentiment"], total_sq=mon["n"] * mon["sentiment"] ** 2)
-    daily = (mon.groupby(["product_id", "date"], as_index=False)[["n", "step", "total", "total_sq"]].sum()
+    p0 = mon["product_id"].map(stats["p0_guard"])
+    p1 = p0 * odds_ratio / (1 - p0 + p0 * odds_ratio)
+    mon = mon.assign(llr=mon["neg"] * np.log(p1 / p0) + (mon["n"] - mon["neg"]) * np.log((1 - p1) / (1 - p0)))
+    daily = (mon.groupby(["product_id", "date"], as_index=False)[["n", "neg", "llr", "total", "total_sq"]].sum()
              .sort_values(["product_id", "date"]))
+    z = _z(level)
     rows = []
     for pid, g in daily.groupby("product_id", sort=False):
-        path = st.cusum(g["step"].to_numpy())
-        below = np.flatnonzero(path < -h)
-        if not len(below):
+        path = -st.cusum(-g["llr"].to_numpy())
+        above = np.flatnonzero(path > h)
+        if not len(above):
             continue
-        alarm_i = int(below[0])
-        mu0 = float(stats.loc[pid, "mu"])
-        change = g["date"].iloc[st.change_index(g["n"].to_numpy(), g["total"].to_numpy(), mu0, alarm_i)]
+        alarm_i = int(above[0])
+        b = stats.loc[pid]
+        change = g["date"].iloc[st.change_index(g["n"].to_numpy(), -g["neg"].to_numpy(), -float(b["p0"]), alarm_i)]
         after = g[g["date"] >= change]
         n_a = float(after["n"].sum())
         mean_a = float(after["total"].sum()) / n_a
-        var_a = max(float(after["total_sq"].sum()) / n_a - mean_a ** 2, 0.0) * n_a / max(n_a - 1, 1)
-        b = stats.loc[pid]
-        drop = st.difference_of_means(mean_a, var_a, n_a, float(b["mu"]), float(b["sd"]) ** 2, float(b["reviews"]),
-                                      level)
-        se = math.sqrt(var_a / n_a + float(b["sd"]) ** 2 / float(b["reviews"]))
-        if drop.estimate > -DROP_Z * se:  # the CUSUM fired on noise: the drop since the change is not clear
-            continue
+        mu0, sd0, var0 = float(b["mu"]), float(b["sd"]), float(b["var"])
+        se = math.sqrt(sd0 ** 2 / n_a + var0)
+        drop = mean_a - mu0
         rows.append({"product_id": pid, "change_date": pd.Timestamp(change).date(),
                      "alarm_date": pd.Timestamp(g["date"].iloc[alarm_i]).date(), "baseline_sentiment": mu0,
-                     "sentiment_after": mean_a, "drop": drop.estimate, "drop_low": drop.low, "drop_high": drop.high,
-                     "reviews_after": int(n_a), "cusum_min": float(path.min())})
+                     "sentiment_after": mean_a, "drop": drop, "drop_low": max(drop - z * se, -2.0),
+                     "drop_high": min(drop + z * se, 2.0), "reviews_after": int(n_a),
+                     "negative_before": float(b["p0"]), "negative_after": float(after["neg"].sum()) / n_a,
+                     "cusum_max": float(path.max())})
     out = pd.DataFrame(rows, columns=[c for c in cols if c != "name"])
     out = _with_names(out, ds, "product_id")[cols] if len(out) else pd.DataFrame(columns=cols)
     out = out.sort_values("drop").reset_index(drop=True)
-    out.attrs["tested"] = len(base)
+    out.attrs.update(tested=len(stats), not_judged=not_judged)
     return out
+
+
+def _with_signals(scored: pd.DataFrame) -> pd.DataFrame:
+    """Scored text counts (with ``rating``) plus ``neg`` (negative reviews), ``total`` and ``total_sq`` of sentiment."""
+    if scored.empty:
+        return pd.DataFrame(columns=["category", "product_id", "date", "n", "neg", "total", "total_sq"])
+    return scored.assign(neg=scored["n"] * (scored["rating"] <= NEGATIVE_STARS),
+                         total=scored["n"] * scored["sentiment"], total_sq=scored["n"] * scored["sentiment"] ** 2)
+
+
+def _z(level: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + level / 2))
 
 
 def drop_estimate(row: pd.Series, level: float = 0.95) -> Estimate:
