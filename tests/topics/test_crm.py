@@ -83,13 +83,17 @@ def _all(ds: workbench.Dataset) -> Filters:
 
 
 def test_planted_churn_pattern_by_acquisition_channel_is_recovered(ds, truth) -> None:
-    planted = truth["churn_by_channel"]["continuation_probability"]
-    # a first purchase followed by another within a year: the planted continuation probability (a late first
-    # delivery lowers it a little, and a year catches nearly every gap of the planted mean)
+    churn = truth["churn_by_channel"]
+    planted = churn["continuation_probability"]
+    # the estimand the page reports: the 365-day repeat rate the generator implies for the analysed cohort
+    # (truth.json's expected_repeat_rate_365d), compared within 3.3 binomial standard errors of its cohort
+    # (a 99.9% band per channel, so seven channels all hold with probability 0.99)
+    expected, cohort = churn["expected_repeat_rate_365d"], churn["cohort_customers_365d"]
     by = crm.retention_by_channel(ds, _all(ds), window_days=365).set_index("acquisition_channel")
-    assert list(by.index) == sorted(planted, key=planted.get, reverse=True)
-    for channel, p in planted.items():
-        assert abs(by.loc[channel, "repeat_rate"] - p) < 0.06, channel
+    assert list(by.index) == sorted(expected, key=expected.get, reverse=True)
+    for channel, p in expected.items():
+        se = (p * (1 - p) / cohort[channel]) ** 0.5
+        assert abs(by.loc[channel, "repeat_rate"] - p) < 3.3 * se, channel
     # the 90-day rates the notebook shows keep the same best and worst channel
     by90 = crm.retention_by_channel(ds, _all(ds), window_days=90)
     assert by90["acquisition_channel"].iloc[0] == max(planted, key=planted.get)
