@@ -151,8 +151,10 @@ def _settle(page: Any, timeout: float = 60.0) -> None:
 def _state(page: Any) -> dict[str, Any]:
     """The findings' text and every chart's traces (names and values) as shown now."""
     return page.evaluate("""() => ({
-        findings: Array.from(document.querySelectorAll('.wb-finding')).map(e => e.innerText).join('\\n'),
-        charts: Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => JSON.stringify(
+        findings: Array.from(document.querySelectorAll('.wb-finding')).filter(e => e.checkVisibility())
+            .map(e => e.innerText).join('\\n'),
+        charts: Array.from(document.querySelectorAll('.js-plotly-plot')).filter(e => e.checkVisibility())
+            .map(gd => JSON.stringify(
             (gd.data || []).map(t => [t.name, Array.from(t.y || []).slice(0, 400)]))),
     })""")
 
@@ -195,7 +197,8 @@ def test_landing_page_dashboard_and_filter_change(warm_server: str, local_page: 
     page.locator(".wb-filter-bar .wb-channels input[type=checkbox]").first.uncheck()  # every channel but Tmall
     page.wait_for_function(
         """([chart, before]) => {
-            const now = Array.from(document.querySelectorAll('.wb-finding')).map(e => e.innerText).join('\\n');
+            const now = Array.from(document.querySelectorAll('.wb-finding')).filter(e => e.checkVisibility())
+                .map(e => e.innerText).join('\\n');
             const drawn = document.querySelectorAll(chart).length > 0;
             return drawn && now && now !== before;
         }""", arg=[CHART, before["findings"]])

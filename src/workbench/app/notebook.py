@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import html
 import json
+import sys
 import time
 import traceback
 import uuid
@@ -129,7 +130,7 @@ class Notebook:
             if sec.output is not None:
                 sec.output.clear_output(wait=True)
                 with sec.output:
-                    self._draw(sec)
+                    self._redraw_safely(sec)
             else:
                 self._draw(sec)
         finally:
@@ -178,6 +179,20 @@ class Notebook:
         except (MissingTableError, EmptyPeriodError) as exc:
             sec.status, sec.message = "skipped", str(exc)
             display(HTML(f"<p class='wb-skipped'>⚠ {html.escape(str(exc))}</p>"))
+
+    def _redraw_safely(self, sec: Section) -> None:
+        """Redraw ``sec`` inside its output area. ipywidgets' ``Output`` would swallow an error and
+        print its traceback into the page; instead the section says in one line that it could not
+        be updated, its status becomes ``error`` and the traceback goes to the kernel's log."""
+        try:
+            self._draw(sec)
+        except Exception as exc:  # noqa: BLE001 - any failure of one section must not reach the viewer as a traceback
+            from IPython.display import HTML, display
+
+            sec.status, sec.message = "error", format_exception_brief(exc)
+            print(f"workbench: section {self.name}/{sec.key} failed on redraw:\n{traceback.format_exc()}",
+                  file=sys.__stderr__, flush=True)
+            display(HTML(f"<p class='wb-error' role='alert'>⚠ {html.escape(self.t('app.section_failed'))}</p>"))
 
     def _describe_needs(self, missing: list[str]) -> str:
         """``orders.region`` and ``traffic`` as a reader reads them: 订单表的“地区”字段、流量表."""
