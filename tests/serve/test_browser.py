@@ -435,7 +435,7 @@ def _layout_facts(page: Any) -> dict[str, Any]:
         const links = Array.from(document.querySelectorAll('.wb-nav-topics a'));
         const dates = Array.from(document.querySelectorAll('.wb-filter-bar input[type=date]'));
         const wide = Array.from(document.querySelectorAll('#rendered_cells *')).filter(e =>
-            visible(e) && e.getBoundingClientRect().right > doc.clientWidth + 1 &&
+            !(e instanceof SVGElement) && visible(e) && e.getBoundingClientRect().right > doc.clientWidth + 1 &&
             !e.closest('.wb-table, .jp-OutputArea-output > table, .js-plotly-plot .main-svg text'));
         return {
             page_overflow: doc.scrollWidth - doc.clientWidth,
