@@ -11,8 +11,11 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -75,9 +78,11 @@ def cold_server(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> I
         yield base
 
 
-def _page(browser: Any, allowed: Callable[[str], bool], blocked: list[str], offline: bool = False) -> Any:
+def _page(browser: Any, allowed: Callable[[str], bool], blocked: list[str], offline: bool = False,
+          viewport: tuple[int, int] = (1280, 900), mobile: bool = False) -> Any:
     """A new page in its own context; requests that ``allowed`` rejects are aborted and recorded."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, device_scale_factor=1,
+                                  is_mobile=mobile, has_touch=mobile)
     if offline:
         context.set_offline(True)
 
@@ -146,8 +151,10 @@ def _settle(page: Any, timeout: float = 60.0) -> None:
 def _state(page: Any) -> dict[str, Any]:
     """The findings' text and every chart's traces (names and values) as shown now."""
     return page.evaluate("""() => ({
-        findings: Array.from(document.querySelectorAll('.wb-finding')).map(e => e.innerText).join('\\n'),
-        charts: Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => JSON.stringify(
+        findings: Array.from(document.querySelectorAll('.wb-finding')).filter(e => e.checkVisibility())
+            .map(e => e.innerText).join('\\n'),
+        charts: Array.from(document.querySelectorAll('.js-plotly-plot')).filter(e => e.checkVisibility())
+            .map(gd => JSON.stringify(
             (gd.data || []).map(t => [t.name, Array.from(t.y || []).slice(0, 400)]))),
     })""")
 
@@ -186,10 +193,12 @@ def test_landing_page_dashboard_and_filter_change(warm_server: str, local_page: 
     assert before["findings"] and before["charts"]
 
     t0 = time.perf_counter()
-    page.locator(".wb-filter-bar select[multiple]").select_option(index=[0])  # one channel only
+    assert page.locator(".wb-filter-bar select[multiple]").count() == 0  # channels are check boxes, not a list box
+    page.locator(".wb-filter-bar .wb-channels input[type=checkbox]").first.uncheck()  # every channel but Tmall
     page.wait_for_function(
         """([chart, before]) => {
-            const now = Array.from(document.querySelectorAll('.wb-finding')).map(e => e.innerText).join('\\n');
+            const now = Array.from(document.querySelectorAll('.wb-finding')).filter(e => e.checkVisibility())
+                .map(e => e.innerText).join('\\n');
             const drawn = document.querySelectorAll(chart).length > 0;
             return drawn && now && now !== before;
         }""", arg=[CHART, before["findings"]])
@@ -310,3 +319,183 @@ def test_static_report_renders_charts_offline(browser: Any, tmp_path: Path, samp
         assert "Traceback" not in page.inner_text("body")
     finally:
         page.context.close()
+
+
+# ----- d: widgets never break, under load, round after round ------------------------------------------
+WIDGET_ERRORS = ("model not found", "Error displaying widget", "Could not instantiate widget",
+                 "Control comm", "not found in module", "is not registered")
+LOAD_PROCESSES = 2  # CPU-bound loops beside the server, as when the nightly batch runs while managers look
+ROUNDS = 3
+PAGES_AT_ONCE = 2
+
+
+@contextmanager
+def cpu_load(processes: int = LOAD_PROCESSES) -> Iterator[list[subprocess.Popen]]:
+    """``processes`` busy Python loops for the duration of the block (stopped by their ids after it)."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _widgets_settled(page: Any, timeout_s: float) -> list[str]:
+    """Wait until Voila has shown the cells and no widget view still says it is loading; return
+    the problems seen in the page (widget error texts, views still loading at the deadline)."""
+    try:
+        page.wait_for_function("() => { const r = document.getElementById('rendered_cells');"
+                               " return r && getComputedStyle(r).display !== 'none'; }", timeout=timeout_s * 1000)
+    except Exception:  # noqa: BLE001 - a page that never shows its cells is a failure of its own
+        return [f"cells not shown after {timeout_s:.0f} s: {page.inner_text('body')[-300:]!r}"]
+    try:
+        page.wait_for_function(
+            """() => document.querySelector('.wb-filter-bar') !== null &&
+                     !Array.from(document.querySelectorAll('.jupyter-widgets, .jp-OutputArea-output'))
+                        .some(e => e.childElementCount === 0 && /Loading widget/.test(e.textContent))""",
+            timeout=timeout_s * 1000)
+    except Exception:  # noqa: BLE001 - reported below as what the reader sees
+        pass
+    return page.evaluate("""() => {
+        const out = [];
+        document.querySelectorAll('.jupyter-widgets, .jp-OutputArea-output, .widget-output').forEach(e => {
+            if (e.childElementCount === 0 && /Error displaying widget|Loading widget/.test(e.textContent))
+                out.push(e.textContent.trim());
+        });
+        if (!document.querySelector('.wb-filter-bar')) out.push('no filter bar');
+        return out;
+    }""")
+
+
+@pytest.mark.slow
+def test_every_dashboard_three_rounds_under_cpu_load_without_widget_errors(warm_server: str, browser: Any) -> None:
+    """Issue 12: with CPU-bound load beside the server, 7 of 14 preheated dashboards showed
+    "Error displaying widget: model not found" on the second round. Every page of every round
+    must show its widgets, and the console must log no widget error. Pages open two at a time
+    (as two managers would), which keeps the run to a few minutes and the server busier."""
+    pages = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    problems: dict[str, list[str]] = {}
+    seconds: list[float] = []
+    blocked: list[str] = []
+    with cpu_load():
+        for round_no in range(1, ROUNDS + 1):
+            for pair in (pages[i:i + PAGES_AT_ONCE] for i in range(0, len(pages), PAGES_AT_ONCE)):
+                opened = []
+                for nb in pair:
+                    page = _page(browser, _local, blocked)
+                    console: list[str] = []
+                    page.on("console", lambda m, c=console: c.append(f"{m.type}: {m.text}"))
+                    page.on("pageerror", lambda e, c=console: c.append(f"pageerror: {e}"))
+                    page.goto(f"{warm_server}voila/render/{nb.name}", wait_until="commit")
+                    opened.append((nb, page, console, time.perf_counter()))
+                for nb, page, console, t0 in opened:
+                    try:
+                        seen = _widgets_settled(page, timeout_s=90)
+                        seconds.append(time.perf_counter() - t0)
+                        seen += [m for m in console if any(w in m for w in WIDGET_ERRORS)]
+                        if seen:
+                            problems[f"round {round_no} {nb.stem}"] = seen[:5]
+                            _shot(page, f"d-widget-error-{round_no}-{nb.stem}.png")
+                    finally:
+                        page.close(run_before_unload=True)  # Voila shuts the page's kernel down on unload
+                        page.context.close()
+    TIMINGS["load_rounds_page_median"] = sorted(seconds)[len(seconds) // 2] if seconds else float("nan")
+    TIMINGS["load_rounds_page_max"] = max(seconds) if seconds else float("nan")
+    assert not blocked, blocked[:5]
+    assert not problems, problems
+
+
+# ----- e: for people: language switch, topic bar, a phone ---------------------------------------------
+def test_language_switch_keeps_the_filters(warm_server: str, local_page: Any) -> None:
+    page = local_page
+    _open_dashboard(page, f"{warm_server}{DASHBOARD}")
+    _settle(page)
+    switch = page.locator(".wb-nav a.wb-lang-switch")
+    assert switch.inner_text().strip() == "English"
+    page.locator(".wb-filter-bar .wb-channels input[type=checkbox]").first.uncheck()  # no Tmall
+    page.wait_for_selector(".wb-redraw")
+    href = switch.get_attribute("href")
+    assert "language=en" in href and "channels=jd," in href and "tmall" not in href, href
+    assert "channels=jd," in page.evaluate("() => window.location.search")  # the address follows the filters
+    assert "channels=jd," in page.locator(".wb-nav a.wb-current").get_attribute("href")
+    start = page.locator(".wb-filter-bar input[type=date]").first.input_value()
+    switch.click()
+    page.wait_for_selector(CHART, state="attached")
+    _settle(page)
+    _shot(page, "e1-language-switched.png")
+    assert page.locator("h1.wb-title").inner_text().strip() == "Sales and traffic"
+    assert page.locator(".wb-nav a.wb-lang-switch").inner_text().strip() == "中文"
+    boxes = page.locator(".wb-filter-bar .wb-channels input[type=checkbox]")
+    assert not boxes.first.is_checked() and all(boxes.nth(i).is_checked() for i in range(1, boxes.count()))
+    assert page.locator(".wb-filter-bar input[type=date]").first.input_value() == start
+    _assert_no_errors(page)
+
+
+def _layout_facts(page: Any) -> dict[str, Any]:
+    return page.evaluate("""() => {
+        const doc = document.documentElement, cells = document.getElementById('rendered_cells');
+        const nav = document.querySelector('.wb-nav');
+        const visible = e => !!e && getComputedStyle(e).display !== 'none' && e.getBoundingClientRect().width > 0;
+        const links = Array.from(document.querySelectorAll('.wb-nav-topics a'));
+        const dates = Array.from(document.querySelectorAll('.wb-filter-bar input[type=date]'));
+        const wide = Array.from(document.querySelectorAll('#rendered_cells *')).filter(e =>
+            !(e instanceof SVGElement) && visible(e) && e.getBoundingClientRect().right > doc.clientWidth + 1 &&
+            !e.closest('.wb-table, .jp-OutputArea-output > table, .js-plotly-plot .main-svg text'));
+        return {
+            page_overflow: doc.scrollWidth - doc.clientWidth,
+            cells_overflow: cells ? cells.scrollWidth - cells.clientWidth : 0,
+            nav_height: nav.getBoundingClientRect().height,
+            topic_tops: Array.from(new Set(links.filter(visible).map(a => Math.round(a.getBoundingClientRect().top)))),
+            topics_visible: links.filter(visible).length,
+            toggle_visible: visible(document.querySelector('.wb-nav-toggle')),
+            lang_visible: visible(document.querySelector('.wb-lang-switch')),
+            dates: dates.map(d => ({fits: d.scrollWidth <= d.clientWidth + 1, right: d.getBoundingClientRect().right,
+                                    width: d.getBoundingClientRect().width})),
+            modebars: Array.from(document.querySelectorAll('.js-plotly-plot .modebar-container')).filter(visible).length,
+            wide: wide.slice(0, 5).map(e => e.tagName + '.' + e.className),
+            width: doc.clientWidth,
+        };
+    }""")
+
+
+def test_topic_bar_is_one_line_at_1440(warm_server: str, browser: Any) -> None:
+    blocked: list[str] = []
+    page = _page(browser, _local, blocked, viewport=(1440, 900))
+    try:
+        for query in ("", "?language=en"):
+            page.goto(f"{warm_server}voila/render/00_overview.ipynb{query}", wait_until="commit")
+            page.wait_for_selector(".wb-nav-topics a")
+            facts = _layout_facts(page)
+            assert facts["topics_visible"] == len(list(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))), facts
+            assert len(facts["topic_tops"]) == 1 and facts["nav_height"] < 44, facts
+            assert not facts["toggle_visible"] and facts["lang_visible"], facts
+        _shot(page, "e2-topic-bar-1440.png")
+    finally:
+        page.context.close()
+    assert not blocked, blocked[:5]
+
+
+def test_overview_reads_well_on_a_phone(warm_server: str, browser: Any) -> None:
+    """A 390 px wide phone: no sideways scrolling, the topic bar is a menu, date fields whole,
+    no plotly toolbar over chart titles. The screenshot is test-artifacts/e3-overview-390.png."""
+    blocked: list[str] = []
+    page = _page(browser, _local, blocked, viewport=(390, 844), mobile=True)
+    try:
+        _open_dashboard(page, f"{warm_server}voila/render/00_overview.ipynb")
+        _settle(page)
+        facts = _layout_facts(page)
+        _shot(page, "e3-overview-390.png")
+        assert facts["width"] == 390, facts
+        assert facts["page_overflow"] <= 0 and facts["cells_overflow"] <= 0 and not facts["wide"], facts
+        assert facts["toggle_visible"] and facts["topics_visible"] == 0 and facts["nav_height"] < 60, facts
+        assert facts["dates"] and all(d["fits"] and d["right"] <= 390 and d["width"] >= 140 for d in facts["dates"]), facts
+        assert facts["modebars"] == 0, facts
+        page.locator(".wb-nav-toggle").click()  # the menu opens and lists every topic
+        facts = _layout_facts(page)
+        assert facts["topics_visible"] == len(list(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))), facts
+        page.screenshot(path=str(ARTIFACTS / "e4-topic-menu-390.png"))
+        _assert_no_errors(page)
+    finally:
+        page.context.close()
+    assert not blocked, blocked[:5]

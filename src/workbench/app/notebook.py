@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import html
 import json
+import sys
 import time
 import traceback
 import uuid
@@ -78,6 +79,7 @@ class Notebook:
     _current: str = ""
     _memo: dict = field(default_factory=dict)
     _plotly_included: bool = False
+    _hold_findings: bool = False
     kpis: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -118,11 +120,6 @@ class Notebook:
 
         if first:
             display(HTML(f"<h2 class='wb-question'>{html.escape(sec.title)}</h2>"))
-            if not self.batch:
-                import ipywidgets as widgets
-
-                sec.output = widgets.Output()
-                display(sec.output)
         for k in [k for k, f in self.findings.items() if f.section == sec.key]:
             del self.findings[k]
         for k in [k for k, v in self.kpis.items() if v["section"] == sec.key]:
@@ -133,13 +130,40 @@ class Notebook:
             if sec.output is not None:
                 sec.output.clear_output(wait=True)
                 with sec.output:
-                    self._draw(sec)
+                    self._redraw_safely(sec)
             else:
                 self._draw(sec)
         finally:
             self._current = ""
             sec.seconds = time.perf_counter() - t0
-            self._publish_findings()
+            if first and not self.batch:
+                sec.output = self._redraw_area()
+            elif sec.output is not None:  # the redrawn answer replaces the first one (CSS: .wb-live)
+                sec.output.add_class("wb-live")
+                sec.output.remove_class("wb-stale")
+            if not self._hold_findings:
+                self._publish_findings()
+
+    @staticmethod
+    def _redraw_area() -> Any:
+        """The empty ``ipywidgets.Output`` that a live section redraws into, shown below its first answer.
+
+        A section's first answer is plain output (charts, tables, sentences), not widget state: a
+        page's widget models then stay a few kilobytes, so that the front end restores them at
+        once, even on a busy machine. (With the answers inside ``Output`` widgets, every chart's
+        JSON travelled in the widget state; the page's request for that state then took longer
+        than ipywidgets' 4 s control-comm timeout under CPU load, the front end fell back to
+        fetching model by model, and sections showed "Error displaying widget: model not found":
+        ipywidgets #3580, #3633.) Once a section has been redrawn its output area gets the class
+        ``wb-live`` and the page's CSS (:data:`workbench.app.style.STYLE`) hides the first answer.
+        """
+        import ipywidgets as widgets
+        from IPython.display import display
+
+        area = widgets.Output()
+        area.add_class("wb-redraw-area")
+        display(area)
+        return area
 
     def _draw(self, sec: Section) -> None:
         from IPython.display import HTML, display
@@ -156,6 +180,20 @@ class Notebook:
             sec.status, sec.message = "skipped", str(exc)
             display(HTML(f"<p class='wb-skipped'>⚠ {html.escape(str(exc))}</p>"))
 
+    def _redraw_safely(self, sec: Section) -> None:
+        """Redraw ``sec`` inside its output area. ipywidgets' ``Output`` would swallow an error and
+        print its traceback into the page; instead the section says in one line that it could not
+        be updated, its status becomes ``error`` and the traceback goes to the kernel's log."""
+        try:
+            self._draw(sec)
+        except Exception as exc:  # noqa: BLE001 - any failure of one section must not reach the viewer as a traceback
+            from IPython.display import HTML, display
+
+            sec.status, sec.message = "error", format_exception_brief(exc)
+            print(f"workbench: section {self.name}/{sec.key} failed on redraw:\n{traceback.format_exc()}",
+                  file=sys.__stderr__, flush=True)
+            display(HTML(f"<p class='wb-error' role='alert'>⚠ {html.escape(self.t('app.section_failed'))}</p>"))
+
     def _describe_needs(self, missing: list[str]) -> str:
         """``orders.region`` and ``traffic`` as a reader reads them: 订单表的“地区”字段、流量表."""
         parts = []
@@ -166,12 +204,32 @@ class Notebook:
                          else self.t("app.need_table", table=name))
         return self.t("app.need_joiner").join(parts)
 
-    def redraw(self, filters: Filters | None = None) -> None:
-        """Re-run every section for ``filters`` (the filter bar calls this)."""
+    def redraw(self, filters: Filters | None = None,
+               progress: Callable[[int, int], None] | None = None) -> None:
+        """Re-run every section for ``filters`` (the filter bar calls this).
+
+        Sections redraw one after the other; until its turn a section is marked stale
+        (``wb-stale``: dimmed on the page), so old and new answers are never mistaken for each
+        other. The findings box is replaced once, as one block, when every section is done.
+        ``progress(done, total)`` is called before each section (the filter bar's status line).
+        """
         if filters is not None:
             self.filters = filters
         for sec in self.sections:
-            self._run_section(sec)
+            if sec.output is not None:
+                sec.output.add_class("wb-stale")
+        self._hold_findings = True
+        try:
+            for i, sec in enumerate(self.sections):
+                if progress is not None:
+                    progress(i + 1, len(self.sections))
+                self._run_section(sec)
+        finally:
+            self._hold_findings = False
+            for sec in self.sections:
+                if sec.output is not None:
+                    sec.output.remove_class("wb-stale")
+            self._publish_findings()
 
     def memo(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(self.data, *args)``, computed once per notebook for the same arguments.

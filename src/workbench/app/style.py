@@ -1,4 +1,10 @@
-"""The page's own CSS (inline, so static reports and dashboards need nothing from a CDN)."""
+"""The page's own CSS (inline, so static reports and dashboards need nothing from a CDN).
+
+Live pages (JupyterLab, Voila): a section's first answer is plain output and its redraws go to an
+``ipywidgets.Output`` below it (see ``Notebook._redraw_area``). Once that area is marked
+``wb-live`` the first answer of the same cell is hidden; while a redraw has not reached a section
+(``wb-stale``) its answer is dimmed.
+"""
 
 STYLE = """<style>
 .wb-title{margin-bottom:0}.wb-question-main{color:#555;margin-top:4px}
@@ -7,4 +13,6 @@ STYLE = """<style>
 .wb-error{background:#fff5f5;border-left:4px solid #c92a2a;padding:8px 14px;white-space:pre-wrap}
 .wb-table{border-collapse:collapse;font-size:13px}.wb-table td,.wb-table th{padding:3px 10px;text-align:left;vertical-align:top}
 .wb-table .num{text-align:right;white-space:nowrap}.wb-table .short{white-space:nowrap}.wb-table thead th{border-bottom:1px solid #ccc}
+.jp-Cell:has(.wb-live) .jp-OutputArea-child:not(:has(.wb-redraw-area, .wb-question)):not(.wb-redraw-area *){display:none}
+.jp-Cell:has(.wb-stale) .jp-OutputArea-child:not(:has(.wb-question)){opacity:.45;transition:opacity .15s}
 </style>"""
