@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-fast report serve lab sample bench dictionary notebooks clean
+.PHONY: setup test test-fast test-load report serve lab sample bench dictionary notebooks clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)  ## create .venv and install the package with its development extras
 
-test: $(STAMP)  ## run the test suite (browser tests need /usr/bin/chromium)
-	$(PY) -m pytest
+test: $(STAMP)  ## run the test suite (browser tests need /usr/bin/chromium), without the load test
+	$(PY) -m pytest -m "not load"
+
+test-load: $(STAMP)  ## every dashboard three rounds under CPU load, counting widget errors (about 20 minutes)
+	$(PY) -m pytest -m load
 
 test-fast: $(STAMP)  ## the tests without notebook batches and browser (about 2 minutes)
 	$(PY) -m pytest -m "not slow and not browser"

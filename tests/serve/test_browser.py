@@ -369,6 +369,7 @@ def _widgets_settled(page: Any, timeout_s: float) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.load
 def test_every_dashboard_three_rounds_under_cpu_load_without_widget_errors(warm_server: str, browser: Any) -> None:
     """Issue 12: with CPU-bound load beside the server, 7 of 14 preheated dashboards showed
     "Error displaying widget: model not found" on the second round. Every page of every round
