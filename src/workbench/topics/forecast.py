@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.data.loader import Dataset
-from workbench.errors import DataError
+from workbench.errors import DataError, EmptyPeriodError
 from workbench.sql import forecast as sql
 from workbench.sql.filters import Filters
 from workbench.stats import forecast as fc
@@ -204,7 +204,8 @@ def forecast_values(y: np.ndarray, dates: pd.DatetimeIndex, events: pd.DataFrame
     if freq not in FREQS:
         raise DataError(f"unknown frequency {freq!r}; choose one of {', '.join(FREQS)}")
     if len(y) < MIN_HISTORY_DAYS:
-        raise DataError(f"{len(y)} days of history; a forecast needs at least {MIN_HISTORY_DAYS}")
+        # too short a history is said in the section, like an empty period; the rest of the page runs
+        raise EmptyPeriodError(f"{len(y)} days of history; a forecast needs at least {MIN_HISTORY_DAYS}")
     agg = None if freq == "D" else freq
     chosen = fc.choose(y, dates, "D", horizon_days, events, origins=origins, only=("calendar",),
                        backtest_h=horizon_days, aggregate=agg)
@@ -292,7 +293,8 @@ def window_forecast(ds: Dataset, f: Filters, start: dt.date, end: dt.date, metri
     use :func:`forecast` for the scores."""
     wide = daily_history(ds, f, metric)
     if wide.empty or len(wide) < MIN_HISTORY_DAYS:
-        raise DataError(f"{len(wide)} days of history up to {f.end}; a forecast needs at least {MIN_HISTORY_DAYS}")
+        raise EmptyPeriodError(f"{len(wide)} days of history up to {f.end}; a forecast needs at least "
+                               f"{MIN_HISTORY_DAYS}")
     dates = pd.DatetimeIndex(wide.index)
     start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
     if start_ts <= dates[-1] or end_ts < start_ts:
