@@ -18,6 +18,7 @@ import workbench as wb
 from workbench.present import campaigns_charts, charts
 from workbench.text import fmt
 from workbench.topics import campaigns, kpi
+from workbench.topics import forecast as fc
 
 warnings.filterwarnings("ignore", module="statsmodels")
 nb = wb.setup("04_campaigns", globals())
@@ -45,13 +46,13 @@ def calendar(f):
     nb.table(in_period.drop(columns=["campaign_id"]).assign(start_date=in_period["start_date"].map(day),
                                                             end_date=in_period["end_date"].map(day)),
              units={"days": "count", "discount_rate": "share", "budget_cny": "money"}, values=["kind"])
-    nxt = campaigns.next_campaign(nb.data, f.end)
+    nxt = fc.next_event(nb.data, f.end)
     if nxt is None:
         nb.finding("calendar", value=len(in_period), unit="count", message="finding.calendar_no_next",
                    campaigns=len(in_period))
     else:
         nb.finding("calendar", value=len(in_period), unit="count", campaigns=len(in_period), name=nxt["name"],
-                   start=day(nxt["start_date"]), days=int(nxt["days"]))
+                   start=day(nxt["start"]), days=int(nxt["days"]))
     if not nb.data.missing({"orders": ["campaign_id"]}):
         k = kpi.kpi(nb.data, f, "campaign_share", LEVEL)
         nb.finding("campaign_share", headline=True, estimate=k.value, kpi=k, change=k.change, delta=k.change, status=k.status,
@@ -112,13 +113,10 @@ def campaign_detail(f):
 
 
 # %%
-@nb.section("next_campaign", needs=campaigns.NEEDS_UPLIFT)
+@nb.section("next_campaign", needs=fc.NEEDS_UNITS)
 def next_campaign(f):
-    def plan_next(ds, channels):  # the measured uplifts come from the memo of the section above
-        nxt = campaigns.next_campaign(ds)
-        return None if nxt is None else campaigns.plan_campaign(ds, nb.memo(uplifts, channels), nxt)
-
-    plan = nb.memo(plan_next, ())
+    # the same calendar model as the forecast page (14), with the campaign in its calendar
+    plan = nb.memo(fc.campaign_plan, None)
     if plan is None:
         nb.say("note.no_plan")
         return
@@ -132,7 +130,16 @@ def next_campaign(f):
                      interval=[fmt.span(lo, hi, "money", nb.lang) for lo, hi in zip(d["gmv_low"], d["gmv_high"])])
     nb.table(shown[["date", "gmv", "interval", "orders", "units_needed", "agents"]].rename(columns={"interval": interval}),
              units={"gmv": "money", "orders": "count", "units_needed": "count", "agents": "count"})
-    nb.say("note.assumptions", **plan.assumptions)
+    if len(plan.products):
+        top = plan.products.head(10)
+        shown = top.assign(name=top["name"].fillna(top["product_id"])).rename(
+            columns={"units": "units_forecast", "units_to_stock": "units_needed"})
+        nb.table(shown[["name", "category", "units_forecast", "units_needed"]],
+                 units={"units_forecast": "count", "units_needed": "count"}, values=["category"])
+    nxt = fc.next_event(nb.data)
+    if nxt is not None and nxt["source"] == "projected":
+        nb.say("note.projected", name=plan.name)
+    nb.say("note.assumptions", service=fmt.level(plan.assumptions["service_level"]), **plan.assumptions)
     nb.finding("next_campaign_plan", estimate=plan.total_gmv, name=plan.name, start=day(plan.start_date),
-               end=day(plan.end_date), uplift=plan.planned_uplift, source=nb.text(f"source.{plan.uplift_source}"),
-               units=plan.units_needed, agents=plan.peak_agents)
+               end=day(plan.end_date), uplift=plan.planned_uplift, orders=plan.total_orders,
+               source=nb.text(f"source.{plan.uplift_source}"), units=plan.units_needed, agents=plan.peak_agents)

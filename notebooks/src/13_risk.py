@@ -14,6 +14,7 @@ findings_path = ""        # set by `workbench run`
 import workbench as wb
 from workbench.present import charts, risk_charts
 from workbench.stats.result import Estimate
+from workbench.text import fmt
 from workbench.topics import kpi, risk
 
 nb = wb.setup("13_risk", globals())
@@ -128,7 +129,13 @@ def stock(f):
     low = cover.head(15).assign(product=lambda d: d["name"].fillna(d["product_id"]))
     nb.show(charts.bar(low, x="product", y="cover_days", color="level", low="cover_low", high="cover_high",
                        bounds=(0, float("inf")), lang=nb.lang,
-                       title=nb.text("title.cover", day=str(cover.attrs["as_of"]), n=len(low))))
+                       title=nb.text("title.cover" if cover.attrs["method"] == "forecast" else "title.cover_recent",
+                                     day=str(cover.attrs["as_of"]), n=len(low))))
+    if cover.attrs["method"] == "forecast":
+        nb.say("note.cover_forecast", reorder=int(cover["reorder_now"].sum()),
+               lead=cover.attrs["lead_time_days"], service=fmt.level(cover.attrs["service_level"]))
+    else:
+        nb.say("note.cover_recent")
     n_red = int((cover["level"] == "alert").sum())
     gmv_at_risk = float(cover.loc[cover["level"] == "alert", "gmv_28d"].sum())
     nb.finding("stock_out", status="red" if n_red else "green", message=None if n_red else "finding.stock_out_none",

@@ -58,20 +58,6 @@ def test_pull_forward_dips_are_found(uplifts, truth):
     assert with_dip["pull_forward"].mean() < without["pull_forward"].mean()
 
 
-def test_plan_for_the_next_campaign_has_ordered_intervals(ds, uplifts):
-    nxt = campaigns.next_campaign(ds)
-    assert nxt is not None
-    plan = campaigns.plan_campaign(ds, uplifts, nxt)
-    assert plan is not None
-    d = plan.daily
-    assert (d["gmv_low"] <= d["gmv"]).all() and (d["gmv"] <= d["gmv_high"]).all()
-    assert (d["orders_low"] <= d["orders_high"]).all() and plan.units_needed > 0 and plan.peak_agents >= 1
-    same = uplifts[uplifts["kind"] == nxt["kind"]]
-    if len(same):
-        assert plan.planned_uplift.estimate == pytest.approx(same["uplift"].mean())
-        assert plan.planned_uplift.low <= plan.planned_uplift.estimate <= plan.planned_uplift.high
-
-
 def test_degenerate_cases(ds, tiny_shop):
     assert campaigns.campaign_uplift(ds, "no-such-campaign") is None
     cal = campaigns.calendar(ds)

@@ -126,3 +126,46 @@ def test_short_history_is_refused(ds):
     with pytest.raises(Exception, match="at least 56"):
         fc.forecast_values(np.ones(30), pd.date_range("2025-01-01", periods=30), fc.known_events(ds, "2025-03-01"),
                            "orders")
+
+
+def test_campaign_plan_is_the_forecast_of_the_same_model(ds):
+    """04's plan for the next campaign: GMV and orders are the calendar model's window forecast with the
+    campaign in its calendar, units the products' campaign forecast; nothing of its own."""
+    nxt = fc.next_event(ds)
+    assert nxt is not None and nxt["kind"] == "chinese_new_year" and nxt["source"] == "projected"
+    assert nxt["start"] == pd.Timestamp("2026-02-17") - pd.Timedelta(days=9)  # as known_events projects it
+    plan = fc.campaign_plan(ds)
+    last = dt.date(2025, 12, 31)
+    f = Filters(last, last, (), compare="none")
+    events = fc.known_events(ds, plan.end_date)
+    gmv, total = fc.window_forecast(ds, f, plan.start_date.date(), plan.end_date.date(), "gmv", events=events)
+    assert np.allclose(plan.daily["gmv"], gmv["forecast"]) and np.allclose(plan.daily["gmv_high"], gmv["high_95"])
+    assert plan.total_gmv.estimate == pytest.approx(total.estimate)
+    units = fc.campaign_units(ds, f, plan.start_date.date(), plan.end_date.date(), events=events)
+    assert plan.units_needed == pytest.approx(units["units_to_stock"].sum())
+    assert plan.daily["units"].sum() == pytest.approx(plan.units_needed)
+    d = plan.daily
+    assert (d["gmv_low"] <= d["gmv"]).all() and (d["gmv"] <= d["gmv_high"]).all()
+    assert (d["orders_low"] <= d["orders"]).all() and (d["orders"] <= d["orders_high"]).all()
+    assert plan.peak_agents >= 1 and plan.uplift_source == "same_kind"
+    u = plan.planned_uplift
+    assert u.low < u.estimate < u.high and u.n == 2  # the 2024 and 2025 Spring Festival sales
+
+
+def test_campaign_plan_for_double_11_forecasts_a_campaign(ds):
+    """A campaign the shop ran twice with a large planted lift: the learnt lift is clearly positive, and the
+    plan's days sit far above the same days without the campaign."""
+    ev = fc.known_events(ds, pd.Timestamp("2026-12-31"))
+    d11 = ev[(ev["kind"] == "double_11") & (ev["source"] == "projected")].iloc[0]
+    plan = fc.campaign_plan(ds, d11)
+    assert plan.planned_uplift.low > 0.3
+    f = Filters(dt.date(2025, 12, 31), dt.date(2025, 12, 31), (), compare="none")
+    without = ev[~((ev["kind"] == "double_11") & (ev["start"] == d11["start"]))]
+    base, _ = fc.window_forecast(ds, f, plan.start_date.date(), plan.end_date.date(), "gmv", events=without)
+    assert plan.daily["gmv"].sum() > (1 + plan.planned_uplift.low) * base["forecast"].sum() * 0.9
+
+
+def test_campaign_plan_without_a_future_campaign(ds):
+    past = pd.Series({"kind": "618", "name": "2025 618", "start": pd.Timestamp("2025-06-01"),
+                      "end": pd.Timestamp("2025-06-18")})
+    assert fc.campaign_plan(ds, past) is None

@@ -236,6 +236,21 @@ class CalendarModel:
             return np.ones(len(dates))
         return np.exp(x.to_numpy()[:, cols] @ self.beta[cols])
 
+    def event_lift(self, dates: pd.DatetimeIndex, events: pd.DataFrame | None, without: pd.DataFrame | None,
+                   draws: int = PATHS, seed: int = 0) -> np.ndarray:
+        """Draws of the relative lift that ``events`` put on the sum over ``dates`` against ``without`` (the same
+        calendar less the events whose lift is asked): sum(exp(x₁β)) / sum(exp(x₀β)) − 1 per coefficient draw
+        (the point value alone when the covariance is not available). The AR noise is the same in both and
+        cancels out of the ratio."""
+        x1 = self.design(dates, events).to_numpy()
+        x0 = self.design(dates, without).to_numpy()
+        if self.beta_chol is None:
+            betas = self.beta[:, None]
+        else:
+            rng = np.random.default_rng(seed)
+            betas = self.beta[:, None] + self.beta_chol @ rng.standard_normal((len(self.beta), draws))
+        return np.exp(x1 @ betas).sum(axis=0) / np.exp(x0 @ betas).sum(axis=0) - 1.0
+
     def simulate(self, events: pd.DataFrame | None, h: int, paths: int = PATHS, seed: int = 0,
                  levels: Sequence[float] = LEVELS) -> Forecast:
         """Simulate ``h`` days after the last training day; the forecast is the paths' median."""

@@ -31,6 +31,7 @@ import pandas as pd
 
 from workbench.data.loader import Dataset
 from workbench.errors import DataError, EmptyPeriodError
+from workbench.sql import campaigns as sql_campaigns
 from workbench.sql import forecast as sql
 from workbench.sql.filters import Filters
 from workbench.stats import forecast as fc
@@ -284,13 +285,13 @@ def row_estimate(row: pd.Series, metric: str = "gmv", level: float = 0.95) -> Es
 
 
 def window_forecast(ds: Dataset, f: Filters, start: dt.date, end: dt.date, metric: str = "gmv",
-                    level: float = 0.95) -> tuple[pd.DataFrame, Estimate]:
+                    level: float = 0.95, events: pd.DataFrame | None = None) -> tuple[pd.DataFrame, Estimate]:
     """The calendar model's daily forecast of ``metric`` for the days ``start``–``end`` after ``f.end`` (a
     campaign to plan: its kind's effects are in the model when the campaign is in :func:`known_events`).
 
     Returns the days (``date``, ``forecast``, ``low_80``, ``high_80``, ``low_95``, ``high_95``) and their
     sum as a prediction :class:`Estimate` at ``level`` (n = days of history fitted). No backtest is run:
-    use :func:`forecast` for the scores."""
+    use :func:`forecast` for the scores. ``events`` replaces :func:`known_events` (a plan adds its campaign)."""
     wide = daily_history(ds, f, metric)
     if wide.empty or len(wide) < MIN_HISTORY_DAYS:
         raise EmptyPeriodError(f"{len(wide)} days of history up to {f.end}; a forecast needs at least "
@@ -299,7 +300,7 @@ def window_forecast(ds: Dataset, f: Filters, start: dt.date, end: dt.date, metri
     start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
     if start_ts <= dates[-1] or end_ts < start_ts:
         raise DataError(f"the window {start} to {end} must start after the forecast origin {f.end}")
-    events = known_events(ds, end_ts)
+    events = known_events(ds, end_ts) if events is None else events
     model = fc.fit_calendar(wide["total"].to_numpy(float), dates, events)
     sim = model.simulate(events, (end_ts - dates[-1]).days)
     keep = (sim.frame["date"] >= start_ts).to_numpy()
@@ -324,14 +325,14 @@ class ProductDemand:
     index: np.ndarray
 
 
-def product_demand(ds: Dataset, f: Filters, horizon_days: int = HORIZON_DAYS, history_days: int = 365
-                   ) -> ProductDemand:
+def product_demand(ds: Dataset, f: Filters, horizon_days: int = HORIZON_DAYS, history_days: int = 365,
+                   events: pd.DataFrame | None = None) -> ProductDemand:
     """Units per product per day for ``horizon_days`` after ``f.end``, from the last ``history_days`` days.
 
     Each product's history is divided by the calendar multiplier the shop's units model measured for the
     known events (so a campaign does not read as a new level), its rate estimated (SES, SBA or TSB, see
     :mod:`workbench.stats.intermittent`), and multiplied back by the multiplier of each day ahead (so a
-    campaign in the horizon is forecast as a campaign).
+    campaign in the horizon is forecast as a campaign). ``events`` replaces :func:`known_events`.
     """
     ds.require(NEEDS_UNITS)
     shop = daily_history(ds, f, "units")
@@ -340,7 +341,7 @@ def product_demand(ds: Dataset, f: Filters, horizon_days: int = HORIZON_DAYS, hi
                         f"{MIN_HISTORY_DAYS}")
     dates = pd.DatetimeIndex(shop.index)
     future = pd.date_range(dates[-1] + pd.Timedelta(days=1), periods=horizon_days, freq="D")
-    events = known_events(ds, future[-1])
+    events = known_events(ds, future[-1]) if events is None else events
     model = fc.fit_calendar(shop["total"].to_numpy(float), dates, events)
     first = max(dates[0], dates[-1] - pd.Timedelta(days=history_days - 1))
     hist_dates = pd.date_range(first, dates[-1], freq="D")
@@ -402,15 +403,15 @@ def replenishment(ds: Dataset, f: Filters, lead_time_days: int = 14, service_lev
     return out[cols].sort_values(["days_of_cover", "product_id"], na_position="last").reset_index(drop=True)
 
 
-def campaign_units(ds: Dataset, f: Filters, start: dt.date, end: dt.date, service_level: float = 0.95
-                   ) -> pd.DataFrame:
+def campaign_units(ds: Dataset, f: Filters, start: dt.date, end: dt.date, service_level: float = 0.95,
+                   events: pd.DataFrame | None = None) -> pd.DataFrame:
     """Units to stock per product for a campaign from ``start`` to ``end`` (days after ``f.end``): the
     product forecast summed over those days (``units``) and that plus the safety stock at ``service_level``
     over the campaign's length (``units_to_stock``); with ``product_id``, ``name``, ``category``, largest first."""
     horizon = (pd.Timestamp(end) - pd.Timestamp(f.end)).days
     if horizon < 1:
         raise DataError(f"the campaign ends {end}, not after the forecast origin {f.end}")
-    demand = product_demand(ds, f, horizon)
+    demand = product_demand(ds, f, horizon, events=events)
     days = (demand.dates >= pd.Timestamp(start)) & (demand.dates <= pd.Timestamp(end))
     units = demand.daily[:, days].sum(axis=1)
     scale = float(np.mean(demand.index[days])) if days.any() else 1.0
@@ -418,3 +419,115 @@ def campaign_units(ds: Dataset, f: Filters, start: dt.date, end: dt.date, servic
     safety = z * demand.products["sigma"].to_numpy() * scale * math.sqrt(max(int(days.sum()), 1))
     out = demand.products[["product_id", "name", "category"]].assign(units=units, units_to_stock=units + safety)
     return out.sort_values("units", ascending=False).reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------------------------- campaign plan
+def next_event(ds: Dataset, as_of: dt.date | pd.Timestamp | None = None) -> pd.Series | None:
+    """The next campaign starting after ``as_of`` (default: the last day with orders) among
+    :func:`known_events` looked up to two years ahead: a planned one from the ``campaigns`` table, else a
+    recurring kind projected from its last run. The Spring Festival holiday is not a campaign.
+
+    Returns ``kind``, ``name``, ``start``, ``end``, ``source`` and ``days``; None when nothing comes round."""
+    last = sql_campaigns.last_order_date(ds)
+    if last is None:
+        return None
+    as_of = pd.Timestamp(as_of if as_of is not None else last)
+    ev = known_events(ds, as_of + pd.Timedelta(days=730))
+    ahead = ev[(ev["source"] != "holiday") & (ev["start"] > as_of)]
+    if ahead.empty:
+        return None
+    row = ahead.iloc[0].copy()
+    row["days"] = int((row["end"] - row["start"]).days) + 1
+    return row
+
+
+@dataclass
+class CampaignPlan:
+    """What the next campaign will sell and what it needs, from the same calendar model as every forecast.
+
+    ``planned_uplift`` (unit change): the lift the model has learnt for the campaign's kind over its days,
+    against the same calendar without it (n = past campaigns it was learnt from); ``uplift_source`` is ``same_kind`` (the kind ran before) or
+    ``all_campaigns`` (only the effect every campaign shares). ``total_gmv`` (money) and ``total_orders``
+    are prediction Estimates at ``level``. ``daily``: ``date``, ``gmv``, ``gmv_low``, ``gmv_high``,
+    ``orders``, ``orders_low``, ``orders_high``, ``units`` (units to stock), ``tickets``, ``agents``.
+    ``products``: :func:`campaign_units` for the campaign's days. ``units_needed`` is the sum of the products'
+    units to stock at ``service_level``; ``assumptions``: ``tickets_per_order``, ``tickets_per_agent_day``.
+    """
+
+    name: str
+    kind: str
+    start_date: pd.Timestamp
+    end_date: pd.Timestamp
+    planned_uplift: Estimate
+    uplift_source: str
+    daily: pd.DataFrame
+    total_gmv: Estimate
+    total_orders: Estimate
+    products: pd.DataFrame
+    units_needed: float
+    peak_agents: int
+    assumptions: dict[str, float]
+    level: float = 0.95
+
+
+def campaign_plan(ds: Dataset, campaign: pd.Series | None = None, tickets_per_order: float | None = None,
+                  tickets_per_agent_day: float = 80.0, service_level: float = 0.95, level: float = 0.95
+                  ) -> CampaignPlan | None:
+    """Plan ``campaign`` (a row of :func:`next_event`; default the next one) from the last day with orders.
+
+    GMV and orders per day are :func:`window_forecast` of the whole shop (the campaign in the calendar, so its
+    kind's learnt effect is in the forecast); units to stock are :func:`campaign_units` summed over the
+    products; tickets per day = the upper bound of orders × tickets per order (the last 90 days' ratio when
+    not given, 0.1 without tickets), agents = tickets ÷ ``tickets_per_agent_day`` rounded up.
+    Returns None when no campaign comes round or the campaign does not start after the last day."""
+    last = sql_campaigns.last_order_date(ds)
+    campaign = next_event(ds) if campaign is None else campaign
+    if last is None or campaign is None:
+        return None
+    start, end = pd.Timestamp(campaign["start"]), pd.Timestamp(campaign["end"])
+    if start.date() <= last or end < start:
+        return None
+    f = Filters(last, last, (), compare="none")
+    events = known_events(ds, end)
+    mine = (events["kind"] == campaign["kind"]) & (events["start"] == start)
+    if not mine.any():
+        row = pd.DataFrame([{"kind": campaign["kind"], "name": campaign["name"], "start": start, "end": end,
+                             "source": campaign.get("source", "campaigns")}])
+        events = pd.concat([events, row], ignore_index=True).sort_values("start", kind="stable")
+        events = events.reset_index(drop=True)
+        mine = (events["kind"] == campaign["kind"]) & (events["start"] == start)
+    gmv, total_gmv = window_forecast(ds, f, start.date(), end.date(), "gmv", level, events)
+    orders, total_orders = window_forecast(ds, f, start.date(), end.date(), "orders", level, events)
+    tag = fc.level_tag(level)
+    wide = daily_history(ds, f, "gmv")
+    model = fc.fit_calendar(wide["total"].to_numpy(float), pd.DatetimeIndex(wide.index), events)
+    days = pd.date_range(start, end, freq="D")
+    lift = model.event_lift(days, events, events[~mine])
+    a = (1 - level) / 2
+    learnt = f"ev.{campaign['kind']}" in model.columns
+    runs = events[(events["end"] <= pd.Timestamp(last)) & (events["source"] != "holiday")]
+    runs = runs[runs["kind"] == campaign["kind"]] if learnt else runs
+    planned = Estimate(float(np.median(lift)), float(np.quantile(lift, a)), float(np.quantile(lift, 1 - a)), level,
+                       len(runs), "calendar_lift", "change", bounds=(-1.0, math.inf))
+    products = campaign_units(ds, f, start.date(), end.date(), service_level, events) if ds.has("order_items") \
+        else pd.DataFrame(columns=["product_id", "name", "category", "units", "units_to_stock"])
+    if tickets_per_order is None:
+        recent = sql_campaigns.recent_rates(ds, last - dt.timedelta(days=90))
+        tickets_per_order = (recent["tickets"] / recent["orders"]
+                             if math.isfinite(recent["tickets"]) and recent["orders"] else 0.1)
+    daily = pd.DataFrame({
+        "date": gmv["date"], "gmv": gmv["forecast"], "gmv_low": gmv[f"low_{tag}"], "gmv_high": gmv[f"high_{tag}"],
+        "orders": orders["forecast"], "orders_low": orders[f"low_{tag}"], "orders_high": orders[f"high_{tag}"],
+    })
+    units_total = float(products["units_to_stock"].sum()) if len(products) else float("nan")
+    units_fc = float(products["units"].sum()) if len(products) else 0.0
+    # the day's share of the products' units follows the orders forecast
+    share = daily["orders"] / daily["orders"].sum() if daily["orders"].sum() > 0 else 1.0 / len(daily)
+    daily["units"] = share * units_total if math.isfinite(units_total) else np.nan
+    daily["tickets"] = daily["orders_high"] * tickets_per_order
+    daily["agents"] = np.ceil(daily["tickets"] / tickets_per_agent_day).astype(int)
+    assumptions = {"tickets_per_order": float(tickets_per_order), "tickets_per_agent_day": float(tickets_per_agent_day),
+                   "service_level": float(service_level), "units_forecast": units_fc}
+    return CampaignPlan(str(campaign["name"]), str(campaign["kind"]), start, end, planned,
+                        "same_kind" if learnt else "all_campaigns", daily, total_gmv, total_orders, products,
+                        units_total, int(daily["agents"].max()), assumptions, level)

@@ -16,8 +16,9 @@ Methods
   z-score passes :data:`Z_ALERT`.
 * Suspicious orders: accounts that share one (tokenised) address, their coupon use and refunds;
   customers whose refund count is improbable under the shop's refund rate (binomial upper tail).
-* Stock-out risk: days of cover = stock on hand ÷ average daily units sold over the last 28 days,
-  with a 95% interval from the Poisson interval of the sales rate.
+* Stock-out risk: days of cover = stock on hand ÷ the forecast page's units a day ahead, with the
+  interval of the forecast rate (the last 28 days' average and its Poisson interval without the 56 days
+  of history a forecast needs).
 * Concentration: the Herfindahl–Hirschman index (sum of squared shares) of GMV by platform and
   supplier and of parcels by carrier, with a 95% interval from resampling days; 0.15 and 0.25 are
   the usual thresholds for moderate and high concentration.
@@ -45,6 +46,7 @@ from workbench.stats.anomaly import Z_ALERT, robust_baseline  # noqa: F401  (cha
 from workbench.stats.concentration import hhi, hhi_interval  # noqa: F401  (hhi: part of this module's API)
 from workbench.stats.counts import binomial_upper_tail, poisson_interval, poisson_upper_tail
 from workbench.stats.result import Estimate
+from workbench.topics import forecast
 from workbench.topics import kpi as kpi_mod
 
 CATEGORIES = ("market", "operations", "technology", "legal", "financial")
@@ -315,15 +317,21 @@ def customer_refund_outliers(ds: Dataset, f: Filters, min_orders: int = 3, alpha
 # ------------------------------------------------------------------------------------------------
 # stock-out risk
 # ------------------------------------------------------------------------------------------------
-def inventory_cover(ds: Dataset, f: Filters, sales_days: int = 28, level: float = 0.95) -> pd.DataFrame:
-    """Days of cover per product on the period's last day with stock data.
+def inventory_cover(ds: Dataset, f: Filters, sales_days: int = 28, level: float = 0.95, lead_time_days: int = 14,
+                    service_level: float = 0.95) -> pd.DataFrame:
+    """Days of cover per product on the period's last day with stock data, from the forecast page's demand.
 
-    Cover = stock on hand ÷ average units sold per day over the ``sales_days`` days up to that
-    day (all channels of the filter); ``cover_low``/``cover_high`` come from the exact Poisson interval at ``level``
-    interval of the units sold. Returns ``product_id``, ``name`` and ``category`` (when products are loaded),
-    ``stock_on_hand``, ``daily_units``, ``cover_days``, ``cover_low``, ``cover_high``, ``gmv_28d``,
-    ``level`` (alert below 7 days, watch below 14, ok), sorted by cover; ``attrs['as_of']``.
-    Products that did not sell are left out (no sales, no stock-out risk).
+    Cover = stock on hand ÷ the product's forecast units a day from that day on
+    (:func:`workbench.topics.forecast.replenishment`: campaigns ahead included, intermittent sellers by
+    SBA/TSB), with its interval; the reorder point at ``lead_time_days`` and ``service_level`` comes with it.
+    With too short a history for a forecast (under 56 days) cover falls back to the average of the last
+    ``sales_days`` days with an exact Poisson interval at ``level``, and ``attrs['method']`` says which
+    (``forecast`` or ``recent_average``), ``attrs['lead_time_days']`` and ``attrs['service_level']`` the
+    reorder point's parameters. Returns ``product_id``, ``name``, ``category``, ``stock_on_hand``,
+    ``daily_units``, ``cover_days``, ``cover_low``, ``cover_high``, ``gmv_28d`` (sales of the last
+    ``sales_days`` days), ``reorder_point`` and ``reorder_now`` (NaN/False without a forecast), ``level``
+    (alert below 7 days, watch below 14, ok), sorted by cover; ``attrs['as_of']``. Products that did not
+    sell in the last ``sales_days`` days are left out (no sales, no stock-out risk).
     """
     ds.require(NEEDS_STOCK)
     day = sql.last_stock_day(ds, f.end)
@@ -331,17 +339,34 @@ def inventory_cover(ds: Dataset, f: Filters, sales_days: int = 28, level: float 
         raise EmptyPeriodError("no inventory records on or before the end of the period; "
                                "export the daily stock (inventory) for the period")
     frame = sql.stock_and_sales(ds, f, day, sales_days)
-    units = frame["units"].to_numpy(dtype=float)
-    lo, hi = poisson_interval(units, level)
-    stock = frame["stock_on_hand"].to_numpy(dtype=float)
-    out = frame.assign(daily_units=units / sales_days,
-                       cover_days=stock / (units / sales_days),
-                       cover_low=stock / (hi / sales_days),
-                       cover_high=stock / np.maximum(lo / sales_days, 1e-9))
+    origin = Filters(min(f.start, day), day, f.channels, compare="none")
+    try:
+        rep = forecast.replenishment(ds, origin, lead_time_days, service_level)
+    except (DataError, EmptyPeriodError):
+        rep = None
+    if rep is not None:
+        cols = ["product_id", "units_per_day", "days_of_cover", "cover_low", "cover_high", "reorder_point",
+                "reorder_now"]
+        out = frame.merge(rep[cols], on="product_id", how="inner")
+        out = out.assign(daily_units=out["units_per_day"], cover_days=out["days_of_cover"])
+        out = out.drop(columns=["units", "units_per_day", "days_of_cover"])
+        method = "forecast"
+    else:
+        units = frame["units"].to_numpy(dtype=float)
+        lo, hi = poisson_interval(units, level)
+        stock = frame["stock_on_hand"].to_numpy(dtype=float)
+        out = frame.assign(daily_units=units / sales_days,
+                           cover_days=stock / (units / sales_days),
+                           cover_low=stock / (hi / sales_days),
+                           cover_high=stock / np.maximum(lo / sales_days, 1e-9),
+                           reorder_point=np.nan, reorder_now=False).drop(columns="units")
+        method = "recent_average"
     out["level"] = np.where(out["cover_days"] < COVER_RED, "alert",
                             np.where(out["cover_days"] < COVER_AMBER, "watch", "ok"))
-    out = out.drop(columns="units").sort_values("cover_days").reset_index(drop=True)
+    out = out.sort_values("cover_days", kind="stable").reset_index(drop=True)
     out.attrs["as_of"] = day
+    out.attrs["method"] = method
+    out.attrs["lead_time_days"], out.attrs["service_level"] = lead_time_days, service_level
     return out
 
 
