@@ -9,7 +9,6 @@ nothing that is not a run.
 
 from __future__ import annotations
 
-import html
 import json
 import shutil
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.deliver.summary import RunSummary, summarise
+from workbench.present.report import esc as _esc
 from workbench.text import catalogue, fmt
 
 HEADLINE_KPIS = ("gmv", "orders", "conversion", "aov", "refund_rate", "repeat_rate", "on_time_rate", "rating")
@@ -39,8 +39,6 @@ def _t(key: str, lang: str, **values: Any) -> str:
     return catalogue.message(f"deliver.archive.{key}", lang, **values)
 
 
-def _esc(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
 
 
 def runs(root: str | Path) -> list[Entry]:

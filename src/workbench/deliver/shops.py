@@ -12,7 +12,6 @@ counts; the data model holds every amount in CNY, so shops' amounts are comparab
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import os
 import re
@@ -24,6 +23,7 @@ from typing import Any
 
 from workbench.deliver.summary import RunSummary, summarise
 from workbench.errors import ParameterError, WorkbenchError
+from workbench.present.report import esc as _esc
 from workbench.text import catalogue, fmt
 
 ADDITIVE_UNITS = ("money", "count")
@@ -103,8 +103,6 @@ def _t(key: str, lang: str, **values: Any) -> str:
     return catalogue.message(f"deliver.shops.{key}", lang, **values)
 
 
-def _esc(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
 
 
 def combined(runs: Sequence[ShopRun], key: str) -> float | None:

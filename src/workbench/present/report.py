@@ -245,8 +245,12 @@ def _template() -> str:
     return (resources.files("workbench.present") / "templates" / "index.html").read_text(encoding="utf-8")
 
 
-def _esc(value: Any) -> str:
+def esc(value: Any) -> str:
+    """``value`` as text safe inside HTML and its attributes (None → empty)."""
     return html.escape("" if value is None else str(value), quote=True)
+
+
+_esc = esc
 
 
 def _row(nb: Mapping[str, Any], lang: str) -> str:
