@@ -51,8 +51,8 @@ def band(frame: pd.DataFrame, x: str, lines: Mapping[str, str], low: str, high: 
     fig = go.Figure()
     colours = dict(zip(lines, PALETTE))
     band_colour = colours[list(lines)[-1]]
-    fig.add_trace(go.Scatter(x=frame[x], y=frame[high], line={"width": 0}, showlegend=False, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=frame[x], y=frame[low], fill="tonexty", line={"width": 0}, name=band_name,
+    fig.add_trace(go.Scatter(x=frame[x], y=frame[high], mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=frame[x], y=frame[low], fill="tonexty", mode="lines", line={"width": 0}, name=band_name,
                              fillcolor=_rgba(band_colour, 0.15), hoverinfo="skip"))
     for col, name in lines.items():
         fig.add_trace(go.Scatter(x=frame[x], y=frame[col], name=name, line={"color": colours[col]},

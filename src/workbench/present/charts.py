@@ -162,8 +162,8 @@ def band_chart(daily: pd.DataFrame, y: str, title: str, y_title: str, lang: str 
 
     d = daily.dropna(subset=["baseline"])
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=d["date"], y=d["high"], line=dict(width=0), showlegend=False, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=d["date"], y=d["low"].clip(lower=0), fill="tonexty", line=dict(width=0),
+    fig.add_trace(go.Scatter(x=d["date"], y=d["high"], mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=d["date"], y=d["low"].clip(lower=0), fill="tonexty", mode="lines", line=dict(width=0),
                              fillcolor="rgba(31,111,235,0.12)",
                              name=catalogue.message("chart.normal_range", lang, z=risk.Z_ALERT)))
     fig.add_trace(go.Scatter(x=d["date"], y=d["baseline"], line=dict(color="#888", dash="dot"),
@@ -190,7 +190,7 @@ def _rgba(hex_colour: str, alpha: float) -> str:
 # ----- dates as a reader of the page's language writes them -------------------------------------------
 DAY_MS = 86_400_000
 ZH_DATE_STOPS = (  # plotly's own date ticks read "Dec 7 / 2025": English month names on a Chinese page
-    ((None, DAY_MS), "%-m月%-d日 %H:%M"),
+    ((None, DAY_MS - 1), "%-m月%-d日 %H:%M"),  # below a day: a tick of exactly one day is a date
     ((DAY_MS, 28 * DAY_MS), "%-m月%-d日"),
     ((28 * DAY_MS, "M12"), "%Y年%-m月"),
     (("M12", None), "%Y年"),

@@ -32,10 +32,10 @@ def fan(history: pd.DataFrame, forecast: pd.DataFrame, names: Mapping[str, str],
     fig = go.Figure()
     colour = PALETTE[1]
     for i, (low, high, key) in enumerate(bands):
-        fig.add_trace(go.Scatter(x=forecast["date"], y=forecast[high].clip(lower=0), line={"width": 0},
+        fig.add_trace(go.Scatter(x=forecast["date"], y=forecast[high].clip(lower=0), mode="lines", line={"width": 0},
                                  showlegend=False, hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=forecast["date"], y=forecast[low].clip(lower=0), fill="tonexty",
-                                 line={"width": 0}, name=names[key], fillcolor=_rgba(colour, 0.12 + 0.13 * i),
+                                 mode="lines", line={"width": 0}, name=names[key], fillcolor=_rgba(colour, 0.12 + 0.13 * i),
                                  hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=history["date"], y=history["actual"], name=names["actual"],
                              line={"color": PALETTE[0]},

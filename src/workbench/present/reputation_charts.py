@@ -36,9 +36,9 @@ def band(frame: pd.DataFrame, x: str, y: str, low: str, high: str, title: str, y
         if bounds is not None:
             lo, hi = lo.clip(*bounds), hi.clip(*bounds)
         if i < MAX_BANDS:
-            fig.add_trace(go.Scatter(x=g[x], y=hi, line=dict(width=0), showlegend=False, hoverinfo="skip",
+            fig.add_trace(go.Scatter(x=g[x], y=hi, mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip",
                                      legendgroup=str(name)))
-            fig.add_trace(go.Scatter(x=g[x], y=lo, fill="tonexty", line=dict(width=0), showlegend=False,
+            fig.add_trace(go.Scatter(x=g[x], y=lo, fill="tonexty", mode="lines", line=dict(width=0), showlegend=False,
                                      hoverinfo="skip", fillcolor=_rgba(colour, 0.15), legendgroup=str(name)))
         fig.add_trace(go.Scatter(x=g[x], y=g[y], line=dict(color=colour), name=shown, legendgroup=str(name)))
     for m in marks:
