@@ -113,7 +113,7 @@ def campaign_detail(f):
 
 
 # %%
-@nb.section("next_campaign", needs=fc.NEEDS_UNITS)
+@nb.section("next_campaign", needs={**fc.NEEDS_UNITS, **campaigns.NEEDS_CALENDAR})
 def next_campaign(f):
     # the same calendar model as the forecast page (14), with the campaign in its calendar
     plan = nb.memo(fc.campaign_plan, None)

@@ -62,3 +62,23 @@ def test_ranges_signs_and_units() -> None:
     assert fmt.value(123_456, "count", "en") == "123,456"
     assert fmt.value(-0.0001, "number", "en") == "0.00"  # no "−0.00"
     assert "nan" not in fmt.value(math.nan, "share", "zh")
+
+
+def test_every_column_a_section_needs_has_a_label_in_both_languages() -> None:
+    """A skipped section names what is missing ("本节需要客户表的“收货地址”字段"): never a raw column key."""
+    import importlib
+    import pkgutil
+
+    import workbench.topics as topics
+
+    columns: set[str] = set()
+    for info in pkgutil.iter_modules(topics.__path__):
+        module = importlib.import_module(f"workbench.topics.{info.name}")
+        for name in dir(module):
+            needs = getattr(module, name)
+            if name.startswith("NEEDS") and isinstance(needs, dict):
+                columns.update(c for cols in needs.values() for c in cols)
+    assert len(columns) > 30
+    for lang in ("zh", "en"):
+        raw = sorted(c for c in columns if catalogue.label(c, lang) == c)
+        assert not raw, f"{lang}: columns without a label: {raw}"
