@@ -18,18 +18,26 @@ Three things use the detectors:
 - :func:`parse_region` keeps only the province and the city of an address, matched against the
   shipped list of China's provinces and prefecture-level cities (``mappings/regions_cn.yaml``,
   National Bureau of Statistics 2023): ``广东省深圳市南山区科技园路3号502室`` -> ``广东省``, ``深圳市``;
-- the importers drop every column whose values look personal and pseudonymise any such value
-  left in a column they keep (:func:`mask_sql`);
-- the loader replaces personal values in the native tables it reads (:func:`loader_column_sql`):
-  ``pii`` columns of the model become keyed tokens ``pii-<12 hex>``, and identifiers or texts
-  that look like a phone number, e-mail or ID-card number become keyed pseudonyms.
+- the importers drop every column whose values look personal and pseudonymise any value that
+  holds personal data, even inside a longer text, in a column they keep (:func:`mask_sql`);
+- the loader searches every row of every text column of the native tables it reads, inside
+  longer texts too (:func:`scan_columns_sql`, one DuckDB pass per table, recorded with the data's
+  fingerprint by :func:`save_scans`), and masks what it finds (:func:`loader_column_sql`): ``pii``
+  columns of the model become keyed tokens ``pii-<12 hex>``, ids and names holding a phone
+  number, e-mail, ID-card number or street address keyed pseudonyms, and those pieces of a review
+  text ``***`` (:func:`redact_sql`).
+
+The in-text patterns (:func:`text_patterns`) serve DuckDB and Python alike
+(:func:`text_kind_sql` / :func:`find_in_text`, :func:`redact_sql` / :func:`redact_text`).
 
 Every pseudonym is the keyed hash of :mod:`workbench.data.importers.pseudonym`; its key never
 sits beside the data, so a phone number cannot be recovered by hashing all phone numbers.
 
 Public API: :data:`KINDS`, :func:`kind_of`, :func:`scan`, :func:`personal_kind_of_column`,
 :func:`parse_region`, :func:`provinces`, :func:`sql_kind`, :func:`mask_sql`, :func:`token_sql`,
-:func:`token`, :func:`pseudonym`, :func:`loader_column_sql`.
+:func:`token`, :func:`pseudonym`, :func:`text_patterns`, :func:`find_in_text`, :func:`text_kind_sql`,
+:func:`redact_text`, :func:`redact_sql`, :func:`scan_columns_sql`, :func:`loader_column_sql`,
+:func:`load_scans`, :func:`save_scans`.
 """
 
 from __future__ import annotations
@@ -232,10 +240,11 @@ def _key():
 
 
 def mask_sql(expr: str, key=None, prefix: str = VALUE_PREFIX) -> str:
-    """A DuckDB expression: ``expr`` itself, or its keyed pseudonym where it looks like a phone,
-    e-mail or ID-card number (so such a value is never written or shown)."""
+    """A DuckDB expression: ``expr`` itself, or its keyed pseudonym where it is or holds a phone
+    number, e-mail, ID-card number or street address anywhere inside it (``tel13800138000``,
+    ``VIP-13912345678``; see :func:`text_kind_sql`), so such a value is never written or shown."""
     key = key or _key()
-    return f"CASE WHEN ({sql_kind(expr)}) IS NOT NULL THEN {key.sql(expr, prefix=prefix)} ELSE {expr} END"
+    return f"CASE WHEN {text_kind_sql(expr)} THEN {key.sql(expr, prefix=prefix)} ELSE {expr} END"
 
 
 def token_sql(expr: str, key=None) -> str:
