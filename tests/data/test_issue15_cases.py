@@ -71,7 +71,8 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("excel-resaved", "ids with a lost leading ' / =\"...\" (what to build)",
      [f"{EXCEL_IMPORT}::test_lost_wrapper_with_intact_digits_imports",
       f"{HERE}::test_ids_that_kept_the_spreadsheet_text_marker_are_refused",
-      f"{HERE}::test_ids_that_lost_their_leading_zeros_are_refused"]),
+      f"{HERE}::test_ids_that_lost_their_leading_zeros_are_refused",
+      f"{HERE}::test_ids_saved_as_decimal_numbers_are_refused"]),
     ("excel-resaved", "genuine long ids are not taken for damage",
      [f"{BAD}::test_intact_long_order_ids_pass", f"{EXCEL_IMPORT}::test_genuine_ids_ending_in_zeros_are_not_taken_for_damage"]),
     # ----- Personal data
@@ -202,6 +203,13 @@ def test_ids_that_lost_their_leading_zeros_are_refused(tmp_path: Path, capsys: p
     _refused_by_load_and_validate(_shop_with_order_ids(tmp_path, ["000123", "000456", "789", "000999"]), capsys,
                                   "orders.csv", "'order_id'", "1 of 4 ids lost their leading zeros", "'789'",
                                   "lines 4")
+
+
+def test_ids_saved_as_decimal_numbers_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The importers' and the loader's one detector (workbench.data.excel): ``123456.0`` is a damaged id."""
+    _refused_by_load_and_validate(_shop_with_order_ids(tmp_path, ["123456.0", "123457.0", "123458.0", "123459.0"]),
+                                  capsys, "orders.csv", "order_items.csv", "'order_id'",
+                                  "4 of 4 ids were saved as decimal numbers", "download the export again")
 
 
 def test_a_street_address_in_a_native_region_column_reaches_no_view(tmp_path: Path,

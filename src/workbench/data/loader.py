@@ -750,13 +750,10 @@ def _check_spreadsheet_damage(con: duckdb.DuckDBPyConnection, raw: str, raw_ref:
 
     A cheap count first; the values are read into Python only when some look suspicious.
     """
-    from workbench.data.excel import SIGNIFICANT_DIGITS, detect_damaged_ids
+    from workbench.data.excel import detect_damaged_ids, suspect_sql
 
     text = _text(raw_ref)
-    suspect = (f"regexp_matches({text}, '^[+-]?[0-9]+([.,][0-9]+)?[eE][+-]?[0-9]+$') "
-               f"OR regexp_matches({text}, '^[0-9]{{{SIGNIFICANT_DIGITS + 1},}}(\\.0+)?$') "
-               f"OR regexp_matches({text}, '^(=\"|'')') OR regexp_matches({text}, '^0[0-9]+$')")
-    if not con.execute(f"SELECT count(*) FILTER (WHERE {suspect}) FROM {raw}").fetchone()[0]:
+    if not con.execute(f"SELECT count(*) FILTER (WHERE {suspect_sql(text)}) FROM {raw}").fetchone()[0]:
         return
     rows = con.execute(f"SELECT row_number() OVER () AS rn, {text} FROM {raw}").fetchall()
     found = detect_damaged_ids(v for _, v in rows)
