@@ -11,8 +11,8 @@ import csv
 from pathlib import Path
 
 import pytest
-
 from exports_kit import leaks, sql
+
 from workbench.data import importers, privacy
 
 N_ROWS = 3_000

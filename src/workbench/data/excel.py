@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["DamagedIds", "EXPORT_AGAIN", "SIGNIFICANT_DIGITS", "detect_damaged_ids", "suspect_sql"]
+__all__ = ["EXPORT_AGAIN", "SIGNIFICANT_DIGITS", "DamagedIds", "detect_damaged_ids", "suspect_sql"]
 
 #: A spreadsheet keeps this many significant digits of a number (IEEE double, as Excel shows it).
 SIGNIFICANT_DIGITS = 15
