@@ -9,7 +9,10 @@ temporary copy that the dataset owns.
 Every table becomes a DuckDB view with the model's column names and types; a
 column the file lacks but the model allows to be missing is present as NULL.
 Personal data columns (``pii`` in the model: names, phones, addresses) are replaced by
-a stable token in the views, so that no analysis, chart or report can show them.
+a stable token in the views, so that no analysis, chart or report can show them; every other
+text column is searched, in every row and inside longer texts, for phone numbers, e-mails,
+ID-card numbers and addresses (once per version of the files), and the values holding any read
+as keyed pseudonyms (review texts: the pieces read ``***``).
 Heavy aggregation runs as SQL on these views (see :mod:`workbench.sql.common`);
 pandas receives only aggregated results.
 """
@@ -527,8 +530,15 @@ def load(source: str | os.PathLike, tables: Iterable[str] | None = None, strict:
                 continue
             sources[name] = src
 
+    # personal data is looked for in every row of every text column, once per version of the files
+    # (the record is kept with their fingerprint, so kernels that skip the checks mask the same columns)
+    fp = fingerprint(root)
+    scans = privacy.load_scans(root, fp)
+    scanned = dict(scans)
     for name, src in sources.items():
-        _build_view(con, schema.TABLES[name], src, problems, checks)
+        _build_view(con, schema.TABLES[name], src, problems, checks, scans)
+    if scans != scanned:
+        privacy.save_scans(root, fp, scans)
     if checks:
         # tables that could not be read are already errors; the cross-table checks leave them out
         readable = {n: s for n, s in sources.items()
@@ -558,8 +568,13 @@ def load(source: str | os.PathLike, tables: Iterable[str] | None = None, strict:
 
 
 def _build_view(con: duckdb.DuckDBPyConnection, table: schema.Table, src: TableSource,
-                problems: list[Problem], checks: bool = True) -> None:
-    """Create the typed view of one table and record the problems of its columns and key."""
+                problems: list[Problem], checks: bool = True,
+                scans: dict[str, dict[str, int]] | None = None) -> None:
+    """Create the typed view of one table and record the problems of its columns and key.
+
+    ``scans`` holds the full-column personal-data scans already made ({table: {column: rows}}); this
+    table's is added when it was not there (see :func:`_personal_data`).
+    """
     raw = _q("raw_" + table.name)
     raw_cols = [r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall()]
     # match columns case-insensitively and ignoring surrounding blanks (exports often differ there)
@@ -575,15 +590,16 @@ def _build_view(con: duckdb.DuckDBPyConnection, table: schema.Table, src: TableS
                                 "or rename the matching column of your export; see docs/data-dictionary.md"))
 
     raw_types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {raw}").fetchall()}
+    personal = _personal_data(con, table, src, raw, by_norm, problems, {} if scans is None else scans)
     selects, typed_cols = [], []
     for col in table.columns:
         if col.name in by_norm:
             raw_ref = _q(by_norm[col.name])
             typed = _cast_expr(col, raw_ref, raw_types.get(by_norm[col.name], "VARCHAR"))
             # personal data never leaves the loader: personal columns become keyed tokens (for grouping,
-            # e.g. many accounts at one address), phone numbers / e-mails / ID numbers in ids and texts
-            # keyed pseudonyms (workbench.data.privacy)
-            typed = privacy.loader_column_sql(con, raw, col, raw_ref, typed)
+            # e.g. many accounts at one address), ids and names holding a phone number, e-mail, ID-card
+            # number or address keyed pseudonyms, and such pieces of a review text *** (workbench.data.privacy)
+            typed = privacy.loader_column_sql(table.name, col, typed, col.name in personal)
             selects.append(f"{typed} AS {_q(col.name)}")
             typed_cols.append((col, raw_ref, typed))
         else:
@@ -604,6 +620,39 @@ def _build_view(con: duckdb.DuckDBPyConnection, table: schema.Table, src: TableS
                                 f"cannot be read: {str(exc).splitlines()[0]}",
                                 "the file is damaged or incomplete (an interrupted copy or download); "
                                 "export or copy it again"))
+
+
+def _personal_data(con: duckdb.DuckDBPyConnection, table: schema.Table, src: TableSource, raw: str,
+                   by_norm: dict[str, str], problems: list[Problem], scans: dict[str, dict[str, int]]
+                   ) -> dict[str, int]:
+    """The text columns of ``table`` that hold personal data somewhere in some row: {column: rows}.
+
+    Every row of every text column (not only a sample) is searched in DuckDB for phone numbers,
+    e-mails, ID-card numbers and street addresses, also inside longer texts
+    (:func:`workbench.data.privacy.scan_columns_sql`); the result goes into ``scans`` and a note
+    with the count per column into ``problems``. A file that cannot be read is masked in every
+    text column (its checks name the damage).
+    """
+    refs = {c.name: _q(by_norm[c.name]) for c in table.columns
+            if c.name in by_norm and c.dtype == "string" and not c.pii}
+    if table.name in scans:
+        found = {c: n for c, n in scans[table.name].items() if c in refs}
+    else:
+        try:
+            found = privacy.scan_columns_sql(con, raw, refs)
+        except duckdb.Error:
+            return {c: 0 for c in refs}
+        scans[table.name] = found
+    for name, n in found.items():
+        prose = (table.name, name) in privacy.PROSE_COLUMNS
+        problems.append(Problem(
+            "note", src.label, table.name, name,
+            f"{n:,} values hold personal data (phone numbers, e-mails, ID-card numbers or street addresses, "
+            "also inside longer texts); " + ("those pieces read as *** in every analysis" if prose else
+                                              "those values read as keyed pseudonyms in every analysis"),
+            "nothing to do; to keep personal data out of the files too, leave it out of the export",
+            count=n))
+    return found
 
 
 def _check_columns(con: duckdb.DuckDBPyConnection, table: schema.Table, src: TableSource, raw: str,
@@ -670,7 +719,8 @@ def _check_columns(con: duckdb.DuckDBPyConnection, table: schema.Table, src: Tab
             vals = con.execute(
                 f"SELECT DISTINCT CAST({_q(by_norm[col.name])} AS VARCHAR) FROM {raw} WHERE {cond} LIMIT 3"
             ).fetchall()
-            shown = ", ".join(repr(v[0]) for v in vals if v[0] is not None) if not col.pii else ""
+            # examples are shown with any personal data in them masked (an error message is output too)
+            shown = ", ".join(repr(privacy.redact_text(v[0])) for v in vals if v[0] is not None) if not col.pii else ""
             problems.append(Problem(severity, src.label, table.name, col.name,
                                     f"{n:,} {what}" + (f" such as {shown}" if shown else ""), fix,
                                     rows=rows, count=n,
@@ -700,13 +750,10 @@ def _check_spreadsheet_damage(con: duckdb.DuckDBPyConnection, raw: str, raw_ref:
 
     A cheap count first; the values are read into Python only when some look suspicious.
     """
-    from workbench.data.excel import SIGNIFICANT_DIGITS, detect_damaged_ids
+    from workbench.data.excel import detect_damaged_ids, suspect_sql
 
     text = _text(raw_ref)
-    suspect = (f"regexp_matches({text}, '^[+-]?[0-9]+([.,][0-9]+)?[eE][+-]?[0-9]+$') "
-               f"OR regexp_matches({text}, '^[0-9]{{{SIGNIFICANT_DIGITS + 1},}}(\\.0+)?$') "
-               f"OR regexp_matches({text}, '^(=\"|'')') OR regexp_matches({text}, '^0[0-9]+$')")
-    if not con.execute(f"SELECT count(*) FILTER (WHERE {suspect}) FROM {raw}").fetchone()[0]:
+    if not con.execute(f"SELECT count(*) FILTER (WHERE {suspect_sql(text)}) FROM {raw}").fetchone()[0]:
         return
     rows = con.execute(f"SELECT row_number() OVER () AS rn, {text} FROM {raw}").fetchall()
     found = detect_damaged_ids(v for _, v in rows)

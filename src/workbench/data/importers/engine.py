@@ -502,47 +502,27 @@ def _personal_columns(con: duckdb.DuckDBPyConnection, path: Path, m: Mapping, fi
     con.execute("DROP TABLE pii_sample")
 
 
-_SCIENTIFIC = r"[0-9](\.[0-9]+)?[eE][+]?[0-9]+"
-_EXCEL_FIX = ("Excel keeps only 15 significant digits of a number and shows long ones in scientific notation, so "
-              "order numbers of a file opened and saved in Excel are damaged for good. Fix: download the export again "
-              "from the platform and import that file as it came (do not open and save it in Excel); to look at it in "
-              "Excel, use Data > From Text/CSV and set the order-number column to Text")
-
-
 def _check_excel_damage(con: duckdb.DuckDBPyConnection, path: Path, fields: dict[str, list[str]]) -> None:
-    """Refuse an export whose identifiers Excel damaged: scientific notation, 15 significant digits, ``.0``."""
+    """Refuse an export whose order, buyer or product ids a spreadsheet damaged (scientific notation, cut to
+    15 significant digits, a ``.0`` added, lost leading zeros): the one detector of
+    :mod:`workbench.data.excel`, which the loader uses on native tables too. A cheap count over the
+    column first; its values are read only when some look damaged."""
+    from workbench.data.excel import detect_damaged_ids, suspect_sql
+
     for fld in ("order_id", "customer_id", "product_id"):
         if fld not in fields:
             continue
-        col = fields[fld][0]
-        t = _q("t_" + fld)
-        sci, sci_rows = con.execute(
-            f"SELECT count(*), list(_rn ORDER BY _rn)[1:3] FROM rows WHERE regexp_full_match({t}, '{_SCIENTIFIC}')"
-        ).fetchone()
-        dec, dec_rows = con.execute(
-            f"SELECT count(*), list(_rn ORDER BY _rn)[1:3] FROM rows WHERE regexp_full_match({t}, '[0-9]{{6,}}\\.0+')"
-        ).fetchone()
-        examples = con.execute(f"SELECT {t} FROM rows WHERE regexp_full_match({t}, '{_SCIENTIFIC}') OR "
-                               f"regexp_full_match({t}, '[0-9]{{6,}}\\.0+') LIMIT 3").fetchall()
-        if sci or dec:
-            rows = sorted((sci_rows or []) + (dec_rows or []))[:3]
-            raise DataError(f"{path.name}, column '{col}': {sci + dec:,} {fld.replace('_', ' ')}s are written as "
-                            f"numbers by a spreadsheet (e.g. {', '.join(repr(e[0]) for e in examples)}; lines "
-                            f"{', '.join(str(r + 1) for r in rows)}), so different ids became one. {_EXCEL_FIX}")
-        if fld != "order_id":
+        col, t = fields[fld][0], _q("t_" + fld)
+        if not con.execute(f"SELECT count(*) FILTER (WHERE {suspect_sql(t)}) FROM rows").fetchone()[0]:
             continue
-        n_long, n_cut, cut_rows, cut_ex = con.execute(
-            f"""SELECT count(*) FILTER (WHERE regexp_full_match({t}, '[0-9]{{16,}}')),
-                       count(*) FILTER (WHERE regexp_full_match({t}, '[0-9]{{15}}0+')),
-                       list(_rn ORDER BY _rn) FILTER (WHERE regexp_full_match({t}, '[0-9]{{15}}0+'))[1:3],
-                       list({t} ORDER BY _rn) FILTER (WHERE regexp_full_match({t}, '[0-9]{{15}}0+'))[1:3]
-                FROM rows""").fetchone()
-        # genuine ids end in zeros after the 15th digit about once in 10 (16 digits) to 10,000 times (19)
-        if n_cut >= 2 and n_cut > 0.5 * n_long:
-            raise DataError(f"{path.name}, column '{col}': {n_cut:,} of {n_long:,} long order numbers end in zeros "
-                            f"after the 15th digit (e.g. {', '.join(cut_ex)}; lines "
-                            f"{', '.join(str(r + 1) for r in cut_rows)}): a spreadsheet cut them to 15 significant "
-                            f"digits, so different orders now share a number. {_EXCEL_FIX}")
+        rows = con.execute(f"SELECT _rn, {t} FROM rows ORDER BY _rn").fetchall()
+        found = detect_damaged_ids(v for _, v in rows)
+        if found is None:
+            continue
+        lines = ", ".join(str(int(rows[i][0]) + 1) for i in found.positions[:3])
+        raise DataError(f"{path.name}, column '{col}': {fld.replace('_', ' ')}s written as numbers by a spreadsheet, "
+                        f"so different ids became one or no longer match: {found.message} (lines {lines}). "
+                        f"Fix: {found.fix}")
 
 
 def _check_target(outdir: Path, key: PseudonymKey | None, m: Mapping) -> None:
