@@ -77,11 +77,17 @@ def tiny_shops(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def _run(stem_path: Path, data: Path, lang: str = "en") -> dict:
     """Run a notebook's percent source in-process on ``data``; its record (the findings JSON contract)."""
-    g = {"__name__": "__main__", "data": str(data), "start": "", "end": "", "period": "all", "as_of": "",
-         "channels": "all", "compare": "previous", "language": lang, "findings_path": ""}
+    params = {"data": str(data), "period": "all", "language": lang, "findings_path": ""}
+    source = stem_path.read_text(encoding="utf-8")
+    cut = source.index("# %%", source.index("# %%") + 4)  # after the parameters cell, as papermill injects
+    injected = "".join(f"{k} = {v!r}\n" for k, v in params.items())
+    source = source[:cut] + injected + source[cut:]
+    g = {"__name__": "__main__"}
     with contextlib.redirect_stdout(io.StringIO()):
-        exec(compile(stem_path.read_text(encoding="utf-8"), str(stem_path), "exec"), g)
-    return g["nb"].record()
+        exec(compile(source, str(stem_path), "exec"), g)
+    record = g["nb"].record()
+    assert record["params"]["data"] == str(data) and record["language"] == lang  # the cut shop, not the sample
+    return record
 
 
 ABSURD = [re.compile(p) for p in (r"\bnan\b", r"\binf\b", r"∞", r"\d[eE][+-]?\d", r"\d{10,}",
