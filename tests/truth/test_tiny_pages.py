@@ -111,3 +111,11 @@ def test_a_tiny_shop_runs_every_page_without_absurd_numbers(tiny_shops, shop, pa
             assert 0.0 <= est <= 1.0, (f["key"], est)
         if shop == "five_customers":  # no cost data: no margin may be stated
             assert "margin" not in f["key"] or f.get("estimate") is None, (f["key"], text)
+
+
+def test_five_customers_read_too_few_where_a_model_needs_more(tiny_shops):
+    """The CRM page on five customers: lifetime value and the cohort rates say "too few", with the n."""
+    record = _run(ROOT / "notebooks" / "src" / "12_crm.py", tiny_shops["five_customers"])
+    by_key = {f["key"]: f["text"] for f in record["findings"]}
+    assert "too few (n = 5)" in by_key["clv"], by_key.get("clv")
+    assert sum("too few (n = " in t for t in by_key.values()) >= 3, by_key
