@@ -14,7 +14,8 @@ same topic functions the notebooks call, and compares what they report with the 
   when the interval's width is honest, above 1 when it is too narrow;
 
 per ranking (worst carrier, best/worst KOL, most/least elastic category, churn by channel, slowest
-support category): right in k/n shops; and for the sentiment monitor: alarm within 4 weeks of the
+support category): right in k/n shops; for rankings a page may leave open (most/least elastic
+category, named only when the data tell it apart): right, undecided and wrong counted apart; and for the sentiment monitor: alarm within 4 weeks of the
 defect in k/n shops, false alarms per shop-year.
 
 Figures are printed, never asserted; ``tests/truth/`` checks a few seeds with tolerances from a
@@ -76,6 +77,12 @@ class Outcome:
     cases: list[Case] = field(default_factory=list)
     rankings: dict[str, bool] = field(default_factory=dict)
     counts: dict[str, float] = field(default_factory=dict)
+    #: rankings a page may leave open: name → "right", "wrong" or "undecided" (the page said the data
+    #: do not tell the leaders apart); right/wrong count only the shops where the page named one
+    verdicts: dict[str, str] = field(default_factory=dict)
+
+    def verdict(self, name: str, decided: bool, right: bool) -> None:
+        self.verdicts[name] = "undecided" if not decided else "right" if right else "wrong"
 
     def case(self, effect: str, group: str, truth: float, estimate: float, low: float, high: float,
              level: float = 0.95) -> None:
@@ -123,6 +130,14 @@ def _elasticity(ds, truth, out: Outcome) -> None:
     if set(planted) <= set(est):
         out.rankings["most elastic category"] = min(est, key=lambda c: est[c].estimate) == min(planted, key=planted.get)
         out.rankings["least elastic category"] = max(est, key=lambda c: est[c].estimate) == max(planted, key=planted.get)
+        most, least = products.elasticity_extremes(list(est.values()))
+        # as the page says it: named only when the data tell it apart from every other category
+        out.verdict("most elastic category (as the page says it)", most.decided,
+                    most.category == min(planted, key=planted.get))
+        out.verdict("least elastic category (as the page says it)", least.decided,
+                    least.category == max(planted, key=planted.get))
+        # a page that leaves it open names its contenders: is the true extreme among them?
+        out.rankings["least elastic category among the contenders named"] = max(planted, key=planted.get) in least.contenders
 
 
 @check("kol_roi")
@@ -393,6 +408,7 @@ def summarise(shops: list[dict[str, Outcome]]) -> str:
     cases: dict[tuple[str, str], list[Case]] = defaultdict(list)
     ranks: dict[str, list[bool]] = defaultdict(list)
     counts: dict[str, list[float]] = defaultdict(list)
+    verdicts: dict[str, list[str]] = defaultdict(list)
     for shop in shops:
         for out in shop.values():
             for c in out.cases:
@@ -403,6 +419,8 @@ def summarise(shops: list[dict[str, Outcome]]) -> str:
                 ranks[k].append(v)
             for k, v in out.counts.items():
                 counts[k].append(v)
+            for k, v in out.verdicts.items():
+                verdicts[k].append(v)
     lines = [f"Shops: {len(shops)}.", "",
              "| planted effect | group | coverage | mean bias | mean width | sd(errors)/mean(se) |",
              "|---|---|---|---|---|---|"]
@@ -417,6 +435,13 @@ def summarise(shops: list[dict[str, Outcome]]) -> str:
     lines += ["", "| ranking or alarm | right in |", "|---|---|"]
     for name, vals in sorted(ranks.items()):
         lines.append(f"| {name} | {sum(vals)}/{len(vals)} shops |")
+    if verdicts:
+        lines += ["", "| ranking as the page says it | right | undecided (said so) | wrong | right when named |",
+                  "|---|---|---|---|---|"]
+        for name, vals in sorted(verdicts.items()):
+            r, u, w = (vals.count(v) for v in ("right", "undecided", "wrong"))
+            named = f"{r}/{r + w} ({100 * r / (r + w):.0f}%)" if r + w else "none named"
+            lines.append(f"| {name} | {r}/{len(vals)} | {u}/{len(vals)} | {w}/{len(vals)} | {named} |")
     lines += ["", "| count | mean per shop | shops with any |", "|---|---|---|"]
     for name, vals in sorted(counts.items()):
         lines.append(f"| {name} | {np.mean(vals):.2f} | {sum(v > 0 for v in vals)}/{len(vals)} |")

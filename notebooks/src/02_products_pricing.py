@@ -26,6 +26,11 @@ def named(column):
     """The page's label of a column, used as the column's name in a chart (axis, legend and hover)."""
     return nb.label(column, context=PAGE)
 
+
+def categories(values):
+    """Categories written as a list in the page's language ("美妆、零食" / "makeup, snacks")."""
+    return ("、" if nb.lang == "zh" else ", ").join(nb.label(c) for c in values)
+
 # %%
 @nb.section("discount", needs=products.NEEDS_DISCOUNT)
 def discount(f):
@@ -138,11 +143,15 @@ def elasticity(f):
     nb.table(shown, values=["category"], context=PAGE,
              units={"elasticity": "number", "elasticity_low": "number", "elasticity_high": "number",
                     "n_days": "count", "units_change": "change", "gmv_change": "change", "gmv_change_cny": "money"})
-    most = min(fitted, key=lambda e: e.estimate)
-    least = max(fitted, key=lambda e: e.estimate)
+    most_x, least_x = products.elasticity_extremes(fitted)  # named only when the data tell it apart
+    most = next(e for e in fitted if e.category == most_x.category)
+    least = next(e for e in fitted if e.category == least_x.category)
     units, gmv_change = products.price_change_of(most, 0.05)
     nb.finding("elasticity", headline=True, estimate=most.value, category=most.category, units=units,
-               gmv=gmv_change, least=least.category, least_value=least.value, rise=0.05)
+               gmv=gmv_change, rise=0.05, decided=most_x.decided, contenders=categories(most_x.contenders),
+               message=None if most_x.decided else "finding.elasticity_undecided")
+    nb.say("note.least_elastic" if least_x.decided else "note.least_elastic_undecided", least=least.category,
+           least_value=least.value, contenders=categories(least_x.contenders))
     nb.say(f"method.{most.method}")
 
 # %%

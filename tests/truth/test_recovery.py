@@ -40,6 +40,15 @@ def _assert_ranked(outcomes, ranking: str, target: float = 0.9) -> None:
     assert len(right) == len(outcomes) and sum(right) >= need, f"{ranking}: right in {sum(right)}/{len(right)}"
 
 
+def _assert_named_rightly(outcomes, ranking: str, wrong_rate: float = 0.025) -> None:
+    """A ranking the page names only when the data decide it: every shop has a verdict, and the named
+    answers are wrong no more often than the 99.9% quantile of Binomial(shops, (1 − 0.95) / 2)."""
+    verdicts = [o.verdicts[ranking] for o in outcomes if ranking in o.verdicts]
+    assert len(verdicts) == len(outcomes) and set(verdicts) <= {"right", "wrong", "undecided"}
+    wrong = verdicts.count("wrong")
+    assert wrong <= int(binom.ppf(0.999, len(verdicts), wrong_rate)), f"{ranking}: {verdicts}"
+
+
 def test_the_binomial_bound_is_what_it_says():
     assert _min_covered(60) == 51  # 60 cases at 95%: fewer than 51 happens less than 0.1% of the time
     assert binom.cdf(_min_covered(60) - 1, 60, 0.95) <= 0.001 < binom.cdf(_min_covered(60), 60, 0.95)
@@ -71,6 +80,8 @@ def test_price_elasticities(outcomes):
     _assert_covers(o, "price_elasticity", min_cases=5 * 8)
     _assert_ranked(o, "most elastic category")
     _assert_ranked(o, "least elastic category")
+    _assert_named_rightly(o, "most elastic category (as the page says it)")
+    _assert_named_rightly(o, "least elastic category (as the page says it)")
 
 
 def test_support_medians_and_the_slowest_category(outcomes):

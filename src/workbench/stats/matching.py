@@ -20,7 +20,7 @@ from workbench.stats.result import Estimate
 class MatchedDifference:
     """Treated minus matched controls, averaged over the treated (ATT).
 
-    ``difference`` is the Estimate (value, interval at its level, n = treated + controls);
+    ``difference`` is the Estimate (value, interval at its level, n = matched treated);
     ``treated_mean`` and ``control_mean`` are the two groups' weighted means; ``n_strata`` the
     strata that held both groups. ``method`` is the key ``exact-matching``.
     """
@@ -52,7 +52,8 @@ def matched_difference(strata: pd.DataFrame, outcome: str, unit: str = "number",
     the treated-weighted mean of within-stratum differences; its variance sums
     w² (s²_t/n_t + s²_c/n_c) (normal interval at ``level``). ``unit`` is the unit of the
     difference (``points`` for a difference of two shares, ``money`` …); with fewer than ``min_n``
-    treated the Estimate reads "too few".
+    matched treated or matched controls the Estimate reads "too few" (its n then the smaller group's).
+    A cell of one observation takes its group's pooled within-cell variance.
     """
     from scipy.stats import norm
 
@@ -63,17 +64,28 @@ def matched_difference(strata: pd.DataFrame, outcome: str, unit: str = "number",
         return empty
     s = strata.assign(mean=strata["y_sum"] / strata["n"],
                       var=(strata["y_sq"] - strata["y_sum"] ** 2 / strata["n"]) / (strata["n"] - 1).clip(lower=1))
-    wide = s.pivot_table(index="stratum", columns="treated", values=["n", "mean", "var"], aggfunc="first")
-    wide = wide.dropna()
-    wide = wide[(wide[("n", 1)] > 0) & (wide[("n", 0)] > 0)] if len(wide) else wide
+    # a cell of one observation has no variance of its own: it takes its group's pooled within-cell variance
+    # (zero would make the interval too narrow)
+    several = s[s["n"] > 1]
+    pooled = ((several["var"] * (several["n"] - 1)).groupby(several["treated"]).sum()
+              / (several["n"] - 1).groupby(several["treated"]).sum())
+    s["var"] = s["var"].where(s["n"] > 1, s["treated"].map(pooled))
+    wide = s.pivot_table(index="stratum", columns="treated", values=["n", "mean", "var"], aggfunc="first",
+                         dropna=False)
+    if len(wide.columns) < 6:  # one group absent altogether
+        return empty
+    wide = wide[(wide[("n", 1)] > 0) & (wide[("n", 0)] > 0)].dropna(subset=[("n", 1), ("n", 0)])
     if wide.empty:
         return empty
     w = wide[("n", 1)] / wide[("n", 1)].sum()
     diff = float((w * (wide[("mean", 1)] - wide[("mean", 0)])).sum())
-    var = float((w ** 2 * (wide[("var", 1)] / wide[("n", 1)] + wide[("var", 0)] / wide[("n", 0)])).sum())
-    half = float(norm.ppf(0.5 + level / 2) * np.sqrt(var))
     n_t, n_c = int(wide[("n", 1)].sum()), int(wide[("n", 0)].sum())
+    t_mean, c_mean = float((w * wide[("mean", 1)]).sum()), float((w * wide[("mean", 0)]).sum())
+    if min(n_t, n_c) < min_n:  # too few on one side: withheld, n is the smaller group's
+        est = Estimate(nan, n=min(n_t, n_c), method="exact-matching", unit=unit, level=level, min_n=min_n)
+        return MatchedDifference(outcome, est, t_mean, c_mean, n_t, n_c, len(wide))
+    var = float((w ** 2 * (wide[("var", 1)] / wide[("n", 1)] + wide[("var", 0)] / wide[("n", 0)])).sum())
+    half = float(norm.ppf(0.5 + level / 2) * np.sqrt(var)) if math.isfinite(var) else nan
     est = Estimate(diff, diff - half, diff + half, level=level, n=n_t, method="exact-matching", unit=unit,
                    min_n=min_n)
-    return MatchedDifference(outcome, est, float((w * wide[("mean", 1)]).sum()),
-                             float((w * wide[("mean", 0)]).sum()), n_t, n_c, len(wide))
+    return MatchedDifference(outcome, est, t_mean, c_mean, n_t, n_c, len(wide))

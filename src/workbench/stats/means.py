@@ -54,16 +54,28 @@ def t_bounds(mean: Sequence[float], sd: Sequence[float], n: Sequence[float],
 
 
 def random_walk_change(before: Sequence[float], after: Sequence[float], daily_vol: float, days: float,
-                       level: float = 0.95, unit: str = "change") -> Estimate:
+                       level: float = 0.95, unit: str = "change", min_days: int = 2) -> Estimate:
     """Relative change of the mean level between two windows, its interval from a random walk.
 
     The log ratio's spread over ``days`` days of steps with standard deviation ``daily_vol``
-    (e.g. a currency's daily log change measured outside the gap) gives the interval.
+    (e.g. a currency's daily log change measured outside the gap) gives the interval; n is the
+    values of both windows. With fewer than ``min_days`` values in either window the Estimate reads
+    "too few" (its n is then the smaller window's); a non-positive mean gives no change (NaN), and
+    an unknown ``daily_vol`` no interval.
     """
     from scipy.stats import norm
 
     b, a = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
+    b, a = b[np.isfinite(b)], a[np.isfinite(a)]
+    if min(len(a), len(b)) < min_days:
+        return Estimate(math.nan, n=min(len(a), len(b)), method="random-walk", unit=unit, level=level,
+                        min_n=min_days)
+    if not (b.mean() > 0 and a.mean() > 0):
+        return Estimate(math.nan, n=len(a) + len(b), method="random-walk", unit=unit, level=level, min_n=min_days)
     change = float(a.mean() / b.mean() - 1)
-    half = float(norm.ppf(0.5 + level / 2)) * daily_vol * math.sqrt(max(days, 1))
+    vol = float(daily_vol) if daily_vol is not None else math.nan
+    if not (math.isfinite(vol) and vol >= 0):
+        return Estimate(change, n=len(a) + len(b), method="random-walk", unit=unit, level=level, min_n=min_days)
+    half = float(norm.ppf(0.5 + level / 2)) * vol * math.sqrt(max(days, 1))
     return Estimate(change, math.expm1(math.log1p(change) - half), math.expm1(math.log1p(change) + half),
-                    level=level, n=len(a) + len(b), method="random-walk", unit=unit, min_n=2)
+                    level=level, n=len(a) + len(b), method="random-walk", unit=unit, min_n=min_days)

@@ -38,14 +38,21 @@ def odds_ratios(result, terms: Sequence[str], level: float = 0.95) -> pd.DataFra
                          "low": np.exp(ci.loc[terms, 0]).to_numpy(), "high": np.exp(ci.loc[terms, 1]).to_numpy()})
 
 
+#: Positives and negatives each an AUC needs ("too few" below, n then the smaller class).
+MIN_CLASS = 10
+
+
 def auc(y: Sequence[int], p: Sequence[float], level: float = 0.95) -> Estimate:
-    """Area under the ROC curve (Mann-Whitney) with the Hanley-McNeil (1982) interval, within [0, 1]."""
+    """Area under the ROC curve (Mann-Whitney) with the Hanley-McNeil (1982) interval, within [0, 1].
+
+    "Too few" below 100 observations, or below :data:`MIN_CLASS` of either outcome."""
     from scipy import stats as sps
 
     y = np.asarray(y).astype(bool)
     n1, n0 = int(y.sum()), int((~y).sum())
-    if n1 == 0 or n0 == 0:
-        return Estimate(math.nan, n=len(y), method="auc-hanley-mcneil", unit="number", bounds=(0.0, 1.0))
+    if min(n1, n0) < MIN_CLASS:  # too few buyers (or non-buyers) to rank: withheld, n is the smaller class
+        return Estimate(math.nan, n=min(n1, n0), method="auc-hanley-mcneil", unit="number", bounds=(0.0, 1.0),
+                        min_n=MIN_CLASS)
     ranks = sps.rankdata(np.asarray(p))
     a = (ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
     q1, q2 = a / (2 - a), 2 * a ** 2 / (1 + a)

@@ -337,8 +337,8 @@ def product_demand(ds: Dataset, f: Filters, horizon_days: int = HORIZON_DAYS, hi
     ds.require(NEEDS_UNITS)
     shop = daily_history(ds, f, "units")
     if shop.empty or len(shop) < MIN_HISTORY_DAYS:
-        raise DataError(f"{len(shop)} days of sales up to {f.end}; product forecasts need at least "
-                        f"{MIN_HISTORY_DAYS}")
+        raise EmptyPeriodError(f"{len(shop)} days of sales up to {f.end}; product forecasts need at least "
+                               f"{MIN_HISTORY_DAYS}")
     dates = pd.DatetimeIndex(shop.index)
     future = pd.date_range(dates[-1] + pd.Timedelta(days=1), periods=horizon_days, freq="D")
     events = known_events(ds, future[-1]) if events is None else events

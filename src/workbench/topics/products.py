@@ -243,6 +243,7 @@ class Elasticity(ReadsEstimate):
     std_error: float
     n_days: int
     model: object = None  # the statsmodels results object
+    covariance: pd.DataFrame | None = None  # the slopes' joint covariance (category x category), shared
 
     @property
     def n(self) -> int:
@@ -278,11 +279,26 @@ def price_elasticities(ds: Dataset, channels: tuple[str, ...] = (), min_days: in
     panel = category_price_days(ds, channels)
     if panel.empty:
         return []
-    fitted, fit = elasticity_stats.within_day_elasticities(
+    fitted, fit, cov = elasticity_stats.within_day_elasticities(
         panel["category"].to_numpy(), panel["date"].to_numpy(), np.log(panel["units"].to_numpy(float)),
         np.log(panel["price_index"].to_numpy(float)), panel["date"].dt.to_period("W").astype(str).to_numpy(),
         min_days=min_days, level=level)
-    return [Elasticity(e.category, e.value, e.std_error, e.n_days, fit) for e in fitted]
+    return [Elasticity(e.category, e.value, e.std_error, e.n_days, fit, cov) for e in fitted]
+
+
+def elasticity_extremes(elasticities: list[Elasticity], level: float = 0.95
+                        ) -> tuple[elasticity_stats.Extreme | None, elasticity_stats.Extreme | None]:
+    """The most and the least price-sensitive category, each with whether the data decide it.
+
+    In: :func:`price_elasticities`' list. Out: two :class:`workbench.stats.elasticity.Extreme`
+    (``most``, ``least``; None with fewer than two categories), each naming its category, the
+    runner-up, the gap between them with its interval, and the ``contenders`` the data cannot tell
+    apart from it at ``level`` (differences from the slopes' joint covariance); a page names a
+    category as the extreme only when ``decided``, and otherwise names the contenders.
+    """
+    cov = elasticities[0].covariance if elasticities else None
+    return (elasticity_stats.extreme(elasticities, cov, "most", level),
+            elasticity_stats.extreme(elasticities, cov, "least", level))
 
 
 def elasticity_table(elasticities: list[Elasticity]) -> pd.DataFrame:

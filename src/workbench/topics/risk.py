@@ -43,7 +43,7 @@ from workbench.sql import calendar, metrics
 from workbench.sql import risk as sql
 from workbench.sql.filters import Filters
 from workbench.stats.anomaly import Z_ALERT, robust_baseline  # noqa: F401  (charts read Z_ALERT)
-from workbench.stats.concentration import hhi, hhi_interval  # noqa: F401  (hhi: part of this module's API)
+from workbench.stats.concentration import MIN_UNITS, hhi, hhi_interval  # noqa: F401  (hhi: part of this module's API)
 from workbench.stats.counts import binomial_upper_tail, poisson_interval, poisson_upper_tail
 from workbench.stats.result import Estimate
 from workbench.topics import forecast
@@ -391,7 +391,8 @@ class Concentration:
     @property
     def estimate(self) -> Estimate:
         """The index as an :class:`Estimate` (interval from resampling days; bounded to 0–1)."""
-        return Estimate(self.hhi, self.low, self.high, n=self.n, method=self.method, unit="score", bounds=(0.0, 1.0))
+        return Estimate(self.hhi, self.low, self.high, n=self.n, method=self.method, unit="score", bounds=(0.0, 1.0),
+                        min_n=MIN_UNITS)
 
     @property
     def equivalent_n(self) -> float:
