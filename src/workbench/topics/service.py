@@ -80,7 +80,7 @@ def hourly_profile(ds: Dataset, f: Filters) -> pd.DataFrame:
     of that weekday in the period, so hours without tickets count as zero).
     """
     out = sql.hourly(ds, f)
-    days = pd.Series(pd.date_range(f.start, f.end, freq="D").weekday).value_counts()
+    days = pd.Series(pd.date_range(f.start, f.end, freq="D").day_of_week).value_counts()
     grid = pd.MultiIndex.from_product([range(7), range(24)], names=["weekday", "hour"]).to_frame(index=False)
     grid = grid.merge(out, on=["weekday", "hour"], how="left").fillna({"tickets": 0})
     grid["tickets_per_hour"] = grid["tickets"] / grid["weekday"].map(days)
