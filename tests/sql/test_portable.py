@@ -90,17 +90,18 @@ TEXT_RULES = {
                       "use dialect.days_between / dialect.seconds_between",
     r"\bto_days\s*\(": "to_days(): not in Spark; use dialect.add_days",
     r"\bUSING\s+SAMPLE\b": "USING SAMPLE: Spark's TABLESAMPLE draws other rows",
-    r"\b(?:range|generate_series)\s*\(": "range()/generate_series() as a table: Spark gets EXPLODE(SEQUENCE) it "
-                                         "cannot alias; use the mart's calendar table",
+    r"\brange\s*\(|(?:FROM|JOIN|,)\s*generate_series\s*\(": "range()/generate_series() as a table: Spark gets "
+        "EXPLODE(SEQUENCE) it cannot alias; use dialect.series in a SELECT list",
     r"\b(?:dayofweek|isodow|dow)\b": "day of week: Sunday is 0 in DuckDB, 1 in Spark; use dialect.weekday",
-    r"\b(?:quantile_cont|quantile_disc|quantile|median|percentile_cont|percentile_disc)\s*\(":
-        "quantiles: sqlglot writes a two-argument percentile_cont Spark refuses; use dialect.quantile",
+    r"\b(?:quantile_cont|quantile_disc|quantile|median|percentile_cont|percentile_disc|approx_quantile)\s*\(":
+        "quantiles: sqlglot writes a two-argument percentile_cont Spark refuses (or, from WITHIN GROUP, an "
+        "approximate one, or from quantile a continuous one for DuckDB's discrete); use dialect.quantile",
     r"\b(?:arg_min|arg_max|argmin|argmax|min_by|max_by)\s*\(": "arg_min/arg_max: ties resolve differently",
     r"\bGROUP\s+BY\s+ALL\b": "GROUP BY ALL: name the columns",
     r"\bORDER\s+BY\s+ALL\b": "ORDER BY ALL: name the columns",
     r"\bFILTER\s*\(\s*WHERE\b": "FILTER (WHERE …): put CASE WHEN … inside the aggregate",
     r"::": ":: cast: write CAST(… AS …)",
-    r"\bunnest\s*\(|\[\]": "a list parameter: bind one parameter per value ($t0, $t1, …)",
+    r"\bunnest\s*\(\s*\$|\[\]": "a list parameter: bind one parameter per value ($t0, $t1, …)",
 }
 
 
@@ -202,6 +203,8 @@ def schema(sample: Any) -> dict[str, dict[str, str]]:
     "SELECT arg_min(carrier, shipping_cost_cny) FROM shipments",
     "SELECT view_name FROM duckdb_views()",
     "SELECT CAST(x AS DATE) FROM range(DATE '2025-01-01', DATE '2025-02-01', INTERVAL 1 DAY) t(x)",
+    "SELECT k FROM orders, generate_series(0, 3) t(k)",
+    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY gmv_cny) FROM orders_cny",
     "SELECT shipping_cost_cny::DOUBLE FROM shipments",
     "SELECT * FROM campaigns WHERE campaign_id IN (SELECT unnest($ids))",
 ])
@@ -213,6 +216,8 @@ def test_each_duckdb_only_construct_is_caught(sql: str, schema: dict[str, dict[s
     "SELECT channel, sum(CASE WHEN is_valid THEN 1 ELSE 0 END) AS n FROM orders_cny GROUP BY channel",
     "SELECT date_diff('day', CAST(shipped_at AS DATE), CAST(delivered_at AS DATE)) AS days FROM shipments",
     "SELECT order_date + 7 AS due, gmv_cny - discount_cny AS net FROM orders_cny WHERE order_date >= $start",
+    "SELECT percentile(gmv_cny, 0.9) AS p90 FROM orders_cny",
+    "SELECT order_id, unnest(generate_series(0, 3)) AS k FROM orders",
 ])
 def test_portable_forms_pass(sql: str, schema: dict[str, dict[str, str]]) -> None:
     assert problems({sql: {"start": dt.date(2025, 1, 1)}}, schema) == {}

@@ -102,18 +102,28 @@ def _copy(con: Any, select: str, path: Path) -> None:
 def fx_daily_sql(fx: str = "fx_rates", orders: str = "orders") -> str:
     """One rate per currency and day from the first published rate to the last order day.
 
-    The as-of lookup runs once here, over currencies × days (a few thousand rows), not in every query.
+    The as-of lookup runs once here, over currencies × days (a few thousand rows), not in every
+    query: each day takes the rate of the last day on or before it with a published rate (the
+    highest of that day's rates should one currency and day hold several). Portable SQL (no ASOF
+    join, no ``range()`` table): a running maximum of the published day over a dense calendar,
+    then an equi-join.
     """
     return f"""
         WITH bounds AS (SELECT min(f.date) AS lo,
                                greatest(max(f.date), (SELECT max(CAST(ordered_at AS DATE)) FROM {orders})) AS hi
                         FROM {fx} f),
              cur AS (SELECT DISTINCT upper(currency) AS currency FROM {fx}),
-             days AS (SELECT cur.currency, CAST(d.range AS DATE) AS date
-                      FROM cur, bounds, range(bounds.lo, bounds.hi + INTERVAL 1 DAY, INTERVAL 1 DAY) d)
-        SELECT days.currency, days.date, f.rate_to_cny
-        FROM days ASOF LEFT JOIN (SELECT upper(currency) AS currency, date, rate_to_cny FROM {fx}) f
-          ON days.currency = f.currency AND days.date >= f.date
+             offsets AS (SELECT unnest(generate_series(0, date_diff('day', lo, hi))) AS k FROM bounds),
+             days AS (SELECT cur.currency, bounds.lo + CAST(offsets.k AS INTEGER) AS date
+                      FROM cur, bounds, offsets),
+             pub AS (SELECT upper(currency) AS currency, date, max(rate_to_cny) AS rate_to_cny
+                     FROM {fx} GROUP BY 1, 2),
+             latest AS (SELECT days.currency, days.date,
+                               max(pub.date) OVER (PARTITION BY days.currency ORDER BY days.date
+                                                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS published
+                        FROM days LEFT JOIN pub ON pub.currency = days.currency AND pub.date = days.date)
+        SELECT latest.currency, latest.date, pub.rate_to_cny
+        FROM latest LEFT JOIN pub ON pub.currency = latest.currency AND pub.date = latest.published
     """
 
 

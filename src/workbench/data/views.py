@@ -26,6 +26,12 @@ from typing import TYPE_CHECKING
 
 from workbench.data.marts import fx_daily_sql, items_cny_sql, orders_cny_sql
 
+#: DuckDB macros that let a statement name a function Spark has natively with the same meaning
+#: (:mod:`workbench.sql.dialect` documents them): ``percentile(x, p)`` is ``quantile_cont``
+MACROS = (
+    "CREATE OR REPLACE TEMP MACRO percentile(x, p) AS quantile_cont(x, p)",
+)
+
 if TYPE_CHECKING:
     from workbench.data.loader import Dataset
 
@@ -46,14 +52,29 @@ def use_marts(ds: "Dataset") -> bool:
     return ds.row_count("orders") > MATERIALISE_MAX_ORDERS
 
 
+def derived_relations(ds: "Dataset") -> set[str]:
+    """The derived tables :func:`create_derived_views` gives ``ds`` (besides its own tables)."""
+    names = set()
+    if "orders" in ds.sources:
+        names.add("orders_cny")
+        if "order_items" in ds.sources:
+            names.add("items_cny")
+        if "fx_rates" in ds.sources:
+            names.add("fx_daily")
+    return names
+
+
 def create_derived_views(ds: "Dataset") -> None:
     """Create ``orders_cny`` and ``items_cny`` over the loaded tables (when orders are present).
 
     Small datasets get them as in-memory tables, large ones through a mart on disk (see the
-    module's docstring); queries cannot tell the difference.
+    module's docstring); queries cannot tell the difference. The connection also gets the macros
+    of the one dialect (:data:`workbench.sql.dialect.MACROS`).
     """
     con = ds.con
     ds.mart = None
+    for macro in MACROS:
+        con.execute(macro)
     if "orders" not in ds.sources:
         return
     if use_marts(ds) and ds.source.is_dir():
