@@ -27,14 +27,13 @@ import datetime as dt
 import io
 import os
 import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 sqlglot = pytest.importorskip("sqlglot")
-from sqlglot import ErrorLevel, exp  # noqa: E402
+from sqlglot import ErrorLevel, exp
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
@@ -69,7 +68,8 @@ def mart_statements() -> list[str]:
     from workbench.data import marts
 
     return [marts.fx_daily_sql(), marts.orders_cny_sql("orders", "fx_daily"),
-            marts.orders_cny_sql("orders", None), marts.items_cny_sql("order_items", "orders_cny")]
+            marts.orders_cny_sql("orders", None), marts.items_cny_sql("order_items", "orders_cny"),
+            *marts.cube_statements(), *marts.cube_statements(has_region=False, products=None)]
 
 
 # ----- checking -----------------------------------------------------------------------------------
