@@ -268,7 +268,8 @@ def test_the_mart_sql_transpiles_to_spark(schema: dict[str, dict[str, str]]) -> 
 # ----- and Spark itself reads them (when pyspark and Java are here) -------------------------------
 SPARK_TYPES = {"VARCHAR": "STRING", "BIGINT": "BIGINT", "INTEGER": "INT", "DOUBLE": "DOUBLE", "FLOAT": "FLOAT",
                "BOOLEAN": "BOOLEAN", "DATE": "DATE", "TIMESTAMP": "TIMESTAMP_NTZ",
-               "TIMESTAMP WITH TIME ZONE": "TIMESTAMP", "SMALLINT": "SMALLINT", "TINYINT": "TINYINT"}
+               "TIMESTAMP WITH TIME ZONE": "TIMESTAMP", "SMALLINT": "SMALLINT", "TINYINT": "TINYINT",
+               "HUGEINT": "DECIMAL(38,0)", "UBIGINT": "DECIMAL(20,0)", "UINTEGER": "BIGINT"}
 
 
 @pytest.fixture(scope="module")
