@@ -52,24 +52,27 @@ def last_order_date(ds: Dataset) -> dt.date:
 
 def _rfm(f: Filters, prefix: str) -> tuple[str, dict[str, Any]]:
     """One row per customer active in the window before ``$<prefix>as_of``: recency, frequency,
-    monetary, r, f, m scores and ``segment``. Values: ``as_of`` and ``lo`` (window start) by prefix."""
+    monetary, r, f, m scores and ``segment``. Values: ``as_of`` and ``lo`` (window start) by prefix.
+
+    Its inner names carry the prefix too: the transpiler lifts nested WITHs into one, and Spark
+    refuses two CTEs of one name (two of these in one statement, as in :func:`rfm_transitions`)."""
     chan, params = channels(f, "channel", prefix)
     case = "CASE " + " ".join(f"WHEN {cond} THEN '{name}'" for name, cond in RFM_SEGMENTS) + " END"
     p = prefix
     return f"""
-        WITH base AS (
+        WITH {p}base AS (
             SELECT customer_id, {dialect.days_between('max(order_date)', f'${p}as_of')} AS recency_days,
                    count(*) AS frequency, sum(gmv_cny) AS monetary
             FROM orders_cny
             WHERE is_valid AND {chan} AND order_date <= ${p}as_of AND order_date >= ${p}lo
             GROUP BY customer_id
-        ), scored AS (
+        ), {p}scored AS (
             SELECT *, 6 - ntile(5) OVER (ORDER BY recency_days, customer_id) AS r,
                    {F_SCORE_SQL} AS f,
                    ntile(5) OVER (ORDER BY monetary, customer_id) AS m
-            FROM base
+            FROM {p}base
         )
-        SELECT *, {case} AS segment FROM scored
+        SELECT *, {case} AS segment FROM {p}scored
     """, params
 
 
