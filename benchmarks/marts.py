@@ -4,8 +4,10 @@
 
 Generates a shop at ``--scale`` (1 is about 100,000 orders) unless ``--data`` names one, then
 prints: the time to load and validate, the first mart build, a load of the unchanged data (reuse),
-a load after one more day was appended (incremental), and the time of a daily-by-channel GMV query
-and a category query through the mart against the plain views over the files. Figures, not a test.
+a load after one more day was appended (incremental), the rows of the daily cubes, the time of a
+daily-by-channel GMV query and a category query through the mart (over the orders and over the
+daily cubes) against the plain views over the files, and of the topic query ``totals_by`` (which
+reads the cubes) per dimension. Figures, not a test.
 """
 
 from __future__ import annotations
@@ -28,10 +30,15 @@ from workbench.data.loader import load  # noqa: E402
 from workbench.data.sample import generate  # noqa: E402
 
 QUERIES = {
-    "GMV by day and channel": "SELECT order_date, channel, sum(gmv_cny) FROM orders_cny WHERE is_valid GROUP BY ALL",
+    "GMV by day and channel": "SELECT order_date, channel, sum(gmv_cny) FROM orders_cny WHERE is_valid GROUP BY 1, 2",
+    "GMV by day and channel, from the daily cube": "SELECT order_date, channel, sum(gmv_cny) FROM cube_orders "
+                                                   "GROUP BY 1, 2",
     "units by category": "SELECT p.category, sum(i.quantity) FROM items_cny i JOIN products p USING (product_id) "
-                         "WHERE i.is_valid GROUP BY ALL",
+                         "WHERE i.is_valid GROUP BY 1",
+    "units by category, from the daily cube": "SELECT category, sum(units) FROM cube_items GROUP BY 1",
 }
+#: the topic query that reads the cubes (workbench.sql.sales.totals_by), per dimension, over the last 28 days
+TOPIC_DIMENSIONS = ("channel", "region", "customer_type", "category")
 
 
 def timed(fn):
@@ -57,6 +64,14 @@ def split_last_day(full: Path, out: Path) -> str:
             frame = frame[pd.to_datetime(frame[col]).dt.strftime("%Y-%m-%d").fillna("") < last]
         frame.to_parquet(out / f.name, index=False)
     return last
+
+
+def manifest_parts(ds, name: str) -> list[str]:
+    """The Parquet parts of derived table ``name`` in ``ds``'s mart."""
+    import json
+
+    manifest = json.loads((Path(ds.mart["path"]) / "mart.json").read_text(encoding="utf-8"))
+    return manifest["derived"].get(name, [])
 
 
 def main() -> None:
@@ -88,10 +103,25 @@ def main() -> None:
         nxt, s_next = timed(lambda: load(shop))
         print(f"load after appending {last}: {s_next:.1f} s (mart {nxt.mart['build']['kind']}, "
               f"{nxt.mart['build']['seconds']:.1f} s)")
+        for cube in ("cube_orders", "cube_items"):
+            cells = int(nxt.sql(f"SELECT count(*) AS n FROM {cube}")["n"].iloc[0])
+            print(f"{cube}: {cells:,} cells, {len(manifest_parts(nxt, cube))} part(s)")
         for name, sql in QUERIES.items():
             _, a = timed(lambda: plain.sql(sql))
             _, b = timed(lambda: nxt.sql(sql))
             print(f"query '{name}': {a:.2f} s on the plain views, {b:.2f} s on the mart")
+        import datetime as dt
+
+        from workbench.sql import sales
+        from workbench.sql.common import data_range
+        from workbench.sql.filters import Filters
+
+        _, hi = data_range(nxt)
+        period = Filters(hi - dt.timedelta(days=27), hi)
+        for by in TOPIC_DIMENSIONS:
+            _, a = timed(lambda: sales.totals_by(plain, period, by))
+            _, b = timed(lambda: sales.totals_by(nxt, period, by))
+            print(f"totals_by({by!r}), last 28 days: {a:.2f} s without marts, {b:.2f} s on the mart's cube")
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -19,9 +19,15 @@ FIGURES = {
                   "FROM orders_cny",
     "items_cny": "SELECT count(*) AS n, sum(line_gmv_cny) AS gmv, sum(quantity) AS units FROM items_cny",
     "by_day": "SELECT order_date, channel, sum(gmv_cny) AS gmv, count(*) AS n FROM orders_cny "
-              "GROUP BY ALL ORDER BY ALL",
+              "GROUP BY 1, 2 ORDER BY 1, 2",
     "traffic": "SELECT sum(sessions) AS s, sum(paid_orders) AS p FROM traffic",
+    "cube_orders": "SELECT order_date, channel, region, customer_type, orders, gmv_cny, discount_cny, "
+                   "refunded_orders FROM cube_orders ORDER BY 1, 2, 3, 4",
+    "cube_items": "SELECT order_date, channel, category, orders, lines, units, gmv_cny FROM cube_items "
+                  "ORDER BY 1, 2, 3",
 }
+#: the topic query that reads the cubes, per dimension, over a period that spans the appended days
+DIMENSIONS = ("channel", "region", "customer_type", "category")
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +54,16 @@ def shops(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def _figures(ds) -> dict[str, list]:
     """The figures, sums to 6 significant decimals (a parallel sum's last digits depend on its order)."""
+    import datetime as dt
+
+    from workbench.sql import sales
+    from workbench.sql.filters import Filters
+
+    period = Filters(dt.date(2025, 11, 1), dt.date(2025, 12, 31))
+    frames = {k: ds.sql(q) for k, q in FIGURES.items()}
+    frames |= {f"totals_by_{by}": sales.totals_by(ds, period, by) for by in DIMENSIONS}
     out = {}
-    for k, q in FIGURES.items():
-        frame = ds.sql(q)
+    for k, frame in frames.items():
         numbers = frame.select_dtypes("number").columns
         frame[numbers] = frame[numbers].astype(float).round(4)
         out[k] = frame.astype(str).values.tolist()
@@ -97,6 +110,10 @@ def test_appended_days_extend_the_previous_mart_and_match_a_full_build(
     manifest = json.loads((Path(new.mart["path"]) / "mart.json").read_text(encoding="utf-8"))
     parts = manifest["tables"]["orders"]["parts"]
     assert len(parts) == 2  # the old days' part, linked, and the appended days
+    for cube in ("cube_orders", "cube_items"):  # the cubes too: old cells linked, the new days' cells added
+        assert len(manifest["derived"][cube]) == 2, manifest["derived"][cube]
+        cut = new.sql(f"SELECT min(order_date) AS lo FROM read_parquet('{Path(new.mart['path']) / manifest['derived'][cube][1]}')")
+        assert str(cut["lo"].iloc[0])[:10] > build["appended"]["orders"]
 
 
 def test_a_changed_old_day_rebuilds_that_table_in_full(
@@ -113,3 +130,36 @@ def test_a_changed_old_day_rebuilds_that_table_in_full(
     assert "orders" not in ds.mart["build"]["appended"]
     plain = _load(work, monkeypatch, tmp_path / "m", on=False)
     assert _figures(ds) == _figures(plain)
+
+
+DIRECT = {
+    "channel": "SELECT COALESCE(CAST(channel AS VARCHAR), 'unknown') AS k, sum(gmv_cny) AS gmv, count(*) AS n "
+               "FROM orders_cny WHERE is_valid GROUP BY 1",
+    "region": "SELECT COALESCE(CAST(region AS VARCHAR), 'unknown') AS k, sum(gmv_cny) AS gmv, count(*) AS n "
+              "FROM orders_cny WHERE is_valid GROUP BY 1",
+    "customer_type": "WITH fi AS (SELECT customer_id, min(order_date) AS first_date FROM orders_cny WHERE is_valid "
+                     "GROUP BY 1) SELECT CASE WHEN o.order_date = fi.first_date THEN 'new' ELSE 'returning' END AS k, "
+                     "sum(o.gmv_cny) AS gmv, count(*) AS n FROM orders_cny o JOIN fi USING (customer_id) "
+                     "WHERE o.is_valid GROUP BY 1",
+    "category": "SELECT COALESCE(p.category, 'unknown') AS k, sum(i.line_gmv_cny) AS gmv, count(DISTINCT i.order_id) "
+                "AS n FROM items_cny i LEFT JOIN products p USING (product_id) WHERE i.is_valid GROUP BY 1",
+}
+CUBED = {"channel": ("cube_orders", "COALESCE(CAST(channel AS VARCHAR), 'unknown')", "TRUE"),
+         "region": ("cube_orders", "region", "TRUE"),
+         "customer_type": ("cube_orders", "customer_type", "customer_type IS NOT NULL"),
+         "category": ("cube_items", "category", "TRUE")}
+
+
+@pytest.mark.parametrize("on", [False, True], ids=["in-memory", "mart"])
+def test_the_cubes_sum_to_the_orders_they_hold(shops: dict[str, Path], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
+    ds = _load(shops["full"], monkeypatch, tmp_path, on=on)
+    for by, sql in DIRECT.items():
+        cube, label, keep = CUBED[by]
+        direct = ds.sql(sql + " ORDER BY 1").set_index("k")
+        cubed = ds.sql(f"SELECT {label} AS k, sum(gmv_cny) AS gmv, sum(orders) AS n FROM {cube} "
+                       f"WHERE {keep} GROUP BY 1 ORDER BY 1").set_index("k")
+        assert list(cubed.index) == list(direct.index), by
+        assert (cubed["n"].astype(int) == direct["n"].astype(int)).all(), by
+        assert cubed["gmv"].astype(float).values == pytest.approx(direct["gmv"].astype(float).values, rel=1e-12), by
+        assert len(direct) >= 2, f"{by}: the shop should have several values"

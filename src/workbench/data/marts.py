@@ -9,6 +9,11 @@ batch and every dashboard. A mart holds the result once, as Parquet, for one ver
 ``fx_daily.parquet``         one rate per currency and calendar day (the last published rate on or
                              before the day), so conversion is an equi-join instead of an as-of join
 ``orders_cny/``, ``items_cny/``  the derived CNY facts of :mod:`workbench.data.views`
+``cube_orders/``             daily cube of valid orders: day × channel × region × customer type
+                             (``new`` on the buyer's first day of buying), with orders, GMV, gross,
+                             discounts and refunded orders (:func:`cube_orders_sql`)
+``cube_items/``              daily cube of valid order lines: day × channel × category, with orders,
+                             lines, units and line GMV (:func:`cube_items_sql`)
 ``mart.json``                the data fingerprint, per-table parts and per-day checksums
 
 Where: ``$WORKBENCH_MART_DIR``, else ``$XDG_CACHE_HOME/workbench/marts`` (``~/.cache/…``), in a
@@ -19,8 +24,12 @@ folder, so building a mart does not change the data's fingerprint.
 A build runs under a lock: the first kernel of a batch builds, the others wait and then read.
 When a new version only appended days to the previous one (every day up to the old last day has
 the same rows, checked by a per-day count and hash), the old parts are linked and only the new
-days are written: a nightly append costs a small fraction of the first build. The two newest
-versions are kept.
+days are written: a nightly append costs a small fraction of the first build (the cubes too:
+a day's cells depend only on that day's orders, the buyers' first days and, for categories, the
+products table, which must be unchanged). The two newest versions are kept.
+
+All SQL here that the topics read is written in the one portable dialect (see
+:mod:`workbench.sql.dialect`; ``tests/sql/test_portable.py`` transpiles it to Spark SQL).
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ if TYPE_CHECKING:
     from workbench.data.loader import Dataset
 
 KEEP_VERSIONS = 2
-VERSION = 1  # of the mart layout; a new layout never reads an old mart
+VERSION = 2  # of the mart layout (2: the daily cubes); a new layout never reads an old mart
 
 
 def _q(name: str) -> str:
@@ -102,18 +111,28 @@ def _copy(con: Any, select: str, path: Path) -> None:
 def fx_daily_sql(fx: str = "fx_rates", orders: str = "orders") -> str:
     """One rate per currency and day from the first published rate to the last order day.
 
-    The as-of lookup runs once here, over currencies × days (a few thousand rows), not in every query.
+    The as-of lookup runs once here, over currencies × days (a few thousand rows), not in every
+    query: each day takes the rate of the last day on or before it with a published rate (the
+    highest of that day's rates should one currency and day hold several). Portable SQL (no ASOF
+    join, no ``range()`` table): a running maximum of the published day over a dense calendar,
+    then an equi-join.
     """
     return f"""
         WITH bounds AS (SELECT min(f.date) AS lo,
                                greatest(max(f.date), (SELECT max(CAST(ordered_at AS DATE)) FROM {orders})) AS hi
                         FROM {fx} f),
              cur AS (SELECT DISTINCT upper(currency) AS currency FROM {fx}),
-             days AS (SELECT cur.currency, CAST(d.range AS DATE) AS date
-                      FROM cur, bounds, range(bounds.lo, bounds.hi + INTERVAL 1 DAY, INTERVAL 1 DAY) d)
-        SELECT days.currency, days.date, f.rate_to_cny
-        FROM days ASOF LEFT JOIN (SELECT upper(currency) AS currency, date, rate_to_cny FROM {fx}) f
-          ON days.currency = f.currency AND days.date >= f.date
+             offsets AS (SELECT unnest(generate_series(0, date_diff('day', lo, hi))) AS k FROM bounds),
+             days AS (SELECT cur.currency, bounds.lo + CAST(offsets.k AS INTEGER) AS date
+                      FROM cur, bounds, offsets),
+             pub AS (SELECT upper(currency) AS currency, date, max(rate_to_cny) AS rate_to_cny
+                     FROM {fx} GROUP BY 1, 2),
+             latest AS (SELECT days.currency, days.date,
+                               max(pub.date) OVER (PARTITION BY days.currency ORDER BY days.date
+                                                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS published
+                        FROM days LEFT JOIN pub ON pub.currency = days.currency AND pub.date = days.date)
+        SELECT latest.currency, latest.date, pub.rate_to_cny
+        FROM latest LEFT JOIN pub ON pub.currency = latest.currency AND pub.date = latest.published
     """
 
 
@@ -144,6 +163,76 @@ def items_cny_sql(items: str, orders_cny: str) -> str:
                i.unit_price * o.fx_rate AS unit_price_cny
         FROM {items} i JOIN {orders_cny} o USING (order_id)
     """
+
+
+#: the daily cubes a mart holds (and the in-memory path creates), in build order
+CUBES = ("cube_orders", "cube_items")
+
+
+def cube_orders_sql(orders_cny: str, has_region: bool, after: str | None = None) -> str:
+    """The ``cube_orders`` cells from ``orders_cny`` (optionally only days after ISO day ``after``).
+
+    One row per ``order_date``, ``channel``, ``region`` (``unknown`` when missing or absent) and
+    ``customer_type`` (``new`` on the buyer's first day of buying over all the data, ``returning``
+    after, NULL without a buyer): ``orders``, ``gmv_cny``, ``gross_cny``, ``discount_cny``,
+    ``refunded_orders``. Valid orders only. Sums over cells equal sums over the orders.
+    """
+    region = "COALESCE(CAST(o.region AS VARCHAR), 'unknown')" if has_region else "'unknown'"
+    since = f" AND o.order_date > DATE {_lit(after)}" if after else ""
+    return f"""
+        WITH firsts AS (SELECT customer_id, min(order_date) AS first_date FROM {orders_cny}
+                        WHERE is_valid GROUP BY 1)
+        SELECT o.order_date, o.channel, {region} AS region,
+               CASE WHEN fi.first_date IS NULL THEN NULL WHEN o.order_date = fi.first_date THEN 'new'
+                    ELSE 'returning' END AS customer_type,
+               count(*) AS orders, sum(o.gmv_cny) AS gmv_cny, sum(o.gross_cny) AS gross_cny,
+               sum(o.discount_cny) AS discount_cny,
+               sum(CASE WHEN o.status = 'refunded' THEN 1 ELSE 0 END) AS refunded_orders
+        FROM {orders_cny} o LEFT JOIN firsts fi ON fi.customer_id = o.customer_id
+        WHERE o.is_valid{since}
+        GROUP BY 1, 2, 3, 4
+    """
+
+
+def cube_items_sql(items_cny: str, products: str | None, after: str | None = None) -> str:
+    """The ``cube_items`` cells from ``items_cny`` (optionally only days after ISO day ``after``).
+
+    One row per ``order_date``, ``channel`` and ``category`` (the product's, ``unknown`` when
+    missing or without a products table): ``orders`` (distinct orders with such a line: additive
+    over days and channels, since an order has one of each), ``lines``, ``units``, ``gmv_cny``
+    (quantity × unit price, CNY). Valid lines only.
+    """
+    category = "COALESCE(p.category, 'unknown')" if products else "'unknown'"
+    join = f"LEFT JOIN {products} p ON p.product_id = i.product_id" if products else ""
+    since = f" AND i.order_date > DATE {_lit(after)}" if after else ""
+    return f"""
+        SELECT i.order_date, i.channel, {category} AS category, count(DISTINCT i.order_id) AS orders,
+               count(*) AS lines, sum(i.quantity) AS units, sum(i.line_gmv_cny) AS gmv_cny
+        FROM {items_cny} i {join}
+        WHERE i.is_valid{since}
+        GROUP BY 1, 2, 3
+    """
+
+
+def cube_statements(has_region: bool = True, products: str | None = "products") -> list[str]:
+    """Every statement that builds the cubes (full and incremental), for the portable-SQL test."""
+    return [cube_orders_sql("orders_cny", has_region), cube_orders_sql("orders_cny", has_region, "2025-01-01"),
+            cube_items_sql("items_cny", products), cube_items_sql("items_cny", products, "2025-01-01")]
+
+
+def _has_columns(con: Any, table: str, *columns: str) -> bool:
+    try:
+        have = set(_columns(con, table))
+    except Exception:  # noqa: BLE001 - a missing table has no columns
+        return False
+    return set(columns) <= have
+
+
+def _table_hash(con: Any, table: str) -> list[int]:
+    """[rows, hash of the rows] of a whole table (a table without days, such as products)."""
+    cols = ", ".join(_q(c) for c in _columns(con, table))
+    n, h = con.execute(f"SELECT count(*), bit_xor(hash(struct_pack({cols}))) FROM {_q(table)}").fetchone()
+    return [int(n), int(h or 0)]
 
 
 class _Lock:
@@ -307,7 +396,38 @@ def _build_derived(con: Any, out: Path, manifest: dict[str, Any], old_dir: Path 
             cny = f"read_parquet({_lit(str(out / 'orders_cny/part-0.parquet'))})"
             _copy(con, items_cny_sql("order_items", cny), out / "items_cny/part-0.parquet")
             derived["items_cny"] = ["items_cny/part-0.parquet"]
+    _build_cubes(con, out, manifest, derived, old_dir, old, appended if extend else {})
     manifest["derived"] = derived
+
+
+def _build_cubes(con: Any, out: Path, manifest: dict[str, Any], derived: dict[str, list[str]],
+                 old_dir: Path | None, old: dict | None, appended: dict[str, str | None]) -> None:
+    """``cube_orders`` and ``cube_items`` from the mart's CNY facts; after appended days only the new
+    days' cells are written (category cells also need the products table unchanged)."""
+    def reader(name: str) -> str:
+        return _reader(out, derived[name])
+
+    has_region = _has_columns(con, "orders", "region")
+    products = "products" if _has_columns(con, "products", "product_id", "category") else None
+    inputs = {"region": has_region, "products": _table_hash(con, "products") if products else None}
+    manifest["cube_inputs"] = inputs
+    before = (old or {}).get("cube_inputs") or {}
+    last = appended.get("orders")
+    specs = [("cube_orders", lambda after: cube_orders_sql(reader("orders_cny"), has_region, after),
+              before.get("region") == has_region)]
+    if derived.get("items_cny"):
+        specs.append(("cube_items", lambda after: cube_items_sql(reader("items_cny"), products, after),
+                      before.get("products") == inputs["products"]))
+    for name, sql, same_inputs in specs:
+        parts = list((old or {}).get("derived", {}).get(name, []))
+        if last and old_dir is not None and same_inputs and parts:
+            _link_parts(old_dir, parts, out)
+            part = f"{name}/part-{len(parts)}.parquet"
+            _copy(con, sql(last), out / part)
+            derived[name] = [*parts, part]
+        else:
+            _copy(con, sql(None), out / f"{name}/part-0.parquet")
+            derived[name] = [f"{name}/part-0.parquet"]
 
 
 def _reader(out: Path, parts: list[str]) -> str:

@@ -4,6 +4,10 @@
                  ``gross_cny``, ``discount_cny``, ``platform_fee_cny`` and ``fx_rate``;
                  cancelled orders are kept, with ``is_valid`` false.
 ``items_cny``    order lines with the order's date, channel, customer, rate and line value in CNY.
+``cube_orders``  daily cells of valid orders by channel, region and customer type
+                 (:func:`workbench.data.marts.cube_orders_sql`).
+``cube_items``   daily cells of valid order lines by channel and category
+                 (:func:`workbench.data.marts.cube_items_sql`).
 
 The loader creates them right after its checks; every query reads them. The conversion is an
 equi-join on one rate per currency and day (:func:`workbench.data.marts.fx_daily_sql`: the last
@@ -24,7 +28,13 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from workbench.data.marts import fx_daily_sql, items_cny_sql, orders_cny_sql
+from workbench.data.marts import cube_items_sql, cube_orders_sql, fx_daily_sql, items_cny_sql, orders_cny_sql
+
+#: DuckDB macros that let a statement name a function Spark has natively with the same meaning
+#: (:mod:`workbench.sql.dialect` documents them): ``percentile(x, p)`` is ``quantile_cont``
+MACROS = (
+    "CREATE OR REPLACE TEMP MACRO percentile(x, p) AS quantile_cont(x, p)",
+)
 
 if TYPE_CHECKING:
     from workbench.data.loader import Dataset
@@ -46,14 +56,29 @@ def use_marts(ds: "Dataset") -> bool:
     return ds.row_count("orders") > MATERIALISE_MAX_ORDERS
 
 
+def derived_relations(ds: "Dataset") -> set[str]:
+    """The derived tables :func:`create_derived_views` gives ``ds`` (besides its own tables)."""
+    names = set()
+    if "orders" in ds.sources:
+        names |= {"orders_cny", "cube_orders"}
+        if "order_items" in ds.sources:
+            names |= {"items_cny", "cube_items"}
+        if "fx_rates" in ds.sources:
+            names.add("fx_daily")
+    return names
+
+
 def create_derived_views(ds: "Dataset") -> None:
     """Create ``orders_cny`` and ``items_cny`` over the loaded tables (when orders are present).
 
     Small datasets get them as in-memory tables, large ones through a mart on disk (see the
-    module's docstring); queries cannot tell the difference.
+    module's docstring); queries cannot tell the difference. The connection also gets the macros
+    of the one dialect (:data:`workbench.sql.dialect.MACROS`).
     """
     con = ds.con
     ds.mart = None
+    for macro in MACROS:
+        con.execute(macro)
     if "orders" not in ds.sources:
         return
     if use_marts(ds) and ds.source.is_dir():
@@ -68,5 +93,8 @@ def create_derived_views(ds: "Dataset") -> None:
         con.execute(f"CREATE OR REPLACE {'TEMP TABLE' if in_memory else 'TEMP VIEW'} fx_daily AS {fx_daily_sql()}")
         fx = "fx_daily"
     con.execute(f"CREATE OR REPLACE {kind} orders_cny AS {orders_cny_sql('orders', fx)}")
+    con.execute(f"CREATE OR REPLACE {kind} cube_orders AS {cube_orders_sql('orders_cny', ds.has('orders', ['region']))}")
     if "order_items" in ds.sources:
         con.execute(f"CREATE OR REPLACE {kind} items_cny AS {items_cny_sql('order_items', 'orders_cny')}")
+        products = "products" if ds.has("products", ["product_id", "category"]) else None
+        con.execute(f"CREATE OR REPLACE {kind} cube_items AS {cube_items_sql('items_cny', products)}")

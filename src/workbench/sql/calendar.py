@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from workbench.sql import engine
+from workbench.sql import dialect, engine
 
 if TYPE_CHECKING:
     from workbench.data.loader import Dataset
@@ -39,12 +39,13 @@ def campaign_days(ds: "Dataset", start: dt.date | None = None, end: dt.date | No
         cond.append("start_date - $lead * INTERVAL 1 DAY <= $end")
         params["end"] = end
     where = ("WHERE " + " AND ".join(cond)) if cond else ""
+    span = f"{dialect.days_between('start_date', 'end_date')} + $lead"
     days = engine.query(ds, f"""
-        SELECT CAST(d AS DATE) AS date, min(campaign_id) AS campaign_id,
-               string_agg(DISTINCT {name}, ' / ' ORDER BY {name}) AS campaign, count(DISTINCT campaign_id) AS campaigns
-        FROM (SELECT campaign_id, {name}, start_date, end_date FROM campaigns {where}) c,
-             generate_series(CAST(c.start_date AS TIMESTAMP) - $lead * INTERVAL 1 DAY,
-                             CAST(c.end_date AS TIMESTAMP), INTERVAL 1 DAY) AS t(d)
+        WITH c AS (SELECT campaign_id, {name} AS label, start_date, {dialect.series('0', span)} AS k
+                   FROM campaigns {where})
+        SELECT start_date - CAST($lead AS INTEGER) + CAST(k AS INTEGER) AS date, min(campaign_id) AS campaign_id,
+               string_agg(DISTINCT label, ' / ' ORDER BY label) AS campaign, count(DISTINCT campaign_id) AS campaigns
+        FROM c
         GROUP BY 1 ORDER BY 1
     """, params)
     if days.empty:

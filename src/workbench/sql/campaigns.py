@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from workbench.sql import engine
+from workbench.sql import dialect, engine
 
 if TYPE_CHECKING:
     from workbench.data.loader import Dataset
@@ -37,7 +37,7 @@ def campaigns(ds: Dataset, start: dt.date | None = None, end: dt.date | None = N
         params["end"] = end
     out = engine.query(ds, f"""
         SELECT campaign_id, name, kind, start_date, end_date,
-               CAST(end_date - start_date AS BIGINT) + 1 AS days{''.join(', ' + c for c in extra)}
+               {dialect.days_between('start_date', 'end_date')} + 1 AS days{''.join(', ' + c for c in extra)}
         FROM campaigns WHERE {' AND '.join(cond)} ORDER BY start_date, campaign_id
     """, params)
     out["start_date"] = pd.to_datetime(out["start_date"])

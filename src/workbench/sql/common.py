@@ -16,9 +16,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+import pandas as pd
 
 from workbench.data import schema
-from workbench.data.views import MATERIALISE_MAX_ORDERS, create_derived_views  # noqa: F401
+from workbench.data.views import MATERIALISE_MAX_ORDERS, create_derived_views, derived_relations  # noqa: F401
+from workbench.sql import engine
 from workbench.sql.filters import Filters, compare_window  # noqa: F401
 
 if TYPE_CHECKING:
@@ -26,22 +28,34 @@ if TYPE_CHECKING:
 
 
 def data_range(ds: "Dataset") -> tuple[dt.date, dt.date] | None:
-    """First and last order date in the data (None when there are no orders)."""
+    """First and last order date in the data (None when there are no orders).
+
+    Without orders, the first dated table of traffic, tickets, reviews and marketing spend decides.
+    """
     if "orders" not in ds.sources:
         for name in ("traffic", "tickets", "reviews", "marketing_spend"):
             t = schema.TABLES[name]
             if name in ds.sources and t.time_column:
-                lo, hi = ds.con.execute(
-                    f"SELECT min(CAST({t.time_column} AS DATE)), max(CAST({t.time_column} AS DATE)) FROM {name}"
-                ).fetchone()
+                col = engine.identifier(t.time_column, [t.time_column])
+                span = engine.query(ds, f"SELECT min(CAST({col} AS DATE)) AS lo, max(CAST({col} AS DATE)) AS hi "
+                                        f"FROM {name}")
+                lo, hi = _day(span["lo"].iloc[0]), _day(span["hi"].iloc[0])
                 if lo is not None:
                     return lo, hi
         return None
-    lo, hi = ds.con.execute("SELECT min(order_date), max(order_date) FROM orders_cny").fetchone()
+    span = engine.query(ds, "SELECT min(order_date) AS lo, max(order_date) AS hi FROM orders_cny")
+    lo, hi = _day(span["lo"].iloc[0]), _day(span["hi"].iloc[0])
     return (lo, hi) if lo is not None else None
 
 
+def _day(value: object) -> dt.date | None:
+    """A date from what a query frame holds (a date, a pandas Timestamp, or missing)."""
+    if value is None or pd.isna(value):
+        return None
+    return value if type(value) is dt.date else pd.Timestamp(value).date()
+
+
 def relations(ds: "Dataset") -> set[str]:
-    """Names of the views and tables of the dataset's connection (derived ones included)."""
-    views = {r[0] for r in ds.con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-    return views | {r[0] for r in ds.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    """Names of the tables a query may read: the dataset's tables and the derived ones
+    (:func:`workbench.data.views.derived_relations`)."""
+    return set(ds.sources) | derived_relations(ds)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from workbench.sql import engine
+from workbench.sql import dialect, engine
 from workbench.sql.filters import Filters
 
 if TYPE_CHECKING:
@@ -52,24 +52,27 @@ def last_order_date(ds: Dataset) -> dt.date:
 
 def _rfm(f: Filters, prefix: str) -> tuple[str, dict[str, Any]]:
     """One row per customer active in the window before ``$<prefix>as_of``: recency, frequency,
-    monetary, r, f, m scores and ``segment``. Values: ``as_of`` and ``lo`` (window start) by prefix."""
+    monetary, r, f, m scores and ``segment``. Values: ``as_of`` and ``lo`` (window start) by prefix.
+
+    Its inner names carry the prefix too: the transpiler lifts nested WITHs into one, and Spark
+    refuses two CTEs of one name (two of these in one statement, as in :func:`rfm_transitions`)."""
     chan, params = channels(f, "channel", prefix)
     case = "CASE " + " ".join(f"WHEN {cond} THEN '{name}'" for name, cond in RFM_SEGMENTS) + " END"
     p = prefix
     return f"""
-        WITH base AS (
-            SELECT customer_id, ${p}as_of - max(order_date) AS recency_days,
+        WITH {p}base AS (
+            SELECT customer_id, {dialect.days_between('max(order_date)', f'${p}as_of')} AS recency_days,
                    count(*) AS frequency, sum(gmv_cny) AS monetary
             FROM orders_cny
             WHERE is_valid AND {chan} AND order_date <= ${p}as_of AND order_date >= ${p}lo
             GROUP BY customer_id
-        ), scored AS (
+        ), {p}scored AS (
             SELECT *, 6 - ntile(5) OVER (ORDER BY recency_days, customer_id) AS r,
                    {F_SCORE_SQL} AS f,
                    ntile(5) OVER (ORDER BY monetary, customer_id) AS m
-            FROM base
+            FROM {p}base
         )
-        SELECT *, {case} AS segment FROM scored
+        SELECT *, {case} AS segment FROM {p}scored
     """, params
 
 
@@ -112,7 +115,7 @@ def rfm_transitions(ds: Dataset, f: Filters, before: dt.date, after: dt.date,
         SELECT COALESCE(a.segment, 'new') AS segment_from, COALESCE(b.segment, 'lost') AS segment_to,
                count(*) AS customers
         FROM a FULL OUTER JOIN b USING (customer_id)
-        GROUP BY ALL
+        GROUP BY 1, 2
     """
     return engine.query(ds, sql, {**pa, **pb, **_window(before, window_days, "a_"),
                                   **_window(after, window_days, "b_")})
@@ -126,12 +129,12 @@ def cohort_cells(ds: Dataset, f: Filters, months: int = 12) -> pd.DataFrame:
     sql = f"""
         WITH o AS (
             SELECT customer_id, date_trunc('month', order_date) AS month
-            FROM orders_cny WHERE is_valid AND {chan} AND order_date <= $end GROUP BY ALL
+            FROM orders_cny WHERE is_valid AND {chan} AND order_date <= $end GROUP BY 1, 2
         ), first AS (SELECT customer_id, min(month) AS cohort FROM o GROUP BY 1),
         cells AS (
             SELECT strftime(cohort, '%Y-%m') AS cohort,
                    datediff('month', cohort, month) AS months_since_first, count(*) AS customers
-            FROM o JOIN first USING (customer_id) GROUP BY ALL
+            FROM o JOIN first USING (customer_id) GROUP BY 1, 2
         )
         SELECT c.*, s.customers AS cohort_size, c.customers / s.customers AS retention
         FROM cells c JOIN cells s ON s.cohort = c.cohort AND s.months_since_first = 0
@@ -150,9 +153,9 @@ def first_buyers_repeating(ds: Dataset, f: Filters, first: dt.date, last: dt.dat
         WITH days AS (SELECT DISTINCT customer_id, order_date FROM orders_cny WHERE is_valid AND {chan}),
         first AS (SELECT customer_id, min(order_date) AS first_date FROM days GROUP BY 1)
         SELECT count(*) AS n,
-               count(*) FILTER (WHERE EXISTS (SELECT 1 FROM days d WHERE d.customer_id = first.customer_id
+               count(CASE WHEN EXISTS (SELECT 1 FROM days d WHERE d.customer_id = first.customer_id
                     AND d.order_date > first.first_date
-                    AND d.order_date <= first.first_date + to_days(CAST($window AS INTEGER)))) AS repeaters
+                    AND d.order_date <= {dialect.add_days('first.first_date', '$window')}) THEN 1 END) AS repeaters
         FROM first WHERE first_date BETWEEN $lo AND $hi
     """
     row = engine.query(ds, sql, {**params, "lo": first, "hi": last, "window": int(window_days)}).iloc[0]
@@ -167,12 +170,15 @@ def purchase_gaps(ds: Dataset, f: Filters, bin_days: int = 15, cap_days: int = 3
     sql = f"""
         WITH days AS (SELECT DISTINCT customer_id, order_date FROM orders_cny
                       WHERE is_valid AND {chan} AND order_date <= $end),
-        g AS (SELECT order_date, order_date - lag(order_date) OVER (PARTITION BY customer_id ORDER BY order_date)
+        g AS (SELECT order_date,
+                     {dialect.days_between(
+                         'lag(order_date) OVER (PARTITION BY customer_id ORDER BY order_date)', 'order_date')}
               AS gap FROM days),
         p AS (SELECT gap FROM g WHERE gap IS NOT NULL AND order_date BETWEEN $start AND $end)
         SELECT least(floor(gap / $bin) * $bin, $cap) AS days_between, count(*) AS purchases,
-               (SELECT count(*) FROM p) AS n, (SELECT quantile_cont(gap, 0.25) FROM p) AS p25,
-               (SELECT median(gap) FROM p) AS p50, (SELECT quantile_cont(gap, 0.75) FROM p) AS p75
+               (SELECT count(*) FROM p) AS n, (SELECT {dialect.quantile('gap', '0.25')} FROM p) AS p25,
+               (SELECT {dialect.quantile('gap', '0.5')} FROM p) AS p50,
+               (SELECT {dialect.quantile('gap', '0.75')} FROM p) AS p75
         FROM p GROUP BY 1 ORDER BY 1
     """
     return engine.query(ds, sql, {**params, "start": f.start, "end": f.end, "bin": int(bin_days),
@@ -186,18 +192,18 @@ def repeat_by_acquisition_channel(ds: Dataset, f: Filters, last_first: dt.date, 
     chan, params = channels(f, "c.acquisition_channel")
     sql = f"""
         WITH days AS (SELECT customer_id, order_date, count(*) AS orders FROM orders_cny WHERE is_valid
-                      GROUP BY ALL),
+                      GROUP BY 1, 2),
         first AS (SELECT customer_id, min(order_date) AS first_date FROM days GROUP BY 1),
         per AS (
             SELECT c.acquisition_channel, fi.customer_id,
                    max(CASE WHEN d.order_date > fi.first_date
-                            AND d.order_date <= fi.first_date + to_days(CAST($window AS INTEGER))
+                            AND d.order_date <= {dialect.add_days('fi.first_date', '$window')}
                             THEN 1 ELSE 0 END) AS repeated,
                    sum(CASE WHEN d.order_date < fi.first_date + INTERVAL 365 DAY THEN d.orders ELSE 0 END) AS orders
             FROM first fi JOIN days d USING (customer_id) JOIN customers c USING (customer_id)
             WHERE fi.first_date <= $hi AND {chan}
                   AND c.signup_date >= (SELECT min(order_date) FROM orders_cny)
-            GROUP BY ALL
+            GROUP BY 1, 2
         )
         SELECT acquisition_channel, count(*) AS customers, sum(repeated) AS repeaters,
                avg(orders) AS orders_per_customer
@@ -215,15 +221,16 @@ def retention_curves(ds: Dataset, f: Filters, months: int = 12) -> pd.DataFrame:
                    WHERE is_valid),
         first AS (SELECT customer_id, min(month) AS cohort FROM o GROUP BY 1),
         lastm AS (SELECT max(month) AS m FROM o),
-        grid AS (SELECT fi.customer_id, fi.cohort, k.k AS months_since_first
-                 FROM first fi, lastm, range(0, CAST($months AS BIGINT) + 1) k(k)
-                 WHERE datediff('month', fi.cohort, lastm.m) >= k.k)
+        ks AS (SELECT {dialect.series('0', 'CAST($months AS BIGINT)')} AS k),
+        grid AS (SELECT fi.customer_id, fi.cohort, ks.k AS months_since_first
+                 FROM first fi, lastm, ks
+                 WHERE datediff('month', fi.cohort, lastm.m) >= ks.k)
         SELECT c.acquisition_channel, g.months_since_first, count(*) AS customers,
                count(o.customer_id) AS active, count(o.customer_id) / count(*) AS retention
         FROM grid g JOIN customers c USING (customer_id)
         LEFT JOIN o ON o.customer_id = g.customer_id AND datediff('month', g.cohort, o.month) = g.months_since_first
         WHERE {chan}
-        GROUP BY ALL ORDER BY ALL
+        GROUP BY 1, 2 ORDER BY 1, 2
     """
     return engine.query(ds, sql, {**params, "months": int(months)})
 
@@ -256,10 +263,9 @@ def transactions_sql(f: Filters | None) -> tuple[str, dict[str, Any]]:
             f"WHERE is_valid AND {chan} AND order_date <= $as_of"), params
 
 
-def summary_from_transactions(con: duckdb.DuckDBPyConnection, source_sql: str, calibration_end: dt.date,
-                              holdout_end: dt.date | None = None, unit_days: float = 7.0,
-                              params: dict[str, Any] | None = None) -> pd.DataFrame:
-    """Per-customer BG/NBD inputs from a transaction relation, aggregated in SQL.
+def summary_sql(source_sql: str, calibration_end: dt.date, holdout_end: dt.date | None = None,
+                unit_days: float = 7.0, params: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    """The statement (and its values) of per-customer BG/NBD inputs from a transaction relation.
 
     ``source_sql`` is a SELECT giving ``customer_id``, ``date`` (DATE) and ``value`` (money) per
     transaction (``params`` are its bound values). Same-day transactions are one purchase. Customers
@@ -273,21 +279,31 @@ def summary_from_transactions(con: duckdb.DuckDBPyConnection, source_sql: str, c
     hold = ""
     if holdout_end is not None:
         values["hold_end"] = holdout_end
-        hold = (", count(*) FILTER (WHERE date > $cal_end AND date <= $hold_end) AS holdout_purchases, "
-                "COALESCE(sum(value) FILTER (WHERE date > $cal_end AND date <= $hold_end), 0) AS holdout_value")
+        hold = (", count(CASE WHEN date > $cal_end AND date <= $hold_end THEN 1 END) AS holdout_purchases, "
+                "COALESCE(sum(CASE WHEN date > $cal_end AND date <= $hold_end THEN value END), 0) AS holdout_value")
     sql = f"""
-        WITH days AS (SELECT customer_id, date, sum(value) AS value FROM ({source_sql}) GROUP BY ALL),
+        WITH days AS (SELECT customer_id, date, sum(value) AS value FROM ({source_sql}) GROUP BY 1, 2),
         first AS (SELECT customer_id, min(date) AS first_date FROM days GROUP BY 1),
         d AS (SELECT days.*, first_date FROM days JOIN first USING (customer_id)
               WHERE first_date <= $cal_end)
         SELECT customer_id,
-               count(*) FILTER (WHERE date <= $cal_end) - 1 AS frequency,
-               (max(date) FILTER (WHERE date <= $cal_end) - min(first_date)) / $unit AS recency,
-               ($cal_end - min(first_date)) / $unit AS T,
-               avg(value) FILTER (WHERE date <= $cal_end AND date > first_date) AS monetary
+               count(CASE WHEN date <= $cal_end THEN 1 END) - 1 AS frequency,
+               {dialect.days_between('min(first_date)', 'max(CASE WHEN date <= $cal_end THEN date END)')}
+                   / $unit AS recency,
+               {dialect.days_between('min(first_date)', '$cal_end')} / $unit AS T,
+               avg(CASE WHEN date <= $cal_end AND date > first_date THEN value END) AS monetary
                {hold}
         FROM d GROUP BY customer_id ORDER BY customer_id
     """
+    return sql, values
+
+
+def summary_from_transactions(con: duckdb.DuckDBPyConnection, source_sql: str, calibration_end: dt.date,
+                              holdout_end: dt.date | None = None, unit_days: float = 7.0,
+                              params: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Per-customer BG/NBD inputs from a transaction relation of any DuckDB connection ``con``
+    (see :func:`summary_sql` for ``source_sql`` and the columns that come back)."""
+    sql, values = summary_sql(source_sql, calibration_end, holdout_end, unit_days, params)
     used = {k: v for k, v in values.items() if f"${k}" in sql}
     return con.execute(sql, used).df()
 
@@ -296,8 +312,8 @@ def customer_summary(ds: Dataset, f: Filters | None, as_of: dt.date, calibration
                      holdout_end: dt.date | None = None) -> pd.DataFrame:
     """:func:`summary_from_transactions` over the shop's valid orders up to ``as_of`` (the filter's channels)."""
     source, params = transactions_sql(f)
-    return summary_from_transactions(ds.con, source, calibration_end, holdout_end,
-                                     params={**params, "as_of": as_of})
+    sql, values = summary_sql(source, calibration_end, holdout_end, params={**params, "as_of": as_of})
+    return engine.query(ds, sql, values)
 
 
 def monthly_summary(ds: Dataset, f: Filters | None, as_of: dt.date, calibration_end: dt.date) -> pd.DataFrame:
@@ -316,10 +332,10 @@ def monthly_summary(ds: Dataset, f: Filters | None, as_of: dt.date, calibration_
         first AS (SELECT customer_id, min(mi) AS m0 FROM m GROUP BY 1),
         cal AS (SELECT year($cal_end) * 12 + month($cal_end) AS mc)
         SELECT customer_id,
-               count(*) FILTER (WHERE mi > m0 AND mi <= mc) AS frequency,
-               COALESCE(max(mi) FILTER (WHERE mi > m0 AND mi <= mc) - m0, 0) AS recency,
+               count(CASE WHEN mi > m0 AND mi <= mc THEN 1 END) AS frequency,
+               COALESCE(max(CASE WHEN mi > m0 AND mi <= mc THEN mi END) - m0, 0) AS recency,
                min(mc) - min(m0) AS n,
-               count(*) FILTER (WHERE mi > mc) AS holdout_months
+               count(CASE WHEN mi > mc THEN 1 END) AS holdout_months
         FROM m JOIN first USING (customer_id), cal
         WHERE m0 < mc
         GROUP BY customer_id, m0 ORDER BY customer_id

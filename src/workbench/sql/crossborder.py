@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from workbench.sql import engine
+from workbench.sql import dialect, engine
 from workbench.sql.filters import Filters
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def market_totals(ds: Dataset, f: Filters) -> pd.DataFrame:
     inner, params = _orders(f)
     return engine.query(ds, f"""
         SELECT market, currency, count(*) AS orders, sum(gmv_local) AS gmv_local, sum(gmv_cny) AS gmv_cny
-        FROM ({inner}) GROUP BY ALL ORDER BY gmv_cny DESC
+        FROM ({inner}) GROUP BY 1, 2 ORDER BY gmv_cny DESC
     """, params)
 
 
@@ -47,7 +47,7 @@ def monthly_constant_fx(ds: Dataset, f: Filters) -> pd.DataFrame:
     return engine.query(ds, f"""
         WITH m AS (SELECT date_trunc('month', order_date) AS month, currency, sum(gmv_local) AS gmv_local,
                           sum(gmv_cny) AS gmv_cny
-                   FROM ({inner}) GROUP BY ALL),
+                   FROM ({inner}) GROUP BY 1, 2),
         base AS (SELECT currency, sum(gmv_cny) / NULLIF(sum(gmv_local), 0) AS base_rate FROM m
                  WHERE month = (SELECT min(month) FROM m) GROUP BY 1)
         SELECT month, sum(gmv_cny) AS gmv_cny, sum(gmv_local * COALESCE(base_rate, gmv_cny / NULLIF(gmv_local, 0)))
@@ -107,14 +107,16 @@ def delivery_times(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Per market: ``market``, ``shipments``, ``clearance_days``, ``median_days``, ``p90_days``,
     ``delivered``, ``on_time``, ``lost`` (lost or damaged)."""
     where, params = f.bind("o.order_date", "o.channel")
+    clearance = dialect.days_elapsed("s.shipped_at", "s.customs_cleared_at")
+    delivery = dialect.days_elapsed("s.shipped_at", "s.delivered_at")
     return engine.query(ds, f"""
         SELECT {_MARKET} AS market, count(*) AS shipments,
-               median((epoch(s.customs_cleared_at) - epoch(s.shipped_at)) / 86400.0) AS clearance_days,
-               median((epoch(s.delivered_at) - epoch(s.shipped_at)) / 86400.0) AS median_days,
-               quantile_cont((epoch(s.delivered_at) - epoch(s.shipped_at)) / 86400.0, 0.9) AS p90_days,
+               {dialect.quantile(clearance, '0.5')} AS clearance_days,
+               {dialect.quantile(delivery, '0.5')} AS median_days,
+               {dialect.quantile(delivery, '0.9')} AS p90_days,
                count(s.delivered_at) AS delivered,
-               count(*) FILTER (WHERE s.delivered_at <= s.promised_at) AS on_time,
-               count(*) FILTER (WHERE s.status IN ('lost', 'damaged')) AS lost
+               count(CASE WHEN s.delivered_at <= s.promised_at THEN 1 END) AS on_time,
+               count(CASE WHEN s.status IN ('lost', 'damaged') THEN 1 END) AS lost
         FROM shipments s JOIN orders_cny o USING (order_id)
         WHERE {_CROSS} AND {where}
         GROUP BY 1 ORDER BY shipments DESC
@@ -127,7 +129,7 @@ def returns(ds: Dataset, f: Filters) -> pd.DataFrame:
     where, params = f.bind("o.order_date", "o.channel")
     return engine.query(ds, f"""
         SELECT {_MARKET} AS market, count(*) AS orders,
-               count(*) FILTER (WHERE o.status = 'refunded' OR {ret}) AS returned
+               count(CASE WHEN o.status = 'refunded' OR {ret} THEN 1 END) AS returned
         FROM orders_cny o WHERE {_CROSS} AND {where}
         GROUP BY 1
     """, params)

@@ -7,7 +7,8 @@ choose (a ``by`` column) are checked against an allow-list with :func:`identifie
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from workbench.errors import ParameterError
 
@@ -23,14 +24,34 @@ def query(ds: "Dataset", sql: str, params: dict[str, Any] | None = None) -> "pd.
     Only the parameters that the statement names are passed (a shared filter may bind more).
     """
     used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
+    for seen in _RECORDINGS:
+        seen.append((sql, used))
     return ds.con.execute(sql, used).df()
 
 
 def scalar(ds: "Dataset", sql: str, params: dict[str, Any] | None = None) -> Any:
     """The single value of a one-row, one-column query (None when it returns no row)."""
     used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
+    for seen in _RECORDINGS:
+        seen.append((sql, used))
     row = ds.con.execute(sql, used).fetchone()
     return None if row is None else row[0]
+
+
+_RECORDINGS: list[list[tuple[str, dict[str, Any]]]] = []
+
+
+@contextmanager
+def recording() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Inside the block, every statement :func:`query` and :func:`scalar` run is appended, with its
+    bound parameters, to the list this yields (``with engine.recording() as seen: …``); the
+    portable-SQL test replays them through the transpiler. Off (no cost) outside such a block."""
+    seen: list[tuple[str, dict[str, Any]]] = []
+    _RECORDINGS.append(seen)
+    try:
+        yield seen
+    finally:
+        _RECORDINGS.remove(seen)
 
 
 def identifier(name: str, allowed: Iterable[str]) -> str:

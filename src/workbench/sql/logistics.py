@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from workbench.sql import engine
+from workbench.sql import dialect, engine
 from workbench.sql.filters import Filters
 from workbench.sql.metrics import metric
 
@@ -35,7 +35,7 @@ _ON_TIME = metric("on_time_rate")
 SOURCE = _ON_TIME.source
 ON_TIME = _ON_TIME.num.removeprefix("sum(").removesuffix(")")
 DELIVERED = _ON_TIME.den.removeprefix("sum(").removesuffix(")")
-DELIVERY_DAYS = "(epoch(s.delivered_at) - epoch(s.shipped_at)) / 86400.0"
+DELIVERY_DAYS = dialect.days_elapsed("s.shipped_at", "s.delivered_at")
 
 
 def _where(f: Filters, exclude: Iterable[tuple[str, str]] = ()) -> tuple[str, dict]:
@@ -59,14 +59,14 @@ def shipments_by(ds: Dataset, f: Filters, by: str = "carrier", exclude: Iterable
     ``on_time`` and ``delivered`` are the on-time KPI's numerator and denominator, group by group.
     """
     where, params = _where(f, exclude)
-    cost = "avg(s.shipping_cost_cny)" if with_cost else "avg(NULL::DOUBLE)"
+    cost = "avg(s.shipping_cost_cny)" if with_cost else "avg(CAST(NULL AS DOUBLE))"
     sql = f"""
         SELECT {_group(by)} AS {by}, count(*) AS shipments, sum({DELIVERED}) AS delivered,
                sum({ON_TIME}) AS on_time,
-               count(*) FILTER (WHERE s.status = 'lost') AS lost,
-               count(*) FILTER (WHERE s.status = 'damaged') AS damaged,
-               avg({DELIVERY_DAYS}) AS mean_days, median({DELIVERY_DAYS}) AS median_days,
-               quantile_cont({DELIVERY_DAYS}, 0.9) AS p90_days, {cost} AS cost_per_order
+               count(CASE WHEN s.status = 'lost' THEN 1 END) AS lost,
+               count(CASE WHEN s.status = 'damaged' THEN 1 END) AS damaged,
+               avg({DELIVERY_DAYS}) AS mean_days, {dialect.quantile(DELIVERY_DAYS, '0.5')} AS median_days,
+               {dialect.quantile(DELIVERY_DAYS, '0.9')} AS p90_days, {cost} AS cost_per_order
         FROM {SOURCE.format(where=where)} GROUP BY 1
     """
     return engine.query(ds, sql, params)
@@ -82,7 +82,7 @@ def delivery_histogram(ds: Dataset, f: Filters, by: str = "carrier", bin_days: f
         SELECT {_group(by)} AS {by}, least(floor({DELIVERY_DAYS} / $bin) * $bin, $cap) AS delivery_days,
                count(*) AS shipments
         FROM {SOURCE.format(where=where)} AND s.delivered_at IS NOT NULL
-        GROUP BY ALL ORDER BY ALL
+        GROUP BY 1, 2 ORDER BY 1, 2
     """
     return engine.query(ds, sql, params)
 
@@ -95,7 +95,7 @@ def outcome_counts(ds: Dataset, f: Filters, by: str = "carrier") -> pd.DataFrame
         SELECT {_group(by)} AS {by},
                CASE WHEN {ON_TIME} = 1 THEN 'on_time' WHEN {DELIVERED} = 1 THEN 'late' ELSE s.status END AS outcome,
                count(*) AS shipments
-        FROM {SOURCE.format(where=where)} GROUP BY ALL ORDER BY ALL
+        FROM {SOURCE.format(where=where)} GROUP BY 1, 2 ORDER BY 1, 2
     """
     return engine.query(ds, sql, params)
 
@@ -114,7 +114,7 @@ def on_time_by_period(ds: Dataset, f: Filters, by: str = "carrier", freq: str = 
     sql = f"""
         SELECT date_trunc('{unit}', o.order_date) AS period, {_group(by)} AS {by},
                sum({DELIVERED}) AS delivered, sum({ON_TIME}) AS on_time
-        FROM {SOURCE.format(where=where)} GROUP BY ALL ORDER BY ALL
+        FROM {SOURCE.format(where=where)} GROUP BY 1, 2 ORDER BY 1, 2
     """
     frame = engine.query(ds, sql, params)
     frame["period"] = pd.to_datetime(frame["period"])
@@ -140,12 +140,12 @@ def lateness_orders(ds: Dataset, window_days: int = 365, rows: int = 400_000) ->
     has_reviews = ds.has("reviews", ["order_id", "rating"])
     review_join = ("LEFT JOIN (SELECT order_id, avg(rating) AS rating FROM reviews WHERE order_id IS NOT NULL "
                    "GROUP BY 1) r USING (order_id)") if has_reviews else ""
-    rating = "r.rating" if has_reviews else "NULL::DOUBLE"
+    rating = "r.rating" if has_reviews else "CAST(NULL AS DOUBLE)"
     has_home = ds.has("customers", ["acquisition_channel"])
     home = "c.acquisition_channel" if has_home else "q.channel"
     home_join = "LEFT JOIN customers c ON c.customer_id = q.customer_id" if has_home else ""
     stream = "livestream_id IS NOT NULL" if ds.has("orders", ["livestream_id"]) else "FALSE"
-    late_days = "(epoch(s.delivered_at) - epoch(s.promised_at)) / 86400.0"
+    late_days = dialect.days_elapsed("s.promised_at", "s.delivered_at")
     sql = f"""
         WITH ranked AS (
             SELECT order_id, customer_id, ordered_at, channel, gmv_cny, is_valid, {stream} AS from_stream,
@@ -169,8 +169,8 @@ def lateness_orders(ds: Dataset, window_days: int = 365, rows: int = 400_000) ->
                s.carrier, s.warehouse, q.channel, ln(1 + q.gmv_cny) AS log_gmv,
                strftime(q.ordered_at, '%Y-%m') AS order_month, q.prior_orders,
                least(q.prior_orders, 4) AS prior_orders_band, {rating} AS rating, {home} AS home,
-               CASE WHEN q.ordered_at + to_days(CAST($window AS INTEGER)) > (SELECT last_at FROM last_day) THEN NULL
-                    WHEN q.next_at IS NOT NULL AND q.next_at <= q.ordered_at + to_days(CAST($window AS INTEGER))
+               CASE WHEN {dialect.add_days('q.ordered_at', '$window')} > (SELECT last_at FROM last_day) THEN NULL
+                    WHEN q.next_at IS NOT NULL AND q.next_at <= {dialect.add_days('q.ordered_at', '$window')}
                          THEN 1.0
                     ELSE 0.0 END AS repeat
         FROM s JOIN seq q USING (order_id) {review_join} {home_join}
@@ -228,6 +228,6 @@ def return_reasons(ds: Dataset, f: Filters) -> pd.DataFrame:
                sum(r.refund_amount * COALESCE(o.fx_rate, 1.0)) AS refund_cny
         FROM returns r JOIN orders_cny o USING (order_id)
         WHERE {where}
-        GROUP BY ALL ORDER BY ALL
+        GROUP BY 1, 2 ORDER BY 1, 2
     """
     return engine.query(ds, sql, params)

@@ -32,7 +32,7 @@ def channel_totals(ds: Dataset, f: Filters) -> pd.DataFrame:
     has_cost = has_product_cost(ds)
     cost = ("LEFT JOIN (SELECT i.order_id, sum(i.quantity * p.unit_cost_cny) AS cost FROM order_items i "
             "JOIN products p USING (product_id) GROUP BY 1) c USING (order_id)") if has_cost else ""
-    cost_col = "sum(COALESCE(c.cost, 0))" if has_cost else "NULL::DOUBLE"
+    cost_col = "sum(COALESCE(c.cost, 0))" if has_cost else "CAST(NULL AS DOUBLE)"
     where, params = f.bind("o.order_date", "o.channel")
     return engine.query(ds, f"""
         SELECT o.channel, count(*) AS orders, sum(o.gmv_cny) AS gmv, sum(o.discount_cny) AS discount_cny,
@@ -90,7 +90,7 @@ def landmark_strata(ds: Dataset, outcome: str, landmark_days: int, horizon_days:
     col = {"retention": "outcome_repeat", "repeat": "outcome_repeat", "value": "outcome_value"}[engine.identifier(outcome, OUTCOMES)]
     return engine.query(ds, f"""
         SELECT stratum, treated, count(*) AS n, sum({col}) AS y_sum, sum({col} * {col}) AS y_sq
-        FROM ({_landmark_customers(private)}) GROUP BY ALL
+        FROM ({_landmark_customers(private)}) GROUP BY 1, 2
     """, {"landmark": int(landmark_days), "until": int(landmark_days) + int(horizon_days)})
 
 
@@ -125,20 +125,20 @@ def _city_sql(ds: Dataset) -> tuple[str, str]:
 def store_totals(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Per store: ``store_id``, ``name`` (the store id when stores have no name), ``city``, ``area_sqm``,
     ``orders``, ``gmv``, orders per fulfilment type, ``city_known`` and ``local_orders``; by GMV."""
-    area = "s.area_sqm" if ds.has("stores", ["area_sqm"]) else "NULL::DOUBLE"
+    area = "s.area_sqm" if ds.has("stores", ["area_sqm"]) else "CAST(NULL AS DOUBLE)"
     name = "s.name" if ds.has("stores", ["name"]) else "s.store_id"
     city, cjoin = _city_sql(ds)
     where, params = f.bind("o.order_date", "o.channel")
     return engine.query(ds, f"""
         SELECT s.store_id, {name} AS name, s.city, {area} AS area_sqm, count(*) AS orders, sum(o.gmv_cny) AS gmv,
-               count(*) FILTER (WHERE o.fulfilment = 'in_store') AS in_store,
-               count(*) FILTER (WHERE o.fulfilment = 'pickup_in_store') AS pickup_in_store,
-               count(*) FILTER (WHERE o.fulfilment = 'ship_from_store') AS ship_from_store,
+               count(CASE WHEN o.fulfilment = 'in_store' THEN 1 END) AS in_store,
+               count(CASE WHEN o.fulfilment = 'pickup_in_store' THEN 1 END) AS pickup_in_store,
+               count(CASE WHEN o.fulfilment = 'ship_from_store' THEN 1 END) AS ship_from_store,
                count({city}) AS city_known,
-               count(*) FILTER (WHERE {city} = s.city) AS local_orders
+               count(CASE WHEN {city} = s.city THEN 1 END) AS local_orders
         FROM orders_cny o JOIN stores s ON s.store_id = o.store_id {cjoin}
         WHERE o.is_valid AND {where}
-        GROUP BY ALL ORDER BY gmv DESC
+        GROUP BY 1, 2, 3, 4 ORDER BY gmv DESC
     """, params)
 
 
@@ -156,7 +156,7 @@ def store_buyer_cities(ds: Dataset, f: Filters) -> pd.DataFrame:
                count(*) AS orders
         FROM orders_cny o {cjoin} {sjoin}
         WHERE o.is_valid AND o.store_id IS NOT NULL AND {where}
-        GROUP BY ALL
+        GROUP BY 1, 2, 3
     """, params)
 
 
@@ -181,7 +181,7 @@ def price_sums(ds: Dataset, f: Filters, include_cross_border: bool = False) -> p
                sum(i.quantity * i.unit_price_cny) AS revenue,
                sum(i.unit_price_cny) AS p_sum, sum(i.unit_price_cny * i.unit_price_cny) AS p_sq
         FROM items_cny i WHERE i.is_valid AND {where} {_line_filters(ds, include_cross_border)}
-        GROUP BY ALL
+        GROUP BY 1, 2
     """, params)
 
 
@@ -198,8 +198,8 @@ def price_index_same_day(ds: Dataset, f: Filters, include_cross_border: bool = F
             FROM items_cny i JOIN products p USING (product_id)
             WHERE i.is_valid AND {where} {_line_filters(ds, include_cross_border)}
         ),
-        cw AS (SELECT category, day, channel, sum(q * r) AS s, sum(q) AS n FROM l GROUP BY ALL),
-        ct AS (SELECT category, day, sum(s) AS s_all, sum(n) AS n_all FROM cw GROUP BY ALL),
+        cw AS (SELECT category, day, channel, sum(q * r) AS s, sum(q) AS n FROM l GROUP BY 1, 2, 3),
+        ct AS (SELECT category, day, sum(s) AS s_all, sum(n) AS n_all FROM cw GROUP BY 1, 2),
         rel AS (
             SELECT l.product_id, l.channel, l.q, l.unit_price_cny,
                    l.r / ((ct.s_all - cw.s) / NULLIF(ct.n_all - cw.n, 0)) AS x
@@ -208,7 +208,7 @@ def price_index_same_day(ds: Dataset, f: Filters, include_cross_border: bool = F
         SELECT product_id, channel, sum(q) AS units, count(x) AS lines,
                sum(q * unit_price_cny) / sum(q) AS unit_price_cny, stddev_samp(unit_price_cny) AS sd_price,
                sum(q * x) / sum(q) AS rel, stddev_samp(x) AS sd_rel
-        FROM rel WHERE x IS NOT NULL GROUP BY ALL
+        FROM rel WHERE x IS NOT NULL GROUP BY 1, 2
     """, params)
 
 
@@ -274,7 +274,7 @@ def adopter_strata(ds: Dataset, channel: str, f: Filters | None, window_days: in
         both_ AS (SELECT * FROM adopters UNION ALL SELECT * FROM controls)
         SELECT m, treated, count(*) AS n, sum(after - before) AS d_sum,
                sum((after - before) * (after - before)) AS d_sq, sum(new_gmv) AS new_gmv
-        FROM both_ GROUP BY ALL
+        FROM both_ GROUP BY 1, 2
     """, params)
 
 
@@ -287,5 +287,5 @@ def weekly_gmv_of(ds: Dataset, f: Filters, channel: str) -> pd.DataFrame:
         SELECT date_trunc('week', order_date) AS week,
                CASE WHEN channel = $channel THEN 'new_channel_gmv' ELSE 'other_gmv' END AS measure,
                sum(gmv_cny) AS gmv
-        FROM orders_cny WHERE is_valid AND {where} GROUP BY ALL ORDER BY ALL
+        FROM orders_cny WHERE is_valid AND {where} GROUP BY 1, 2 ORDER BY 1, 2
     """, params)

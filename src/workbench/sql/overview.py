@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workbench.sql import engine
+from workbench.sql import dialect, engine
 
 if TYPE_CHECKING:
     from workbench.data.loader import Dataset
@@ -16,6 +16,6 @@ def campaign_kinds(ds: "Dataset", campaign_ids: list[str]) -> dict[str, str]:
     if not campaign_ids or not ds.has("campaigns", ["campaign_id"]):
         return {}
     kind = "CAST(kind AS VARCHAR)" if ds.has("campaigns", ["kind"]) else "campaign_id"
-    frame = engine.query(ds, f"SELECT campaign_id, {kind} AS kind FROM campaigns "
-                             f"WHERE campaign_id IN (SELECT unnest($ids::VARCHAR[]))", {"ids": list(campaign_ids)})
+    listed, params = dialect.in_list("campaign_id", campaign_ids, "id")
+    frame = engine.query(ds, f"SELECT campaign_id, {kind} AS kind FROM campaigns WHERE {listed}", params)
     return dict(zip(frame["campaign_id"], frame["kind"]))

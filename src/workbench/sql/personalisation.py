@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from workbench.sql import engine
+from workbench.sql import dialect, engine
 
 if TYPE_CHECKING:
     from workbench.data.loader import Dataset
@@ -46,13 +46,13 @@ def customer_features(ds: Dataset, as_of: dt.date, window_days: int = 365, chann
                      AND ($mod = 1 OR hash(customer_id) % $mod = 0)),
         agg AS (
             SELECT customer_id, date_diff('day', max(order_date), $as_of) AS recency_days,
-                   count(*) FILTER (WHERE order_date >= $lo) AS orders_365d,
-                   COALESCE(sum(gmv_cny) FILTER (WHERE order_date >= $lo), 0) AS gmv_365d,
-                   COALESCE(sum(discount_cny) FILTER (WHERE order_date >= $lo)
-                            / nullif(sum(gross_cny) FILTER (WHERE order_date >= $lo), 0), 0) AS discount_share,
+                   count(CASE WHEN order_date >= $lo THEN 1 END) AS orders_365d,
+                   COALESCE(sum(CASE WHEN order_date >= $lo THEN gmv_cny END), 0) AS gmv_365d,
+                   COALESCE(sum(CASE WHEN order_date >= $lo THEN discount_cny END)
+                            / nullif(sum(CASE WHEN order_date >= $lo THEN gross_cny END), 0), 0) AS discount_share,
                    date_diff('day', min(order_date), $as_of) AS tenure_days,
-                   count(*) FILTER (WHERE order_date > $as_of - INTERVAL 90 DAY) AS orders_90d,
-                   mode(channel) FILTER (WHERE order_date >= $lo) AS top_channel
+                   count(CASE WHEN order_date > $as_of - INTERVAL 90 DAY THEN 1 END) AS orders_90d,
+                   mode(CASE WHEN order_date >= $lo THEN channel END) AS top_channel
             FROM o GROUP BY 1
         )
         SELECT agg.*{', COALESCE(c.categories, 0) AS categories' if has_cat else ', 1 AS categories'}
@@ -65,7 +65,7 @@ def customer_categories(ds: Dataset, as_of: dt.date, days: int = 365) -> pd.Data
     if not (ds.has("order_items") and ds.has("products", ["category"])):
         return pd.DataFrame(columns=["customer_id", "category", "n"])
     sql = """SELECT i.customer_id, p.category, count(*) AS n FROM items_cny i JOIN products p USING (product_id)
-             WHERE i.is_valid AND i.order_date BETWEEN $lo AND $as_of GROUP BY ALL"""
+             WHERE i.is_valid AND i.order_date BETWEEN $lo AND $as_of GROUP BY 1, 2"""
     return engine.query(ds, sql, {"lo": as_of - dt.timedelta(days=days - 1), "as_of": as_of})
 
 
@@ -122,7 +122,7 @@ def association_rules(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (
         item AS (SELECT product_id, count(*) AS c FROM h GROUP BY 1),
         pairs AS (SELECT a.product_id AS antecedent, b.product_id AS consequent, count(*) AS pair_customers
                   FROM h a JOIN h b ON a.customer_id = b.customer_id AND a.product_id <> b.product_id
-                  GROUP BY ALL HAVING count(*) >= $min_count)
+                  GROUP BY 1, 2 HAVING count(*) >= $min_count)
         SELECT p.*, p.pair_customers / n.n AS support, p.pair_customers / ia.c AS confidence,
                (p.pair_customers / ia.c) / (ib.c / n.n) AS lift
         FROM pairs p, n JOIN item ia ON ia.product_id = p.antecedent JOIN item ib ON ib.product_id = p.consequent
@@ -156,7 +156,7 @@ def recommender_hits(ds: Dataset, as_of: dt.date, k: int, mod: int, channels: tu
         rules AS (SELECT a.product_id AS antecedent, b.product_id AS consequent, count(*) / max(ia.c) AS confidence
                   FROM h a JOIN h b ON a.customer_id = b.customer_id AND a.product_id <> b.product_id
                   JOIN item ia ON ia.product_id = a.product_id
-                  GROUP BY ALL HAVING count(*) >= $min_count),
+                  GROUP BY 1, 2 HAVING count(*) >= $min_count),
         last_day AS (SELECT customer_id, max(order_date) AS d FROM items_cny
                      WHERE is_valid AND {chan} AND order_date <= $as_of GROUP BY 1),
         held AS (SELECT DISTINCT i.customer_id, i.product_id FROM items_cny i
@@ -164,7 +164,7 @@ def recommender_hits(ds: Dataset, as_of: dt.date, k: int, mod: int, channels: tu
                  JOIN eval_customers e ON e.customer_id = i.customer_id WHERE i.is_valid AND {chan.replace('channel', 'i.channel')}),
         scored AS (SELECT p.customer_id, r.consequent AS product_id, sum(r.confidence) AS score
                    FROM prior p JOIN eval_customers USING (customer_id) JOIN rules r ON r.antecedent = p.product_id
-                   GROUP BY ALL),
+                   GROUP BY 1, 2),
         ranked AS (SELECT customer_id, product_id,
                           row_number() OVER (PARTITION BY customer_id ORDER BY score DESC, product_id) AS pos
                    FROM scored),
@@ -187,10 +187,10 @@ def recommender_hits(ds: Dataset, as_of: dt.date, k: int, mod: int, channels: tu
                        EXISTS (SELECT 1 FROM popular p JOIN held x USING (product_id)
                                WHERE x.customer_id = e.customer_id AND p.pos <= $k) AS popular_hit
                 FROM eval_customers e WHERE e.customer_id IN (SELECT customer_id FROM held))
-        SELECT count(*) AS n, count(*) FILTER (WHERE rules_hit) AS rules_hits,
-               count(*) FILTER (WHERE popular_hit) AS popular_hits,
-               count(*) FILTER (WHERE rules_hit AND NOT popular_hit) AS only_rules,
-               count(*) FILTER (WHERE popular_hit AND NOT rules_hit) AS only_popular
+        SELECT count(*) AS n, count(CASE WHEN rules_hit THEN 1 END) AS rules_hits,
+               count(CASE WHEN popular_hit THEN 1 END) AS popular_hits,
+               count(CASE WHEN rules_hit AND NOT popular_hit THEN 1 END) AS only_rules,
+               count(CASE WHEN popular_hit AND NOT rules_hit THEN 1 END) AS only_popular
         FROM per"""
     row = engine.query(ds, sql, {**params, "as_of": as_of, "k": int(k), "mod": int(mod),
                                  "min_count": int(min_count)}).iloc[0]
@@ -213,7 +213,7 @@ def purchase_lines(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), 
     has_cat = ds.has("products", ["category"])
     cat = "COALESCE(p.category, '')" if has_cat else "''"
     join = "LEFT JOIN products p USING (product_id)" if has_cat else ""
-    sql = f"""SELECT DISTINCT i.customer_id, i.product_id, CAST($as_of - i.order_date AS INTEGER) AS day,
+    sql = f"""SELECT DISTINCT i.customer_id, i.product_id, CAST({dialect.days_between('i.order_date', '$as_of')} AS INTEGER) AS day,
                      i.channel, {cat} AS category
               FROM items_cny i {join}
               WHERE i.is_valid AND {chan} AND i.order_date <= $as_of AND i.order_date > $since

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from workbench.sql import engine
+from workbench.sql import dialect, engine
 from workbench.sql.filters import Filters
 
 if TYPE_CHECKING:
@@ -57,16 +57,16 @@ def launch_curves(ds: Dataset, end: dt.date, days: int) -> pd.DataFrame:
 
     Returns ``product_id``, ``category``, ``launch_date``, ``days_since_launch``, ``units``.
     """
-    return engine.query(ds, """
+    return engine.query(ds, f"""
         WITH launched AS (
             SELECT product_id, category, launch_date FROM products
             WHERE launch_date >= (SELECT min(order_date) FROM orders_cny) AND launch_date <= $end),
         grid AS (
             SELECT l.product_id, l.category, l.launch_date, d AS days_since_launch FROM launched l,
-                   range(0, $days) AS t(d)
+                   (SELECT {dialect.series('0', 'CAST($days AS BIGINT) - 1')} AS d) t
             WHERE l.launch_date + CAST(d AS INTEGER) <= $end),
         sold AS (
-            SELECT i.product_id, CAST(i.order_date - l.launch_date AS BIGINT) AS days_since_launch,
+            SELECT i.product_id, {dialect.days_between('l.launch_date', 'i.order_date')} AS days_since_launch,
                    sum(i.quantity) AS units
             FROM items_cny i JOIN launched l USING (product_id)
             WHERE i.is_valid AND i.order_date >= l.launch_date AND i.order_date < l.launch_date + CAST($days AS INTEGER)
@@ -148,6 +148,7 @@ def listing_data(ds: Dataset, columns: list[str]) -> pd.DataFrame:
         sold AS (SELECT product_id, sum(quantity) AS units FROM items_cny WHERE is_valid GROUP BY 1)
         SELECT p.product_id, p.category, p.list_price_cny, {cols},
                COALESCE(s.units, 0) AS units,
-               (SELECT last FROM span) - greatest(COALESCE(p.launch_date, (SELECT first FROM span)),
-                                                  (SELECT first FROM span)) + 1 AS days_on_sale
+               {dialect.days_between(
+                   'greatest(COALESCE(p.launch_date, (SELECT first FROM span)), (SELECT first FROM span))',
+                   '(SELECT last FROM span)')} + 1 AS days_on_sale
         FROM products p LEFT JOIN sold s USING (product_id)""")

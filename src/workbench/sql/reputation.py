@@ -71,9 +71,9 @@ def rating_stats(ds: Dataset, f: Filters, keys: tuple[str, ...] = ()) -> pd.Data
     group = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))} ORDER BY 1" if keys else ""
     sql = f"""
         SELECT {head}count(*) AS reviews, avg(r.rating) AS rating, stddev_samp(r.rating) AS sd,
-               count(*) FILTER (WHERE r.rating <= $negative_stars) AS negative,
-               count(*) FILTER (WHERE r.rating = 5) AS promoters,
-               count(*) FILTER (WHERE r.rating <= 3) AS detractors
+               count(CASE WHEN r.rating <= $negative_stars THEN 1 END) AS negative,
+               count(CASE WHEN r.rating = 5 THEN 1 END) AS promoters,
+               count(CASE WHEN r.rating <= 3 THEN 1 END) AS detractors
         FROM reviews r {_join(ds, keys)} WHERE {where}{group}"""
     return engine.query(ds, sql, {**params, "negative_stars": NEGATIVE_STARS})
 
@@ -89,7 +89,8 @@ def text_counts(ds: Dataset, f: Filters, keys: tuple[str, ...] = (), negative_on
     neg = " AND r.rating <= $negative_stars" if negative_only else ""
     sql = f"""
         SELECT {head}r.text AS text, {_KEYS['language']} AS language, count(*) AS n
-        FROM reviews r {_join(ds, keys)} WHERE r.text IS NOT NULL AND {where}{neg} GROUP BY ALL"""
+        FROM reviews r {_join(ds, keys)} WHERE r.text IS NOT NULL AND {where}{neg}
+        GROUP BY {', '.join(str(i + 1) for i in range(len(cols) + 2))}"""
     out = engine.query(ds, sql, {**params, "negative_stars": NEGATIVE_STARS})
     for k in ("week", "date"):
         if k in out:

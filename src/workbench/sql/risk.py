@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from workbench.sql import engine
+from workbench.sql import dialect, engine
 from workbench.sql.filters import Filters
 
 if TYPE_CHECKING:
@@ -25,8 +25,8 @@ def daily_orders(ds: "Dataset", f: Filters) -> pd.DataFrame:
     where, params = f.bind("order_date", "channel")
     return engine.query(ds, f"""
         SELECT order_date AS date, sum(gmv_cny) AS gmv, count(*) AS orders,
-               count(*) FILTER (WHERE status = 'refunded') AS refunds,
-               COALESCE(sum(gmv_cny) FILTER (WHERE status = 'refunded'), 0) AS refund_cny
+               count(CASE WHEN status = 'refunded' THEN 1 END) AS refunds,
+               COALESCE(sum(CASE WHEN status = 'refunded' THEN gmv_cny END), 0) AS refund_cny
         FROM orders_cny WHERE is_valid AND {where} GROUP BY 1
     """, params)
 
@@ -51,8 +51,8 @@ def refunds_by(ds: "Dataset", f: Filters, day: dt.date, dimension: str, days_bef
     params = {**params, "day": day, "before": day - dt.timedelta(days=days_before), "n_before": float(days_before)}
     return engine.query(ds, f"""
         SELECT COALESCE(CAST({col} AS VARCHAR), 'none') AS value,
-               count(*) FILTER (WHERE o.order_date = $day) AS refunds,
-               count(*) FILTER (WHERE o.order_date < $day) / $n_before AS usual
+               count(CASE WHEN o.order_date = $day THEN 1 END) AS refunds,
+               count(CASE WHEN o.order_date < $day THEN 1 END) / $n_before AS usual
         FROM orders_cny o {join}
         WHERE o.status = 'refunded' AND o.order_date BETWEEN $before AND $day{chan}
         GROUP BY 1
@@ -67,7 +67,7 @@ def address_groups(ds: "Dataset", f: Filters, min_accounts: int = 3) -> pd.DataF
     return engine.query(ds, f"""
         WITH buyers AS (
             SELECT o.customer_id, count(*) AS orders, count(o.coupon_code) AS coupon_orders,
-                   count(*) FILTER (WHERE o.status = 'refunded') AS refund_orders
+                   count(CASE WHEN o.status = 'refunded' THEN 1 END) AS refund_orders
             FROM orders_cny o WHERE {where} GROUP BY 1
         ), at_address AS (
             SELECT c.address AS address_token, b.*, c.signup_date
@@ -81,26 +81,27 @@ def address_groups(ds: "Dataset", f: Filters, min_accounts: int = 3) -> pd.DataF
                CAST(min(a.signup_date) AS DATE) AS first_signup, CAST(max(a.signup_date) AS DATE) AS last_signup
         FROM at_address a JOIN sizes s USING (address_token)
         WHERE s.accounts >= $min_accounts
-        GROUP BY ALL
+        GROUP BY a.address_token
     """, {**params, "min_accounts": int(min_accounts)})
 
 
 def coupons_at(ds: "Dataset", f: Filters, tokens: list[str]) -> pd.DataFrame:
     """Orders per coupon code at each of the address ``tokens`` in ``f``: ``address_token``, ``coupon_code``, ``n``."""
     where, params = f.bind("o.order_date", "o.channel")
+    listed, values = dialect.in_list("c.address", tokens, "t")
     return engine.query(ds, f"""
         SELECT c.address AS address_token, o.coupon_code, count(*) AS n
         FROM orders_cny o JOIN customers c USING (customer_id)
-        WHERE {where} AND o.coupon_code IS NOT NULL AND c.address IN (SELECT unnest($tokens::VARCHAR[]))
+        WHERE {where} AND o.coupon_code IS NOT NULL AND {listed}
         GROUP BY 1, 2
-    """, {**params, "tokens": list(tokens)})
+    """, {**params, **values})
 
 
 def refunds_per_customer(ds: "Dataset", f: Filters, min_orders: int = 3) -> pd.DataFrame:
     """Customers with at least ``min_orders`` valid orders in ``f``: ``customer_id``, ``orders``, ``refunds``."""
     where, params = f.bind("order_date", "channel")
     return engine.query(ds, f"""
-        SELECT customer_id, count(*) AS orders, count(*) FILTER (WHERE status = 'refunded') AS refunds
+        SELECT customer_id, count(*) AS orders, count(CASE WHEN status = 'refunded' THEN 1 END) AS refunds
         FROM orders_cny WHERE is_valid AND {where} GROUP BY 1 HAVING count(*) >= $min_orders
     """, {**params, "min_orders": int(min_orders)})
 

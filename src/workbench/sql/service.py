@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from workbench.sql import engine
+from workbench.sql import dialect, engine
 from workbench.sql.filters import Filters
 
 if TYPE_CHECKING:
@@ -49,15 +49,15 @@ def valid_orders(ds: Dataset, f: Filters) -> int:
 def hourly(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Tickets of the period per weekday (0 = Monday) and hour of day: ``weekday``, ``hour``, ``tickets``."""
     cond, params = _period(f)
-    return engine.query(ds, f"""SELECT isodow(created_at) - 1 AS weekday, hour(created_at) AS hour, count(*) AS tickets
-                                FROM tickets WHERE {cond} GROUP BY ALL""", params)
+    return engine.query(ds, f"""SELECT {dialect.weekday('created_at')} AS weekday, hour(created_at) AS hour, count(*) AS tickets
+                                FROM tickets WHERE {cond} GROUP BY 1, 2""", params)
 
 
 def hourly_by_day(ds: Dataset, f: Filters) -> pd.DataFrame:
     """Tickets per day and hour of day: ``day`` (date), ``hour``, ``tickets`` (only hours with tickets)."""
     cond, params = _period(f)
     out = engine.query(ds, f"""SELECT CAST(created_at AS DATE) AS day, hour(created_at) AS hour, count(*) AS tickets
-                               FROM tickets WHERE {cond} GROUP BY ALL""", params)
+                               FROM tickets WHERE {cond} GROUP BY 1, 2""", params)
     out["day"] = pd.to_datetime(out["day"]).dt.date
     return out
 
@@ -80,7 +80,7 @@ def open_tickets(ds: Dataset, f: Filters, by: str = "category") -> pd.DataFrame:
     """Tickets of the period and how many are still open, per ``by``: ``by``, ``tickets``, ``open``."""
     col = engine.identifier(by, BY)
     cond, params = _period(f)
-    return engine.query(ds, f"""SELECT {col}, count(*) AS tickets, count(*) FILTER (WHERE resolved_at IS NULL) AS open
+    return engine.query(ds, f"""SELECT {col}, count(*) AS tickets, count(CASE WHEN resolved_at IS NULL THEN 1 END) AS open
                                 FROM tickets WHERE {cond} GROUP BY 1""", params)
 
 
@@ -98,14 +98,14 @@ def service_counts(ds: Dataset, f: Filters, by: str = "channel", response_minute
                   low_csat=int(low_csat))
     return engine.query(ds, f"""
         SELECT {col}, count(*) AS tickets,
-               count(*) FILTER (WHERE first_response_at IS NOT NULL AND
-                   date_diff('second', created_at, first_response_at) <= $response_s) AS responded_in_time,
-               count(*) FILTER (WHERE resolved_at IS NOT NULL AND
-                   date_diff('second', created_at, resolved_at) <= $resolution_s) AS resolved_in_time,
+               count(CASE WHEN first_response_at IS NOT NULL AND
+                   date_diff('second', created_at, first_response_at) <= $response_s THEN 1 END) AS responded_in_time,
+               count(CASE WHEN resolved_at IS NOT NULL AND
+                   date_diff('second', created_at, resolved_at) <= $resolution_s THEN 1 END) AS resolved_in_time,
                count(satisfaction) AS rated,
-               count(*) FILTER (WHERE satisfaction >= 4) AS satisfied,
-               count(*) FILTER (WHERE satisfaction <= $low_csat) AS dissatisfied,
-               count(*) FILTER (WHERE escalated) AS escalations
+               count(CASE WHEN satisfaction >= 4 THEN 1 END) AS satisfied,
+               count(CASE WHEN satisfaction <= $low_csat THEN 1 END) AS dissatisfied,
+               count(CASE WHEN escalated THEN 1 END) AS escalations
         FROM tickets WHERE {cond} GROUP BY 1 ORDER BY 2 DESC, 1
     """, params)
 
@@ -129,8 +129,8 @@ def satisfaction_groups(ds: Dataset, f: Filters, low_csat: int = 3) -> pd.DataFr
         )
         SELECT category, channel, floor(lw * 2) / 2 AS band, floor(lr * 2) / 2 AS res_band,
                avg(lw) AS log2_wait_hours, avg(lr) AS log2_resolution_hours,
-               count(*) FILTER (WHERE low) AS low, count(*) FILTER (WHERE NOT low) AS not_low
-        FROM t GROUP BY ALL ORDER BY ALL
+               count(CASE WHEN low THEN 1 END) AS low, count(CASE WHEN NOT low THEN 1 END) AS not_low
+        FROM t GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
     """, params)
 
 

@@ -53,11 +53,11 @@ def stream_units(ds: Dataset, f: Filters) -> pd.DataFrame:
             WITH att AS ({_attributed(ds)})
             SELECT s.kol_id, s.livestream_id AS unit, TRUE AS is_stream, s.viewers, s.fee_cny AS fee,
                    count(a.gmv_cny) AS orders, COALESCE(sum(a.gmv_cny), 0) AS gmv,
-                   count(*) FILTER (WHERE a.is_new) AS new_customers,
-                   count(*) FILTER (WHERE a.is_returned) AS returned
+                   count(CASE WHEN a.is_new THEN 1 END) AS new_customers,
+                   count(CASE WHEN a.is_returned THEN 1 END) AS returned
             FROM livestreams s LEFT JOIN att a USING (livestream_id)
             WHERE {where}
-            GROUP BY ALL
+            GROUP BY s.kol_id, s.livestream_id, s.viewers, s.fee_cny
         """, params))
     chan, cparams = f.bind("o.order_date", "o.channel")
     dates, dparams = f.bind("a.order_date", None)
@@ -66,10 +66,10 @@ def stream_units(ds: Dataset, f: Filters) -> pd.DataFrame:
         WITH att AS ({_attributed(ds, chan)})
         SELECT a.kol_id, 'w' || strftime(date_trunc('week', a.order_date), '%Y-%m-%d') AS unit,
                FALSE AS is_stream, 0 AS viewers, 0.0 AS fee, count(*) AS orders, sum(a.gmv_cny) AS gmv,
-               count(*) FILTER (WHERE a.is_new) AS new_customers,
-               count(*) FILTER (WHERE a.is_returned) AS returned
+               count(CASE WHEN a.is_new THEN 1 END) AS new_customers,
+               count(CASE WHEN a.is_returned THEN 1 END) AS returned
         FROM att a WHERE {off} AND {dates}
-        GROUP BY ALL
+        GROUP BY 1, 2
     """, {**cparams, **dparams}))
     return pd.concat([p for p in parts if not p.empty] or [parts[0]], ignore_index=True)
 
@@ -112,7 +112,7 @@ def channel_daily(ds: Dataset) -> pd.DataFrame:
     return engine.query(ds, """
         SELECT channel, order_date AS date, sum(gmv_cny) AS gmv,
                sum(CASE WHEN livestream_id IS NOT NULL THEN gmv_cny ELSE 0 END) AS attributed_gmv
-        FROM orders_cny WHERE is_valid GROUP BY ALL
+        FROM orders_cny WHERE is_valid GROUP BY 1, 2
     """)
 
 
@@ -128,7 +128,7 @@ def referrers(ds: Dataset, f: Filters) -> pd.DataFrame:
     return engine.query(ds, f"""
         WITH firsts AS (SELECT customer_id, min(ordered_at) AS first_at FROM orders_cny WHERE is_valid GROUP BY 1)
         SELECT o.referrer_customer_id AS referrer, count(*) AS orders, sum(o.gmv_cny) AS gmv,
-               count(*) FILTER (WHERE o.ordered_at = fi.first_at) AS new_orders
+               count(CASE WHEN o.ordered_at = fi.first_at THEN 1 END) AS new_orders
         FROM orders_cny o LEFT JOIN firsts fi USING (customer_id)
         WHERE o.is_valid AND o.referrer_customer_id IS NOT NULL AND {where}
         GROUP BY 1
