@@ -22,12 +22,20 @@ def query(ds: "Dataset", sql: str, params: dict[str, Any] | None = None) -> "pd.
 
     Only the parameters that the statement names are passed (a shared filter may bind more).
     """
+    if getattr(ds, "engine", "duckdb") == "spark":  # workbench.sql.spark: the same statement on Spark
+        from workbench.sql import spark
+
+        return spark.query(ds, sql, params)
     used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
     return ds.con.execute(sql, used).df()
 
 
 def scalar(ds: "Dataset", sql: str, params: dict[str, Any] | None = None) -> Any:
     """The single value of a one-row, one-column query (None when it returns no row)."""
+    if getattr(ds, "engine", "duckdb") == "spark":
+        from workbench.sql import spark
+
+        return spark.scalar(ds, sql, params)
     used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
     row = ds.con.execute(sql, used).fetchone()
     return None if row is None else row[0]
