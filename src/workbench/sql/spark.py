@@ -172,6 +172,11 @@ def session(master: str = DEFAULT_MASTER) -> Any:
                                          "and the master address, or run with --engine duckdb") from None
         if not is_connect(master):
             spark.sparkContext.setLogLevel("ERROR")
+        import logging
+
+        for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+            # pyspark logs every refused statement with the JVM's whole stack; SparkQueryError says it in a line
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         for key, value in SQL_CONF.items():
             spark.conf.set(key, value)
         _SESSIONS[master] = spark
