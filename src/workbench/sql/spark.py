@@ -270,6 +270,15 @@ def transpile(sql: str) -> tuple[str, tuple[str, ...]]:
         raise SparkQueryError(f"cannot transpile a statement to Spark SQL ({_first_line(exc)}): "
                               f"{_head(sql)}") from None
     names = tuple(sorted({p.name for p in tree.find_all(exp.Placeholder) if p.name}))
+    for node in list(tree.find_all(exp.Sum)):
+        # DuckDB sums whole numbers as HUGEINT, which reaches pandas as float64 (sums of doubles and
+        # decimals too); Spark sums them as BIGINT (int64). A sum as DOUBLE gives DuckDB's dtype, and
+        # the same value while it is below 2**53.
+        target = node
+        while isinstance(target.parent, (exp.Window, exp.Filter)):
+            target = target.parent
+        if not isinstance(target.parent, exp.Cast):
+            target.replace(exp.cast(target.copy(), "DOUBLE"))
     return tree.sql(dialect="spark"), names
 
 
@@ -288,7 +297,10 @@ DUCKDB_ONLY = (
     (r"\bTRY_STRPTIME\b|\bstrptime\s*\(", "strptime/TRY_STRPTIME"),
     (r"\bduckdb_(views|tables)\s*\(", "duckdb_views()/duckdb_tables()"),
     (r"\bdate_diff\s*\(|\bdatediff\s*\(", "date_diff()"),
-    (r"\bstruct_pack\b|\blist_\w+\s*\(|\bunnest\s*\(", "lists/structs"),
+    (r"(date|_at|as_of|day|last|first|start|end)\w*\)*\s+-\s+\(*\s*(greatest|least|max|min|coalesce|\$|"
+     r"\w*(date|_at|as_of|day)\b)|\)\s*-\s*(greatest|least)\s*\(", "DATE - DATE (likely)"),
+    (r"\bdate_trunc\s*\(", "date_trunc() (a timestamp in Spark, a date in DuckDB)"),
+    (r"\bstruct_pack\b|\blist_\w+\s*\(|\blist\s*\(|\bunnest\s*\(", "lists/structs"),
     (r"::", "x::TYPE casts"),
 )
 
@@ -367,9 +379,18 @@ def _duckdb() -> Any:
     return con
 
 
+def _widen(table: Any) -> Any:
+    """Spark's INT results (``datediff``, ``dayofweek``, ``extract``…) as BIGINT, DuckDB's type for them."""
+    import pyarrow as pa
+
+    fields = [pa.field(f.name, pa.int64(), f.nullable) if pa.types.is_integer(f.type) and f.type.bit_width < 64
+              else f for f in table.schema]
+    return table.cast(pa.schema(fields)) if fields != list(table.schema) else table
+
+
 def query(ds: "Dataset", sql: str, params: dict[str, Any] | None = None) -> "pd.DataFrame":
     """:func:`workbench.sql.engine.query` on Spark: the result as a pandas frame with DuckDB's dtypes."""
-    return _duckdb().from_arrow(arrow(ds, sql, params)).df()
+    return _duckdb().from_arrow(_widen(arrow(ds, sql, params))).df()
 
 
 def scalar(ds: "Dataset", sql: str, params: dict[str, Any] | None = None) -> Any:
