@@ -298,7 +298,7 @@ DUCKDB_ONLY = (
     (r"\bduckdb_(views|tables)\s*\(", "duckdb_views()/duckdb_tables()"),
     (r"\bdate_diff\s*\(|\bdatediff\s*\(", "date_diff()"),
     (r"(date|_at|as_of|day|last|first|start|end)\w*\)*\s+-\s+\(*\s*(greatest|least|max|min|coalesce|\$|"
-     r"\w*(date|_at|as_of|day)\b)|\)\s*-\s*(greatest|least)\s*\(", "DATE - DATE (likely)"),
+     r"[\w.]*(date|_at|as_of|day)\b)|\)\s*-\s*(greatest|least)\s*\(", "DATE - DATE (likely)"),
     (r"\bdate_trunc\s*\(", "date_trunc() (a timestamp in Spark, a date in DuckDB)"),
     (r"\bstruct_pack\b|\blist_\w+\s*\(|\blist\s*\(|\bunnest\s*\(", "lists/structs"),
     (r"::", "x::TYPE casts"),
@@ -379,18 +379,41 @@ def _duckdb() -> Any:
     return con
 
 
-def _widen(table: Any) -> Any:
-    """Spark's INT results (``datediff``, ``dayofweek``, ``extract``…) as BIGINT, DuckDB's type for them."""
+@lru_cache(maxsize=4096)
+def _cast_to_int(sql: str) -> frozenset[str]:
+    """Output columns of ``sql`` that it casts to INTEGER itself (DuckDB keeps those 32-bit too)."""
+    import sqlglot
+    from sqlglot import exp
+
+    small = {exp.DataType.Type.INT, exp.DataType.Type.SMALLINT, exp.DataType.Type.TINYINT}
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return frozenset()
+    if not isinstance(tree, exp.Query):
+        return frozenset()
+    out = set()
+    for column in tree.selects:
+        inner = column.this if isinstance(column, exp.Alias) else column
+        if isinstance(inner, exp.Cast) and inner.to.this in small:
+            out.add(column.alias_or_name)
+    return frozenset(out)
+
+
+def _widen(table: Any, keep: frozenset[str] = frozenset()) -> Any:
+    """Spark's INT results (``datediff``, ``dayofweek``, ``extract``…) as BIGINT, DuckDB's type for them;
+    columns in ``keep`` (cast to INTEGER by the statement) stay as they are."""
     import pyarrow as pa
 
-    fields = [pa.field(f.name, pa.int64(), f.nullable) if pa.types.is_integer(f.type) and f.type.bit_width < 64
-              else f for f in table.schema]
+    fields = [pa.field(f.name, pa.int64(), f.nullable)
+              if pa.types.is_integer(f.type) and f.type.bit_width < 64 and f.name not in keep else f
+              for f in table.schema]
     return table.cast(pa.schema(fields)) if fields != list(table.schema) else table
 
 
 def query(ds: "Dataset", sql: str, params: dict[str, Any] | None = None) -> "pd.DataFrame":
     """:func:`workbench.sql.engine.query` on Spark: the result as a pandas frame with DuckDB's dtypes."""
-    return _duckdb().from_arrow(_widen(arrow(ds, sql, params))).df()
+    return _duckdb().from_arrow(_widen(arrow(ds, sql, params), _cast_to_int(sql))).df()
 
 
 def scalar(ds: "Dataset", sql: str, params: dict[str, Any] | None = None) -> Any:
