@@ -8,6 +8,7 @@ as_of = ""                # reference day of `period`; empty: last day with orde
 channels = "all"          # "all" or e.g. "tmall,jd,douyin"
 compare = "previous"      # previous, last_year, none
 language = "zh"           # zh or en
+engine = ""               # duckdb, spark or spark:MASTER (local[N], spark://…, sc://…); empty: duckdb
 findings_path = ""        # set by `workbench run`
 
 # %%

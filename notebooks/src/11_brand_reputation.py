@@ -8,6 +8,7 @@ as_of = ""                # reference day of `period`; empty: last day with orde
 channels = "all"          # "all" or e.g. "tmall,jd,douyin"
 compare = "previous"      # previous, last_year, none
 language = "zh"           # zh or en
+engine = ""               # duckdb, spark or spark:MASTER (local[N], spark://…, sc://…); empty: duckdb
 findings_path = ""        # set by `workbench run`
 level = 0.95              # confidence level of every interval on the page
 min_reviews = 10          # reviews a product needs to be compared

@@ -8,6 +8,7 @@ as_of = ""                # reference day of `period`; empty: last day with orde
 channels = "all"          # "all" or e.g. "tmall,jd,douyin"
 compare = "previous"      # previous, last_year, none
 language = "zh"           # zh or en
+engine = ""               # duckdb, spark or spark:MASTER (local[N], spark://…, sc://…); empty: duckdb
 horizon_weeks = 8         # how far ahead to forecast, in weeks
 freq = "D"                # D (days), W (weeks) or M (months): the periods the forecast is shown in
 lead_time_days = 14       # days from placing a purchase order to the goods being sellable

@@ -4,6 +4,7 @@
     workbench validate PATH                               check a dataset, report, exit 2 when unusable
     workbench dictionary [--out FILE]                     write the data dictionary
     workbench run [NOTEBOOK ...] [options]                run notebooks in batch, write a report
+                  [--engine spark[:MASTER]]            (the queries on Spark instead of DuckDB)
                   [--notify T] [--pdf] [--keep N] [--data SHOP ...]   and deliver it
     workbench schedule add|list|remove|run-due|install    runs kept in a YAML file, run when due
     workbench import KIND SOURCE --out DIR                turn a platform export into the model
@@ -196,6 +197,10 @@ def _seconds(text: str) -> float:
 _seconds.__name__ = "number of seconds (positive)"
 
 
+ENGINE_HELP = ("where the queries run: duckdb (default), spark (local[2]) or spark:MASTER with MASTER local[N], "
+               "spark://host:7077 or a Spark Connect address sc://host:15002 (needs pip install 'workbench[spark]')")
+
+
 def build_parser() -> argparse.ArgumentParser:
     epilog = "exit codes:\n" + "\n".join(f"  {code:>3}  {text}" for code, text in EXIT_CODES.items())
     parser = argparse.ArgumentParser(prog="workbench", description="E-commerce operations workbench",
@@ -227,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="any notebook parameter (repeatable)")
     p.add_argument("--params", dest="params_file", help="YAML file of parameters")
+    p.add_argument("--engine", metavar="ENGINE", help=ENGINE_HELP)
     p.add_argument("--out", help="report folder (default: reports/<as-of date>)")
     p.add_argument("--jobs", type=int, help="notebooks run at once (default: number of cores)")
     p.add_argument("--timeout", type=_seconds, default=600.0, help="time limit per notebook in seconds")
@@ -278,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--behind-proxy", action="store_true",
                    help="trust the reverse proxy's X-Forwarded-For/-Proto headers (client address, https)")
     p.add_argument("--data", help="data folder (default: the sample shop)")
+    p.add_argument("--engine", metavar="ENGINE", help=ENGINE_HELP)
     p.add_argument("--reports", help="reports folder whose batch pages are served as snapshots (default: reports/)")
     p.add_argument("--no-snapshots", dest="snapshots", action="store_false", help="always compute live")
     p.add_argument("--no-preheat", dest="preheat", action="store_false", help="start kernels on request")

@@ -495,7 +495,7 @@ def setup(name: str, namespace: Mapping[str, Any]) -> Notebook:
     try:
         p = params_mod.validate(values)
         charts.use_theme()
-        ds = open_dataset(p["data"])
+        ds = open_dataset(p["data"], p.get("engine", ""))
         filters = resolve_filters(p, queries.data_range(ds))
     except WorkbenchError as exc:
         if not batch:  # dashboards hide tracebacks: say what is wrong in the page itself

@@ -78,6 +78,20 @@ def _channels(v: Any) -> str:
     return ",".join(dict.fromkeys(items))
 
 
+def _engine(v: Any) -> str:
+    """``""`` (``$WORKBENCH_ENGINE``, else duckdb), ``duckdb``, ``spark`` or ``spark:MASTER``."""
+    from workbench.sql.spark import parse_engine
+
+    v = _str(v)
+    if not v:
+        return ""
+    try:
+        name, master = parse_engine(v)
+    except ParameterError as exc:
+        raise ValueError(str(exc).removeprefix(f"unknown engine {v!r}; ")) from None
+    return name if name == "duckdb" or v.lower() == "spark" else f"spark:{master}"
+
+
 def _number(v: Any) -> float:
     if isinstance(v, bool):
         raise ValueError("expected a number")
@@ -101,6 +115,8 @@ SPEC: dict[str, ParamSpec] = {p.name: p for p in (
     ParamSpec("compare", "previous", f"Comparison period: {', '.join(COMPARISONS)}.", _choice(COMPARISONS)),
     ParamSpec("language", "zh", "Labels and findings: zh (Chinese) or en (English).", _choice(LANGUAGES)),
     ParamSpec("threshold_pct", 5.0, "Change in per cent beyond which a KPI turns amber/red (overview).", _number),
+    ParamSpec("engine", "", "Where the queries run: duckdb, spark (local[2]) or spark:MASTER (local[N], "
+              "spark://host:7077, sc://host:15002); empty: $WORKBENCH_ENGINE, else duckdb.", _engine),
     ParamSpec("findings_path", "", "Where to record this run's findings as JSON (set by `workbench run`).", _str),
 )}
 

@@ -33,13 +33,28 @@ def default_data() -> Path:
     return Path.cwd() / "data" / "sample"
 
 
-def open_dataset(data: str | os.PathLike | None) -> Dataset:
-    """Load (once per process) the dataset at ``data`` or at :func:`default_data`."""
+def open_dataset(data: str | os.PathLike | None, engine: str = "") -> Dataset:
+    """Load (once per process and engine) the dataset at ``data`` or at :func:`default_data`.
+
+    ``engine`` (the notebooks' parameter; empty: ``$WORKBENCH_ENGINE``, else ``duckdb``) is where its
+    queries run: ``spark`` or ``spark:MASTER`` attaches a Spark session (:func:`workbench.sql.spark.attach`),
+    raising :class:`~workbench.errors.EnvironmentProblem` with the fix when Spark cannot start here.
+    """
+    from workbench.sql.spark import parse_engine
+
     path = Path(data) if data else default_data()
-    key = str(path.resolve())
+    name, master = parse_engine(engine or os.environ.get("WORKBENCH_ENGINE", ""))
+    key = f"{path.resolve()}|{name}:{master or ''}"
     if key not in _DATASETS:
+        if name == "spark":
+            from workbench.sql import spark
+
+            spark.check_available(master)  # before loading: a missing Java says so at once
         # a batch validates large data once and says so; unchanged files need no second check
         validated = os.environ.get("WORKBENCH_VALIDATED")
         checks = not validated or validated != fingerprint(path)
-        _DATASETS[key] = load(path, checks=checks)
+        ds = load(path, checks=checks)
+        if name == "spark":
+            spark.attach(ds, master)
+        _DATASETS[key] = ds
     return _DATASETS[key]

@@ -20,6 +20,7 @@ from workbench.errors import ParameterError, WorkbenchError
 SERVER_ONLY: dict[str, str] = {
     "data": "the server chooses the data (`workbench serve --data PATH`)",
     "findings_path": "dashboards do not write files",
+    "engine": "the server chooses where queries run (`workbench serve --engine spark`)",
 }
 
 #: Parameters a dashboard URL may set.

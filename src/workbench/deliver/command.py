@@ -137,7 +137,7 @@ def run(args: Any) -> int:
         data = getattr(args, "data", None)
         data = [data] if isinstance(data, str) else list(data or [])
         shops = shops_from(data if len(data) > 1 or delivery.get("shops") else [], delivery.get("shops"))
-        options = {name: getattr(args, name, None) for name in ("start", "end", "period", "as_of")}
+        options = {name: getattr(args, name, None) for name in ("start", "end", "period", "as_of", "engine")}
         if not shops:
             options["data"] = data[0] if data else None
         values = {**yaml_values, **collect_params(None, getattr(args, "param", None) or [], options)}

@@ -119,6 +119,7 @@ def run_batch(notebooks: Sequence[Path], params: Mapping[str, Any], out: Path | 
         raise NotebookError(f"notebook names must be unique in a batch: {', '.join(stems)}")
     checked = check_params(ordered, params)
     lang = checked.effective["language"]
+    _check_engine(checked.effective.get("engine") or os.environ.get("WORKBENCH_ENGINE", ""))
     # the data is checked once, before any kernel starts: unusable data is refused here, and its
     # warnings go to run.json and the index; its fingerprint is compared before and after each notebook
     data = check_data(checked.effective.get("data") or "")
@@ -212,6 +213,15 @@ def run_batch(notebooks: Sequence[Path], params: Mapping[str, Any], out: Path | 
                      seconds=time.monotonic() - t0)
 
 
+def _check_engine(engine: str) -> None:
+    """Refuse a Spark batch before any kernel starts when Spark cannot run here (EnvironmentProblem, exit 3)."""
+    from workbench.sql import spark
+
+    name, master = spark.parse_engine(engine)
+    if name == "spark":
+        spark.check_available(master)
+
+
 def _add_data_record(manifest: dict[str, Any], data: Any, seen: Mapping[str, Mapping[str, str]]) -> None:
     """Put the data's check into ``manifest``: the fingerprint each notebook saw before and after it ran,
     whether the data changed during the run (and for which notebooks), and the loader's warnings."""
@@ -298,7 +308,7 @@ def run_from_args(args: Any, values: Mapping[str, Any] | None = None, *, root: P
     """
     notebooks = resolve_notebooks(getattr(args, "notebooks", None) or [])
     if values is None:
-        options = {name: getattr(args, name, None) for name in ("data", "start", "end", "period", "as_of")}
+        options = {name: getattr(args, name, None) for name in ("data", "start", "end", "period", "as_of", "engine")}
         values = collect_params(getattr(args, "params_file", None), getattr(args, "param", None) or [], options)
     out = getattr(args, "out", None)
     return run_batch(notebooks, values, out=Path(out) if out else None,

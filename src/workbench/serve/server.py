@@ -463,6 +463,14 @@ def main(args: argparse.Namespace) -> int:
             raise WorkbenchError(f"data folder {data} does not exist; give a folder of <table>.parquet/.csv files "
                                  "or a DuckDB file, or leave --data out for the sample shop")
         os.environ["WORKBENCH_DATA"] = str(path)
+    engine = getattr(args, "engine", None)
+    if engine:  # the kernels open the data on it (WORKBENCH_ENGINE); checked here, before any kernel starts
+        from workbench.sql import spark
+
+        name, master = spark.parse_engine(engine)
+        if name == "spark":
+            spark.check_available(master)
+        os.environ["WORKBENCH_ENGINE"] = engine
     from workbench.app.paths import default_data
 
     login = bool(getattr(args, "login", False)) or not is_local_address(ip)

@@ -23,6 +23,10 @@ def query(ds: "Dataset", sql: str, params: dict[str, Any] | None = None) -> "pd.
 
     Only the parameters that the statement names are passed (a shared filter may bind more).
     """
+    if getattr(ds, "engine", "duckdb") == "spark":  # workbench.sql.spark: the same statement on Spark
+        from workbench.sql import spark
+
+        return spark.query(ds, sql, params)
     used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
     for seen in _RECORDINGS:
         seen.append((sql, used))
@@ -31,6 +35,10 @@ def query(ds: "Dataset", sql: str, params: dict[str, Any] | None = None) -> "pd.
 
 def scalar(ds: "Dataset", sql: str, params: dict[str, Any] | None = None) -> Any:
     """The single value of a one-row, one-column query (None when it returns no row)."""
+    if getattr(ds, "engine", "duckdb") == "spark":
+        from workbench.sql import spark
+
+        return spark.scalar(ds, sql, params)
     used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
     for seen in _RECORDINGS:
         seen.append((sql, used))
