@@ -108,6 +108,10 @@ def channels_section(f):
     nb.show(charts.line(curves, x="months_since_first", y="retention", color="acquisition_channel", lang=nb.lang,
                         title=nb.text("title.channel_curves")).update_yaxes(tickformat=".0%"))
     best, worst = by.iloc[0], by.iloc[-1]
+    if len(by) == 1:  # one acquisition channel: nothing to compare it with
+        nb.finding("channel_retention", headline=True, estimate=crm.row_share(worst), window=90,
+                   message="finding.channel_retention_one", channel=worst["acquisition_channel"])
+        return
     nb.finding("channel_retention", headline=True, estimate=crm.row_share(worst), window=90,
                worst_channel=worst["acquisition_channel"], worst=crm.row_share(worst),
                best_channel=best["acquisition_channel"], best=crm.row_share(best))

@@ -239,4 +239,7 @@ def test_chinese_findings_give_the_interval_the_english_ones_give() -> None:
             # a figure read in full ({x}) or by its interval ({x:interval}) in one language is in the other
             full = {p for p in catalogue.placeholders(zh) if ":" not in p or p.endswith(":interval")}
             assert full == {p for p in catalogue.placeholders(en) if ":" not in p or p.endswith(":interval")}, key
-            assert full, key  # every finding of these pages gives an interval
+            if key.endswith("_too_few"):  # a figure too thin to estimate: the sentence gives its n instead
+                assert "n:count" in catalogue.placeholders(zh), key
+            else:
+                assert full, key  # every finding of these pages gives an interval

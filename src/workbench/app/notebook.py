@@ -322,7 +322,8 @@ class Notebook:
         """Record and show a finding: a sentence computed from the data and the figure behind it.
 
         The sentence is the catalogue message ``<page>.finding.<key>`` (or ``message``) filled from
-        ``values``; ``estimate`` (an :class:`~workbench.stats.result.Estimate`) is the figure written
+        ``values``; when ``estimate`` is too few to estimate and the page has ``<that message>_too_few``,
+        that sentence is used instead, with ``{n}`` the estimate's n; ``estimate`` (an :class:`~workbench.stats.result.Estimate`) is the figure written
         to the findings JSON, and is available to the template as ``{estimate}``. ``headline``
         findings feed the overview; ``change`` is a relative change (0.12 for +12%); ``status`` is
         green, amber or red when the page judges one. ``kpi`` (a :class:`~workbench.topics.kpi.Kpi`)
@@ -342,7 +343,11 @@ class Notebook:
 
         if estimate is not None:
             values.setdefault("estimate", estimate)
-        text = self.t(message or f"finding.{key}", **values)
+        name = message or f"finding.{key}"
+        if getattr(estimate, "too_few", False) and catalogue.has(f"{self.page}.{name}_too_few", self.lang):
+            name += "_too_few"  # the page's own sentence for a figure too thin to estimate
+            values.setdefault("n", estimate.n)
+        text = self.t(name, **values)
         fig: dict[str, Any] = {"estimate": None if value is None else float(value), "unit": unit}
         if estimate is not None:
             fig = estimate.as_dict()
