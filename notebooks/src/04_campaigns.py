@@ -137,8 +137,7 @@ def next_campaign(f):
             columns={"units": "units_forecast", "units_to_stock": "units_needed"})
         nb.table(shown[["name", "category", "units_forecast", "units_needed"]],
                  units={"units_forecast": "count", "units_needed": "count"}, values=["category"])
-    nxt = fc.next_event(nb.data)
-    if nxt is not None and nxt["source"] == "projected":
+    if plan.source == "projected":
         nb.say("note.projected", name=plan.name)
     nb.say("note.assumptions", service=fmt.level(plan.assumptions["service_level"]), **plan.assumptions)
     nb.finding("next_campaign_plan", estimate=plan.total_gmv, name=plan.name, start=day(plan.start_date),

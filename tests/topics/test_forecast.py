@@ -147,7 +147,7 @@ def test_campaign_plan_is_the_forecast_of_the_same_model(ds):
     d = plan.daily
     assert (d["gmv_low"] <= d["gmv"]).all() and (d["gmv"] <= d["gmv_high"]).all()
     assert (d["orders_low"] <= d["orders"]).all() and (d["orders"] <= d["orders_high"]).all()
-    assert plan.peak_agents >= 1 and plan.uplift_source == "same_kind"
+    assert plan.peak_agents >= 1 and plan.uplift_source == "same_kind" and plan.source == "projected"
     u = plan.planned_uplift
     assert u.low < u.estimate < u.high and u.n == 2  # the 2024 and 2025 Spring Festival sales
 

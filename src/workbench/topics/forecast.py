@@ -450,7 +450,8 @@ class CampaignPlan:
     ``all_campaigns`` (only the effect every campaign shares). ``total_gmv`` (money) and ``total_orders``
     are prediction Estimates at ``level``. ``daily``: ``date``, ``gmv``, ``gmv_low``, ``gmv_high``,
     ``orders``, ``orders_low``, ``orders_high``, ``units`` (units to stock), ``tickets``, ``agents``.
-    ``products``: :func:`campaign_units` for the campaign's days. ``units_needed`` is the sum of the products'
+    ``products``: :func:`campaign_units` for the campaign's days; ``source``: where its dates come from
+    (``campaigns`` table or ``projected`` from the last run of its kind, as in :func:`known_events`). ``units_needed`` is the sum of the products'
     units to stock at ``service_level``; ``assumptions``: ``tickets_per_order``, ``tickets_per_agent_day``.
     """
 
@@ -468,6 +469,7 @@ class CampaignPlan:
     peak_agents: int
     assumptions: dict[str, float]
     level: float = 0.95
+    source: str = "campaigns"
 
 
 def campaign_plan(ds: Dataset, campaign: pd.Series | None = None, tickets_per_order: float | None = None,
@@ -530,4 +532,5 @@ def campaign_plan(ds: Dataset, campaign: pd.Series | None = None, tickets_per_or
                    "service_level": float(service_level), "units_forecast": units_fc}
     return CampaignPlan(str(campaign["name"]), str(campaign["kind"]), start, end, planned,
                         "same_kind" if learnt else "all_campaigns", daily, total_gmv, total_orders, products,
-                        units_total, int(daily["agents"].max()), assumptions, level)
+                        units_total, int(daily["agents"].max()), assumptions, level,
+                        str(campaign.get("source", "campaigns")))
