@@ -287,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", metavar="ENGINE", help=ENGINE_HELP)
     p.add_argument("--reports", help="reports folder whose batch pages are served as snapshots (default: reports/)")
     p.add_argument("--no-snapshots", dest="snapshots", action="store_false", help="always compute live")
+    p.add_argument("--no-draw-ahead", dest="draw_ahead", action="store_false",
+                   help="do not draw snapshot charts ahead with headless Chromium (plotly.js draws them in the browser)")
     p.add_argument("--no-preheat", dest="preheat", action="store_false", help="start kernels on request")
     p.add_argument("--preheat", dest="preheat_mode", default="auto", metavar="WHICH",
                    help="auto (default): notebooks without a snapshot, at most --preheat-max; all; none; "

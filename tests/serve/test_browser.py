@@ -137,8 +137,8 @@ def _open_dashboard(page: Any, url: str) -> float:
 
 def _settle(page: Any, timeout: float = 60.0) -> None:
     """Wait until Voila has finished and the number of charts and findings stays put for a second."""
-    page.wait_for_function("() => !document.getElementById('loading') || "
-                           "getComputedStyle(document.getElementById('rendered_cells')).display !== 'none'")
+    # the answers are in the page from the start; Voila removes its "connecting" note once the widgets are up
+    page.wait_for_function("() => !document.getElementById('loading')")
     deadline, last, stable = time.monotonic() + timeout, None, 0
     while time.monotonic() < deadline and stable < 4:
         now = page.evaluate(f"() => [document.querySelectorAll('{CHART}').length, "
@@ -248,7 +248,7 @@ def test_url_parameters_without_preheating(cold_server: str, local_page: Any, tm
     marker = tmp_path / "executed"
     page.goto(f"{cold_server}{DASHBOARD}?period=__import__('os').system('touch%20{marker}')")
     page.wait_for_selector(".wb-refused")
-    page.wait_for_function("() => getComputedStyle(document.getElementById('rendered_cells')).display !== 'none'")
+    page.wait_for_function("() => !document.getElementById('loading')")
     _shot(page, "b2-refused-parameter.png")
     refusal = page.locator(".wb-refused").inner_text()
     assert "period" in refusal and "expected one of" in refusal
@@ -345,8 +345,7 @@ def _widgets_settled(page: Any, timeout_s: float) -> list[str]:
     """Wait until Voila has shown the cells and no widget view still says it is loading; return
     the problems seen in the page (widget error texts, views still loading at the deadline)."""
     try:
-        page.wait_for_function("() => { const r = document.getElementById('rendered_cells');"
-                               " return r && getComputedStyle(r).display !== 'none'; }", timeout=timeout_s * 1000)
+        page.wait_for_function("() => !document.getElementById('loading')", timeout=timeout_s * 1000)
     except Exception:  # noqa: BLE001 - a page that never shows its cells is a failure of its own
         return [f"cells not shown after {timeout_s:.0f} s: {page.inner_text('body')[-300:]!r}"]
     try:
@@ -500,3 +499,44 @@ def test_overview_reads_well_on_a_phone(warm_server: str, browser: Any) -> None:
     finally:
         page.context.close()
     assert not blocked, blocked[:5]
+
+
+# ----- snapshot first, live on demand -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def snapshot_server(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Iterator[str]:
+    """``workbench serve`` with a batch run of 01 on the sample as its snapshot (nothing preheated)."""
+    from workbench.run import run_batch
+
+    tmp = tmp_path_factory.mktemp("snapshot-live")
+    result = run_batch([NOTEBOOKS / "01_sales_traffic.ipynb"], {"data": str(sample_dir)},
+                       out=tmp / "reports" / "run", jobs=1, progress=io.StringIO())
+    assert result.ok, [nb.error for nb in result.failed]
+    with running_server(tmp / "server", preheat=False, data=sample_dir, reports=tmp / "reports") as base:
+        yield base
+
+
+def test_a_snapshot_goes_live_in_place_when_a_filter_changes(snapshot_server: str, local_page: Any) -> None:
+    page = local_page
+    page.goto(f"{snapshot_server}{DASHBOARD}", wait_until="commit")
+    page.wait_for_selector(CHART, state="visible")  # the snapshot's first chart, no kernel
+    assert page.locator(".wb-snap-asof").inner_text().startswith("快照：数据截至 2025-12-31")
+    before = page.evaluate("() => document.querySelectorAll('.wb-finding').length")
+    # reaching for the filters attaches the live dashboard behind the snapshot
+    page.locator("#wb-snapshot input[name=channel][value=jd]").hover()
+    page.wait_for_selector("iframe.wb-live-frame", state="attached")
+    assert not page.evaluate("document.documentElement.classList.contains('wb-live-shown')")
+    page.locator("#wb-snapshot input[name=channel][value=jd]").click()  # the change waits for the live page
+    page.wait_for_function("document.documentElement.classList.contains('wb-live-shown')", timeout=180_000)
+    assert page.url.startswith(f"{snapshot_server}voila/live/01_sales_traffic.ipynb?")  # no page load
+    assert "channels=" in page.url and "jd" not in page.url.split("channels=")[1].split("&")[0]
+    live = page.frame_locator("iframe.wb-live-frame")
+    boxes = live.locator(".wb-channels input[type=checkbox]")
+    checked = [boxes.nth(i).is_checked() for i in range(boxes.count())]
+    assert checked.count(False) == 1 and not checked[1], checked  # jd (second) unticked in the live filter bar
+    live.locator(".wb-status .wb-redraw").wait_for(timeout=180_000)  # the live page redrew for the change
+    described = live.locator(".wb-redraw-area .wb-finding").all_inner_texts()
+    assert described, "no finding was redrawn"
+    frame = page.frame_locator("iframe.wb-live-frame")
+    assert frame.locator(STDERR).count() == 0 and frame.locator("text=Error displaying widget").count() == 0
+    assert before > 0
+    _shot(page, "f1-snapshot-went-live.png")

@@ -49,6 +49,7 @@ def isolated_env(tmp: Path) -> dict[str, str]:
         (tmp / sub).mkdir(parents=True, exist_ok=True)
         env[var] = str(tmp / sub)
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    env["WORKBENCH_DRAWN_DIR"] = str(tmp / "drawn")  # snapshots drawn ahead stay in the test's folder
     return env
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import sys
 import time
 import traceback
@@ -49,6 +50,10 @@ from workbench.text import catalogue
 from workbench.text.labels import label
 from workbench.text.pages import namespace as page_namespace
 from workbench.text.pages import topic as topic_of
+
+#: Set to ``queue`` by ``workbench serve`` for its kernels: its dashboard template loads plotly.js
+#: itself and draws charts written as ``window.wbPlot(id, figure)`` (see :meth:`Notebook.show`).
+PAGE_PLOTLY_ENV = "WORKBENCH_PAGE_PLOTLY"
 
 
 @dataclass
@@ -266,6 +271,13 @@ class Notebook:
                 "text/plain": f"<figure: {fig.layout.title.text or ''}>",
             }
             display(bundle, raw=True)
+        elif os.environ.get(PAGE_PLOTLY_ENV) == "queue":
+            # under ``workbench serve``: the page loads plotly.js once and draws through window.wbPlot
+            # (the dashboard template), so a chart needs no JupyterLab renderer extension
+            div_id = "wb-" + uuid.uuid4().hex[:12]
+            display({"text/html": f"<div id='{div_id}' class='wb-chart' style='height:{fig.layout.height or 450}px'>"
+                                  f"</div><script>window.wbPlot('{div_id}', {fig.to_json()});</script>",
+                     "text/plain": f"<figure: {fig.layout.title.text or ''}>"}, raw=True)
         else:
             fig.show()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from workbench.data.loader import Dataset, fingerprint, load
@@ -58,3 +59,23 @@ def open_dataset(data: str | os.PathLike | None, engine: str = "") -> Dataset:
             spark.attach(ds, master)
         _DATASETS[key] = ds
     return _DATASETS[key]
+
+
+#: Browsers tried in order when ``$WORKBENCH_CHROMIUM`` is not set.
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def chromium_executable() -> str | None:
+    """The headless Chromium to print or draw pages with, or None when there is none.
+
+    ``$WORKBENCH_CHROMIUM`` when set (a name on ``PATH`` or a path; None if it is neither), else the
+    first of :data:`BROWSERS` on ``PATH``.
+    """
+    env = os.environ.get("WORKBENCH_CHROMIUM")
+    if env:
+        return shutil.which(env) or (env if Path(env).is_file() else None)
+    for name in BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None

@@ -14,13 +14,13 @@ The browser is ``$WORKBENCH_CHROMIUM``, else the first of ``chromium``, ``chromi
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench.app.paths import BROWSERS, chromium_executable  # noqa: F401  (BROWSERS re-exported)
 from workbench.errors import WorkbenchError
 
 PRINT_CSS = """<style media="print">
@@ -30,7 +30,6 @@ h2.wb-question { break-before: page; }
 .wb-chart, .wb-table, .wb-finding, figure, .plotly-graph-div { break-inside: avoid; }
 .wb-filters, .modebar, .modebar-container { display: none !important; }
 </style>"""
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw", "--window-size=700,1000")
@@ -52,14 +51,11 @@ class Printed:
 def browser() -> str:
     """The Chromium executable to print with; :class:`PdfError` naming how to get one."""
     env = os.environ.get("WORKBENCH_CHROMIUM")
+    found = chromium_executable()
+    if found:
+        return found
     if env:
-        if shutil.which(env) or Path(env).is_file():
-            return env
         raise PdfError(f"WORKBENCH_CHROMIUM={env} is not an executable")
-    for name in BROWSERS:
-        found = shutil.which(name)
-        if found:
-            return found
     raise PdfError("--pdf needs Chromium to print the pages: install it (Debian: apt-get install chromium "
                    "fonts-noto-cjk) or set WORKBENCH_CHROMIUM to its path")
 

@@ -259,7 +259,8 @@ class Guard:
     """Decides, for each request, whether it reaches Voila, and what to answer when not.
 
     ``notebooks`` is the folder of dashboards, ``snapshots`` a :class:`~workbench.serve.snapshot.SnapshotIndex`
-    (or None), ``kernels`` a :class:`~workbench.serve.kernels.KernelBudget` (or None).
+    (or None), ``kernels`` a :class:`~workbench.serve.kernels.KernelBudget` (or None), ``drawer`` a
+    :class:`~workbench.serve.drawn.Drawer` that draws snapshot pages ahead (or None).
     """
 
     hosts: HostPolicy
@@ -269,6 +270,7 @@ class Guard:
     snapshots: Any = None
     kernels: Any = None
     base_url: str = "/"
+    drawer: Any = None
 
     def __post_init__(self) -> None:
         from workbench.serve.snapshot import PageCache
@@ -276,7 +278,7 @@ class Guard:
         self.requests = RateLimiter(self.limits.requests_per_minute)
         self.pages = RateLimiter(self.limits.pages_per_minute)
         self.logins = RateLimiter(self.limits.login_attempts_per_minute)
-        self.page_cache = PageCache()
+        self.page_cache = PageCache(drawer=self.drawer)
 
     # ----- the decision ------------------------------------------------------------------------------
     def route(self, app: tornado.web.Application, request: Any) -> Any | None:
@@ -485,7 +487,8 @@ class LoginHandler(tornado.web.RequestHandler):
 
 
 class StatusHandler(tornado.web.RequestHandler):
-    """``/workbench/status``: kernels, their cap, snapshots and the server's memory, as JSON."""
+    """``/workbench/status``: kernels, their cap, snapshots (and how many are drawn ahead) and the
+    server's memory, as JSON."""
 
     def initialize(self, guard: Guard) -> None:
         self.guard = guard
@@ -497,5 +500,7 @@ class StatusHandler(tornado.web.RequestHandler):
         snaps = len(self.guard.snapshots) if self.guard.snapshots is not None else 0
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
+        drawer = self.guard.drawer
+        drawn = drawer.counts() if drawer is not None else {"drawn": 0, "failed": 0, "waiting": 0}
         self.write(json.dumps({"kernels": kernels, "max_kernels": self.guard.limits.max_kernels,
-                               "snapshots": snaps, "memory_mb": process_memory_mb()}))
+                               "snapshots": snaps, "drawn": drawn, "memory_mb": process_memory_mb()}))

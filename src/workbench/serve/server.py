@@ -484,8 +484,15 @@ def main(args: argparse.Namespace) -> int:
         index.refresh(force=True)
     budget = kernels.KernelBudget(limits.max_kernels, float(getattr(args, "reclaim_after", None)
                                                              or kernels.RECLAIM_AFTER))
+    drawer = None
+    if index is not None and getattr(args, "draw_ahead", True):
+        from workbench.serve.drawn import Drawer
+
+        drawer = Drawer()
+        for snap in index.snapshots():  # the newest runs first; a request for another page jumps in later
+            drawer.request(snap.page)
     guard = Guard(hosts=HostPolicy.for_address(ip, getattr(args, "allow_host", None) or []), credentials=credentials,
-                  limits=limits, notebooks=folder, snapshots=index, kernels=budget)
+                  limits=limits, notebooks=folder, snapshots=index, kernels=budget, drawer=drawer)
 
     pages = [p["file"] for p in dashboard_pages(folder)]
     mode = "none" if not getattr(args, "preheat", True) else str(getattr(args, "preheat_mode", None) or "auto")
@@ -495,6 +502,9 @@ def main(args: argparse.Namespace) -> int:
     sockets = bind(ip, port)  # before anything prints a URL or starts a kernel
     port = sockets[0].getsockname()[1]
     _use_templates()
+    from workbench.app.notebook import PAGE_PLOTLY_ENV
+
+    os.environ[PAGE_PLOTLY_ENV] = "queue"  # inherited by the kernels: charts through the page's plotly.js
     fix_async_shell_send()
     route_queries_to_fresh_kernels()
     limit_preheating()

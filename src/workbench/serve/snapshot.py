@@ -190,6 +190,11 @@ class SnapshotIndex:
         key = normalise(values or {})
         return {nb for nb, k in self._by_key if k == key}
 
+    def snapshots(self) -> list[Snapshot]:
+        """Every snapshot found, newest run first."""
+        self.refresh()
+        return sorted(self._by_key.values(), key=lambda snap: snap.finished, reverse=True)
+
     def __len__(self) -> int:
         self.refresh()
         return len(self._by_key)
@@ -271,35 +276,127 @@ def snapshot_bar(snap: Snapshot, base_url: str) -> str:
 .wb-snap-chans legend{{float:left;margin-right:6px}}
 .wb-snap-hint{{color:#57606a;font-size:12px}}
 @media (max-width: 700px){{.wb-snapshot{{position:static}}}}
+.wb-live-frame{{position:fixed;left:0;top:0;width:100vw;height:100vh;border:0;visibility:hidden;z-index:-1;background:#fff}}
+html.wb-live-shown .wb-live-frame{{visibility:visible;z-index:2000}}
+html.wb-live-shown body{{overflow:hidden}}
 </style>
 <script>
+/* Live on demand: when the viewer reaches for the filters, the live dashboard (same parameters) starts in
+   a hidden frame. A filter change waits for it, is applied to its filter bar, and the live page takes
+   the window. If it cannot start (the server is full, two minutes pass), the change opens the live page. */
 (function () {{
   var form = document.querySelector('#wb-snapshot form');
   if (!form) return;
-  form.addEventListener('change', function () {{
+  var hint = form.querySelector('.wb-snap-hint');
+  var texts = {{connecting: {json.dumps(message('serve.snapshot.connecting', lang))},
+               ready: {json.dumps(message('serve.snapshot.live_ready', lang))}}};
+  var liveUrl = form.getAttribute('action') + {json.dumps('?' + live_q if live_q else '')};
+  var frame = null, ready = false, pending = [], gaveUp = false, startedAt = 0, doneSince = 0;
+  function query() {{
     var picked = Array.prototype.map.call(form.querySelectorAll('input[name=channel]:checked'), function (b) {{
       return b.value; }});
-    if (!picked.length) return;
     var all = form.querySelectorAll('input[name=channel]').length === picked.length;
     var q = new URLSearchParams();
     q.set('language', form.language.value);
     if (form.start.value && form.end.value) {{ q.set('start', form.start.value); q.set('end', form.end.value); }}
     if (form.compare.value !== 'previous') q.set('compare', form.compare.value);
     if (!all) q.set('channels', picked.join(','));
-    window.location.assign(form.getAttribute('action') + '?' + q.toString().replace(/%2C/g, ','));
+    return picked.length ? q.toString().replace(/%2C/g, ',') : null;
+  }}
+  function liveDoc() {{
+    try {{ return frame && frame.contentDocument; }} catch (e) {{ return null; }}
+  }}
+  function apply(field) {{  /* the same change, made in the live page's filter bar */
+    var doc = liveDoc(), bar = doc.querySelector('.wb-filter-bar');
+    var el;
+    if (field.name === 'start' || field.name === 'end') {{
+      el = bar.querySelectorAll('.widget-datepicker input')[field.name === 'start' ? 0 : 1];
+      el.value = field.value;
+      el.dispatchEvent(new Event('change', {{bubbles: true}}));
+    }} else if (field.name === 'compare') {{
+      el = bar.querySelector('select');
+      el.selectedIndex = field.selectedIndex;
+      el.dispatchEvent(new Event('change', {{bubbles: true}}));
+    }} else if (field.name === 'channel') {{
+      var boxes = Array.prototype.slice.call(form.querySelectorAll('input[name=channel]'));
+      el = bar.querySelectorAll('.wb-channels input[type=checkbox]')[boxes.indexOf(field)];
+      if (el.checked !== field.checked) el.click();
+    }}
+  }}
+  function takeOver() {{
+    document.documentElement.classList.add('wb-live-shown');
+    frame.removeAttribute('aria-hidden');
+    frame.removeAttribute('tabindex');
+    var q = query();
+    if (q !== null) history.replaceState(null, '', form.getAttribute('action') + '?' + q);
+  }}
+  function giveUp() {{
+    gaveUp = true;
+    if (pending.length) {{ var q = query(); if (q !== null) window.location.assign(form.getAttribute('action') + '?' + q); }}
+  }}
+  function watch() {{
+    var doc = liveDoc();
+    if (doc && doc.querySelector('.wb-filter-bar') && !doc.getElementById('loading')) {{
+      ready = true;
+      hint.textContent = texts.ready;
+      var changes = pending; pending = [];
+      changes.forEach(apply);
+      if (changes.length) takeOver();
+      return;
+    }}
+    /* Voila has finished but no filter bar came within 15 s: a page without filters */
+    var done = doc && doc.readyState === 'complete' && doc.getElementById('rendered_cells') && !doc.getElementById('loading');
+    if (done && !doneSince) doneSince = Date.now();
+    if (Date.now() - startedAt > 120000 || (doc && doc.querySelector('.wb-message, .wb-refused'))
+        || (done && Date.now() - doneSince > 15000)) {{
+      giveUp(); return;
+    }}
+    setTimeout(watch, 250);
+  }}
+  function attach() {{
+    if (frame || gaveUp) return;
+    startedAt = Date.now();
+    frame = document.createElement('iframe');
+    frame.className = 'wb-live-frame';
+    frame.setAttribute('aria-hidden', 'true');
+    frame.setAttribute('tabindex', '-1');
+    frame.setAttribute('title', {json.dumps(message('serve.snapshot.go_live', lang))});
+    frame.src = liveUrl;
+    document.body.appendChild(frame);
+    hint.textContent = texts.connecting;
+    setTimeout(watch, 250);
+  }}
+  ['pointerover', 'focusin', 'touchstart'].forEach(function (kind) {{
+    form.addEventListener(kind, attach, {{once: true, passive: true}});
+  }});
+  form.addEventListener('change', function (event) {{
+    if (query() === null) return;  /* no channel chosen: nothing to compute */
+    if (gaveUp) {{ window.location.assign(form.getAttribute('action') + '?' + query()); return; }}
+    attach();
+    if (ready) {{ apply(event.target); takeOver(); }} else {{ pending.push(event.target); }}
   }});
 }})();
 </script>
 """
 
 
-def snapshot_page(snap: Snapshot, base_url: str, assets_url: str) -> str:
-    """The snapshot's HTML with plotly.js loaded from ``assets_url`` and :func:`snapshot_bar` on top."""
-    text = snap.page.read_text(encoding="utf-8")
-    tag = f'<script src="{html.escape(assets_url)}plotly.min.js"></script>'
-    text, replaced = _PLOTLY_TAG.subn(tag, text, count=1)
-    if not replaced:
-        text = text.replace("<head>", "<head>" + tag, 1)
+def snapshot_page(snap: Snapshot, base_url: str, assets_url: str, drawn: Path | None = None) -> str:
+    """The snapshot's HTML with plotly.js loaded from ``assets_url`` and :func:`snapshot_bar` on top.
+
+    With ``drawn`` (the page with its charts drawn ahead, :mod:`workbench.serve.drawn`), that page
+    is served instead: its charts show at once and plotly.js makes them interactive once loaded.
+    """
+    src = f"{html.escape(assets_url)}plotly.min.js"
+    if drawn is not None:
+        from workbench.serve.drawn import live_charts
+
+        text = live_charts(drawn.read_text(encoding="utf-8"), src)
+    else:
+        text = snap.page.read_text(encoding="utf-8")
+        tag = f'<script src="{src}"></script>'
+        text, replaced = _PLOTLY_TAG.subn(tag, text, count=1)
+        if not replaced:
+            text = text.replace("<head>", "<head>" + tag, 1)
     bar = snapshot_bar(snap, base_url)
     match = _BODY_TAG.search(text)
     if match:
@@ -308,21 +405,27 @@ def snapshot_page(snap: Snapshot, base_url: str, assets_url: str) -> str:
 
 
 class PageCache:
-    """Rendered snapshot pages kept in memory, keyed by page, its modification time and the base URL."""
+    """Rendered snapshot pages kept in memory, keyed by page, its modification time and the base URL.
 
-    def __init__(self, size: int = 64) -> None:
+    With a ``drawer`` (:class:`workbench.serve.drawn.Drawer`), a page whose charts have been drawn
+    ahead is served in that form; until then the plain page is served and the drawing is queued.
+    """
+
+    def __init__(self, size: int = 64, drawer: Any = None) -> None:
         self.size = size
+        self.drawer = drawer
         self._pages: dict[tuple[Any, ...], bytes] = {}
         self._lock = threading.Lock()
 
     def get(self, snap: Snapshot, base_url: str, assets_url: str) -> bytes:
         """The page as UTF-8 bytes (rendered on first use)."""
-        key = (str(snap.page), os.stat(snap.page).st_mtime_ns, snap.key, base_url, assets_url)
+        drawn = self.drawer.drawn(snap.page) if self.drawer is not None else None
+        key = (str(snap.page), os.stat(snap.page).st_mtime_ns, snap.key, base_url, assets_url, drawn)
         with self._lock:
             hit = self._pages.get(key)
         if hit is not None:
             return hit
-        body = snapshot_page(snap, base_url, assets_url).encode("utf-8")
+        body = snapshot_page(snap, base_url, assets_url, drawn).encode("utf-8")
         with self._lock:
             if len(self._pages) >= self.size:
                 self._pages.pop(next(iter(self._pages)))
