@@ -88,6 +88,7 @@ def measure_redraw(names: list[str] | None = None, repeats: int = 3) -> dict[str
     from IPython.core.interactiveshell import InteractiveShell
 
     os.environ["WORKBENCH_BATCH"] = "0"  # a live page: filter bar and redraw areas, as in Voila
+    os.environ["WORKBENCH_PAGE_PLOTLY"] = "queue"  # charts as workbench serve writes them (app.notebook.show)
     shell = InteractiveShell.instance()
     os.chdir(ROOT / "notebooks")
     out: dict[str, dict[str, float]] = {}
