@@ -4,8 +4,10 @@ hold-out compares with the prediction interval the page shows.
     python benchmarks/clv.py --seeds 3 --scale 0.3 [--folder /tmp/clv-sweep]
 
 Prints per shop: the chosen model, every model's error inside the calibration period and on the
-26-week hold-out, the hold-out's predicted total with its 95% prediction interval against the actual,
-and the mean CLV with its confidence and prediction intervals; then how often the actual fell inside.
+26-week hold-out, the hold-out's predicted total with its 95% prediction interval (with the model's own
+error measured inside the calibration period, and without it) against the actual, and the mean CLV with
+its confidence and prediction intervals; then how often the actual fell inside each interval, with the
+probability of so few under Binomial(n, 0.95).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 
@@ -28,7 +31,7 @@ def main() -> None:
     from workbench.data.sample import generate
     from workbench.topics import crm
 
-    inside = []
+    inside, inside_model_only, widths = [], [], []
     for seed in range(args.first, args.first + args.seeds):
         shop = Path(args.folder) / f"s{seed}-x{args.scale}"
         if not (shop / "orders.parquet").exists():
@@ -41,15 +44,26 @@ def main() -> None:
             print(f"seed {seed}: {r.status} ({r.reason})")
             continue
         h = r.holdout_total
+        m = r.holdout_model_only
         inside.append(h.low <= r.holdout_actual <= h.high)
+        inside_model_only.append(m.low <= r.holdout_actual <= m.high)
+        widths.append((h.high - h.low) / h.estimate)
         errs = ", ".join(f"{m} inner {row.inner_error:+.1%} hold-out {row.holdout_error:+.1%}"
                          for m, row in r.model_table().set_index("model").iterrows())
         print(f"seed {seed}: chose {r.method} ({r.choice}); {errs}")
-        print(f"  hold-out {h.estimate:,.0f} (95% PI {h.low:,.0f}-{h.high:,.0f}) vs actual {r.holdout_actual:,.0f} "
+        print(f"  hold-out {h.estimate:,.0f} (95% PI with model error {h.low:,.0f}-{h.high:,.0f}, "
+              f"without {m.low:,.0f}-{m.high:,.0f}) vs actual {r.holdout_actual:,.0f} "
               f"({r.holdout_error:+.1%}); mean CLV {r.value.estimate:,.0f} (CI {r.value.low:,.0f}-{r.value.high:,.0f}, "
               f"PI {r.predicted.low:,.0f}-{r.predicted.high:,.0f}); {time.perf_counter() - t0:.0f} s", flush=True)
     if inside:
-        print(f"\nactual hold-out total inside the 95% prediction interval in {sum(inside)}/{len(inside)} shops")
+        from scipy.stats import binom
+
+        n = len(inside)
+        for name, hits in (("with the model error", inside), ("parameter and customer-level only", inside_model_only)):
+            k = sum(hits)
+            print(f"\nactual hold-out total inside the 95% prediction interval ({name}) in {k}/{n} shops "
+                  f"(P(so few | 95%) = {binom.cdf(k, n, 0.95):.3f})", end="")
+        print(f"\nwidth of the interval with the model error: median {np.median(widths):.0%} of the prediction")
 
 
 if __name__ == "__main__":
