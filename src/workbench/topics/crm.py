@@ -375,7 +375,9 @@ def clv(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), holdout_wee
     of ``variants`` is fitted on the calibration period shortened by another ``holdout_weeks`` and
     predicts its last ``holdout_weeks``; the sound model of smallest error there is kept (lowest AIC on
     the calibration period when that earlier history is too short). The hold-out plays no part. Check: the kept model predicts
-    each customer's purchases in the hold-out weeks (with a prediction interval for the total), compared
+    each customer's purchases in the hold-out weeks (with a prediction interval for the total that also
+    carries the model's own error, its relative error on that inner split; without an inner split the
+    interval carries parameter and customer-level uncertainty only and its method says so), compared
     with what happened. Prediction: the kept model refitted on all history up to ``as_of`` gives each
     customer's expected purchases and GMV over ``horizon_weeks``, the probability of being active and a
     per-customer prediction interval (:func:`workbench.stats.clv.mean_clv`). Too few customers or a
