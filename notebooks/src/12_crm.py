@@ -183,7 +183,7 @@ def lifetime_value(f):
                b=bg["b"], n=res.n, horizon=res.horizon_weeks)
     # with the model's own error (measured on the split inside the calibration period) when there was one
     inner = res.inner_errors.get(res.method) if res.choice == "inner-split" else None
+    extra = {"inner": inner, "model_only": res.holdout_model_only} if inner is not None else {}
     nb.finding("clv", message="finding.clv" if inner is not None else "finding.clv_no_model_error", headline=True,
                estimate=res.value, horizon=res.horizon_weeks, predicted=res.predicted, holdout=res.holdout_total,
-               model_only=res.holdout_model_only, inner=inner if inner is not None else float("nan"),
-               actual=res.holdout_actual, error=res.holdout_error, weeks=res.holdout_weeks)
+               actual=res.holdout_actual, error=res.holdout_error, weeks=res.holdout_weeks, **extra)
