@@ -181,6 +181,9 @@ def lifetime_value(f):
     else:
         nb.say("note.clv_params", model=nb.text(f"model.{res.method}"), r=bg["r"], alpha=bg["alpha"], a=bg["a"],
                b=bg["b"], n=res.n, horizon=res.horizon_weeks)
-    nb.finding("clv", headline=True, estimate=res.value, horizon=res.horizon_weeks, predicted=res.predicted,
-               holdout=res.holdout_total, actual=res.holdout_actual, error=res.holdout_error,
-               weeks=res.holdout_weeks)
+    # with the model's own error (measured on the split inside the calibration period) when there was one
+    inner = res.inner_errors.get(res.method) if res.choice == "inner-split" else None
+    extra = {"inner": inner, "model_only": res.holdout_model_only} if inner is not None else {}
+    nb.finding("clv", message="finding.clv" if inner is not None else "finding.clv_no_model_error", headline=True,
+               estimate=res.value, horizon=res.horizon_weeks, predicted=res.predicted, holdout=res.holdout_total,
+               actual=res.holdout_actual, error=res.holdout_error, weeks=res.holdout_weeks, **extra)

@@ -86,6 +86,58 @@ def test_the_39_week_holdout_error_and_its_prediction_interval(cdnow, fits) -> N
     assert errors["pareto"] == pytest.approx(-0.115, abs=0.005)
 
 
+@pytest.fixture(scope="module")
+def cdnow_inner() -> pd.DataFrame:
+    """The split inside CDNOW's calibration period: fit up to 1997-05-12, predict to 1997-09-30 (20 weeks)."""
+    raw = pd.read_csv(FIXTURES / "CDNOW_sample.txt", sep=r"\s+", header=None,
+                      names=["orig", "customer_id", "date", "cds", "value"], dtype={"date": str})
+    raw["date"] = pd.to_datetime(raw["date"], format="%Y%m%d").dt.date
+    con = duckdb.connect()
+    con.register("cdnow", raw[raw["date"] <= dt.date(1997, 9, 30)])
+    return summary_from_transactions(con, "SELECT customer_id, date, value FROM cdnow", dt.date(1997, 5, 12),
+                                     dt.date(1997, 9, 30))
+
+
+def test_cdnow_choice_inside_the_calibration_and_the_interval_with_model_error(cdnow, cdnow_inner, fits) -> None:
+    weeks = (dt.date(1997, 9, 30) - dt.date(1997, 5, 12)).days / 7
+    inner = {}
+    for variant in ("bgnbd", "mbgnbd", "pareto"):
+        fit = clv.fit_bgnbd(cdnow_inner, variant)
+        if fit.ok:
+            pred = clv.expected_purchases(fit.vector, weeks, cdnow_inner["frequency"], cdnow_inner["recency"],
+                                          cdnow_inner["T"], variant)
+            inner[variant] = pred.sum() / cdnow_inner["holdout_purchases"].sum() - 1
+    # chosen on the calibration period alone: BG/NBD's error on its inner split is the smallest (-7%)
+    assert min(inner, key=lambda v: abs(inner[v])) == "bgnbd"
+    assert inner["bgnbd"] == pytest.approx(-0.069, abs=0.005)
+    actual = float(cdnow["holdout_purchases"].sum())
+    plain = clv.predictive_total(fits["bgnbd"], 39, cdnow, draws=400)
+    wide = clv.predictive_total(fits["bgnbd"], 39, cdnow, draws=400, model_error=inner["bgnbd"])
+    assert wide.method == "bgnbd-predictive-model-error" and plain.method == "bgnbd-predictive"
+    assert wide.estimate == pytest.approx(plain.estimate) and wide.low < plain.low and wide.high > plain.high
+    # the -12% hold-out error sits at the edge of the interval without model error and inside the one with it
+    assert plain.high == pytest.approx(actual, rel=0.03)
+    assert wide.low < actual < wide.high and wide.high > actual * 1.03
+
+
+def test_model_error_sd_and_the_widening() -> None:
+    assert clv.model_error_sd(None) == 0 and clv.model_error_sd(float("nan")) == 0
+    assert clv.model_error_sd(0.25) == pytest.approx(np.log(1.25))
+    assert clv.model_error_sd(-0.2) == pytest.approx(-np.log(0.8))
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame({"frequency": rng.poisson(2, 6000).astype(float)})
+    data["recency"] = np.where(data["frequency"] > 0, rng.uniform(1, 30, 6000), 0.0)
+    data["T"] = 40.0
+    # a fit known to high precision, so that the model error dominates the interval
+    fit = clv.BGNBD({"r": 0.5, "alpha": 5.0, "a": 0.8, "b": 2.5}, {}, np.diag([1e-4] * 4), 6000, -1.0, "bgnbd", 5000)
+    plain = clv.predictive_total(fit, 26, data, draws=400)
+    wide = clv.predictive_total(fit, 26, data, draws=400, model_error=0.3)
+    # a 30% model error as one log-sd: the interval spans about exp(+-1.96 * 0.26) around the prediction
+    assert plain.high / plain.estimate < 1.1 and plain.estimate / plain.low < 1.1
+    assert wide.high / wide.estimate == pytest.approx(np.exp(1.96 * np.log(1.3)), rel=0.08)
+    assert wide.estimate / wide.low == pytest.approx(np.exp(1.96 * np.log(1.3)), rel=0.08)
+
+
 def test_conditional_expectations_and_p_alive_are_consistent(cdnow, fits) -> None:
     x, tx, T = cdnow["frequency"], cdnow["recency"], cdnow["T"]
     for variant, fit in fits.items():

@@ -141,6 +141,13 @@ def test_clv_holdout_prediction_is_close_and_interval_holds(ds) -> None:
     assert res.mean_clv_low < res.mean_clv < res.mean_clv_high
     # the prediction interval (customer-level uncertainty too) is wider than the parameter-only one
     assert res.predicted.low < res.mean_clv_low and res.predicted.high > res.mean_clv_high
+    # the hold-out interval carries the model's error from the split inside the calibration period, so it
+    # contains the interval of parameter and customer-level uncertainty alone (coverage across seeds:
+    # tests/truth/test_clv_coverage.py)
+    h, m = res.holdout_total, res.holdout_model_only
+    assert h.method.endswith("-model-error") and not m.method.endswith("-model-error")
+    assert h.low < m.low < m.high < h.high and h.estimate == pytest.approx(m.estimate)
+    assert res.predicted.method == "clv-predictive-model-error"
     assert res.customers["p_alive"].between(0, 1).all()
     table = res.model_table()
     assert set(table["model"]) == set(crm.CLV_MODELS) and table["chosen"].sum() == 1

@@ -289,9 +289,11 @@ class CLVResult:
     fitted on the calibration period (before the hold-out); the one of lowest AIC is ``method``, chosen
     without looking at the hold-out, which only reports its accuracy: ``holdout_total`` (predicted
     purchases in the hold-out weeks with a prediction interval carrying parameter and customer-level
-    uncertainty) against ``holdout_actual``. ``value`` is the mean CLV with its parameter-only
-    confidence interval; ``predicted`` the same mean with the prediction interval that also carries
-    every customer's own uncertainty. ``holdout_errors`` lists every model's hold-out error, for
+    uncertainty, widened by the model's own error measured on the split inside the calibration period
+    when there is one, :func:`workbench.stats.clv.predictive_total`) against ``holdout_actual``;
+    ``holdout_model_only`` is that interval without the model error, for comparison. ``value`` is the
+    mean CLV with its parameter-only confidence interval; ``predicted`` the same mean with the
+    prediction interval that also carries every customer's own uncertainty and the model error. ``holdout_errors`` lists every model's hold-out error, for
     information only.
     """
 
@@ -314,6 +316,8 @@ class CLVResult:
     repeat: int = 0
     inner_errors: dict = field(default_factory=dict)   # variant -> error on the split inside the calibration period
     choice: str = "inner-split"                         # how the model was chosen: inner-split, or aic without one
+    #: the hold-out total's interval without the model's own error (parameter and customer-level uncertainty only)
+    holdout_model_only: Estimate = field(default_factory=lambda: Estimate(math.nan, kind="prediction"))
 
     @property
     def ok(self) -> bool:
@@ -371,7 +375,9 @@ def clv(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), holdout_wee
     of ``variants`` is fitted on the calibration period shortened by another ``holdout_weeks`` and
     predicts its last ``holdout_weeks``; the sound model of smallest error there is kept (lowest AIC on
     the calibration period when that earlier history is too short). The hold-out plays no part. Check: the kept model predicts
-    each customer's purchases in the hold-out weeks (with a prediction interval for the total), compared
+    each customer's purchases in the hold-out weeks (with a prediction interval for the total that also
+    carries the model's own error, its relative error on that inner split; without an inner split the
+    interval carries parameter and customer-level uncertainty only and its method says so), compared
     with what happened. Prediction: the kept model refitted on all history up to ``as_of`` gives each
     customer's expected purchases and GMV over ``horizon_weeks``, the probability of being active and a
     per-customer prediction interval (:func:`workbench.stats.clv.mean_clv`). Too few customers or a
@@ -410,7 +416,11 @@ def clv(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), holdout_wee
             next(fit.reason for fit in fits.values() if fit.status == "failed")
         return give_up(status, reason, n_cal)
     variant = chosen.variant
-    total = predictive_total(chosen, holdout_weeks, cal, seed=seed)
+    # the model's own error, measured inside the calibration period (None without that split: the
+    # interval then carries parameter and customer-level uncertainty only, and its method says so)
+    model_error = inner.get(variant) if choice == "inner-split" else None
+    total = predictive_total(chosen, holdout_weeks, cal, seed=seed, model_error=model_error)
+    model_only = predictive_total(chosen, holdout_weeks, cal, seed=seed) if model_error is not None else total
     pred = expected_purchases(chosen.vector, holdout_weeks, cal["frequency"], cal["recency"], cal["T"], variant)
     holdout = (pd.DataFrame({"calibration_purchases": cal["frequency"].clip(upper=7), "predicted": pred,
                              "actual": cal["holdout_purchases"]})
@@ -421,11 +431,11 @@ def clv(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), holdout_wee
     gg = fit_gamma_gamma(full)
     if not (bg.ok and gg.ok):
         out = give_up(bg.status if not bg.ok else gg.status, bg.reason if not bg.ok else gg.reason, len(full))
-        out.holdout, out.holdout_total = holdout, total
+        out.holdout, out.holdout_total, out.holdout_model_only = holdout, total, model_only
         return out
-    customers, value, predicted = mean_clv(bg, gg, full, horizon_weeks, seed=seed)
+    customers, value, predicted = mean_clv(bg, gg, full, horizon_weeks, seed=seed, model_error=model_error)
     return CLVResult(bg, gg, customers, holdout, total, actual_total, errors, cal_end, as_of, horizon_weeks, value,
-                     predicted, len(full), fits, "ok", None, repeat, inner, choice)
+                     predicted, len(full), fits, "ok", None, repeat, inner, choice, model_only)
 
 
 def _inner_split_errors(ds: Dataset, f: Filters, cal_end: dt.date, weeks: int,
