@@ -41,6 +41,12 @@ QUERIES = {
 TOPIC_DIMENSIONS = ("channel", "region", "customer_type", "category")
 
 
+def load_average() -> str:
+    """The machine's load average (1 and 5 minutes): the machine is shared, so print it beside a time."""
+    one, five, _ = os.getloadavg()
+    return f"[load {one:.1f}/{five:.1f}]"
+
+
 def timed(fn):
     t0 = time.perf_counter()
     value = fn()
@@ -86,23 +92,23 @@ def main() -> None:
         full = Path(args.data) if args.data else work / "full"
         if not args.data:
             _, s = timed(lambda: generate(full, seed=20240101, scale=args.scale))
-            print(f"generated scale {args.scale:g} in {s:.1f} s")
+            print(f"generated scale {args.scale:g} in {s:.1f} s {load_average()}", flush=True)
         shop = work / "shop"
         last = split_last_day(full, shop)
         os.environ["WORKBENCH_MARTS"] = "0"
         plain, s_plain = timed(lambda: load(shop))
-        print(f"orders: {plain.row_count('orders'):,}; load and validate without marts: {s_plain:.1f} s")
+        print(f"orders: {plain.row_count('orders'):,}; load and validate without marts: {s_plain:.1f} s {load_average()}", flush=True)
         os.environ["WORKBENCH_MARTS"] = "1"
         ds, s_first = timed(lambda: load(shop))
-        print(f"load with the first mart build: {s_first:.1f} s (mart build {ds.mart['build']['seconds']:.1f} s)")
+        print(f"load with the first mart build: {s_first:.1f} s (mart build {ds.mart['build']['seconds']:.1f} s) {load_average()}", flush=True)
         again, s_again = timed(lambda: load(shop))
         print(f"load of unchanged data: {s_again:.1f} s (mart {again.mart['build']['kind']}, "
-              f"{again.mart['build']['seconds']:.1f} s)")
+              f"{again.mart['build']['seconds']:.1f} s) {load_average()}", flush=True)
         for f in full.glob("*.parquet"):
             shutil.copyfile(f, shop / f.name)
         nxt, s_next = timed(lambda: load(shop))
         print(f"load after appending {last}: {s_next:.1f} s (mart {nxt.mart['build']['kind']}, "
-              f"{nxt.mart['build']['seconds']:.1f} s)")
+              f"{nxt.mart['build']['seconds']:.1f} s) {load_average()}", flush=True)
         for cube in ("cube_orders", "cube_items"):
             cells = int(nxt.sql(f"SELECT count(*) AS n FROM {cube}")["n"].iloc[0])
             print(f"{cube}: {cells:,} cells, {len(manifest_parts(nxt, cube))} part(s)")

@@ -94,6 +94,11 @@ class TableSource:
     encoding: str | None = None
     columns: list[str] = field(default_factory=list)
     rows: int = 0
+    #: the typed view's expression of each model column present in the file, over the raw columns of
+    #: ``raw_<table>`` (``exprs``), and the same before personal data is tokenised or masked (``plain``):
+    #: the marts checksum rows by ``plain`` (cheap) and compare how ``exprs`` masks (see data/marts.py)
+    exprs: dict[str, str] = field(default_factory=dict)
+    plain: dict[str, str] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -596,11 +601,13 @@ def _build_view(con: duckdb.DuckDBPyConnection, table: schema.Table, src: TableS
         if col.name in by_norm:
             raw_ref = _q(by_norm[col.name])
             typed = _cast_expr(col, raw_ref, raw_types.get(by_norm[col.name], "VARCHAR"))
+            src.plain[col.name] = typed
             # personal data never leaves the loader: personal columns become keyed tokens (for grouping,
             # e.g. many accounts at one address), ids and names holding a phone number, e-mail, ID-card
             # number or address keyed pseudonyms, and such pieces of a review text *** (workbench.data.privacy)
             typed = privacy.loader_column_sql(table.name, col, typed, col.name in personal)
             selects.append(f"{typed} AS {_q(col.name)}")
+            src.exprs[col.name] = typed
             typed_cols.append((col, raw_ref, typed))
         else:
             selects.append(f"CAST(NULL AS {SQL_TYPES[col.dtype]}) AS {_q(col.name)}")
