@@ -5,7 +5,9 @@
 For each shop, :func:`workbench.topics.marketing.fit_response` is compared with truth.json
 ``marketing_response.by_marketing_channel`` (beta, gamma_cny, lambda): coverage k/n of the decay and
 marginal-ROAS 95% intervals (marginal ROAS at today's spend under the planted parameters and the
-model's baseline GMV), decay intervals outside [0, 1], points outside their own intervals, the ratio
+model's baseline GMV), the same for the channels the model calls identified and the others apart
+(with mean decay width, median high/low ratio of marginal ROAS and sd/se on the logit and log scales
+the intervals are built on), decay intervals outside [0, 1], points outside their own intervals, the ratio
 of the total lift at today's spend to the planted one (median), and how many shops and channels the
 model calls identified.
 """
@@ -20,6 +22,10 @@ import numpy as np
 import pandas as pd
 
 from coverage_logistics import seeds_of, shop
+
+
+def _logit(x: float) -> float:
+    return float(np.log(x / (1 - x)))
 
 
 def rows(seed: int, scale: float) -> tuple[list[dict], dict]:
@@ -45,7 +51,14 @@ def rows(seed: int, scale: float) -> tuple[list[dict], dict]:
                     "decay_out": r["decay_low"] < 0 or r["decay_high"] > 1,
                     "decay_self": not (r["decay_low"] <= r["decay"] <= r["decay_high"]),
                     "mroas_cov": t["marginal_roas_low"] <= true_mroas[j] <= t["marginal_roas_high"],
-                    "mroas_self": not (t["marginal_roas_low"] <= t["marginal_roas"] <= t["marginal_roas_high"])})
+                    "mroas_self": not (t["marginal_roas_low"] <= t["marginal_roas"] <= t["marginal_roas_high"]),
+                    # errors on the scales the intervals are symmetric on: logit decay, log marginal ROAS
+                    "decay_z": (_logit(r["decay"]) - _logit(planted[c]["lambda"]))
+                    / ((_logit(r["decay_high"]) - _logit(r["decay_low"])) / 3.92),
+                    "mroas_z": np.log(t["marginal_roas"] / true_mroas[j])
+                    / (np.log(t["marginal_roas_high"] / t["marginal_roas_low"]) / 3.92),
+                    "decay_width": r["decay_high"] - r["decay_low"],
+                    "mroas_fold": t["marginal_roas_high"] / t["marginal_roas_low"]})
     shopwide = {"seed": seed, "lift_ratio": m.steady_response(cur).sum() / m.steady_response(cur, theta).sum(),
                 "identified": m.identified, "seconds": seconds}
     return out, shopwide
@@ -68,6 +81,12 @@ def main(argv: list[str] | None = None) -> None:
           f"{int(f['decay_out'].sum())}/{n}; point outside its interval: {int(f['decay_self'].sum())}/{n}")
     print(f"  marginal ROAS coverage {int(f['mroas_cov'].sum())}/{n} ({f['mroas_cov'].mean():.0%}); point outside "
           f"its interval: {int(f['mroas_self'].sum())}/{n}")
+    for name, g in (("identified", f[f["identified"]]), ("not identified", f[~f["identified"]])):
+        if len(g):
+            print(f"  {name} channels ({len(g)}): decay {int(g['decay_cov'].sum())}/{len(g)} "
+                  f"({g['decay_cov'].mean():.0%}, width {g['decay_width'].mean():.2f}, sd/se {g['decay_z'].std():.2f}); "
+                  f"marginal ROAS {int(g['mroas_cov'].sum())}/{len(g)} ({g['mroas_cov'].mean():.0%}, "
+                  f"high/low {g['mroas_fold'].median():.1f}x median, sd/se {g['mroas_z'].std():.2f})")
     print(f"  total lift / planted: median {w['lift_ratio'].median():.2f} (range {w['lift_ratio'].min():.2f}-"
           f"{w['lift_ratio'].max():.2f})")
     print(f"  identified: {int(f['identified'].sum())}/{n} channels, {int(w['identified'].sum())}/{len(w)} shops "
