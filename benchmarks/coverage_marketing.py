@@ -43,10 +43,12 @@ def rows(seed: int, scale: float) -> tuple[list[dict], dict]:
     table = marketing.marginal_roas_table(m)
     true_mroas = m.marginal_roas(cur, theta)
     p = m.params.set_index("marketing_channel")
+    mshrink = m.marginal_roas_shrink()
     out = []
     for j, c in enumerate(m.channels):
         r, t = p.loc[c], table.iloc[j]
-        out.append({"seed": seed, "channel": c, "identified": bool(r["identified"]),
+        out.append({"seed": seed, "channel": c, "identified": bool(r["identified"]), "mroas_shrink": mshrink[c],
+                    "param_shrink": float(m.shrink.loc[c].min()),
                     "decay_cov": r["decay_low"] <= planted[c]["lambda"] <= r["decay_high"],
                     "decay_out": r["decay_low"] < 0 or r["decay_high"] > 1,
                     "decay_self": not (r["decay_low"] <= r["decay"] <= r["decay_high"]),
@@ -68,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="1-8")
     ap.add_argument("--scale", type=float, default=0.3)
+    ap.add_argument("--csv", default="", help="also write the per channel-shop rows to this CSV file")
     a = ap.parse_args(argv)
     per, shops = [], []
     for s in seeds_of(a.seeds):
@@ -87,6 +90,11 @@ def main(argv: list[str] | None = None) -> None:
                   f"({g['decay_cov'].mean():.0%}, width {g['decay_width'].mean():.2f}, sd/se {g['decay_z'].std():.2f}); "
                   f"marginal ROAS {int(g['mroas_cov'].sum())}/{len(g)} ({g['mroas_cov'].mean():.0%}, "
                   f"high/low {g['mroas_fold'].median():.1f}x median, sd/se {g['mroas_z'].std():.2f})")
+    if a.csv:
+        f.to_csv(a.csv, index=False)
+    q = f["mroas_shrink"].quantile([0.1, 0.5, 0.9]).round(2).tolist()
+    print(f"  marginal ROAS spread, posterior / prior: deciles 1, 5, 9 = {q}; "
+          f"<= 0.5 in {int((f['mroas_shrink'] <= 0.5).sum())}/{n}")
     print(f"  total lift / planted: median {w['lift_ratio'].median():.2f} (range {w['lift_ratio'].min():.2f}-"
           f"{w['lift_ratio'].max():.2f})")
     print(f"  identified: {int(f['identified'].sum())}/{n} channels, {int(w['identified'].sum())}/{len(w)} shops "

@@ -216,8 +216,9 @@ def _marketing(ds, truth, out: Outcome) -> None:
         out.counts["marketing: no model"] = 1
         return
     p = model.params.set_index("marketing_channel")
+    said = {c: "identified" if p.loc[c, "identified"] else "not identified" for c in model.channels}
     for c in model.channels:
-        out.case("adstock decay", "all", planted[c]["lambda"], p.loc[c, "decay"], p.loc[c, "decay_low"],
+        out.case("adstock decay", said[c], planted[c]["lambda"], p.loc[c, "decay"], p.loc[c, "decay_low"],
                  p.loc[c, "decay_high"])
     theta = np.concatenate([[planted[c]["beta"] for c in model.channels],
                             [np.log(planted[c]["gamma_cny"]) for c in model.channels],
@@ -225,7 +226,8 @@ def _marketing(ds, truth, out: Outcome) -> None:
     table = marketing.marginal_roas_table(model)
     true_roas = model.marginal_roas(model.current_spend[model.channels].to_numpy(), theta)
     for t, row in zip(true_roas, table.itertuples()):
-        out.case("marginal ROAS", "all", t, row.marginal_roas, row.marginal_roas_low, row.marginal_roas_high)
+        out.case("marginal ROAS", said[row.marketing_channel], t, row.marginal_roas, row.marginal_roas_low,
+                 row.marginal_roas_high)
 
 
 @check("stockouts")

@@ -118,6 +118,26 @@ class ResponseModel:
         u = self.u + rng.standard_normal((n, 3 * k)) @ root.T
         return np.column_stack([np.exp(u[:, :k]), u[:, k:2 * k] + self.log_mean_ad, _expit(u[:, 2 * k:])])
 
+    def prior_draws(self, n: int = 500, seed: int = 0) -> np.ndarray:
+        """Parameter vectors like :meth:`draws`, from the priors (:data:`PRIORS`) instead of the posterior."""
+        rng = np.random.default_rng(seed)
+        k = len(self.channels)
+        mu = np.concatenate([np.full(k, PRIORS[key][0]) for key in ("log_beta", "log_gamma_rel", "logit_decay")])
+        sd = np.concatenate([np.full(k, PRIORS[key][1]) for key in ("log_beta", "log_gamma_rel", "logit_decay")])
+        u = mu + sd * rng.standard_normal((n, 3 * k))
+        return np.column_stack([np.exp(u[:, :k]), u[:, k:2 * k] + self.log_mean_ad, _expit(u[:, 2 * k:])])
+
+    def marginal_roas_shrink(self, n: int = 500) -> pd.Series:
+        """Per channel, the spread (sd of the log) of the marginal ROAS at today's spend under the posterior
+        over its spread under the priors: near 1 when the data say nothing about it, small when they do."""
+        spend = self.current_spend[self.channels].to_numpy(float)
+
+        def spread(draws: np.ndarray) -> np.ndarray:
+            sims = np.array([self.marginal_roas(spend, th) for th in draws])
+            return np.log(np.clip(sims, 1e-300, None)).std(axis=0)
+
+        return pd.Series(spread(self.draws(n)) / spread(self.prior_draws(n)), index=self.channels)
+
 
 #: Method keys (their notes are ``method.<key>`` in the catalogue).
 RESPONSE_METHOD = "response_adstock_map"
@@ -324,7 +344,12 @@ def response_curves(model: ResponseModel, points: int = 40, up_to: float = 3.0) 
 
 
 def marginal_roas_table(model: ResponseModel) -> pd.DataFrame:
-    """Marginal ROAS per channel at today's spend (mean of the last 28 days), with 95% intervals from draws."""
+    """Marginal ROAS per channel at today's spend (mean of the last 28 days), with 95% intervals from draws.
+
+    Returns ``marketing_channel``, ``current_spend``, ``marginal_roas``, ``marginal_roas_low``,
+    ``marginal_roas_high``, ``response_gmv`` and ``identified`` (the channel's response is identified
+    from the data; otherwise the interval is mostly the priors' and a page should not show it as a finding).
+    """
     spend = model.current_spend[model.channels].to_numpy(float)
     draws = model.draws(500)
     sims = np.array([model.marginal_roas(spend, th) for th in draws])
@@ -332,7 +357,8 @@ def marginal_roas_table(model: ResponseModel) -> pd.DataFrame:
                          "marginal_roas": model.marginal_roas(spend),
                          "marginal_roas_low": np.quantile(sims, 0.025, axis=0),
                          "marginal_roas_high": np.quantile(sims, 0.975, axis=0),
-                         "response_gmv": model.steady_response(spend)})
+                         "response_gmv": model.steady_response(spend),
+                         "identified": ~np.isin(model.channels, model.unidentified())})
 
 
 @dataclass
