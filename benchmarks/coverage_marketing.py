@@ -1,6 +1,7 @@
 """Coverage of the marketing response model's intervals (``03_marketing``) on generated shops (issue 13).
 
     python benchmarks/coverage_marketing.py --seeds 1-8 --scale 0.3
+    python benchmarks/coverage_marketing.py --timing 3     # the page's response sections on the sample shop
 
 For each shop, :func:`workbench.topics.marketing.fit_response` is compared with truth.json
 ``marketing_response.by_marketing_channel`` (beta, gamma_cny, lambda): coverage k/n of the decay and
@@ -17,10 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from coverage_logistics import seeds_of, shop
 
 
@@ -66,12 +67,33 @@ def rows(seed: int, scale: float) -> tuple[list[dict], dict]:
     return out, shopwide
 
 
+def timing(runs: int) -> None:
+    """Seconds of what the 03 page computes for its response sections on the sample shop (the fit, the
+    curves, the marginal ROAS table and, when identified, the reallocation): median and range of ``runs``."""
+    import workbench
+    from workbench.topics import marketing
+
+    ds = workbench.load(Path(__file__).resolve().parents[1] / "data" / "sample")
+    seconds = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fit = marketing.analyse_response(ds)
+        seconds.append(time.perf_counter() - t0)
+    print(f"03 response sections on the sample shop: median {np.median(seconds):.1f} s over {runs} runs "
+          f"(range {min(seconds):.1f}-{max(seconds):.1f}); identified channels "
+          f"{len(fit.model.channels) - len(fit.unidentified())}/{len(fit.model.channels)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="1-8")
     ap.add_argument("--scale", type=float, default=0.3)
     ap.add_argument("--csv", default="", help="also write the per channel-shop rows to this CSV file")
+    ap.add_argument("--timing", type=int, default=0, help="only time the page's response sections, this many runs")
     a = ap.parse_args(argv)
+    if a.timing:
+        timing(a.timing)
+        return
     per, shops = [], []
     for s in seeds_of(a.seeds):
         r, w = rows(s, a.scale)

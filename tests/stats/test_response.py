@@ -100,7 +100,7 @@ def test_week_shocks_widen_the_intervals_and_they_still_cover():
         mroas = R.marginal_roas_table(m)
         planted = m.marginal_roas(m.current_spend[m.channels].to_numpy(), _true_theta(m))
         for j, c in enumerate(m.channels):
-            b, g, lam = TRUTH[c]
+            b, _g, lam = TRUTH[c]
             checks = [p.loc[c, "beta_low"] <= b <= p.loc[c, "beta_high"],
                       p.loc[c, "decay_low"] <= lam <= p.loc[c, "decay_high"],
                       mroas.loc[j, "marginal_roas_low"] <= planted[j] <= mroas.loc[j, "marginal_roas_high"]]
