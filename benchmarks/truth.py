@@ -234,10 +234,10 @@ def _marketing(ds, truth, out: Outcome) -> None:
 def _stockouts(ds, truth, out: Outcome) -> None:
     from workbench.topics import products
 
-    est = products.stockout_losses(ds)
-    by = est.by_product.set_index("product_id")
     for item in truth["stockouts"]["items"]:
         days = (dt.date.fromisoformat(item["end"]) - dt.date.fromisoformat(item["start"])).days + 1
+        # the planted spell's window: over the whole history the product's other stock-out days count too
+        by = products.stockout_losses(ds, item["start"], item["end"]).by_product.set_index("product_id")
         if item["product_id"] in by.index:
             r = by.loc[item["product_id"]]
             out.case("stock-out lost units", "all", item["lost_units_per_day"] * days, r["lost_units"],
