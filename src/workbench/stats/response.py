@@ -48,11 +48,12 @@ class ResponseModel:
     """Fitted response of daily orders (and so GMV) to each marketing channel's spend.
 
     orders_t = baseline_t × (1 + Σ_c beta_c · (1 − exp(−a_ct / gamma_c))), a_ct = adstock(spend_c, decay_c)_t,
-    log baseline_t = intercept + trend + weekday + yearly Fourier (2). ``beta`` is the most a
+    log baseline_t = intercept + trend + weekday + yearly Fourier (2) + controls. ``beta`` is the most a
     channel can add (a share of baseline demand), ``gamma`` the adstocked spend (CNY/day) at
     which it gives 63% of that, ``decay`` the share of a day's spend still working the next day.
-    ``params`` holds them with 95% intervals from the Laplace posterior on the unconstrained scales
-    (``cov`` = ``u_cov``, the covariance of log beta, log gamma / mean adstock, logit decay) and
+    ``params`` holds them with 95% intervals from the week-clustered Laplace posterior on the
+    unconstrained scales (``cov`` = ``u_cov``, the covariance of log beta, log gamma / mean adstock,
+    logit decay) and
     ``identified`` per channel; ``base_gmv`` is the recent GMV per day without marketing, which turns
     shares into CNY. ``theta`` is (beta, log gamma, decay per channel, baseline coefficients).
     """
