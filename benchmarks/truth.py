@@ -216,8 +216,9 @@ def _marketing(ds, truth, out: Outcome) -> None:
         out.counts["marketing: no model"] = 1
         return
     p = model.params.set_index("marketing_channel")
+    said = {c: "identified" if p.loc[c, "identified"] else "not identified" for c in model.channels}
     for c in model.channels:
-        out.case("adstock decay", "all", planted[c]["lambda"], p.loc[c, "decay"], p.loc[c, "decay_low"],
+        out.case("adstock decay", said[c], planted[c]["lambda"], p.loc[c, "decay"], p.loc[c, "decay_low"],
                  p.loc[c, "decay_high"])
     theta = np.concatenate([[planted[c]["beta"] for c in model.channels],
                             [np.log(planted[c]["gamma_cny"]) for c in model.channels],
@@ -225,17 +226,18 @@ def _marketing(ds, truth, out: Outcome) -> None:
     table = marketing.marginal_roas_table(model)
     true_roas = model.marginal_roas(model.current_spend[model.channels].to_numpy(), theta)
     for t, row in zip(true_roas, table.itertuples()):
-        out.case("marginal ROAS", "all", t, row.marginal_roas, row.marginal_roas_low, row.marginal_roas_high)
+        out.case("marginal ROAS", said[row.marketing_channel], t, row.marginal_roas, row.marginal_roas_low,
+                 row.marginal_roas_high)
 
 
 @check("stockouts")
 def _stockouts(ds, truth, out: Outcome) -> None:
     from workbench.topics import products
 
-    est = products.stockout_losses(ds)
-    by = est.by_product.set_index("product_id")
     for item in truth["stockouts"]["items"]:
         days = (dt.date.fromisoformat(item["end"]) - dt.date.fromisoformat(item["start"])).days + 1
+        # the planted spell's window: over the whole history the product's other stock-out days count too
+        by = products.stockout_losses(ds, item["start"], item["end"]).by_product.set_index("product_id")
         if item["product_id"] in by.index:
             r = by.loc[item["product_id"]]
             out.case("stock-out lost units", "all", item["lost_units_per_day"] * days, r["lost_units"],

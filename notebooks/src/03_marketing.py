@@ -76,9 +76,11 @@ def response(f):
         return
     nb.show(charts.line(fit.curves, x="daily_spend", y="response_gmv", color="marketing_channel", lang=nb.lang,
                         title=nb.text("title.response")))
-    nb.show(charts.bar(fit.marginal_roas, x="marketing_channel", y="marginal_roas", low="marginal_roas_low",
-                       high="marginal_roas_high", bounds=(0.0, math.inf), lang=nb.lang,
-                       title=nb.text("title.marginal_roas")))
+    known = fit.marginal_roas[fit.marginal_roas["identified"]]  # a channel not identified has the priors' interval
+    if len(known):
+        nb.show(charts.bar(known, x="marketing_channel", y="marginal_roas", low="marginal_roas_low",
+                           high="marginal_roas_high", bounds=(0.0, math.inf), lang=nb.lang,
+                           title=nb.text("title.marginal_roas")))
     nb.table(fit.model.params[["marketing_channel", "beta", "gamma", "decay", "decay_low", "decay_high"]],
              values=["marketing_channel"], context=PAGE,
              units={"beta": "share", "gamma": "money", "decay": "number", "decay_low": "number",

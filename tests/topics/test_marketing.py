@@ -16,6 +16,7 @@ import datetime as dt
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportions_ztest
 
@@ -182,11 +183,21 @@ def test_the_pages_catalogue_keys_exist_in_both_languages():
 
 
 # ----- issue 13: identified or said to be not identified; intervals that hold on several shops ---------
+def test_response_data_flags_the_spring_festival_and_carries_the_price_index(ds):
+    data = marketing.response_data(ds)
+    fest = data.loc[data["holiday"], "date"]
+    assert len(fest) and fest.isin(pd.date_range("2025-01-27", "2025-02-03")).any()
+    assert (pd.Timestamp("2025-01-29") in set(fest)) and not data.loc[data["date"] == "2025-03-01", "holiday"].any()
+    pi = data["price_index"].dropna()
+    assert len(pi) > 0.9 * len(data) and ((pi > 0) & (pi <= 1)).all()
+
+
 def test_the_page_withholds_the_reallocation_when_the_model_is_not_identified(ds):
     fit = marketing.analyse_response(ds)
     assert fit is not None
     assert (fit.reallocation is None) == (not fit.identified)
     assert set(fit.unidentified()) == set(fit.model.params.loc[~fit.model.params["identified"], "marketing_channel"])
+    assert set(fit.unidentified()) == set(fit.marginal_roas.loc[~fit.marginal_roas["identified"], "marketing_channel"])
     if fit.reallocation is None:
         with pytest.raises(ValueError):
             fit.gain(30)

@@ -9,10 +9,14 @@ a least-squares fit with the delta method gave intervals that left [0, 1] (189 o
 across generated shops), points outside their own intervals and a total lift 1.55× too large. The fit is
 therefore a posterior mode with weakly informative priors on unconstrained scales (log beta, log of
 gamma relative to the channel's mean adstocked spend, logit decay; :data:`PRIORS`), and its intervals
-come from the Laplace approximation of the posterior on those scales, mapped back (so a decay interval
-always lies in (0, 1) and holds its point). A channel whose data shrink none of its three priors'
+come from the Laplace approximation of the posterior on those scales, made robust to days of one week
+sharing a shock (a week-clustered sandwich), and mapped back (so a decay interval always lies in (0, 1)
+and holds its point). Spring Festival days are left out like campaign days, and the day's price index
+(paid / gross) is a control: the festival's week-long drop had been the largest part of the residual
+variance and made the residuals autocorrelated (lag-1 correlation 0.34 at scale 1, 0.08 without it).
+A channel whose data shrink none of its three priors'
 spread by at least :data:`IDENTIFIED_SHRINK` is *not identified from these data*: the page says so and
-withholds the budget reallocation that would rest on it.
+withholds the budget reallocation that would rest on it; so is a channel whose decay sits at its cap.
 """
 
 from __future__ import annotations
@@ -44,11 +48,12 @@ class ResponseModel:
     """Fitted response of daily orders (and so GMV) to each marketing channel's spend.
 
     orders_t = baseline_t × (1 + Σ_c beta_c · (1 − exp(−a_ct / gamma_c))), a_ct = adstock(spend_c, decay_c)_t,
-    log baseline_t = intercept + trend + weekday + yearly Fourier (2). ``beta`` is the most a
+    log baseline_t = intercept + trend + weekday + yearly Fourier (2) + controls. ``beta`` is the most a
     channel can add (a share of baseline demand), ``gamma`` the adstocked spend (CNY/day) at
     which it gives 63% of that, ``decay`` the share of a day's spend still working the next day.
-    ``params`` holds them with 95% intervals from the Laplace posterior on the unconstrained scales
-    (``cov`` = ``u_cov``, the covariance of log beta, log gamma / mean adstock, logit decay) and
+    ``params`` holds them with 95% intervals from the week-clustered Laplace posterior on the
+    unconstrained scales (``cov`` = ``u_cov``, the covariance of log beta, log gamma / mean adstock,
+    logit decay) and
     ``identified`` per channel; ``base_gmv`` is the recent GMV per day without marketing, which turns
     shares into CNY. ``theta`` is (beta, log gamma, decay per channel, baseline coefficients).
     """
@@ -76,10 +81,11 @@ class ResponseModel:
         return self.converged and not self.unidentified()
 
     def unidentified(self) -> list[str]:
-        """Channels for which the data shrink none of the three priors by :data:`IDENTIFIED_SHRINK`."""
+        """Channels whose data shrink none of the three priors by :data:`IDENTIFIED_SHRINK`, or whose decay sits at its cap."""
         if self.shrink is None or self.shrink.empty:
             return []
-        return [c for c, r in self.shrink.iterrows() if r.min() > 1 - IDENTIFIED_SHRINK]
+        at_bound = set(self.params.loc[self.params["at_bound"], "marketing_channel"]) if len(self.params) else set()
+        return [c for c, r in self.shrink.iterrows() if r.min() > 1 - IDENTIFIED_SHRINK or c in at_bound]
 
     def _unpack(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         k = len(self.channels)
@@ -113,6 +119,26 @@ class ResponseModel:
         u = self.u + rng.standard_normal((n, 3 * k)) @ root.T
         return np.column_stack([np.exp(u[:, :k]), u[:, k:2 * k] + self.log_mean_ad, _expit(u[:, 2 * k:])])
 
+    def prior_draws(self, n: int = 500, seed: int = 0) -> np.ndarray:
+        """Parameter vectors like :meth:`draws`, from the priors (:data:`PRIORS`) instead of the posterior."""
+        rng = np.random.default_rng(seed)
+        k = len(self.channels)
+        mu = np.concatenate([np.full(k, PRIORS[key][0]) for key in ("log_beta", "log_gamma_rel", "logit_decay")])
+        sd = np.concatenate([np.full(k, PRIORS[key][1]) for key in ("log_beta", "log_gamma_rel", "logit_decay")])
+        u = mu + sd * rng.standard_normal((n, 3 * k))
+        return np.column_stack([np.exp(u[:, :k]), u[:, k:2 * k] + self.log_mean_ad, _expit(u[:, 2 * k:])])
+
+    def marginal_roas_shrink(self, n: int = 500) -> pd.Series:
+        """Per channel, the spread (sd of the log) of the marginal ROAS at today's spend under the posterior
+        over its spread under the priors: near 1 when the data say nothing about it, small when they do."""
+        spend = self.current_spend[self.channels].to_numpy(float)
+
+        def spread(draws: np.ndarray) -> np.ndarray:
+            sims = np.array([self.marginal_roas(spend, th) for th in draws])
+            return np.log(np.clip(sims, 1e-300, None)).std(axis=0)
+
+        return pd.Series(spread(self.draws(n)) / spread(self.prior_draws(n)), index=self.channels)
+
 
 #: Method keys (their notes are ``method.<key>`` in the catalogue).
 RESPONSE_METHOD = "response_adstock_map"
@@ -140,29 +166,92 @@ def _baseline_design(dates: pd.DatetimeIndex) -> np.ndarray:
     return np.column_stack(cols)
 
 
+#: Flag columns of the daily frame whose days are left out of the fit (their spend still carries over):
+#: campaign days and their lead-in, whose demand the campaign page models, and holidays such as the
+#: Spring Festival window, whose drop in demand the yearly terms cannot follow.
+EXCLUDED = ("campaign", "holiday")
+#: Columns of the daily frame that are controls of the baseline, not spend: ``price_index`` (paid / gross
+#: GMV of the day, so the weekly price regimes and discounts that move demand are not credited to spend);
+#: each enters log demand linearly through its log.
+CONTROLS = ("price_index",)
+
+
+def _design(data: pd.DataFrame, controls: list[str]) -> np.ndarray:
+    """The baseline's design: trend, weekday and yearly terms, and the log of each control (gaps filled)."""
+    cols = [_baseline_design(pd.DatetimeIndex(data["date"]))]
+    for c in controls:
+        v = pd.Series(data[c].to_numpy(float)).where(lambda x: x > 0)
+        if v.notna().sum() > 1 and v.std() > 0:
+            lv = np.log(v)
+            cols.append((lv.fillna(lv.mean()) - lv.mean()).to_numpy()[:, None])
+    return np.column_stack(cols)
+
+
+def _clusters(dates: pd.DatetimeIndex, cluster: str | None) -> np.ndarray | None:
+    """Cluster labels of the fitted days: the calendar week (Monday to Sunday) for ``"week"``, None for none."""
+    if cluster is None:
+        return None
+    if cluster != "week":
+        raise ValueError(f"cluster = {cluster!r}: expected 'week' or None")
+    return ((dates - pd.Timestamp("2000-01-03")).days // 7).to_numpy()
+
+
+def _posterior_cov(jac: np.ndarray, resid: np.ndarray, prior_sd: np.ndarray,
+                   groups: np.ndarray | None) -> np.ndarray:
+    """Covariance of the posterior mode on the unconstrained scales.
+
+    ``jac`` is the Jacobian of the stacked residuals (one σ-scaled row per fitted day, then one row per
+    parameter for its prior), ``resid`` the σ-scaled residuals of the days. Laplace: H⁻¹ with H = JᵀJ.
+    With ``groups`` (one label per day): the sandwich H⁻¹ (M + P) H⁻¹, M the sum over clusters of the
+    outer products of their scores Σ_t J_t r_t (scaled by G / (G − 1)), P the prior precision. It is
+    H⁻¹ again when the days are independent and the model right, wider when days of one week share a
+    shock (price regimes, budgets, weather), and tends to the prior when the data say nothing.
+    """
+    h_inv = np.linalg.pinv(jac.T @ jac)
+    if groups is None:
+        return h_inv
+    n = len(resid)
+    scores = jac[:n] * resid[:, None]
+    labels, idx = np.unique(groups, return_inverse=True)
+    per = np.zeros((len(labels), jac.shape[1]))
+    np.add.at(per, idx, scores)
+    g = len(labels)
+    meat = per.T @ per * (g / max(g - 1, 1)) + np.diag(1 / prior_sd ** 2)
+    return h_inv @ meat @ h_inv
+
+
 def fit_response(data: pd.DataFrame, min_days: int = 120, max_decay: float = 0.95,
-                 max_evaluations: int = 600) -> ResponseModel | None:
+                 max_evaluations: int = 600, cluster: str | None = "week") -> ResponseModel | None:
     """Fit the response model (see :class:`ResponseModel`) on a daily frame; None with too little data.
 
-    ``data`` holds ``date``, ``gmv``, ``orders``, one spend column (CNY) per marketing channel and
-    ``campaign`` (bool: days left out of the fit). Variable projection: for given betas, gammas and
+    ``data`` holds ``date``, ``gmv``, ``orders``, one spend column (CNY) per marketing channel,
+    ``campaign`` and optionally ``holiday`` (bool: days left out of the fit, :data:`EXCLUDED`) and
+    ``price_index`` (a control of the baseline, :data:`CONTROLS`). Variable projection: for given betas, gammas and
     decays the baseline is linear in log orders and ordinary least squares solves it exactly; a
     trust-region least squares (scipy, soft-L1 loss beyond 3σ against holiday outliers) finds the
     posterior mode of the 3 × channels non-linear parameters on unconstrained scales under
     :data:`PRIORS` (prior terms appended as residuals; σ re-estimated once). ``max_decay`` caps the
-    decay of the mode. The Laplace covariance is (JᵀJ)⁻¹ of the projected, σ-scaled residuals with
-    the prior rows (the baseline profiled out). ``params`` holds beta, gamma and decay with 95%
+    decay of the mode. The covariance is the Laplace one, (JᵀJ)⁻¹ of the projected, σ-scaled residuals
+    with the prior rows (the baseline profiled out), made robust to shocks shared by the days of one
+    calendar week with ``cluster="week"`` (a sandwich, :func:`_posterior_cov`; days are autocorrelated,
+    and a Laplace covariance for independent days was too narrow where the data speak). ``params`` holds beta, gamma and decay with 95%
     intervals from that posterior mapped back (``identified`` per channel; ``at_bound`` when the mode
     sits at ``max_decay``); ``converged`` is False when the optimiser stopped without converging.
     """
-    mchans = [c for c in data.columns if c not in ("date", "gmv", "orders", "campaign")]
+    mchans = [c for c in data.columns if c not in ("date", "gmv", "orders", *EXCLUDED, *CONTROLS)]
     mchans = [c for c in mchans if data[c].sum() > 0]
-    use = (~data["campaign"].to_numpy(bool)) & (data["orders"].to_numpy(float) > 0) if len(data) else np.array([])
+    left_out = np.zeros(len(data), bool)
+    for c in EXCLUDED:
+        if c in data.columns:
+            left_out |= data[c].to_numpy(bool)
+    use = ~left_out & (data["orders"].to_numpy(float) > 0) if len(data) else np.array([])
     if len(data) < min_days or not mchans or use.sum() < min_days:
         return None
     y = np.log(data["orders"].to_numpy(float)[use])
     spend = data[mchans].to_numpy(float)
-    base_x = _baseline_design(pd.DatetimeIndex(data["date"]))[use]
+    controls = [c for c in CONTROLS if c in data.columns]
+    design = _design(data, controls)
+    base_x = design[use]
     k = len(mchans)
     mean_ad = np.array([max(adstock(spend[:, j], 0.5).mean(), 1e-9) for j in range(k)])
     mu = np.concatenate([np.full(k, PRIORS["log_beta"][0]), np.full(k, PRIORS["log_gamma_rel"][0]),
@@ -201,10 +290,11 @@ def fit_response(data: pd.DataFrame, min_days: int = 120, max_decay: float = 0.9
     coef, r = inner(u)
     f0, step = stacked(u, sigma), 1e-5 * np.maximum(np.abs(u), 1.0)
     jac = np.column_stack([(stacked(u + np.eye(3 * k)[i] * step[i], sigma) - f0) / step[i] for i in range(3 * k)])
-    u_cov = np.linalg.pinv(jac.T @ jac)
+    groups = _clusters(pd.DatetimeIndex(data["date"])[use], cluster)
+    u_cov = _posterior_cov(jac, r / sigma, sd, groups)
     beta, gamma, decay = unpack(u)
     theta = np.concatenate([beta, np.log(gamma), decay, coef])
-    full_base = _baseline_design(pd.DatetimeIndex(data["date"])) @ coef
+    full_base = design @ coef
     full_lift = lift(beta, gamma, decay)
     recent = data.tail(28)
     base_gmv = float((recent["gmv"] / np.exp(full_lift[-28:])).mean())
@@ -232,6 +322,7 @@ def fit_response(data: pd.DataFrame, min_days: int = 120, max_decay: float = 0.9
                      "decay_high": float(_expit(ud + z * sdd)), "identified": c not in unidentified,
                      "at_bound": bool(np.isclose(ud, logit_cap))})
     model.params = pd.DataFrame(rows)
+    model.params["identified"] = ~model.params["marketing_channel"].isin(model.unidentified())
     return model
 
 
@@ -254,7 +345,12 @@ def response_curves(model: ResponseModel, points: int = 40, up_to: float = 3.0) 
 
 
 def marginal_roas_table(model: ResponseModel) -> pd.DataFrame:
-    """Marginal ROAS per channel at today's spend (mean of the last 28 days), with 95% intervals from draws."""
+    """Marginal ROAS per channel at today's spend (mean of the last 28 days), with 95% intervals from draws.
+
+    Returns ``marketing_channel``, ``current_spend``, ``marginal_roas``, ``marginal_roas_low``,
+    ``marginal_roas_high``, ``response_gmv`` and ``identified`` (the channel's response is identified
+    from the data; otherwise the interval is mostly the priors' and a page should not show it as a finding).
+    """
     spend = model.current_spend[model.channels].to_numpy(float)
     draws = model.draws(500)
     sims = np.array([model.marginal_roas(spend, th) for th in draws])
@@ -262,7 +358,8 @@ def marginal_roas_table(model: ResponseModel) -> pd.DataFrame:
                          "marginal_roas": model.marginal_roas(spend),
                          "marginal_roas_low": np.quantile(sims, 0.025, axis=0),
                          "marginal_roas_high": np.quantile(sims, 0.975, axis=0),
-                         "response_gmv": model.steady_response(spend)})
+                         "response_gmv": model.steady_response(spend),
+                         "identified": ~np.isin(model.channels, model.unidentified())})
 
 
 @dataclass

@@ -9,6 +9,7 @@ carry-over and diminishing returns; the A/B reader is :mod:`workbench.stats.abte
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from workbench.data.loader import Dataset
 from workbench.errors import ParameterError
 from workbench.sql import calendar
 from workbench.sql import marketing as q
+from workbench.sql import metrics as registry
 from workbench.sql.filters import Filters
 
 # the estimators this page composes, importable from here as before
@@ -117,13 +119,15 @@ def response_data(ds: Dataset, channels: tuple[str, ...] = ()) -> pd.DataFrame:
 
     Spend is the spend that drives the chosen sales channels (all when empty); livestream-sourced
     orders are left out (they follow the hosts' schedule). Returns ``date``, ``gmv``, ``orders``,
-    one column per marketing channel and ``campaign`` (bool: a campaign day or one of the 7 days
-    before, from :func:`workbench.sql.calendar.campaign_days`), on the days both tables cover.
+    one column per marketing channel, ``campaign`` (bool: a campaign day or one of the 7 days
+    before, from :func:`workbench.sql.calendar.campaign_days`), ``holiday`` (bool: a Spring Festival
+    window, :func:`spring_festival_days`; both kinds of day are left out of the fit) and ``price_index``
+    (paid / gross GMV of the day, a control of the baseline), on the days both tables cover.
     """
     gmv = q.daily_orders(ds, tuple(channels), ds.has("orders", ["source"]))
     spend = q.daily_spend(ds, tuple(channels))
     if gmv.empty or spend.empty:
-        return pd.DataFrame(columns=["date", "gmv", "orders", "campaign"])
+        return pd.DataFrame(columns=["date", "gmv", "orders", "campaign", "holiday", "price_index"])
     wide = spend.pivot_table(index="date", columns="marketing_channel", values="spend", aggfunc="sum")
     wide.columns = [str(c) for c in wide.columns]
     lo = max(pd.Timestamp(gmv["date"].min()), pd.Timestamp(wide.index.min()))
@@ -134,7 +138,38 @@ def response_data(ds: Dataset, channels: tuple[str, ...] = ()) -> pd.DataFrame:
     out = cal.merge(gmv, on="date", how="left").merge(wide.reset_index(), on="date", how="left").fillna(0.0)
     days = calendar.campaign_days(ds, lead_days=7)
     out["campaign"] = out["date"].isin(days["date"]) if len(days) else False
+    out["holiday"] = spring_festival_days(out["date"])
+    out["price_index"] = _price_index(ds, channels, lo.date(), hi.date())
     return out
+
+
+#: Spring Festival (Chinese New Year's Day), 2020–2030. Source: Hong Kong Observatory, Gregorian–Lunar
+#: Calendar Conversion Table (www.hko.gov.hk/en/gts/time/conversion.htm). The same dates as the
+#: forecast page's (topics do not import each other), with its window of shop closures (−2 to +5 days).
+SPRING_FESTIVALS = ("2020-01-25", "2021-02-12", "2022-02-01", "2023-01-22", "2024-02-10", "2025-01-29",
+                    "2026-02-17", "2027-02-06", "2028-01-26", "2029-02-13", "2030-02-03")
+SPRING_FESTIVAL_WINDOW = (-2, 5)
+
+
+def spring_festival_days(dates: pd.Series) -> np.ndarray:
+    """Whether each date falls in a Spring Festival window (demand drops by about a third for a week,
+    which the yearly Fourier terms cannot follow since the festival moves): bool array."""
+    d = pd.to_datetime(pd.Series(dates)).reset_index(drop=True)
+    out = np.zeros(len(d), bool)
+    for fd in SPRING_FESTIVALS:
+        off = (d - pd.Timestamp(fd)).dt.days
+        out |= ((off >= SPRING_FESTIVAL_WINDOW[0]) & (off <= SPRING_FESTIVAL_WINDOW[1])).to_numpy()
+    return out
+
+
+def _price_index(ds: Dataset, channels: tuple[str, ...], start: dt.date, end: dt.date) -> np.ndarray:
+    """Paid / gross GMV per day (1 − the registered discount depth) from ``start`` to ``end``; NaN on days
+    without orders and everywhere when the orders carry no gross and discount amounts."""
+    n = (end - start).days + 1
+    if ds.missing(registry.metric("discount_depth").needs):
+        return np.full(n, np.nan)
+    d = registry.daily(ds, Filters(start, end, tuple(channels), compare="none"), "discount_depth")
+    return (1 - d["num"] / d["den"].where(d["den"] > 0)).to_numpy(float)
 
 
 def fit_response(ds: Dataset, channels: tuple[str, ...] = (), min_days: int = 120,
