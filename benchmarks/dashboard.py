@@ -126,7 +126,7 @@ def first_chart(browser: Any, url: str, keep: list[Any] | None = None) -> dict[s
     starting the context's renderer process, which a manager's open browser does not pay)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(300_000)
+    page.set_default_timeout(int(os.environ.get("WB_BENCH_TIMEOUT_MS", "300000")))
     page.add_init_script(TIMING_JS)
     t0 = time.perf_counter()
     page.goto(url, wait_until="commit")
@@ -134,6 +134,8 @@ def first_chart(browser: Any, url: str, keep: list[Any] | None = None) -> dict[s
     wall = time.perf_counter() - t0
     page.wait_for_function("() => window.__wb.painted !== undefined && window.__wb.interactive !== undefined")
     inpage = page.evaluate("window.__wb")
+    if "/voila/live/" in url:  # stay until the widgets are connected, as a viewer does: its kernel is then
+        page.wait_for_function("() => !document.getElementById('loading')")  # shut down as soon as it leaves
     if keep is not None:
         keep.append(context)  # stays open: its kernel stays connected
     else:
@@ -182,7 +184,8 @@ def part_snapshot(browser: Any, tmp: Path, reports: Path, notebook: str, rounds:
     """First chart from a snapshot (drawn ahead, the default; and as plotly.js draws it, without drawing
     ahead), and from a fresh kernel (a link no snapshot has), nothing preheated."""
     out: dict[str, Any] = {}
-    proc, base = start(tmp / "snap", "--reports", str(reports), "--preheat", "none")
+    proc, base = start(tmp / "snap", "--reports", str(reports), "--preheat", "none",
+                       "--kernels-per-client", str(rounds + 1), "--max-kernels", str(rounds + 1))
     try:
         out["drawn"] = wait_for_drawn(base)
         url = f"{base}voila/render/{notebook}.ipynb"
