@@ -62,11 +62,9 @@ def _lit(value: str) -> str:
 
 def home() -> Path:
     """The folder that holds every dataset's marts."""
-    env = os.environ.get("WORKBENCH_MART_DIR")
-    if env:
-        return Path(env)
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "workbench" / "marts"
+    from workbench.data.cache import cache_folder
+
+    return cache_folder("marts", "WORKBENCH_MART_DIR")
 
 
 def folder_for(source: Path) -> Path:

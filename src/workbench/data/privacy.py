@@ -445,11 +445,9 @@ def scan_cache_dir() -> Path:
     """Where the scans' records live: ``$WORKBENCH_SCAN_DIR``, else ``$XDG_CACHE_HOME/workbench/privacy``
     (``~/.cache/workbench/privacy``); never inside the data folder, so that it does not change the
     data's fingerprint."""
-    env = os.environ.get("WORKBENCH_SCAN_DIR")
-    if env:
-        return Path(env)
-    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "workbench" / "privacy"
+    from workbench.data.cache import cache_folder
+
+    return cache_folder("privacy", "WORKBENCH_SCAN_DIR")
 
 
 def _scan_file(source: Path, fingerprint: str) -> Path:

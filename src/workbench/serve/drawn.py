@@ -30,6 +30,7 @@ import threading
 from pathlib import Path
 
 from workbench.app.paths import chromium_executable
+from workbench.data.cache import cache_folder
 
 #: Chromium's switches for drawing a page (no sandbox: the pages are our own reports).
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -73,11 +74,7 @@ LATER_JS = """<script>
 
 def cache_dir() -> Path:
     """Where drawn pages are kept: ``$WORKBENCH_DRAWN_DIR``, else ``$XDG_CACHE_HOME/workbench/drawn``."""
-    env = os.environ.get("WORKBENCH_DRAWN_DIR")
-    if env:
-        return Path(env)
-    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "workbench" / "drawn"
+    return cache_folder("drawn", "WORKBENCH_DRAWN_DIR")
 
 
 def drawn_path(page: Path) -> Path:
