@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@# plotly's lighter plotly.js for the dashboards (needs npm; without it they load the full bundle)
+	-$(VENV)/bin/workbench assets
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv and install the package with its development extras

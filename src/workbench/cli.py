@@ -83,6 +83,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return serve.main(args)
 
 
+def _cmd_assets(args: argparse.Namespace) -> int:
+    """Fetch plotly's lighter bundle for the dashboards (or say whether it is there)."""
+    from workbench.serve import plotly_bundle
+
+    have = plotly_bundle.light_bundle()
+    if args.check or have is not None:
+        print(f"plotly.js basic bundle: {have or 'not fetched (the dashboards load the full plotly.js)'}")
+        return EXIT_OK if have is not None or args.check else EXIT_OK
+    print(f"plotly.js basic bundle: {plotly_bundle.fetch()}")
+    return EXIT_OK
+
+
 def _cmd_lab(args: argparse.Namespace) -> int:
     from workbench.serve import server as serve
 
@@ -302,6 +314,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebooks", help=argparse.SUPPRESS)  # a folder of dashboards other than notebooks/ (tests)
     p.add_argument("--password-stdin", action="store_true", help="passwd: read the password from stdin")
     p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("assets", help="fetch plotly's lighter plotly.js bundle (with npm), so that live "
+                                       "dashboards show their first chart sooner")
+    p.add_argument("--check", action="store_true", help="only say whether it is there")
+    p.set_defaults(func=_cmd_assets)
 
     p = sub.add_parser("lab", help="open JupyterLab on the notebooks")
     p.add_argument("--port", type=int, default=8888)

@@ -540,3 +540,52 @@ def test_a_snapshot_goes_live_in_place_when_a_filter_changes(snapshot_server: st
     assert frame.locator(STDERR).count() == 0 and frame.locator("text=Error displaying widget").count() == 0
     assert before > 0
     _shot(page, "f1-snapshot-went-live.png")
+
+
+# ----- plotly.js: the basic bundle first, the full one for other chart types -------------------------------
+@pytest.mark.parametrize("light", [True, False], ids=["basic-bundle", "full-bundle-only"])
+def test_a_live_page_draws_every_chart_with_the_plotly_js_it_has(light: bool, browser: Any, sample_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    """05 has bars, lines and a heatmap: with plotly's basic bundle fetched (``workbench assets``), the
+    page loads it first and the full bundle only for the heatmap; without, the full bundle alone. Either
+    way every chart is drawn and nothing fails."""
+    from workbench.serve.plotly_bundle import light_bundle
+
+    if light:
+        found = light_bundle()
+        if found is None:
+            pytest.skip("plotly's basic bundle is not fetched (`workbench assets` needs npm)")
+        assets = found.parent
+    else:
+        assets = tmp_path / "no-assets"
+        assets.mkdir()
+    with running_server(tmp_path / "srv", preheat=False, data=sample_dir,
+                        env={"WORKBENCH_ASSETS_DIR": str(assets)}) as base:
+        blocked: list[str] = []
+        errors: list[str] = []
+        page = _page(browser, _local, blocked)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        try:
+            page.goto(f"{base}voila/render/05_customer_service.ipynb", wait_until="commit")
+            _settle(page)
+            page.wait_for_selector(".wb-chart g.heatmaplayer", state="attached")  # drawn by the full bundle
+            _settle(page)
+            page.wait_for_function("() => Array.from(document.querySelectorAll('.wb-chart'))"
+                                   ".every(c => c.data && c.querySelector('.main-svg'))")
+            got = page.evaluate("""() => ({
+                charts: document.querySelectorAll('.wb-chart').length,
+                heatmaps: document.querySelectorAll('.wb-chart g.heatmaplayer').length,
+                types: Array.from(document.querySelectorAll('.wb-chart')).map(c => (c.data || []).map(t => t.type).join('+')),
+                scripts: performance.getEntriesByType('resource').sort((a, b) => a.startTime - b.startTime)
+                    .map(e => e.name.split('/').pop()).filter(n => n.includes('plotly'))})""")
+            _assert_no_errors(page)
+            _shot(page, f"plotly-{'basic' if light else 'full'}-05.png")
+        finally:
+            page.context.close()
+    assert not blocked and not errors, (blocked, errors)
+    assert got["charts"] >= 2 and got["heatmaps"] >= 1, got
+    if light:
+        assert got["scripts"][0].startswith("plotly-basic-"), got  # the basic bundle first (request order)
+        assert "plotly.min.js" in got["scripts"], got               # the full one, for the heatmap
+    else:
+        assert got["scripts"] == ["plotly.min.js"], got

@@ -123,8 +123,24 @@ def page_config_hook(page_config: dict[str, Any], **kwargs: Any) -> dict[str, An
     ``kwargs`` holds Voila's ``notebook_path``, ``base_url``... Changes ``page_config`` in place
     and returns it (Voila uses either).
     """
-    page_config["workbench"] = {"topics": dashboard_pages(_SERVED), "current": Path(kwargs.get("notebook_path") or "").stem}
+    page_config["workbench"] = {"topics": dashboard_pages(_SERVED), "current": Path(kwargs.get("notebook_path") or "").stem,
+                                "plotly_light": _light_plotly()}
     return page_config
+
+
+def _light_plotly() -> str | None:
+    """The file name of plotly's basic bundle under ``/workbench/assets/`` when it was fetched (else None:
+    the dashboards load the full plotly.js); looked up once per server."""
+    global _LIGHT_PLOTLY
+    if _LIGHT_PLOTLY is None:
+        from workbench.serve import plotly_bundle
+
+        found = plotly_bundle.light_bundle()
+        _LIGHT_PLOTLY = found.name if found is not None else ""
+    return _LIGHT_PLOTLY or None
+
+
+_LIGHT_PLOTLY: str | None = None
 
 
 def voila_argv(folder: Path, port: int, preheat: bool = True, ip: str = "127.0.0.1") -> list[str]:
@@ -340,6 +356,7 @@ def voila_class() -> type:
     from voila.app import Voila
 
     from workbench.present.report import plotly_js_path
+    from workbench.serve import plotly_bundle
     from workbench.serve.guard import StatusHandler
 
     class GuardedApplication(tornado.web.Application):
@@ -367,6 +384,10 @@ def voila_class() -> type:
             base = self.server_url or self.base_url
             mine = [(url_path_join(base, r"/workbench/assets/(plotly\.min\.js)"), AssetHandler,
                      {"path": str(plotly_js_path().parent)})]
+            light = plotly_bundle.light_bundle()
+            if light is not None:  # plotly's basic bundle, fetched by `workbench assets`
+                mine.append((url_path_join(base, r"/workbench/assets/(plotly-basic-[0-9.]+\.min\.js)"), AssetHandler,
+                             {"path": str(light.parent)}))
             if self.guard is not None:
                 mine.append((url_path_join(base, r"/workbench/status"), StatusHandler, {"guard": self.guard}))
             return mine + super().init_handlers()
