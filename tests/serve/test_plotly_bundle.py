@@ -74,3 +74,29 @@ def test_the_dashboard_page_names_the_bundle_only_when_it_is_there(assets: Path,
     monkeypatch.setattr(server, "_LIGHT_PLOTLY", None)
     got = server.page_config_hook({}, notebook_path="01_sales_traffic.ipynb")["workbench"]["plotly_light"]
     assert got == f"plotly-basic-{version}.min.js"
+
+
+def _batch_page(tmp: Path, *traces: str) -> Path:
+    """A page with one chart per trace type, written as a batch report writes them (nb.show)."""
+    import json
+
+    charts = "".join(f"<div id='wb-{i}'></div><script>(function(){{var s={json.dumps({'data': [{'type': t, 'y': [1]}], 'layout': {'xaxis': {'type': 'date'}}})};"
+                     f"Plotly.newPlot('wb-{i}', s.data, s.layout, {{}});}})();</script>" for i, t in enumerate(traces))
+    page = tmp / f"page-{'-'.join(traces)}.html"
+    page.write_text(f"<html><body>{charts}</body></html>", encoding="utf-8")
+    return page
+
+
+def test_a_snapshot_gets_the_basic_bundle_only_when_it_draws_every_chart(assets: Path, tmp_path: Path) -> None:
+    bars = _batch_page(tmp_path, "bar", "scatter", "bar")
+    heat = _batch_page(tmp_path, "bar", "heatmap")
+    assert plotly_bundle.trace_types(bars.read_text()) == {"bar", "scatter"}   # the axis "type" is not a trace
+    assert plotly_bundle.trace_types(heat.read_text()) == {"bar", "heatmap"}
+    assert plotly_bundle.page_bundle(bars) == "plotly.min.js"                  # not fetched: the full bundle
+    version = plotly_bundle.plotly_js_version()
+    plotly_bundle.fetch(npm=_fake_npm(tmp_path, f"plotly.js (basic - minified) v{version}"))
+    assert plotly_bundle.page_bundle(bars) == f"plotly-basic-{version}.min.js"
+    assert plotly_bundle.page_bundle(heat) == "plotly.min.js"
+    broken = tmp_path / "broken.html"
+    broken.write_text("<script>var s={\"data\": [ ;Plotly.newPlot('wb-1')</script>")
+    assert plotly_bundle.trace_types(broken.read_text()) is None and plotly_bundle.page_bundle(broken) == "plotly.min.js"

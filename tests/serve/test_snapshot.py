@@ -124,7 +124,10 @@ def test_the_snapshot_page_says_when_it_was_computed_and_links_to_live(tmp_path:
     index = SnapshotIndex(root, shop)
     zh = snapshot_page(index.find("01_tiny", {}), "/", "/workbench/assets/")
     assert "快照：数据截至 2025-12-31，计算于 2026-12-01 02:31" in zh
-    assert '<script src="/workbench/assets/plotly.min.js"></script>' in zh and 'src="assets/' not in zh
+    from workbench.serve.plotly_bundle import page_bundle
+
+    bundle = page_bundle(index.find("01_tiny", {}).page)  # the basic bundle when fetched (its own tests)
+    assert f'<script src="/workbench/assets/{bundle}"></script>' in zh and 'src="assets/' not in zh
     assert "href=\"/voila/live/01_tiny.ipynb\"" in zh and ">实时计算<" in zh
     assert 'href="/voila/render/01_tiny.ipynb?language=en"' in zh
     assert zh.index('id="wb-snapshot"') < zh.index("<h1>")  # on top of the page

@@ -18,6 +18,8 @@ nothing depends on it.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
 import shutil
@@ -114,3 +116,40 @@ def fetch(npm: str | None = None, timeout: float = 300.0) -> Path:
         fh.write(body)
     os.replace(name, target)
     return target
+
+
+_SPEC = re.compile(r"var s=(?=\{)")
+
+
+def trace_types(page_html: str) -> set[str] | None:
+    """The trace types of every chart of a batch report page (its ``var s={…};Plotly.newPlot`` specs,
+    :meth:`workbench.app.notebook.Notebook.show`); None when a spec cannot be read."""
+    decoder = json.JSONDecoder()
+    types: set[str] = set()
+    for found in _SPEC.finditer(page_html):
+        try:
+            spec, _ = decoder.raw_decode(page_html, found.end())
+        except ValueError:
+            return None
+        types |= {str(t.get("type") or "scatter") for t in spec.get("data", []) if isinstance(t, dict)}
+    return types
+
+
+@functools.lru_cache(maxsize=256)
+def _page_fits(path: str, stamp: int) -> bool:
+    types = trace_types(Path(path).read_text(encoding="utf-8"))
+    return types is not None and types <= set(TRACES)
+
+
+def page_bundle(page: Path) -> str:
+    """The plotly.js file name under ``/workbench/assets/`` that draws every chart of batch page ``page``:
+    the basic bundle when it has been fetched and the page's charts are all of its types, else the full
+    ``plotly.min.js``."""
+    light = light_bundle()
+    if light is None:
+        return "plotly.min.js"
+    try:
+        fits = _page_fits(str(page), page.stat().st_mtime_ns)
+    except OSError:
+        return "plotly.min.js"
+    return light.name if fits else "plotly.min.js"

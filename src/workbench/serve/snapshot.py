@@ -386,7 +386,9 @@ def snapshot_page(snap: Snapshot, base_url: str, assets_url: str, drawn: Path | 
     With ``drawn`` (the page with its charts drawn ahead, :mod:`workbench.serve.drawn`), that page
     is served instead: its charts show at once and plotly.js makes them interactive once loaded.
     """
-    src = f"{html.escape(assets_url)}plotly.min.js"
+    from workbench.serve.plotly_bundle import page_bundle
+
+    src = f"{html.escape(assets_url)}{page_bundle(snap.page)}"  # the basic bundle when it draws every chart
     if drawn is not None:
         from workbench.serve.drawn import live_charts
 
