@@ -183,3 +183,15 @@ def test_event_names_are_the_kinds_of_the_events_overlapping_each_period(ds, fre
         assert name == " ".join(dict.fromkeys(hit["kind"].astype(str)))
     assert fc._event_names(starts[:3], freq, events.iloc[:0]) == ["", "", ""]
     assert fc._event_names(pd.DatetimeIndex([]), freq, events) == []
+
+
+def test_a_forecast_depends_on_the_filters_only_through_their_origin_filters(ds, last_day):
+    f = Filters(last_day - dt.timedelta(days=27), last_day, ("tmall", "jd"), compare="previous")
+    o = fc.origin_filters(f)
+    assert o == fc.origin_filters(Filters(last_day - dt.timedelta(days=90), last_day, ("tmall", "jd"),
+                                          compare="last_year"))
+    assert (o.end, o.channels) == (f.end, f.channels) and fc.origin_filters(o) == o
+    a, b = fc.forecast(ds, f, "orders", horizon_days=28), fc.forecast(ds, o, "orders", horizon_days=28)
+    pd.testing.assert_frame_equal(a.forecast, b.forecast)
+    assert a.total == b.total and a.method == b.method
+    pd.testing.assert_frame_equal(fc.replenishment(ds, f, horizon_days=28), fc.replenishment(ds, o, horizon_days=28))

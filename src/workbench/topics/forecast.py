@@ -120,6 +120,16 @@ def _history_filters(f: Filters, first: dt.date | None = None) -> Filters:
     return Filters(first or dt.date(1900, 1, 1), f.end, f.channels, compare="none")
 
 
+def origin_filters(f: Filters) -> Filters:
+    """The part of ``f`` a forecast depends on: its end (the origin) and channels, the history from the first day.
+
+    :func:`forecast`, :func:`breakdown`, :func:`product_demand` and :func:`replenishment` give the same
+    result for ``origin_filters(f)`` as for ``f``, so a page can key their memo on it: a change of the
+    period's start or of the comparison then refits nothing.
+    """
+    return _history_filters(f)
+
+
 def daily_history(ds: Dataset, f: Filters, metric: str, by: str = "total") -> pd.DataFrame:
     """Daily ``metric`` up to ``f.end``, one column per key of ``by`` (``total``, channels or categories),
     every day from the first with orders present (zeros filled in); index ``date``."""
