@@ -33,6 +33,11 @@ else:
     nb.say("note.source_direct")
 
 
+def assessment(ds, f):
+    """The risk page's indicators for ``f``, on the headline KPIs already evaluated (the same registry KPIs)."""
+    return risk.assess(ds, f, registry=nb.memo(overview.headlines, f)[0])
+
+
 def kpi_sentence(k):
     """One sentence for a red or amber KPI: value with interval, change, the threshold it passed."""
     m = metrics.metric(k.key)
@@ -74,7 +79,7 @@ def attention(f):
                   "finding": x} for t, s, x in zip(others["topic"], others["status"], others["text"])]
         n_red, n_amber = int((others["status"] == "red").sum()), int((others["status"] == "amber").sum())
     else:  # dashboards: the risk page's alerts computed here (its KPI alerts are the registry's, listed above)
-        found = [a for a in nb.memo(risk.assess, f).alerts if a.key != "kpi"]
+        found = [a for a in nb.memo(assessment, f).alerts if a.key != "kpi"]
         rows += [{"group": nb.t("group.alert"), "topic": topic("13_risk").title(nb.lang),
                   "status": overview_charts.status_text("red" if a.level == "alert" else "amber", None, nb.lang),
                   "finding": risk_charts.alert_sentence(a, nb.lang)} for a in found]

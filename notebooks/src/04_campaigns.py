@@ -60,14 +60,15 @@ def calendar(f):
                    status_reason=k.reason, message=None if math.isfinite(k.change) else "finding.campaign_share_no_change")
 
 
+def measured(ds, channels):
+    """Every campaign's uplift with its daily band, calibrated on one set of placebo baselines per channel choice
+    (the table and the latest campaign's chart both read them: one fit per campaign)."""
+    return campaigns.measured_uplifts(ds, channels, placebo=nb.memo(campaigns.baseline_placebos, channels))
+
+
 def uplifts(ds, channels):
-    """Every campaign's uplift, calibrated on one set of placebo baselines per channel choice."""
-    return campaigns.all_uplifts(ds, channels, placebo=nb.memo(campaigns.baseline_placebos, channels))
-
-
-def one_uplift(ds, campaign_id, channels):
-    """One campaign's uplift with its daily band, calibrated on the same placebo baselines."""
-    return campaigns.campaign_uplift(ds, campaign_id, channels, placebo=nb.memo(campaigns.baseline_placebos, channels))
+    """Every campaign's uplift, one row per campaign."""
+    return campaigns.uplift_table(nb.memo(measured, channels))
 
 
 # %%
@@ -104,7 +105,7 @@ def campaign_detail(f):
     if pick is None:
         nb.say("note.no_uplift")
         return
-    u = nb.memo(one_uplift, pick, f.channels)
+    u = nb.memo(measured, f.channels)[pick]
     nb.show(campaigns_charts.band(
         u.daily, "date", {"actual": nb.label("actual"), "counterfactual": nb.label("counterfactual")}, "lower", "upper",
         nb.text("title.band", level=level), nb.text("title.detail", name=u.name, level=level), nb.label("date"),

@@ -47,7 +47,7 @@ def backtest_values(r):
 @nb.section("shop", needs=fc.NEEDS_UNITS)
 def shop(f):
     for metric in fc.METRICS:
-        r = nb.memo(fc.forecast, f, metric, "total", "total", HORIZON, FREQ)
+        r = nb.memo(fc.forecast, fc.origin_filters(f), metric, "total", "total", HORIZON, FREQ)
         names = {"actual": nb.label("actual"), "forecast": nb.label("forecast"),
                  "band_95": nb.text("title.band", level=fmt.level(0.95)),
                  "band_80": nb.text("title.band", level=fmt.level(0.8))}
@@ -66,7 +66,7 @@ def shop(f):
 # %%
 @nb.section("events", needs=fc.NEEDS)
 def events(f):
-    r = nb.memo(fc.forecast, f, "gmv", "total", "total", HORIZON, FREQ)
+    r = nb.memo(fc.forecast, fc.origin_filters(f), "gmv", "total", "total", HORIZON, FREQ)
     ev = r.events
     if ev.empty:
         nb.say("note.no_events", weeks=horizon_weeks)
@@ -85,7 +85,7 @@ def events(f):
 
 # %%
 def _breakdown(f, by):
-    table = nb.memo(fc.breakdown, f, "gmv", by, HORIZON, FREQ)
+    table = nb.memo(fc.breakdown, fc.origin_filters(f), "gmv", by, HORIZON, FREQ)
     if table.empty:
         nb.say("note.no_breakdown")
         return
@@ -119,7 +119,7 @@ def categories(f):
 # %%
 @nb.section("replenishment", needs=fc.NEEDS_STOCK)
 def replenishment(f):
-    table = nb.memo(fc.replenishment, f, int(lead_time_days), float(service_level), HORIZON)
+    table = nb.memo(fc.replenishment, fc.origin_filters(f), int(lead_time_days), float(service_level), HORIZON)
     if table.empty:
         nb.say("note.no_products")
         return

@@ -149,3 +149,15 @@ def test_uplift_intervals_cover_the_planted_ratios_on_several_shops():
         cases += len(table)
     assert cases >= 5 * len(SEEDS)
     assert covered >= min_covered(cases), (covered, cases)
+
+
+def test_measured_uplifts_are_each_campaigns_own_uplift(ds, uplifts):
+    placebo = campaigns.baseline_placebos(ds)
+    measured = campaigns.measured_uplifts(ds, placebo=placebo)
+    table = campaigns.uplift_table(measured)
+    assert list(table["campaign_id"]) == list(measured) == list(uplifts["campaign_id"])
+    pd.testing.assert_frame_equal(table, uplifts)
+    cid = list(measured)[-1]
+    one = campaigns.campaign_uplift(ds, cid, placebo=placebo)
+    assert one.uplift == measured[cid].uplift and one.incremental_gmv == measured[cid].incremental_gmv
+    pd.testing.assert_frame_equal(one.daily, measured[cid].daily)

@@ -169,3 +169,29 @@ def test_campaign_plan_without_a_future_campaign(ds):
     past = pd.Series({"kind": "618", "name": "2025 618", "start": pd.Timestamp("2025-06-01"),
                       "end": pd.Timestamp("2025-06-18")})
     assert fc.campaign_plan(ds, past) is None
+
+
+@pytest.mark.parametrize("freq", fc.FREQS)
+def test_event_names_are_the_kinds_of_the_events_overlapping_each_period(ds, freq):
+    events = fc.known_events(ds, pd.Timestamp("2026-12-31"))
+    starts = pd.date_range("2024-01-01", "2026-12-31", freq={"D": "D", "W": "W-MON", "M": "MS"}[freq])
+    names = fc._event_names(starts, freq, events)
+    assert len(names) == len(starts) and any(names)
+    for d, name in zip(starts, names):
+        last = d if freq == "D" else d + pd.Timedelta(days=6) if freq == "W" else d + pd.offsets.MonthEnd(0)
+        hit = fc.events_in(events, d, last)
+        assert name == " ".join(dict.fromkeys(hit["kind"].astype(str)))
+    assert fc._event_names(starts[:3], freq, events.iloc[:0]) == ["", "", ""]
+    assert fc._event_names(pd.DatetimeIndex([]), freq, events) == []
+
+
+def test_a_forecast_depends_on_the_filters_only_through_their_origin_filters(ds, last_day):
+    f = Filters(last_day - dt.timedelta(days=27), last_day, ("tmall", "jd"), compare="previous")
+    o = fc.origin_filters(f)
+    assert o == fc.origin_filters(Filters(last_day - dt.timedelta(days=90), last_day, ("tmall", "jd"),
+                                          compare="last_year"))
+    assert (o.end, o.channels) == (f.end, f.channels) and fc.origin_filters(o) == o
+    a, b = fc.forecast(ds, f, "orders", horizon_days=28), fc.forecast(ds, o, "orders", horizon_days=28)
+    pd.testing.assert_frame_equal(a.forecast, b.forecast)
+    assert a.total == b.total and a.method == b.method
+    pd.testing.assert_frame_equal(fc.replenishment(ds, f, horizon_days=28), fc.replenishment(ds, o, horizon_days=28))

@@ -196,3 +196,18 @@ def test_every_alert_reads_in_both_languages(ds, truth):
     for x in a.alerts:
         zh, en = risk_charts.alert_sentence(x, "zh"), risk_charts.alert_sentence(x, "en")
         assert zh and en and "nan" not in zh + en and "e-" not in zh + en
+
+
+def test_assess_on_given_registry_kpis_is_the_same_assessment(ds, truth):
+    from workbench.sql import metrics
+    from workbench.topics import kpi as kpi_mod
+
+    spike = _spike(truth)
+    f = _filters_around(spike["start"], spike["end"])
+    given = kpi_mod.kpis(ds, f, metrics.available(ds))
+    a, b = risk.assess(ds, f), risk.assess(ds, f, registry=given)
+    assert b.registry is given
+    assert [(k.key, k.value, k.comparison, k.status) for k in a.registry] == \
+        [(k.key, k.value, k.comparison, k.status) for k in b.registry]
+    assert [(x.key, x.level, x.value) for x in a.alerts] == [(x.key, x.level, x.value) for x in b.alerts]
+    assert {x.key for x in b.alerts} >= {"kpi", "refund_spike"}

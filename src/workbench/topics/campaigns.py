@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -130,6 +131,17 @@ def campaign_uplift(ds: Dataset, campaign_id: str, channels: tuple[str, ...] = (
     """
     series = daily_series(ds, channels)
     cal = calendar(ds)
+    calibration = placebo if placebo is not None else (
+        lambda: baseline_placebos(ds, channels, pre_days, post_days, history))  # fitted only when needed
+    return _uplift(series, cal, event_days(ds, pre_days, post_days), campaign_id, pre_days, post_days, history, reps,
+                   level, calibration)
+
+
+def _uplift(series: pd.DataFrame, cal: pd.DataFrame, excluded: pd.DatetimeIndex, campaign_id: str, pre_days: int,
+            post_days: int, history: int, reps: int, level: float,
+            placebo: cf_model.Placebos | Callable[[], cf_model.Placebos]) -> CampaignUplift | None:
+    """:func:`campaign_uplift` on the shop's daily series, calendar and left-out days, read once by the caller
+    (``placebo`` may be a function that fits them, called only when the campaign can be measured)."""
     row = cal[cal["campaign_id"] == campaign_id]
     if row.empty or series.empty:
         return None
@@ -141,15 +153,14 @@ def campaign_uplift(ds: Dataset, campaign_id: str, channels: tuple[str, ...] = (
     post_end = min(end + pd.Timedelta(days=post_days), series["date"].max())
     horizon = pd.date_range(pre_start, post_end, freq="D")
     by_day = series.set_index("date")
-    cf = cf_model.fit(by_day["orders"], pre_start - pd.Timedelta(days=1), horizon, event_days(ds, pre_days, post_days),
-                      history, reps)
+    cf = cf_model.fit(by_day["orders"], pre_start - pd.Timedelta(days=1), horizon, excluded, history, reps)
     if cf is None:
         return None
     seen = by_day.reindex(cf.dates)
     actual = seen["orders"].to_numpy(float)
     phase = np.where(cf.dates < start, "pre", np.where(cf.dates > end, "post", "during"))
-    if placebo is None:
-        placebo = baseline_placebos(ds, channels, pre_days, post_days, history)
+    if callable(placebo):
+        placebo = placebo()
     effects = {}
     for ph in ("pre", "during", "post"):
         days = np.flatnonzero(phase == ph)
@@ -191,20 +202,26 @@ UPLIFT_COLUMNS = ["campaign_id", "name", "kind", "start_date", "end_date", "gmv"
                   "pull_forward_low", "pull_forward_high", "hangover", "hangover_low", "hangover_high", "n_train", "method"]
 
 
-def all_uplifts(ds: Dataset, channels: tuple[str, ...] = (), pre_days: int = 7, post_days: int = 7,
-                level: float = 0.95, placebo: cf_model.Placebos | None = None) -> pd.DataFrame:
-    """:func:`campaign_uplift` for every campaign that can be measured, one row per campaign
-    (one set of placebo baselines, :func:`baseline_placebos`, calibrates them all).
-
-    Columns :data:`UPLIFT_COLUMNS`: each estimate ``x`` with its bounds ``x_low``, ``x_high`` at ``level``.
-    """
-    rows = []
+def measured_uplifts(ds: Dataset, channels: tuple[str, ...] = (), pre_days: int = 7, post_days: int = 7,
+                     level: float = 0.95, placebo: cf_model.Placebos | None = None) -> dict[str, CampaignUplift]:
+    """:func:`campaign_uplift` of every campaign that can be measured, by campaign id in calendar order
+    (the series, calendar and left-out days are read once; one set of placebo baselines calibrates them all)."""
     if placebo is None:
         placebo = baseline_placebos(ds, channels, pre_days, post_days)
-    for cid in calendar(ds)["campaign_id"]:
-        u = campaign_uplift(ds, cid, channels, pre_days, post_days, level=level, placebo=placebo)
-        if u is None:
-            continue
+    series, cal = daily_series(ds, channels), calendar(ds)
+    excluded = event_days(ds, pre_days, post_days)
+    out = {}
+    for cid in cal["campaign_id"]:
+        u = _uplift(series, cal, excluded, cid, pre_days, post_days, 365, 300, level, placebo)
+        if u is not None:
+            out[str(cid)] = u
+    return out
+
+
+def uplift_table(uplifts: dict[str, CampaignUplift] | list[CampaignUplift]) -> pd.DataFrame:
+    """Measured uplifts (:func:`measured_uplifts`) one row per campaign, columns :data:`UPLIFT_COLUMNS`."""
+    rows = []
+    for u in (uplifts.values() if isinstance(uplifts, dict) else uplifts):
         row = {"campaign_id": u.campaign_id, "name": u.name, "kind": u.kind, "start_date": u.start_date,
                "end_date": u.end_date, "gmv": u.gmv, "counterfactual": u.counterfactual_gmv, "n_train": u.n_train,
                "method": u.method}
@@ -214,6 +231,16 @@ def all_uplifts(ds: Dataset, channels: tuple[str, ...] = (), pre_days: int = 7, 
             row[f"{key}_low"], row[f"{key}_high"] = est.low, est.high
         rows.append(row)
     return pd.DataFrame(rows, columns=UPLIFT_COLUMNS)
+
+
+def all_uplifts(ds: Dataset, channels: tuple[str, ...] = (), pre_days: int = 7, post_days: int = 7,
+                level: float = 0.95, placebo: cf_model.Placebos | None = None) -> pd.DataFrame:
+    """:func:`campaign_uplift` for every campaign that can be measured, one row per campaign
+    (one set of placebo baselines, :func:`baseline_placebos`, calibrates them all).
+
+    Columns :data:`UPLIFT_COLUMNS`: each estimate ``x`` with its bounds ``x_low``, ``x_high`` at ``level``.
+    """
+    return uplift_table(measured_uplifts(ds, channels, pre_days, post_days, level, placebo))
 
 
 def best_campaign(uplifts: pd.DataFrame, level: float = 0.95) -> tuple[pd.Series, Estimate, Estimate] | None:

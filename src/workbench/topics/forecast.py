@@ -120,6 +120,16 @@ def _history_filters(f: Filters, first: dt.date | None = None) -> Filters:
     return Filters(first or dt.date(1900, 1, 1), f.end, f.channels, compare="none")
 
 
+def origin_filters(f: Filters) -> Filters:
+    """The part of ``f`` a forecast depends on: its end (the origin) and channels, the history from the first day.
+
+    :func:`forecast`, :func:`breakdown`, :func:`product_demand` and :func:`replenishment` give the same
+    result for ``origin_filters(f)`` as for ``f``, so a page can key their memo on it: a change of the
+    period's start or of the comparison then refits nothing.
+    """
+    return _history_filters(f)
+
+
 def daily_history(ds: Dataset, f: Filters, metric: str, by: str = "total") -> pd.DataFrame:
     """Daily ``metric`` up to ``f.end``, one column per key of ``by`` (``total``, channels or categories),
     every day from the first with orders present (zeros filled in); index ``date``."""
@@ -189,13 +199,19 @@ class SeriesForecast:
 
 
 def _event_names(dates: pd.DatetimeIndex, freq: str, events: pd.DataFrame) -> list[str]:
-    names = []
-    for d in dates:
-        last = d + (pd.Timedelta(days=0) if freq == "D" else
-                    pd.Timedelta(days=6) if freq == "W" else pd.offsets.MonthEnd(0))
-        hit = events_in(events, d, last)
-        names.append(" ".join(dict.fromkeys(hit["kind"].astype(str))))
-    return names
+    """Per period starting at ``dates`` (one day, a week, or to the month's end), the kinds of the events
+    overlapping it, space-separated in the events' order (as :func:`events_in` per period, in one pass)."""
+    dates = pd.DatetimeIndex(dates)
+    if not len(dates):
+        return []
+    last = (dates if freq == "D" else dates + pd.Timedelta(days=6) if freq == "W" else dates + pd.offsets.MonthEnd(0))
+    if events.empty:
+        return [""] * len(dates)
+    starts = pd.DatetimeIndex(events["start"]).to_numpy()
+    ends = pd.DatetimeIndex(events["end"]).to_numpy()
+    kinds = events["kind"].astype(str).to_numpy()
+    hit = (ends[None, :] >= dates.to_numpy()[:, None]) & (starts[None, :] <= pd.DatetimeIndex(last).to_numpy()[:, None])
+    return [" ".join(dict.fromkeys(kinds[row])) for row in hit]
 
 
 def forecast_values(y: np.ndarray, dates: pd.DatetimeIndex, events: pd.DataFrame, metric: str,
@@ -302,6 +318,14 @@ def window_forecast(ds: Dataset, f: Filters, start: dt.date, end: dt.date, metri
         raise DataError(f"the window {start} to {end} must start after the forecast origin {f.end}")
     events = known_events(ds, end_ts) if events is None else events
     model = fc.fit_calendar(wide["total"].to_numpy(float), dates, events)
+    frame, total = _window_from_model(model, dates, start_ts, end_ts, metric, level, events)
+    return frame, total
+
+
+def _window_from_model(model: fc.CalendarModel, dates: pd.DatetimeIndex, start_ts: pd.Timestamp,
+                       end_ts: pd.Timestamp, metric: str, level: float, events: pd.DataFrame
+                       ) -> tuple[pd.DataFrame, Estimate]:
+    """The days ``start_ts``–``end_ts`` of ``model``'s simulation and their sum (see :func:`window_forecast`)."""
     sim = model.simulate(events, (end_ts - dates[-1]).days)
     keep = (sim.frame["date"] >= start_ts).to_numpy()
     part = fc.Forecast(sim.frame[keep].reset_index(drop=True), sim.method, sim.levels, sim.paths[:, keep])
@@ -498,11 +522,15 @@ def campaign_plan(ds: Dataset, campaign: pd.Series | None = None, tickets_per_or
         events = pd.concat([events, row], ignore_index=True).sort_values("start", kind="stable")
         events = events.reset_index(drop=True)
         mine = (events["kind"] == campaign["kind"]) & (events["start"] == start)
-    gmv, total_gmv = window_forecast(ds, f, start.date(), end.date(), "gmv", level, events)
+    # the GMV model is fitted once: its window forecast (as :func:`window_forecast`) and the campaign's lift
+    wide = daily_history(ds, f, "gmv")
+    if wide.empty or len(wide) < MIN_HISTORY_DAYS:
+        raise EmptyPeriodError(f"{len(wide)} days of history up to {f.end}; a forecast needs at least "
+                               f"{MIN_HISTORY_DAYS}")
+    model = fc.fit_calendar(wide["total"].to_numpy(float), pd.DatetimeIndex(wide.index), events)
+    gmv, total_gmv = _window_from_model(model, pd.DatetimeIndex(wide.index), start, end, "gmv", level, events)
     orders, total_orders = window_forecast(ds, f, start.date(), end.date(), "orders", level, events)
     tag = fc.level_tag(level)
-    wide = daily_history(ds, f, "gmv")
-    model = fc.fit_calendar(wide["total"].to_numpy(float), pd.DatetimeIndex(wide.index), events)
     days = pd.date_range(start, end, freq="D")
     lift = model.event_lift(days, events, events[~mine])
     a = (1 - level) / 2

@@ -54,11 +54,42 @@ class Kpi:
                 "status": self.status, "reason": self.reason}
 
 
+class _Reads:
+    """The registry's daily and period reads of one dataset within one call, each statement run once
+    (keyed by the statement's SQL text and parameters, i.e. by everything its result depends on)."""
+
+    def __init__(self, ds: Dataset) -> None:
+        self.ds = ds
+        self._seen: dict[tuple, object] = {}
+
+    def _key(self, f: Filters, key: str, by_day: bool) -> tuple:
+        sql, params = registry._statement(registry.metric(key), self.ds, f, by_day)
+        # the daily frame spans the calendar of f (every day present), so its bounds are in the key too
+        return (key, by_day, sql, repr(sorted(params.items())), f.start, f.end)
+
+    def daily(self, f: Filters, key: str) -> pd.DataFrame:
+        k = self._key(f, key, True)
+        if k not in self._seen:
+            self._seen[k] = registry.daily(self.ds, f, key)
+        return self._seen[k].copy()
+
+    def period(self, f: Filters, key: str) -> dict[str, float | None]:
+        k = self._key(f, key, False)
+        if k not in self._seen:
+            self._seen[k] = registry.period(self.ds, f, key)
+        return dict(self._seen[k])
+
+
+def _reads(ds: Dataset | _Reads) -> _Reads:
+    return ds if isinstance(ds, _Reads) else _Reads(ds)
+
+
 def estimate(ds: Dataset, f: Filters, key: str, level: float = 0.95) -> tuple[Estimate, pd.DataFrame]:
     """The value of metric ``key`` for ``f`` as an :class:`Estimate`, and its daily history."""
+    reads = _reads(ds)
     m = registry.metric(key)
-    days = registry.daily(ds, f, key)
-    whole = registry.period(ds, f, key)
+    days = reads.daily(f, key)
+    whole = reads.period(f, key)
     n = int(whole["n"] or 0)
     if m.den is None:
         est = total(whole["num"] or 0.0, n, m.unit)
@@ -97,9 +128,10 @@ def status_of(m: registry.Metric, value: Estimate, comparison: Estimate | None,
 def kpi(ds: Dataset, f: Filters, key: str, level: float = 0.95) -> Kpi:
     """Metric ``key`` for ``f`` and its comparison period: value, change, status and history."""
     m = registry.metric(key)
-    value, days = estimate(ds, f, key, level)
+    reads = _reads(ds)
+    value, days = estimate(reads, f, key, level)
     cmp_f = f.comparison()
-    comparison = estimate(ds, cmp_f, key, level)[0] if cmp_f is not None else None
+    comparison = estimate(reads, cmp_f, key, level)[0] if cmp_f is not None else None
     change = math.nan
     if comparison is not None and math.isfinite(comparison.estimate) and comparison.estimate:
         change = value.estimate / comparison.estimate - 1
@@ -116,7 +148,7 @@ def _on_days(ds: Dataset, f: Filters, key: str, exclude: set[pd.Timestamp], leve
     """Metric ``key`` over the days of ``f`` not in ``exclude``: a ratio over those days, or for a total
     its mean per day (a day-clustered interval), since the windows then have different lengths."""
     m = registry.metric(key)
-    days = registry.daily(ds, f, key)
+    days = _reads(ds).daily(f, key)
     kept = days[~days["date"].isin(exclude)]
     n = int(kept["n"].sum())
     if m.den is None:
@@ -138,14 +170,15 @@ def excluding_days(ds: Dataset, f: Filters, key: str, days: Iterable[dt.date | p
     """
     m = registry.metric(key)
     skip = {pd.Timestamp(d) for d in days}
-    value = _on_days(ds, f, key, skip, level)
+    reads = _reads(ds)
+    value = _on_days(reads, f, key, skip, level)
     cmp_f = f.comparison()
-    comparison = _on_days(ds, cmp_f, key, skip, level) if cmp_f is not None else None
+    comparison = _on_days(reads, cmp_f, key, skip, level) if cmp_f is not None else None
     change = math.nan
     if comparison is not None and math.isfinite(comparison.estimate) and comparison.estimate:
         change = value.estimate / comparison.estimate - 1
     st, reason = status_of(m, value, comparison, change)
-    history = estimate(ds, f, key, level)[1]
+    history = estimate(reads, f, key, level)[1]
     history = history.assign(value=history["value"].where(~history["date"].isin(skip)))
     return Kpi(key, m.page, m.unit, m.better, value, comparison, change, st, reason, history)
 
@@ -218,14 +251,15 @@ def campaign_context(ds: Dataset, f: Filters, level: float = 0.95) -> CampaignCo
         return None
     cur, prev = _window_days(ds, f.start, f.end), _window_days(ds, cmp_f.start, cmp_f.end)
     uneven = len(cur) != len(prev)
-    cur_share = _share_on(registry.daily(ds, f, "gmv"), cur)
-    prev_share = _share_on(registry.daily(ds, cmp_f, "gmv"), prev)
+    reads = _Reads(ds)  # the like-for-like KPIs read the same days again: each statement runs once
+    cur_share = _share_on(reads.daily(f, "gmv"), cur)
+    prev_share = _share_on(reads.daily(cmp_f, "gmv"), prev)
     without: dict[str, Kpi] = {}
     last: dict[str, Kpi] = {}
     if uneven:
         skip = list(cur["date"]) + list(prev["date"])
         keys = [k for k in LIKE_FOR_LIKE if not ds.missing(registry.metric(k).needs)]
-        without = {k: excluding_days(ds, f, k, skip, level) for k in keys}
-        last = {k: against_last_year(ds, f, k, level) for k in keys}
+        without = {k: excluding_days(reads, f, k, skip, level) for k in keys}
+        last = {k: against_last_year(reads, f, k, level) for k in keys}
         last = {k: v for k, v in last.items() if v.status != "none" or v.reason != "comparison_empty"}
     return CampaignContext(cur, prev, uneven, prev_share, cur_share, without, last)

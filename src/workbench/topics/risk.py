@@ -677,12 +677,14 @@ def _maybe(fn, *args, **kw):
         return None
 
 
-def assess(ds: Dataset, f: Filters) -> Assessment:
+def assess(ds: Dataset, f: Filters, registry: list[kpi_mod.Kpi] | None = None) -> Assessment:
     """Compute every indicator the data allow for the filters, the alerts and the indicator table.
 
     A history reaching back before the comparison period is used for the robust baselines, so the
     comparison period's refund rate is read from the same daily frame. Missing tables leave their
-    part None; this never raises for a missing table or an empty period.
+    part None; this never raises for a missing table or an empty period. ``registry``: the registry's
+    KPIs for ``f`` when the caller has them already (``kpi.kpis(ds, f, metrics.available(ds))`` at
+    the 95% level, e.g. the overview's headlines), so they are not evaluated twice.
     """
     wide = f
     if f.compare_start is not None and f.compare_start < f.end - dt.timedelta(days=HISTORY_DAYS - 1):
@@ -692,7 +694,10 @@ def assess(ds: Dataset, f: Filters) -> Assessment:
     refunds = _maybe(refund_daily, ds, wide, daily) if daily is not None else None
     if refunds is not None:
         refunds = refunds.assign(in_period=refunds["date"].between(pd.Timestamp(f.start), pd.Timestamp(f.end)))
-    registry = kpi_mod.kpis(ds, f, metrics.available(ds)) if ds.has("orders") else []
+    if registry is None:
+        registry = kpi_mod.kpis(ds, f, metrics.available(ds)) if ds.has("orders") else []
+    elif not ds.has("orders"):
+        registry = []
     summary = next((k for k in registry if k.key == "refund_rate"), None)
     spikes = spike_days(refunds) if refunds is not None else pd.DataFrame()
     where = (_maybe(refund_spike_where, ds, spikes["date"].iloc[0], f) if len(spikes) else None)
