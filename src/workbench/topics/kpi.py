@@ -79,6 +79,17 @@ class _Reads:
             self._seen[k] = registry.period(self.ds, f, key)
         return dict(self._seen[k])
 
+    def prefetch(self, f: Filters, keys: list[str]) -> None:
+        """Read the daily and period figures of every metric of ``keys`` for ``f`` at once
+        (:func:`workbench.sql.metrics.many`: one statement per group of metrics over the same rows)."""
+        todo = [k for k in keys if self._key(f, k, True) not in self._seen or self._key(f, k, False) not in self._seen]
+        if not todo:
+            return
+        days, whole = registry.many(self.ds, f, todo)
+        for key in todo:
+            self._seen[self._key(f, key, True)] = days[key]
+            self._seen[self._key(f, key, False)] = whole[key]
+
 
 def _reads(ds: Dataset | _Reads) -> _Reads:
     return ds if isinstance(ds, _Reads) else _Reads(ds)
@@ -140,8 +151,14 @@ def kpi(ds: Dataset, f: Filters, key: str, level: float = 0.95) -> Kpi:
 
 
 def kpis(ds: Dataset, f: Filters, keys: list[str] | None = None, level: float = 0.95) -> list[Kpi]:
-    """:func:`kpi` for each of ``keys`` (default: every metric the dataset can feed)."""
-    return [kpi(ds, f, k, level) for k in (keys or registry.available(ds))]
+    """:func:`kpi` for each of ``keys`` (default: every metric the dataset can feed); the figures of the
+    period and of its comparison are read together (:meth:`_Reads.prefetch`)."""
+    keys = list(keys or registry.available(ds))
+    reads = _reads(ds)
+    for window in (f, f.comparison()):
+        if window is not None:
+            reads.prefetch(window, keys)
+    return [kpi(reads, f, k, level) for k in keys]
 
 
 def _on_days(ds: Dataset, f: Filters, key: str, exclude: set[pd.Timestamp], level: float) -> Estimate:
