@@ -57,30 +57,53 @@ def _log_hyp2f1(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> n
         return np.log(special.hyp2f1(a, b, c, z))
 
 
-def _pareto_a0_log(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """log A0 of the Pareto/NBD likelihood (Fader and Hardie 2005, "A note on deriving the Pareto/NBD
-    model and related expressions", eq. 22-23), in the form that keeps the argument z in [0, 1)."""
+def _pairs(x: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (x, v) rows and the index of each row among them: ``(ux, uv, inverse)``."""
+    keys, inverse = np.unique(np.stack([x, v], axis=1), axis=0, return_inverse=True)
+    return keys[:, 0], keys[:, 1], inverse.reshape(-1)
+
+
+def pareto_pairs(x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> tuple:
+    """What :func:`_pareto_a0_log` needs to evaluate its two hypergeometric terms once per distinct
+    (x, t_x) and (x, T) instead of once per row (a customer base has far fewer of those than of
+    (x, t_x, T) rows); the values are the same, each row gathers its own."""
+    return _pairs(np.asarray(x, float), np.asarray(tx, float)) + _pairs(np.asarray(x, float), np.asarray(T, float))
+
+
+def _pareto_a0_term(params: np.ndarray, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """log[2F1(r+s+x, b; r+s+x+1; z(v)) / (big + v)^(r+s+x)], one of the two terms of log A0."""
     r, alpha, s, beta = params
     rsx = r + s + x
     if alpha >= beta:
-        big, b_arg = alpha, s + 1
-        z1, z2 = (alpha - beta) / (alpha + tx), (alpha - beta) / (alpha + T)
+        big, b_arg, z = alpha, s + 1, (alpha - beta) / (alpha + v)
     else:
-        big, b_arg = beta, r + x
-        z1, z2 = (beta - alpha) / (beta + tx), (beta - alpha) / (beta + T)
-    l1 = _log_hyp2f1(rsx, b_arg, rsx + 1, z1) - rsx * np.log(big + tx)
-    l2 = _log_hyp2f1(rsx, b_arg, rsx + 1, z2) - rsx * np.log(big + T)
+        big, b_arg, z = beta, r + x, (beta - alpha) / (beta + v)
+    return _log_hyp2f1(rsx, b_arg, rsx + 1, z) - rsx * np.log(big + v)
+
+
+def _pareto_a0_log(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
+                   pairs: tuple | None = None) -> np.ndarray:
+    """log A0 of the Pareto/NBD likelihood (Fader and Hardie 2005, "A note on deriving the Pareto/NBD
+    model and related expressions", eq. 22-23), in the form that keeps the argument z in [0, 1).
+    ``pairs`` (:func:`pareto_pairs` of the same rows) evaluates each term once per distinct pair."""
+    if pairs is None:
+        l1, l2 = _pareto_a0_term(params, x, tx), _pareto_a0_term(params, x, T)
+    else:
+        ux1, utx, inv1, ux2, uT, inv2 = pairs
+        l1, l2 = _pareto_a0_term(params, ux1, utx)[inv1], _pareto_a0_term(params, ux2, uT)[inv2]
     with np.errstate(all="ignore"):
         return l1 + np.log1p(-np.exp(np.minimum(l2 - l1, 0.0)))   # log(e^l1 - e^l2), l1 >= l2
 
 
-def _pareto_loglik(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+def _pareto_loglik(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
+                   pairs: tuple | None = None) -> np.ndarray:
     """Per-customer Pareto/NBD log-likelihood (Schmittlein, Morrison and Colombo 1987; the expression of
-    Fader and Hardie 2005, eq. 22): gamma-Poisson purchases, gamma-exponential lifetimes."""
+    Fader and Hardie 2005, eq. 22): gamma-Poisson purchases, gamma-exponential lifetimes. ``pairs``: as
+    for :func:`_pareto_a0_log`."""
     r, alpha, s, beta = params
     head = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    a0 = np.log(s) - np.log(r + s + x) + _pareto_a0_log(params, x, tx, T)
+    a0 = np.log(s) - np.log(r + s + x) + _pareto_a0_log(params, x, tx, T, pairs)
     a0 = np.where(tx < T, a0, -np.inf)       # a purchase on the last day leaves no room to have died before it
     return head + np.logaddexp(alive, a0)
 
@@ -260,6 +283,8 @@ def fit_bgnbd(summary: pd.DataFrame, variant: str = "bgnbd") -> BGNBD:
                      "too_few_customers" if n < MIN_CUSTOMERS else "too_few_repeat")
     g = summary.groupby(["frequency", "recency", "T"], as_index=False).size()
     data = (g["frequency"].to_numpy(float), g["recency"].to_numpy(float), g["T"].to_numpy(float))
+    if variant == "pareto":
+        data = data + (pareto_pairs(*data),)
     scale = max(float(summary["T"].mean()) / 4, 0.5)
     start = np.array([0.5, scale, 0.6, scale]) if variant == "pareto" else np.array([0.5, scale, 0.8, 2.5])
     loglik = {"bgnbd": _bgnbd_loglik, "mbgnbd": _mbgnbd_loglik, "pareto": _pareto_loglik}[variant]
