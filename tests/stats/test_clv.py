@@ -235,3 +235,26 @@ def test_bgbb_on_too_few_or_degenerate_patterns(donations) -> None:
     odd = donations.head(3)
     fit = bgbb.fit_bgbb(odd, weights="n_custs")
     assert fit.status == "failed" and np.isnan(fit.params["alpha"])
+
+
+# ----- pooled evaluation ----------------------------------------------------------------------------------
+
+def test_the_pooled_likelihoods_are_the_row_by_row_ones_bit_for_bit(cdnow) -> None:
+    # each term is evaluated once per distinct x, t_x, T (and (x, t_x), (x, T) pair) and gathered to the
+    # rows: the same numbers as row by row, so the fits (and what the page shows) cannot move
+    rng = np.random.default_rng(5)
+    x, tx, T = (cdnow[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    x, tx, T = np.r_[x, x[:50]], np.r_[tx, tx[:50]], np.r_[T, T[:50] + 1.0]   # repeated and new values
+    rows = clv.Rows.of(x, tx, T)
+    assert len(rows.x[0]) < len(x) and len(rows.pairs[0]) < len(x)
+    for fn in (clv._bgnbd_loglik, clv._mbgnbd_loglik, clv._pareto_loglik):
+        for _ in range(10):
+            p = np.exp(rng.uniform(-3, 6, 4))
+            with np.errstate(all="ignore"):
+                assert np.array_equal(fn(p, x, tx, T), fn(p, x, tx, T, rows), equal_nan=True), (fn.__name__, p)
+
+
+def test_gamma_gamma_does_not_depend_on_the_row_order(cdnow) -> None:
+    a = clv.fit_gamma_gamma(cdnow)
+    b = clv.fit_gamma_gamma(cdnow.sample(frac=1.0, random_state=3))
+    assert a.params == b.params and a.intervals == b.intervals

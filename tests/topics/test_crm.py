@@ -250,3 +250,35 @@ def test_chinese_findings_give_the_interval_the_english_ones_give() -> None:
                 assert "n:count" in catalogue.placeholders(zh), key
             else:
                 assert full, key  # every finding of these pages gives an interval
+
+
+def test_clv_results_are_kept_by_data_arguments_and_code(tiny_shop: Path, tmp_path: Path, monkeypatch) -> None:
+    kept = tmp_path / "clv"
+    monkeypatch.setenv(crm.CLV_CACHE_ENV, str(kept))
+    calls = []
+    real = crm.fit_clv
+    monkeypatch.setattr(crm, "fit_clv", lambda *a, **k: calls.append(a[1:]) or real(*a, **k))
+    tiny = workbench.load(tiny_shop)
+    day = dt.date(2025, 1, 6)
+    first = crm.clv(tiny, day)
+    again = crm.clv(tiny, day)
+    assert len(calls) == 1 and len(list(kept.glob("*.pkl"))) == 1       # the second came from disk
+    assert (again.status, again.reason, again.n, again.calibration_end) == \
+        (first.status, first.reason, first.n, first.calibration_end)
+    crm.clv(tiny, day, ("tmall",))                                     # another argument: another result
+    crm.clv(tiny, day, holdout_weeks=13)
+    assert len(calls) == 3 and len(list(kept.glob("*.pkl"))) == 3
+    # changed data (the fingerprint: names, sizes, modification times) is fitted again
+    target = next(p for p in sorted(tiny_shop.rglob("*")) if p.is_file())
+    target.write_bytes(target.read_bytes())
+    crm.clv(workbench.load(tiny_shop), day)
+    assert len(calls) == 4
+    # a damaged file is computed again, and "off" keeps nothing
+    for p in kept.glob("*.pkl"):
+        p.write_bytes(b"not a pickle")
+    crm.clv(tiny, day)
+    assert len(calls) == 5
+    monkeypatch.setenv(crm.CLV_CACHE_ENV, "off")
+    crm.clv(tiny, day)
+    crm.clv(tiny, day)
+    assert len(calls) == 7

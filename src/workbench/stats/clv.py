@@ -28,27 +28,68 @@ from scipy import optimize, special
 from workbench.stats.result import Estimate
 
 
-def _bgnbd_loglik(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """Per-customer BG/NBD log-likelihood (Fader, Hardie and Lee 2005, eq. 6)."""
+@dataclass(frozen=True)
+class Rows:
+    """The distinct values of x, t_x and T among a fit's rows (and each row's index among them), and the
+    distinct (x, t_x) and (x, T) pairs (:func:`pareto_pairs`): the likelihoods evaluate each term that
+    depends on one of them once per distinct value and gather it to the rows. A customer base has far
+    fewer distinct values than rows, and the values are the same as row by row, bit for bit
+    (tests/stats/test_clv.py)."""
+
+    x: tuple[np.ndarray, np.ndarray]
+    tx: tuple[np.ndarray, np.ndarray]
+    T: tuple[np.ndarray, np.ndarray]
+    pairs: tuple
+
+    @classmethod
+    def of(cls, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> "Rows":
+        def uniq(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            u, inv = np.unique(np.asarray(v, float), return_inverse=True)
+            return u, inv.reshape(-1)
+        return cls(uniq(x), uniq(tx), uniq(T), pareto_pairs(x, tx, T))
+
+
+def _on(v: np.ndarray, fn, col: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """``fn(v)``, evaluated once per distinct value of ``v`` when ``col`` (its :class:`Rows` entry) is given."""
+    return fn(v) if col is None else fn(col[0])[col[1]]
+
+
+def _bgnbd_loglik(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
+                  rows: Rows | None = None) -> np.ndarray:
+    """Per-customer BG/NBD log-likelihood (Fader, Hardie and Lee 2005, eq. 6). ``rows``: see :class:`Rows`."""
     r, alpha, a, b = params
-    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-    a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
-    a3 = -(r + x) * np.log(alpha + T)
+    cx, ctx, cT = (None, None, None) if rows is None else (rows.x, rows.tx, rows.T)
+
+    def a12(u: np.ndarray) -> np.ndarray:
+        a1 = special.gammaln(r + u) - special.gammaln(r) + r * np.log(alpha)
+        a2 = special.gammaln(a + b) + special.gammaln(b + u) - special.gammaln(b) - special.gammaln(a + b + u)
+        return a1 + a2
+
+    rx = _on(x, lambda u: r + u, cx)
+    a3 = -rx * _on(T, lambda u: np.log(alpha + u), cT)
     with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + tx),
-                      -np.inf)
-    return a1 + a2 + np.logaddexp(a3, a4)
+        a4 = np.where(x > 0, _on(x, lambda u: np.log(a) - np.log(np.maximum(b + u - 1, 1e-300)), cx)
+                      - rx * _on(tx, lambda u: np.log(alpha + u), ctx), -np.inf)
+    return _on(x, a12, cx) + np.logaddexp(a3, a4)
 
 
-def _mbgnbd_loglik(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+def _mbgnbd_loglik(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
+                   rows: Rows | None = None) -> np.ndarray:
     """Per-customer MBG/NBD log-likelihood (Batislam, Denizel and Filiztekin 2007): as BG/NBD, but a
-    customer may also drop out right after the first purchase."""
+    customer may also drop out right after the first purchase. ``rows``: see :class:`Rows`."""
     r, alpha, a, b = params
-    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-    a2 = special.gammaln(a + b) + special.gammaln(b + x + 1) - special.gammaln(b) - special.gammaln(a + b + x + 1)
-    a3 = -(r + x) * np.log(alpha + T)
-    a4 = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + tx))
-    return a1 + a2 + a3 + np.logaddexp(0, a4)
+    cx, ctx, cT = (None, None, None) if rows is None else (rows.x, rows.tx, rows.T)
+
+    def a12(u: np.ndarray) -> np.ndarray:
+        a1 = special.gammaln(r + u) - special.gammaln(r) + r * np.log(alpha)
+        a2 = special.gammaln(a + b) + special.gammaln(b + u + 1) - special.gammaln(b) - special.gammaln(a + b + u + 1)
+        return a1 + a2
+
+    rx = _on(x, lambda u: r + u, cx)
+    log_T = _on(T, lambda u: np.log(alpha + u), cT)
+    a3 = -rx * log_T
+    a4 = _on(x, lambda u: np.log(a) - np.log(b + u), cx) + rx * (log_T - _on(tx, lambda u: np.log(alpha + u), ctx))
+    return _on(x, a12, cx) + a3 + np.logaddexp(0, a4)
 
 
 def _log_hyp2f1(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -57,30 +98,56 @@ def _log_hyp2f1(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> n
         return np.log(special.hyp2f1(a, b, c, z))
 
 
-def _pareto_a0_log(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """log A0 of the Pareto/NBD likelihood (Fader and Hardie 2005, "A note on deriving the Pareto/NBD
-    model and related expressions", eq. 22-23), in the form that keeps the argument z in [0, 1)."""
+def _pairs(x: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (x, v) rows and the index of each row among them: ``(ux, uv, inverse)``."""
+    keys, inverse = np.unique(np.stack([x, v], axis=1), axis=0, return_inverse=True)
+    return keys[:, 0], keys[:, 1], inverse.reshape(-1)
+
+
+def pareto_pairs(x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> tuple:
+    """What :func:`_pareto_a0_log` needs to evaluate its two hypergeometric terms once per distinct
+    (x, t_x) and (x, T) instead of once per row (a customer base has far fewer of those than of
+    (x, t_x, T) rows); the values are the same, each row gathers its own."""
+    return _pairs(np.asarray(x, float), np.asarray(tx, float)) + _pairs(np.asarray(x, float), np.asarray(T, float))
+
+
+def _pareto_a0_term(params: np.ndarray, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """log[2F1(r+s+x, b; r+s+x+1; z(v)) / (big + v)^(r+s+x)], one of the two terms of log A0."""
     r, alpha, s, beta = params
     rsx = r + s + x
     if alpha >= beta:
-        big, b_arg = alpha, s + 1
-        z1, z2 = (alpha - beta) / (alpha + tx), (alpha - beta) / (alpha + T)
+        big, b_arg, z = alpha, s + 1, (alpha - beta) / (alpha + v)
     else:
-        big, b_arg = beta, r + x
-        z1, z2 = (beta - alpha) / (beta + tx), (beta - alpha) / (beta + T)
-    l1 = _log_hyp2f1(rsx, b_arg, rsx + 1, z1) - rsx * np.log(big + tx)
-    l2 = _log_hyp2f1(rsx, b_arg, rsx + 1, z2) - rsx * np.log(big + T)
+        big, b_arg, z = beta, r + x, (beta - alpha) / (beta + v)
+    return _log_hyp2f1(rsx, b_arg, rsx + 1, z) - rsx * np.log(big + v)
+
+
+def _pareto_a0_log(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
+                   pairs: tuple | None = None) -> np.ndarray:
+    """log A0 of the Pareto/NBD likelihood (Fader and Hardie 2005, "A note on deriving the Pareto/NBD
+    model and related expressions", eq. 22-23), in the form that keeps the argument z in [0, 1).
+    ``pairs`` (:func:`pareto_pairs` of the same rows) evaluates each term once per distinct pair."""
+    if pairs is None:
+        l1, l2 = _pareto_a0_term(params, x, tx), _pareto_a0_term(params, x, T)
+    else:
+        ux1, utx, inv1, ux2, uT, inv2 = pairs
+        l1, l2 = _pareto_a0_term(params, ux1, utx)[inv1], _pareto_a0_term(params, ux2, uT)[inv2]
     with np.errstate(all="ignore"):
         return l1 + np.log1p(-np.exp(np.minimum(l2 - l1, 0.0)))   # log(e^l1 - e^l2), l1 >= l2
 
 
-def _pareto_loglik(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+def _pareto_loglik(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
+                   rows: Rows | None = None) -> np.ndarray:
     """Per-customer Pareto/NBD log-likelihood (Schmittlein, Morrison and Colombo 1987; the expression of
-    Fader and Hardie 2005, eq. 22): gamma-Poisson purchases, gamma-exponential lifetimes."""
+    Fader and Hardie 2005, eq. 22): gamma-Poisson purchases, gamma-exponential lifetimes. ``rows``: see
+    :class:`Rows`."""
     r, alpha, s, beta = params
-    head = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-    alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    a0 = np.log(s) - np.log(r + s + x) + _pareto_a0_log(params, x, tx, T)
+    cx, cT = (None, None) if rows is None else (rows.x, rows.T)
+    head = _on(x, lambda u: special.gammaln(r + u) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta), cx)
+    alive = -_on(x, lambda u: r + u, cx) * _on(T, lambda u: np.log(alpha + u), cT) \
+        - _on(T, lambda u: s * np.log(beta + u), cT)
+    a0 = _on(x, lambda u: np.log(s) - np.log(r + s + u), cx) \
+        + _pareto_a0_log(params, x, tx, T, None if rows is None else rows.pairs)
     a0 = np.where(tx < T, a0, -np.inf)       # a purchase on the last day leaves no room to have died before it
     return head + np.logaddexp(alive, a0)
 
@@ -260,6 +327,7 @@ def fit_bgnbd(summary: pd.DataFrame, variant: str = "bgnbd") -> BGNBD:
                      "too_few_customers" if n < MIN_CUSTOMERS else "too_few_repeat")
     g = summary.groupby(["frequency", "recency", "T"], as_index=False).size()
     data = (g["frequency"].to_numpy(float), g["recency"].to_numpy(float), g["T"].to_numpy(float))
+    data = data + (Rows.of(*data),)
     scale = max(float(summary["T"].mean()) / 4, 0.5)
     start = np.array([0.5, scale, 0.6, scale]) if variant == "pareto" else np.array([0.5, scale, 0.8, 2.5])
     loglik = {"bgnbd": _bgnbd_loglik, "mbgnbd": _mbgnbd_loglik, "pareto": _pareto_loglik}[variant]
@@ -276,6 +344,9 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGamma:
     ``status`` ``too_few`` below :data:`MIN_SPEND_CUSTOMERS` of them, ``failed`` for a degenerate fit."""
     names = ("p", "q", "v")
     rep = summary[(summary["frequency"] > 0) & (summary["monetary"] > 0)]
+    # in a fixed order: the weighted sum's rounding, and so the optimiser's path, then do not depend on
+    # the order the rows came in (a parallel query's order varies from run to run)
+    rep = rep.sort_values(["frequency", "monetary"], kind="stable")
     if len(rep) < MIN_SPEND_CUSTOMERS:
         params, intervals, cov = _not_fitted(names)
         return GammaGamma(params, intervals, cov, len(rep), status="too_few", reason="too_few_repeat")

@@ -13,8 +13,11 @@ The late-delivery → repeat effect is the logistics page's one definition
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -367,8 +370,81 @@ def _withheld(n: int, min_n: int, unit: str, method: str, kind: str = "confidenc
     return Estimate(math.nan, n=n, method=method, unit=unit, min_n=min_n, kind=kind, bounds=(0.0, math.inf))
 
 
+#: ``$WORKBENCH_CLV_DIR``: where :func:`clv` keeps its results (``off``: not kept); default
+#: ``$XDG_CACHE_HOME/workbench/clv``.
+CLV_CACHE_ENV = "WORKBENCH_CLV_DIR"
+
+
+@functools.lru_cache(maxsize=1)
+def _code_version() -> str:
+    """A hash of the code a lifetime-value result depends on (data loading and views, the SQL, the
+    statistics, this module) and of numpy's, scipy's and pandas' versions: a new version of any of
+    them misses the results kept before."""
+    import hashlib
+    import sys
+
+    import scipy
+
+    import workbench
+
+    root = Path(workbench.__file__).parent
+    digest = hashlib.sha256(f"{np.__version__}|{scipy.__version__}|{pd.__version__}|{sys.version}".encode())
+    for path in sorted([*root.glob("data/*.py"), *root.glob("sql/*.py"), *root.glob("stats/*.py"),
+                        root / "topics" / "crm.py", root / "errors.py"]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _clv_cache_path(ds: Dataset, args: tuple) -> Path | None:
+    """Where the result for ``ds`` and the arguments ``args`` is kept: keyed by the data's fingerprint
+    (its files' names, sizes and modification times), where its queries run, every argument and the
+    code version; None when results are not kept (``$WORKBENCH_CLV_DIR=off``) or the data has no
+    files to fingerprint."""
+    import hashlib
+
+    from workbench.data.cache import cache_folder
+
+    folder = cache_folder("clv", CLV_CACHE_ENV)
+    source = getattr(ds, "source", None)
+    if str(folder) == "off" or source is None or not Path(source).exists():
+        return None
+    engine = str(getattr(ds, "engine", "duckdb"))
+    key = repr((str(Path(source).resolve()), ds.fingerprint(), engine, args, _code_version()))
+    return folder / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".pkl")
+
+
 def clv(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), holdout_weeks: int = 26,
         horizon_weeks: float = 52.0, seed: int = 0, variants: tuple[str, ...] = CLV_MODELS) -> CLVResult:
+    """:func:`fit_clv`, kept on disk (:data:`CLV_CACHE_ENV`) by the data's fingerprint, every argument
+    and the code version, so that a filter the page has seen before (in this or an earlier kernel)
+    needs no refit; the result is the one :func:`fit_clv` gives (it is deterministic given ``seed``)."""
+    import pickle
+
+    args = (as_of, tuple(channels), holdout_weeks, float(horizon_weeks), seed, tuple(variants))
+    path = _clv_cache_path(ds, args)
+    if path is not None and path.exists():
+        try:
+            with open(path, "rb") as fh:
+                kept = pickle.load(fh)
+            if isinstance(kept, CLVResult):
+                return kept
+        except Exception:  # noqa: BLE001 - a damaged or foreign file is computed again
+            pass
+    out = fit_clv(ds, as_of, channels, holdout_weeks, horizon_weeks, seed, variants)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            with open(tmp, "wb") as fh:
+                pickle.dump(out, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    return out
+
+
+def fit_clv(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), holdout_weeks: int = 26,
+            horizon_weeks: float = 52.0, seed: int = 0, variants: tuple[str, ...] = CLV_MODELS) -> CLVResult:
     """Fit BG/NBD, MBG/NBD and Pareto/NBD and Gamma-Gamma, check them on a hold-out, predict each customer's value.
 
     Choice, on the calibration period only (the history up to ``as_of`` minus ``holdout_weeks``): each
