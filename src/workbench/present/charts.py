@@ -325,6 +325,9 @@ ZH_DATE_STOPS = (  # plotly's own date ticks read "Dec 7 / 2025": English month 
 def _is_dates(values: Any) -> bool:
     if values is None:
         return False
+    kind = getattr(getattr(values, "dtype", None), "kind", "O")
+    if kind in "biufcmM" and hasattr(values, "__len__"):  # numbers or datetimes: the dtype says it (as the sample would)
+        return kind == "M" and len(values) > 0
     try:
         sample = pd.Series(list(values[:20]) if hasattr(values, "__getitem__") else list(values)[:20])
     except TypeError:
