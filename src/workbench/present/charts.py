@@ -95,10 +95,11 @@ def line(frame: pd.DataFrame, x: str, y: str, title: str, color: str | None = No
 
 
 # ----- the figures of px.bar / px.line, built directly -------------------------------------------
-# plotly express spends ~50-150 ms a figure (template validation, make_subplots, property-by-property
-# updates); the dict below is the same figure (tests/present/test_charts.py compares the JSON of both
-# for the cases built here) in ~2 ms. Anything else (numeric or missing colour values, facets…) goes
-# to plotly express.
+# plotly express spends most of a chart's time on its own machinery (template validation,
+# make_subplots, property-by-property updates); the traces and layout below are the same figure
+# (tests/present/test_charts.py compares the JSON of both) in about a seventh of the time (medians
+# in one process at load 6.5: interval_bar 452 -> 68 ms, line 400 -> 56 ms). Anything else (numeric
+# or missing colour values, an empty frame…) goes to plotly express.
 _DASHES = ["solid", "dot", "dash", "longdash", "dashdot", "longdashdot"]
 
 
