@@ -65,3 +65,59 @@ def test_chinese_date_axes_are_written_in_chinese_and_numeric_axes_are_left_alon
     assert not bars.layout.xaxis.tickformatstops
     english = charts.localise_dates(charts.line(days, "date", "gmv", "t", lang="en"), "en")
     assert not english.layout.xaxis.tickformatstops
+
+
+# ----- the direct builder draws the figure plotly express draws -----------------------------------------
+import datetime as _dt  # noqa: E402
+import json  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+def _mixed() -> pd.DataFrame:
+    return pd.DataFrame({
+        "channel": ["tmall", "jd", "douyin", "tmall", "not_a_known_key"],
+        "period": ["current", "current", "comparison", "comparison", "current"],
+        "value": [1.0, 2.0, 3.0, 4.0, 5.0], "count": [1, 2, 3, 4, 5], "lo": [0.5, 1, 2, 3, 4.0],
+        "hi": [2.0, 3, 4, 5, 6], "date": pd.date_range("2025-01-01", periods=5),
+        "day": [_dt.date(2025, 1, i) for i in range(1, 6)], "segment": pd.Categorical(list("abcab")),
+        "score": [0.1, 0.2, 0.3, 0.4, 0.5],
+    })
+
+
+CASES = [
+    ("bar", ("channel", "value"), dict(color="period", low="lo", high="hi", text="count", units={"value": "元"})),
+    ("bar", ("value", "channel"), dict(orientation="h")),
+    ("bar", ("value", "channel"), dict(orientation="h", color="channel")),
+    ("bar", ("channel", "count"), dict(color="channel", barmode="group")),
+    ("bar", ("channel", "count"), dict(color="period", barmode="group", percent=True, lang="en")),
+    ("bar", ("date", "value"), dict(color="period")),
+    ("bar", ("segment", "value"), dict(color="segment")),
+    ("bar", ("channel", "value"), dict(color="score")),  # a numeric colour: plotly express's colour scale
+    ("interval_bar", ("channel", "value"), dict(low="lo", high="hi", percent=True)),
+    ("interval_bar", ("value", "channel"), dict(low="lo", high="hi", orientation="h", color="period")),
+    ("line", ("date", "value"), dict()),
+    ("line", ("date", "value"), dict(color="period", lang="en")),
+    ("line", ("day", "count"), dict(color="channel", dash="period", percent=True)),
+    ("line", ("channel", "value"), dict(color="period", dash="channel")),
+    ("line", ("date", "value"), dict(color="period", dash="period")),
+]
+
+
+@pytest.mark.parametrize("kind,xy,kw", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_bar_and_line_draw_the_same_figure_as_plotly_express(kind, xy, kw, monkeypatch) -> None:
+    charts.use_theme()
+    draw = getattr(charts, kind)
+    fast = json.loads(draw(_mixed(), *xy, title="t", **kw).to_json())
+    monkeypatch.setattr(charts, "_fast_figure", lambda *a, **k: None)  # plotly express for every figure
+    reference = json.loads(draw(_mixed(), *xy, title="t", **kw).to_json())
+    assert fast == reference
+
+
+def test_the_direct_builder_leaves_uncovered_cases_to_plotly_express() -> None:
+    data, labels = _mixed(), {}
+    assert charts._fast_figure("bar", data, "channel", "value", "t", labels, color="score") is None
+    with_gap = data.assign(period=[None, "current", "current", "comparison", "current"])
+    assert charts._fast_figure("bar", with_gap, "channel", "value", "t", labels, color="period") is None
+    assert charts._fast_figure("bar", data.iloc[:0], "channel", "value", "t", labels) is None
+    assert charts._fast_figure("bar", data, "channel", "value", "t", labels, color="period") is not None

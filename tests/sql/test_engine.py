@@ -61,3 +61,32 @@ def test_no_layer_above_sql_touches_the_connection() -> None:
             if touching.search(line) and not line.lstrip().startswith("#"):
                 offenders.append(f"{path.relative_to(SRC)}:{i}: {line.strip()}")
     assert offenders == [], "\n".join(offenders)
+
+
+def test_inside_reusing_a_repeated_statement_is_answered_once_and_callers_get_their_own_frame(
+        ds: workbench.Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    sql = "SELECT channel, count(*) AS n FROM orders WHERE channel = $c GROUP BY channel"
+    calls: list[str] = []
+
+    class Counting:
+        def __init__(self, con):
+            self.con = con
+
+        def execute(self, text, params=None):
+            calls.append(text)
+            return self.con.execute(text, params)
+
+    plain = engine.query(ds, sql, {"c": "tmall"})
+    monkeypatch.setattr(ds, "con", Counting(ds.con))
+    with engine.reusing():
+        first = engine.query(ds, sql, {"c": "tmall", "unused": 1})
+        first.loc[0, "n"] = -1  # a caller changing its frame does not change what the next caller gets
+        second = engine.query(ds, sql, {"c": "tmall"})
+        other = engine.query(ds, sql, {"c": "jd"})
+        total = engine.scalar(ds, "SELECT count(*) FROM orders WHERE channel = $c", {"c": "jd"})
+        again = engine.scalar(ds, "SELECT count(*) FROM orders WHERE channel = $c", {"c": "jd"})
+    assert len(calls) == 3  # tmall once, jd once, the scalar once
+    assert second.equals(plain) and int(plain.loc[0, "n"]) > 0
+    assert other["channel"].tolist() == ["jd"] and total == again == int(other.loc[0, "n"])
+    engine.query(ds, sql, {"c": "tmall"})  # outside the block every statement runs again
+    assert len(calls) == 4

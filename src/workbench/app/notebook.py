@@ -45,6 +45,7 @@ from workbench.data.loader import Dataset
 from workbench.errors import EmptyPeriodError, MissingTableError, WorkbenchError
 from workbench.present import charts
 from workbench.sql import common as queries
+from workbench.sql import engine
 from workbench.sql.common import Filters
 from workbench.text import catalogue
 from workbench.text.labels import label
@@ -225,10 +226,11 @@ class Notebook:
                 sec.output.add_class("wb-stale")
         self._hold_findings = True
         try:
-            for i, sec in enumerate(self.sections):
-                if progress is not None:
-                    progress(i + 1, len(self.sections))
-                self._run_section(sec)
+            with engine.reusing():  # a statement that several sections run is asked once per redraw
+                for i, sec in enumerate(self.sections):
+                    if progress is not None:
+                        progress(i + 1, len(self.sections))
+                    self._run_section(sec)
         finally:
             self._hold_findings = False
             for sec in self.sections:

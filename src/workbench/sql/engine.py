@@ -30,6 +30,12 @@ def query(ds: "Dataset", sql: str, params: dict[str, Any] | None = None) -> "pd.
     used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
     for seen in _RECORDINGS:
         seen.append((sql, used))
+    key = _reuse_key(ds, "df", sql, used)
+    if key is not None:
+        store = _REUSE[-1]
+        if key not in store:
+            store[key] = ds.con.execute(sql, used).df()
+        return store[key].copy()  # a caller may change its frame; the kept one stays as the database returned it
     return ds.con.execute(sql, used).df()
 
 
@@ -42,8 +48,50 @@ def scalar(ds: "Dataset", sql: str, params: dict[str, Any] | None = None) -> Any
     used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
     for seen in _RECORDINGS:
         seen.append((sql, used))
+    key = _reuse_key(ds, "scalar", sql, used)
+    if key is not None and key in _REUSE[-1]:
+        return _REUSE[-1][key]
     row = ds.con.execute(sql, used).fetchone()
-    return None if row is None else row[0]
+    value = None if row is None else row[0]
+    if key is not None:
+        _REUSE[-1][key] = value
+    return value
+
+
+#: Inside :func:`reusing` blocks: the results of the statements run so far, by dataset, text and parameters.
+_REUSE: list[dict[tuple, Any]] = []
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(_frozen(v) for v in value))
+    hash(value)  # dates, numbers, strings, None; anything else is not kept (TypeError)
+    return (type(value).__name__, value)
+
+
+def _reuse_key(ds: "Dataset", kind: str, sql: str, used: dict[str, Any]) -> tuple | None:
+    if not _REUSE:
+        return None
+    try:
+        return (id(ds), id(ds.con), kind, sql, tuple(sorted((k, _frozen(v)) for k, v in used.items())))
+    except TypeError:
+        return None
+
+
+@contextmanager
+def reusing() -> Iterator[None]:
+    """Inside the block, a statement run a second time with the same parameters on the same dataset
+    returns the first run's result (a copy of its frame) without asking the database again.
+
+    For one redraw of a page (:meth:`workbench.app.notebook.Notebook.redraw`): its sections often
+    ask the same question (the period's totals, the product names), and the data do not change
+    while it runs. Nothing is kept after the block; a statement that writes must not run inside it.
+    """
+    _REUSE.append({})
+    try:
+        yield
+    finally:
+        _REUSE.pop()
 
 
 _RECORDINGS: list[list[tuple[str, dict[str, Any]]]] = []
