@@ -24,6 +24,9 @@ def jupyter_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
     # the loader's and importers' keyed pseudonyms need a key: a test key, never a file in $HOME
     os.environ.setdefault("WORKBENCH_PSEUDONYM_KEY", "workbench-test-key")
+    # lifetime-value results kept on disk (topics.crm.clv) stay in the run's temporary folder, so every
+    # run fits its models itself and nothing is left in $HOME
+    os.environ["WORKBENCH_CLV_DIR"] = str(home / "clv")
     return home
 
 
