@@ -114,6 +114,7 @@ def fetch(npm: str | None = None, timeout: float = 300.0) -> Path:
     fd, name = tempfile.mkstemp(prefix=".plotly-basic-", suffix=".js", dir=target.parent)
     with os.fdopen(fd, "wb") as fh:
         fh.write(body)
+    os.chmod(name, 0o644)  # a public script, like the plotly package's own copy
     os.replace(name, target)
     return target
 
