@@ -254,7 +254,3 @@ def test_the_pooled_likelihoods_are_the_row_by_row_ones_bit_for_bit(cdnow) -> No
                 assert np.array_equal(fn(p, x, tx, T), fn(p, x, tx, T, rows), equal_nan=True), (fn.__name__, p)
 
 
-def test_gamma_gamma_does_not_depend_on_the_row_order(cdnow) -> None:
-    a = clv.fit_gamma_gamma(cdnow)
-    b = clv.fit_gamma_gamma(cdnow.sample(frac=1.0, random_state=3))
-    assert a.params == b.params and a.intervals == b.intervals

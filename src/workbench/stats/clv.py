@@ -344,9 +344,6 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGamma:
     ``status`` ``too_few`` below :data:`MIN_SPEND_CUSTOMERS` of them, ``failed`` for a degenerate fit."""
     names = ("p", "q", "v")
     rep = summary[(summary["frequency"] > 0) & (summary["monetary"] > 0)]
-    # in a fixed order: the weighted sum's rounding, and so the optimiser's path, then do not depend on
-    # the order the rows came in (a parallel query's order varies from run to run)
-    rep = rep.sort_values(["frequency", "monetary"], kind="stable")
     if len(rep) < MIN_SPEND_CUSTOMERS:
         params, intervals, cov = _not_fitted(names)
         return GammaGamma(params, intervals, cov, len(rep), status="too_few", reason="too_few_repeat")
