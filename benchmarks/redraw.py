@@ -25,6 +25,11 @@ from typing import Any
 
 import nbformat
 
+# the kernels of `workbench serve` run with one BLAS thread (workbench.app.mode.KERNEL_THREADS); so does
+# this shell, set before numpy is first imported
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 CHANNEL_PICKS = (("tmall", "jd", "douyin", "cross_border"), ("tmall", "cross_border"), ("pinduoduo", "wechat_mini", "cross_border"))
 FIRST_CHART_TARGET_MS = 300.0

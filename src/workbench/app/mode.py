@@ -14,6 +14,7 @@ manager with the history on disk. ``WORKBENCH_BATCH=1`` (set by ``workbench run`
 from __future__ import annotations
 
 import os
+from collections.abc import MutableMapping
 
 
 def headless() -> bool:
@@ -38,3 +39,20 @@ def self_contained() -> bool:
     """True when static output must carry plotly.js itself (not under ``workbench run``, which
     ships it once beside the reports)."""
     return os.environ.get("WORKBENCH_BATCH") != "1"
+
+
+#: The thread counts of numerical libraries in the kernels that ``workbench run`` and ``workbench
+#: serve`` start: one each. Our matrices are small (a few hundred days by a few dozen columns), so
+#: OpenBLAS' threads only add hand-overs; and those kernels run beside each other (a batch of
+#: notebooks, a dashboard per viewer), so threads of their own contend for the same cores. On the
+#: 2-core machine with other kernels busy, 200 design-matrix products took 2.19 s with OpenBLAS'
+#: default threads and 0.29 s with one (``benchmarks/blas_threads.py``). A value already set in the
+#: environment is kept.
+KERNEL_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def with_kernel_threads(env: MutableMapping[str, str]) -> MutableMapping[str, str]:
+    """``env`` with :data:`KERNEL_THREADS` added where it does not set them already (changed in place)."""
+    for key, value in KERNEL_THREADS.items():
+        env.setdefault(key, value)
+    return env

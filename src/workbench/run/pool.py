@@ -243,9 +243,12 @@ def worker_env(language: str) -> dict[str, str]:
 
     Besides :data:`WORKER_ENV`: this environment's ``share/jupyter`` goes first on
     ``JUPYTER_PATH``, so that the ``python3`` kernel is this environment's Python (where the
-    workbench is installed) even when the user has another ``python3`` kernelspec of their own.
+    workbench is installed) even when the user has another ``python3`` kernelspec of their own;
+    and one thread per numerical library (:data:`workbench.app.mode.KERNEL_THREADS`).
     """
-    env = {**os.environ, **WORKER_ENV, "WORKBENCH_REPORT_LANGUAGE": language}
+    from workbench.app.mode import with_kernel_threads
+
+    env = with_kernel_threads({**os.environ, **WORKER_ENV, "WORKBENCH_REPORT_LANGUAGE": language})
     own = Path(sys.prefix) / "share" / "jupyter"
     if (own / "kernels" / KERNEL).is_dir():
         env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(own), os.environ.get("JUPYTER_PATH", "")) if p)

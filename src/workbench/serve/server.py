@@ -526,6 +526,9 @@ def main(args: argparse.Namespace) -> int:
     from workbench.app.notebook import PAGE_PLOTLY_ENV
 
     os.environ[PAGE_PLOTLY_ENV] = "queue"  # inherited by the kernels: charts through the page's plotly.js
+    from workbench.app.mode import with_kernel_threads
+
+    with_kernel_threads(os.environ)  # one BLAS thread per kernel (see workbench.app.mode.KERNEL_THREADS)
     fix_async_shell_send()
     route_queries_to_fresh_kernels()
     limit_preheating()
