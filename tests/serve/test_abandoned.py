@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import nbformat
-import pytest
 from test_security import fetch, status, tiny_notebooks
 from test_serve import running_server
 
@@ -274,8 +273,8 @@ def test_a_page_closed_before_it_was_all_sent_leaves_room_for_the_client_s_next_
         slow.close()  # the viewer leaves before the notebook has run
         code, _, page = fetch(f"{base}voila/render/01_tiny.ipynb?period=last-9d", headers={"X-Real-Ip": "10.0.0.1"})
         assert code == 200 and "('period', 'last-9d')" in html.unescape(page)
-        kernels = wait_for(lambda: (lambda k: k if k["total"] == 1 else None)(status(base)["kernels"]), 30)
-        assert kernels and kernels["request"] == 1  # the abandoned kernel is gone; the new page's one stays
+        assert wait_for(lambda: status(base)["kernels"]["total"] == 1, 30)  # the abandoned kernel is gone
+        assert status(base)["kernels"]["request"] == 1  # and the new page's one stays
         text = log.read_text()
         assert "page closed before it was all sent: shutting down kernel" in text
         for noise in ("Error at server while executing cell", "Task exception was never retrieved", "Traceback"):

@@ -18,7 +18,8 @@ In order, for each request (pages, static files, kernel websockets alike):
    client and at most ``max_kernels`` request kernels in all
    (idle kernels no page is connected to are reclaimed first, and kernels of pages closed before they
    were all sent do not count: :mod:`workbench.serve.kernels`); when there is no room the page waits
-   up to ``room_wait`` seconds for some (a kernel of a page just closed going away), then gets 429. A query equal to the defaults is dropped, so the page can use a preheated kernel.
+   up to ``room_wait`` seconds for some (a kernel of a page just closed going away), then gets 429.
+   A query equal to the defaults is dropped, so the page can use a preheated kernel.
 """
 
 from __future__ import annotations
@@ -412,7 +413,6 @@ class Guard:
             request.path = f"{self.base_url}voila/render/{name}"
             request.uri = request.path + (f"?{request.query}" if request.query else "")
         return None
-
 
     def _room(self, client: str) -> tuple[int, str, dict[str, str]] | None:
         """None when ``client`` may have one more kernel now, else the 429 answer (status, body, headers)."""
