@@ -309,3 +309,26 @@ def test_a_client_at_its_cap_waits_for_the_kernel_that_becomes_free_instead_of_4
         code, _, page = fetch(f"{base}voila/render/01_tiny.ipynb?period=last-8d")  # at once: its one kernel counts
         assert code == 200 and "('period', 'last-8d')" in html.unescape(page)
         assert status(base)["kernels"]["request"] == 1
+
+
+def test_a_preheated_page_closed_before_it_was_all_sent_gives_up_its_kernel_too(tmp_path: Path) -> None:
+    """A preheated kernel handed to a request is that page's kernel: closed early, it is shut down."""
+    import re
+
+    folder = slow_notebooks(tmp_path / "nb", 60)
+    (folder / "01_tiny.ipynb").unlink()  # only the slow one, preheated
+    with running_server(tmp_path / "server", preheat=True, ready_timeout=180,
+                        extra=("--max-kernels", "2", "--reclaim-after", "600", "--notebooks", str(folder))) as base:
+        assert wait_for(lambda: status(base)["kernels"]["pooled"] == 1, 120)  # started, rendering its cell
+        slow = start_page(base, "/voila/render/02_slow.ipynb", "10.0.0.1", until=b"<html")
+        log = tmp_path / "server" / "serve.log"
+        handed = wait_for(lambda: re.search(r"Using pre-heated kernel: ([0-9a-f-]+)", log.read_text()), 30)
+        assert handed, log.read_text()[-2000:]
+        assert status(base)["kernels"]["request"] == 1  # out of its pool: a request kernel
+        slow.close()
+        # gone, not only uncounted (its pool refills 20 s after the hand-over: REFILL_DELAY)
+        assert wait_for(lambda: status(base)["kernels"]["total"] == 0, 15), status(base)
+        text = log.read_text()
+        assert f"page closed before it was all sent: shutting down kernel {handed.group(1)}" in text
+        for noise in ("Error at server while executing cell", "Task exception was never retrieved", "Traceback"):
+            assert noise not in text, text[-3000:]
