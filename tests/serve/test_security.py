@@ -313,8 +313,9 @@ def test_many_distinct_query_strings_do_not_start_a_kernel_each(capped_server: s
 
 
 def test_at_the_cap_with_no_idle_kernel_a_request_gets_429(tmp_path: Path) -> None:
-    """Two live dashboards in all, one per client (clients told apart by the proxy's X-Real-Ip)."""
-    with running_server(tmp_path / "server", preheat=False, ready_timeout=180,
+    """Two live dashboards in all, one per client (clients told apart by the proxy's X-Real-Ip); a page
+    that finds no room waits for it 1 s here (``WORKBENCH_ROOM_WAIT``), then gets 429."""
+    with running_server(tmp_path / "server", preheat=False, ready_timeout=180, env={"WORKBENCH_ROOM_WAIT": "1"},
                         extra=("--max-kernels", "2", "--kernels-per-client", "1", "--reclaim-after", "600",
                                "--behind-proxy", "--notebooks", str(tiny_notebooks(tmp_path / "nb")))) as base:
         def live(client: str, days: int) -> tuple[int, dict[str, str], str]:
@@ -337,7 +338,7 @@ def test_the_kernel_of_a_page_that_left_is_reclaimed_at_once(tmp_path: Path) -> 
 
     from websockets.sync.client import connect
 
-    with running_server(tmp_path / "server", preheat=False, ready_timeout=180,
+    with running_server(tmp_path / "server", preheat=False, ready_timeout=180, env={"WORKBENCH_ROOM_WAIT": "1"},
                         extra=("--max-kernels", "1", "--kernels-per-client", "1", "--reclaim-after", "600",
                                "--notebooks", str(tiny_notebooks(tmp_path / "nb")))) as base:
         code, _, page = fetch(f"{base}voila/render/01_tiny.ipynb?period=last-7d")

@@ -16,8 +16,10 @@ In order, for each request (pages, static files, kernel websockets alike):
    (:mod:`workbench.serve.snapshot`); otherwise, and always for ``live``, a kernel is needed: at most
    ``pages_per_minute`` such requests per client, at most ``kernels_per_client`` kernels started by one
    client and at most ``max_kernels`` request kernels in all
-   (idle kernels no page is connected to are reclaimed first: :mod:`workbench.serve.kernels`);
-   otherwise 429. A query equal to the defaults is dropped, so the page can use a preheated kernel.
+   (idle kernels no page is connected to are reclaimed first, and kernels of pages closed before they
+   were all sent do not count: :mod:`workbench.serve.kernels`); when there is no room the page waits
+   up to ``room_wait`` seconds for some (a kernel of a page just closed going away), then gets 429.
+   A query equal to the defaults is dropped, so the page can use a preheated kernel.
 """
 
 from __future__ import annotations
@@ -148,6 +150,9 @@ class Limits:
     login_attempts_per_minute: int = 10
     max_kernels: int = 4
     kernels_per_client: int = 2
+    #: Seconds a page needing a kernel waits for one (the kernel of a page just closed going away)
+    #: before the 429; 0: answer 429 at once.
+    room_wait: float = 10.0
 
 
 # ----- pages written by the guard ---------------------------------------------------------------------
@@ -394,12 +399,12 @@ class Guard:
             from workbench.serve.kernels import CLIENT_HEADER
 
             request.headers[CLIENT_HEADER] = client  # replaces any such header the client sent
-            if not self.kernels.client_has_room(client, self.limits.kernels_per_client):
-                return answer(429, message_page(429, "serve.client_busy", kernels=self.limits.kernels_per_client),
-                              headers={"Retry-After": "30"})
-            if not self.kernels.has_room():
-                return answer(429, message_page(429, "serve.busy", kernels=self.limits.max_kernels),
-                              headers={"Retry-After": "30"})
+            refusal = self._room(client)
+            if refusal is not None:
+                if self.limits.room_wait <= 0:
+                    status, body, headers = refusal
+                    return answer(status, body, headers=headers)
+                request.workbench_wait = lambda: self._wait_for_room(client)  # the page handler waits first
         from workbench.serve.snapshot import normalise
 
         if normalise(values) == normalise({}):
@@ -408,6 +413,26 @@ class Guard:
             request.path = f"{self.base_url}voila/render/{name}"
             request.uri = request.path + (f"?{request.query}" if request.query else "")
         return None
+
+    def _room(self, client: str) -> tuple[int, str, dict[str, str]] | None:
+        """None when ``client`` may have one more kernel now, else the 429 answer (status, body, headers)."""
+        if not self.kernels.client_has_room(client, self.limits.kernels_per_client):
+            return 429, message_page(429, "serve.client_busy", kernels=self.limits.kernels_per_client), \
+                {"Retry-After": "30"}
+        if not self.kernels.has_room():
+            return 429, message_page(429, "serve.busy", kernels=self.limits.max_kernels), {"Retry-After": "30"}
+        return None
+
+    async def _wait_for_room(self, client: str) -> tuple[int, str, dict[str, str]] | None:
+        """Look for room again every quarter of a second for ``room_wait`` seconds; the refusal if there is none."""
+        import asyncio
+
+        deadline = time.monotonic() + self.limits.room_wait
+        while True:
+            await asyncio.sleep(0.25)
+            refusal = self._room(client)
+            if refusal is None or time.monotonic() >= deadline:
+                return refusal
 
 
 def _set_query(request: Any, query: str) -> None:

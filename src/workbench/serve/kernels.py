@@ -8,13 +8,23 @@ is reached, kernels that no page is connected to, that are idle and have had no 
 ``reclaim_after`` seconds (a script that fetched a page and left), or whose page was connected and
 has left (at once), are shut down to make room; when none is, the guard answers 429 (:mod:`workbench.serve.guard`) and
 :func:`cap_kernels` refuses the start in the kernel manager as well.
+
+A page closed before its HTML was all sent (its kernel still executing the notebook) is
+*abandoned*: its request kernel is shut down at once and no longer counts toward any cap
+(:func:`watch_pages`). Tornado says so when it sees the connection close; a decision on room
+also looks at the sockets of the pages still streaming (:func:`connection_gone`), so a close not yet
+processed by the event loop counts as well.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import logging
 import os
+import socket
+from dataclasses import dataclass
 from typing import Any
 
 from workbench.errors import WorkbenchError
@@ -27,8 +37,58 @@ CLIENT_ENV = "HTTP_X_WORKBENCH_CLIENT"
 RECLAIM_AFTER = 30.0
 
 
+#: Seconds the handler of an abandoned page may take to end on its own before it is cancelled.
+ABANDONED_GRACE = 60.0
+
+
+def _cancel_unless_done(task: Any) -> None:
+    if not task.done():
+        task.cancel()
+
+
 class KernelCapReached(WorkbenchError):
     """Raised when a kernel would be started beyond the cap and none can be reclaimed."""
+
+
+@dataclass(eq=False)
+class Page:
+    """One dashboard request being answered: its client, its HTTP connection and its kernel (once known)."""
+
+    client: str | None = None
+    connection: Any = None  # tornado's HTTP1Connection of the request
+    kernel_id: str | None = None
+    abandoned: bool = False  # the viewer closed the connection before the page was all sent
+    finished: bool = False  # the page was all sent (or refused)
+    task: Any = None  # the task running Voila's handler for it
+
+
+#: The page the current request handler answers (set by :func:`watch_pages` around Voila's handler).
+_PAGE: contextvars.ContextVar[Page | None] = contextvars.ContextVar("workbench_page", default=None)
+#: The kernel whose notebook cell is being executed in this task (for :class:`_QuietAbandoned`).
+_RENDERING: contextvars.ContextVar[str | None] = contextvars.ContextVar("workbench_rendering", default=None)
+
+
+def connection_gone(connection: Any) -> bool:
+    """Whether the viewer at the other end of ``connection`` (tornado's HTTP1Connection) has closed it.
+
+    True when tornado knows it already, or when the socket reads as closed (end of stream or reset)
+    without taking anything from it (``MSG_PEEK``); False while the viewer is there (nothing to read)
+    and when it cannot be told (a TLS socket).
+    """
+    stream = getattr(connection, "stream", None)
+    if stream is None or stream.closed():
+        return True
+    sock = getattr(stream, "socket", None)
+    if sock is None:
+        return True
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError):
+        return False
+    except ValueError:  # ssl sockets take no flags
+        return False
+    except OSError:  # reset by the peer, or closed under us
+        return True
 
 
 class KernelBudget:
@@ -42,6 +102,49 @@ class KernelBudget:
         self._closing: set[str] = set()
         self.owners: dict[str, str] = {}  # kernel id -> the client whose request started it
         self._connected: set[str] = set()  # kernels a page has been connected to
+        self.streaming: dict[str, Page] = {}  # kernel id -> its page, while the page's HTML is being sent
+        self.abandoned: set[str] = set()  # kernels shut down because their page was closed before it was all sent
+
+    # ----- pages being sent ----------------------------------------------------------------------------
+    def attach(self, page: Page, kid: str) -> None:
+        """``kid`` serves ``page`` (a kernel started for it, or a preheated one handed to it)."""
+        page.kernel_id = kid
+        if page.abandoned:  # the viewer left while the kernel was starting
+            self._abandon_kernel(kid)
+        elif not page.finished:
+            self.streaming[kid] = page
+
+    def finished(self, page: Page) -> None:
+        """``page`` was all sent (or its handler ended): its kernel is an ordinary request kernel again."""
+        page.finished = True
+        if page.kernel_id is not None and self.streaming.get(page.kernel_id) is page:
+            del self.streaming[page.kernel_id]
+
+    def abandon(self, page: Page) -> None:
+        """The viewer closed ``page`` before it was all sent: shut its kernel down (now, or once it is known)."""
+        if page.abandoned or page.finished:
+            return
+        page.abandoned = True
+        if page.task is not None:  # normally it ends once the kernel is gone; if Voila hangs, stop it
+            asyncio.get_running_loop().call_later(ABANDONED_GRACE, _cancel_unless_done, page.task)
+        if page.kernel_id is not None:
+            if self.streaming.get(page.kernel_id) is page:
+                del self.streaming[page.kernel_id]
+            self._abandon_kernel(page.kernel_id)
+
+    def _abandon_kernel(self, kid: str) -> None:
+        log = getattr(self.manager, "log", None) or logging.getLogger("workbench.serve")  # the server's log
+        log.info("page closed before it was all sent: shutting down kernel %s", kid)
+        if len(self.abandoned) > 1000 and self.manager is not None:
+            self.abandoned &= set(self.manager.list_kernel_ids())
+        self.abandoned.add(kid)
+        self._shutdown_soon(kid)
+
+    def sweep(self) -> None:
+        """Abandon the pages still being sent whose viewer has closed the connection (seen on the socket)."""
+        for page in list(self.streaming.values()):
+            if connection_gone(page.connection):
+                self.abandon(page)
 
     # ----- what runs ---------------------------------------------------------------------------------
     def _pooled(self) -> set[str]:
@@ -111,6 +214,7 @@ class KernelBudget:
         and ``reclaimable``."""
         if self.manager is None:
             return {"total": 0, "request": 0, "pooled": 0, "ready": 0, "reclaimable": 0}
+        self.sweep()
         return {"total": len(self.manager.list_kernel_ids()), "request": len(self.request_kernels()),
                 "pooled": len(self._pooled()), "ready": self.ready(), "reclaimable": len(self.reclaimable())}
 
@@ -119,6 +223,7 @@ class KernelBudget:
         """Whether one more request kernel fits, reclaiming (in the background) what is needed."""
         if self.manager is None:
             return True
+        self.sweep()
         free = self.max_kernels - len(self.request_kernels())
         if free > 0:
             return True
@@ -133,6 +238,7 @@ class KernelBudget:
         """Whether ``client`` may start one more kernel (at most ``limit``), reclaiming one of its idle ones."""
         if self.manager is None:
             return True
+        self.sweep()
         running = set(self.request_kernels())
         for kid in [k for k in self.owners if k not in running and k not in self._closing]:
             del self.owners[kid]
@@ -160,6 +266,7 @@ class KernelBudget:
 
     async def admit(self) -> None:
         """Before a request kernel starts: reclaim to make room, or raise :class:`KernelCapReached`."""
+        self.sweep()
         if len(self.request_kernels()) < self.max_kernels:
             return
         for kid in self.reclaimable():
@@ -218,11 +325,155 @@ def cap_kernels(budget: KernelBudget) -> None:
                 client = (kwargs.get("env") or {}).get(CLIENT_ENV)
                 if client:
                     budget.owners[kid] = client
+                page = _PAGE.get()
+                if page is not None:
+                    budget.attach(page, kid)
                 return kid
+
+            if hasattr(manager_class, "get_rendered_notebook"):
+                async def get_rendered_notebook(self, *args: Any, **kwargs: Any) -> Any:
+                    """A preheated kernel handed to a request: the page's kernel from now on."""
+                    found = await super().get_rendered_notebook(*args, **kwargs)
+                    page = _PAGE.get()
+                    if page is not None:
+                        budget.attach(page, found[2])  # (render task, rendered cells, kernel id)
+                    return found
 
         return CappedKernelManager
 
     voila.app.voila_kernel_manager_factory = capped_factory
+    watch_pages(budget)
+
+
+#: The budget the patched Voila handler reports to (the server's; set by :func:`watch_pages`).
+_BUDGET: KernelBudget | None = None
+
+
+class _QuietAbandoned(logging.Filter):
+    """Drops the error a cell of an abandoned page logs when its kernel is shut down under it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kid = _RENDERING.get()
+        return not (kid is not None and _BUDGET is not None and kid in _BUDGET.abandoned)
+
+
+_QUIET = _QuietAbandoned()
+
+
+def watch_pages(budget: KernelBudget) -> bool:
+    """Tell ``budget`` which page each request kernel serves, and shut down those of pages closed early.
+
+    Patches Voila's page handler (``voila.tornado.handler.TornadoVoilaHandler``, once per process;
+    later calls only change the budget): ``get`` runs with the request's :class:`Page` (the kernel
+    manager attaches the kernel it starts or hands over to it) and first waits for room when the
+    guard asked it to (``request.workbench_wait``, an async callable answering None or the refusal
+    ``(status, body, headers)``); ``on_connection_close`` abandons the page
+    (:meth:`KernelBudget.abandon`). The notebook renderer's cell generator stops after the cell
+    running when its kernel was abandoned (and a kernel start that fails because of it yields no
+    cell), so the handler ends instead of failing cell after cell or, when the start failed, waiting
+    for ever; a handler not ended :data:`ABANDONED_GRACE` seconds after is cancelled. The errors
+    logged by the cell or start cut short are dropped. True if patched now.
+    """
+    global _BUDGET
+    _BUDGET = budget
+    from voila.notebook_renderer import NotebookRenderer
+    from voila.tornado.handler import TornadoVoilaHandler
+
+    if getattr(TornadoVoilaHandler.get, "_workbench_fix", False):
+        return False
+    original_get = TornadoVoilaHandler.get
+    original_close = TornadoVoilaHandler.on_connection_close
+    original_cells = NotebookRenderer._jinja_cell_generator
+    original_start = NotebookRenderer._jinja_kernel_start
+
+    async def get(self: Any, path: str | None = None) -> Any:
+        page = Page(client=self.request.headers.get(CLIENT_HEADER), connection=self.request.connection)
+        self._workbench_page = page
+        try:
+            wait = getattr(self.request, "workbench_wait", None)
+            if wait is not None:
+                refusal = await wait()
+                if page.abandoned:
+                    return None
+                if refusal is not None:
+                    status, body, headers = refusal
+                    self.set_status(status)
+                    for name, value in headers.items():
+                        self.set_header(name, value)
+                    self.set_header("Content-Type", "text/html; charset=utf-8")
+                    self.set_header("Cache-Control", "no-store")
+                    self.finish(body)
+                    return None
+            token = _PAGE.set(page)
+            try:
+                page.task = asyncio.ensure_future(original_get(self, path))  # with the page in its context
+            finally:
+                _PAGE.reset(token)
+            try:
+                return await page.task
+            except asyncio.CancelledError:
+                if page.abandoned and page.task.cancelled():  # stopped after ABANDONED_GRACE
+                    return None
+                raise
+        finally:
+            if _BUDGET is not None:
+                _BUDGET.finished(page)
+            else:
+                page.finished = True
+
+    def on_connection_close(self: Any) -> None:
+        original_close(self)
+        page = getattr(self, "_workbench_page", None)
+        if page is not None and _BUDGET is not None:
+            _BUDGET.abandon(page)
+
+    def abandoned(kernel_id: str) -> bool:
+        return _BUDGET is not None and kernel_id in _BUDGET.abandoned
+
+    async def kernel_start(self: Any, nb: Any, kernel_id: str, kernel_future: Any) -> Any:
+        log = getattr(self, "log", None)
+        if isinstance(log, logging.Logger) and _QUIET not in log.filters:
+            log.addFilter(_QUIET)
+        token = _RENDERING.set(kernel_id)
+        try:
+            return await original_start(self, nb, kernel_id, kernel_future)
+        except Exception:
+            if abandoned(kernel_id):  # shut down while it started: the cell generator stops at once
+                return kernel_id
+            raise
+        finally:
+            _RENDERING.reset(token)
+
+    async def cell_generator(self: Any, nb: Any, kernel_id: str) -> Any:
+        if abandoned(kernel_id):
+            return
+        cells = original_cells(self, nb, kernel_id)
+        left = False
+        try:
+            while True:
+                token = _RENDERING.set(kernel_id)
+                try:
+                    cell = await cells.__anext__()
+                except StopAsyncIteration:
+                    return
+                finally:
+                    _RENDERING.reset(token)
+                if abandoned(kernel_id):
+                    left = True
+                    break
+                yield cell
+        finally:
+            await cells.aclose()
+        if left:  # what the original does after the last cell
+            with contextlib.suppress(Exception):
+                await self._cleanup_resources()
+
+    get._workbench_fix = True  # type: ignore[attr-defined]
+    TornadoVoilaHandler.get = get  # type: ignore[method-assign]
+    TornadoVoilaHandler.on_connection_close = on_connection_close  # type: ignore[method-assign]
+    NotebookRenderer._jinja_cell_generator = cell_generator  # type: ignore[method-assign]
+    NotebookRenderer._jinja_kernel_start = kernel_start  # type: ignore[method-assign]
+    return True
 
 
 def process_memory_mb(pid: int | None = None) -> float:

@@ -70,6 +70,9 @@ PREHEAT_CONCURRENCY = 1
 #: (Voila's default, 1 s, made the refill's notebook render compete with the page being shown).
 REFILL_DELAY = 20.0
 
+#: Seconds a page waits for room under the kernel caps before its 429 (default ``Limits.room_wait``).
+ROOM_WAIT_ENV = "WORKBENCH_ROOM_WAIT"
+
 #: Kernels of closed pages are shut down after this many idle seconds (checked every CULL_INTERVAL).
 CULL_IDLE_TIMEOUT = 900
 CULL_INTERVAL = 60
@@ -464,7 +467,8 @@ def main(args: argparse.Namespace) -> int:
     ``ip`` (default 127.0.0.1), ``port`` (8866), ``data`` (data folder; default the sample shop; it
     reaches the kernels as ``WORKBENCH_DATA``), ``preheat`` (False: no preheated kernels),
     ``preheat_mode``/``preheat_max``, ``allow_host`` (more host names), ``login`` (require a login on
-    127.0.0.1 too), ``max_kernels``, ``kernels_per_client``, ``reclaim_after``, ``reports`` (the reports root for snapshots;
+    127.0.0.1 too), ``max_kernels``, ``kernels_per_client``, ``reclaim_after``, ``room_wait`` (else
+    :data:`ROOM_WAIT_ENV`), ``reports`` (the reports root for snapshots;
     ``snapshots`` False: none), ``behind_proxy`` (trust X-Forwarded-For/-Proto), ``notebooks``.
     """
     if getattr(args, "action", None) == "passwd":
@@ -496,8 +500,11 @@ def main(args: argparse.Namespace) -> int:
 
     login = bool(getattr(args, "login", False)) or not is_local_address(ip)
     credentials = auth.Credentials(required=login, password=auth.load_password() if login else None)
+    wait = getattr(args, "room_wait", None)
+    wait = os.environ.get(ROOM_WAIT_ENV) if wait is None else wait
     limits = Limits(max_kernels=int(getattr(args, "max_kernels", None) or Limits.max_kernels),
-                    kernels_per_client=int(getattr(args, "kernels_per_client", None) or Limits.kernels_per_client))
+                    kernels_per_client=int(getattr(args, "kernels_per_client", None) or Limits.kernels_per_client),
+                    room_wait=Limits.room_wait if wait in (None, "") else max(0.0, float(wait)))
     index = None
     if getattr(args, "snapshots", True):
         reports = Path(getattr(args, "reports", None) or snapshot.default_reports_root()).expanduser()
