@@ -311,6 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="most live dashboards one client (address) may hold (default 2)")
     p.add_argument("--reclaim-after", type=float, default=30.0,
                    help="seconds a kernel no page is connected to stays before it may be reclaimed (default 30)")
+    p.add_argument("--room-wait", type=float, default=None,
+                   help="seconds a page waits for a free kernel under the caps before it is refused with "
+                        "HTTP 429 (default 10, or $WORKBENCH_ROOM_WAIT)")
     p.add_argument("--notebooks", help=argparse.SUPPRESS)  # a folder of dashboards other than notebooks/ (tests)
     p.add_argument("--password-stdin", action="store_true", help="passwd: read the password from stdin")
     p.set_defaults(func=_cmd_serve)
