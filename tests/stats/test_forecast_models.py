@@ -163,3 +163,30 @@ def test_replenishment_hand_computed():
     assert replenish.replenish(lifted, np.array([3.0]), np.array([150.0]), 9).lead_time_demand[0] == pytest.approx(130)
     with pytest.raises(ValueError, match="service level"):
         replenish.replenish(np.ones((1, 5)), np.ones(1), np.ones(1), 3, 1.2)
+
+
+def test_calendar_design_cut_from_a_kept_span_equals_the_design_computed_afresh():
+    """The design rows of a sub-range, of days after it and of a wider range are the same values as
+    base_features and event_features give for those dates directly; and a choice made with designs kept
+    from earlier calls is the same to the bit as one made with none kept."""
+    dates, y, events, _ = _shop(4)
+    origin = dates[0]
+
+    def direct(d: pd.DatetimeIndex, yearly: int) -> pd.DataFrame:
+        return pd.concat([fc.base_features(d, origin, yearly), fc.event_features(d, events)], axis=1)
+
+    fc._DESIGNS.clear()
+    spans = [dates[:400], dates[100:300], pd.date_range(dates[399] + pd.Timedelta(days=1), periods=56, freq="D"),
+             pd.date_range(dates[0], dates[-1] + pd.Timedelta(days=90), freq="D")]
+    for d in spans:
+        for yearly in (0, 3):
+            pd.testing.assert_frame_equal(fc.calendar_design(d, origin, yearly, events), direct(d, yearly))
+    assert fc._DESIGNS, "the spans were kept"
+    odd = pd.DatetimeIndex([dates[0], dates[2], dates[5]])  # not consecutive: computed as given
+    pd.testing.assert_frame_equal(fc.calendar_design(odd, origin, 2, events), direct(odd, 2))
+
+    warm = fc.choose(y, dates, "D", 56, events, origins=2, only=("calendar",))
+    fc._DESIGNS.clear()
+    cold = fc.choose(y, dates, "D", 56, events, origins=2, only=("calendar",))
+    pd.testing.assert_frame_equal(warm.forecast.frame, cold.forecast.frame, check_exact=True)
+    assert warm.backtest == cold.backtest

@@ -207,6 +207,50 @@ def base_features(dates: pd.DatetimeIndex, origin: pd.Timestamp, yearly: int) ->
     return pd.DataFrame(x, index=dates)
 
 
+def _events_key(events: pd.DataFrame | None) -> tuple:
+    if events is None or len(events) == 0:
+        return ()
+    return tuple((str(k), pd.Timestamp(a).value, pd.Timestamp(b).value)
+                 for k, a, b in zip(events["kind"], events["start"], events["end"]))
+
+
+#: Calendar designs computed so far, by (origin, yearly terms, events): the frame over a span of days. A
+#: backtest fits on prefixes of one history and simulates the days after each: one design of the whole
+#: span serves them all (each row depends only on its own day, the origin and the events).
+_DESIGNS: dict[tuple, pd.DataFrame] = {}
+_DESIGNS_KEPT = 32
+
+
+def calendar_design(dates: pd.DatetimeIndex, origin: pd.Timestamp, yearly: int,
+                    events: pd.DataFrame | None) -> pd.DataFrame:
+    """:func:`base_features` and :func:`event_features` of ``dates`` side by side (the calendar model's design).
+
+    For consecutive midnights the rows are cut from a design of a span already computed for the same
+    origin, yearly terms and events (the same values: every row depends only on its day), the span
+    widened first when ``dates`` reach beyond it. Returns a new frame indexed by ``dates``.
+    """
+    dates = pd.DatetimeIndex(dates)
+    daily = len(dates) > 0 and bool((dates == dates.normalize()).all()) and \
+        bool((np.diff(dates.to_numpy().astype("datetime64[D]").astype(np.int64)) == 1).all())
+    if not daily:
+        return pd.concat([base_features(dates, origin, yearly), event_features(dates, events)], axis=1)
+    key = (pd.Timestamp(origin).value, yearly, _events_key(events))
+    held = _DESIGNS.get(key)
+    if held is None or dates[0] < held.index[0] or dates[-1] > held.index[-1]:
+        lo = dates[0] if held is None else min(dates[0], held.index[0])
+        hi = dates[-1] if held is None else max(dates[-1], held.index[-1])
+        span = pd.date_range(lo, hi, freq="D")
+        held = pd.concat([base_features(span, origin, yearly), event_features(span, events)], axis=1)
+        _DESIGNS.pop(key, None)
+        while len(_DESIGNS) >= _DESIGNS_KEPT:
+            _DESIGNS.pop(next(iter(_DESIGNS)))
+        _DESIGNS[key] = held
+    at = (dates[0] - held.index[0]).days
+    out = held.iloc[at:at + len(dates)].copy()
+    out.index = dates
+    return out
+
+
 @dataclass
 class CalendarModel:
     """A fitted calendar regression: coefficients by column, AR(1) coefficient, residual shocks, the last residual."""
@@ -225,7 +269,7 @@ class CalendarModel:
     beta_chol: np.ndarray | None = field(repr=False, default=None)
 
     def design(self, dates: pd.DatetimeIndex, events: pd.DataFrame | None) -> pd.DataFrame:
-        x = pd.concat([base_features(dates, self.origin, self.yearly), event_features(dates, events)], axis=1)
+        x = calendar_design(dates, self.origin, self.yearly, events)
         return x.reindex(columns=self.columns, fill_value=0.0)
 
     def event_index(self, dates: pd.DatetimeIndex, events: pd.DataFrame | None) -> np.ndarray:
@@ -290,7 +334,7 @@ def fit_calendar(y: np.ndarray, dates: pd.DatetimeIndex, events: pd.DataFrame | 
     n = len(y)
     yearly = 3 if n >= 540 else (2 if n >= 365 else 0)
     origin = dates[0]
-    x = pd.concat([base_features(dates, origin, yearly), event_features(dates, events)], axis=1)
+    x = calendar_design(dates, origin, yearly, events)
     x = x.loc[:, (x != 0).any(axis=0) | x.columns.isin(["const"])]
     z = np.log1p(np.maximum(y, 0.0))
     xm = x.to_numpy()
