@@ -68,13 +68,26 @@ class HybridParams:
     window: int = 90
 
 
+def _unique_rows(*columns: np.ndarray, sizes: tuple[int, ...]) -> np.ndarray:
+    """``np.unique(np.stack(columns), axis=1)`` for non-negative integer columns below ``sizes``: each row
+    coded as one integer (mixed radix, so the codes sort as the rows do), made unique and decoded."""
+    key = np.zeros(len(columns[0]), np.int64)
+    for col, size in zip(columns, sizes):
+        key = key * int(size) + col.astype(np.int64)
+    key = np.unique(key)
+    out = np.empty((len(columns), len(key)), np.int64)
+    for j in range(len(columns) - 1, -1, -1):
+        key, out[j] = np.divmod(key, int(sizes[j]))
+    return out
+
+
 def holdout_targets(lines: Lines, cutoff: int, end: int) -> tuple[np.ndarray, list[np.ndarray]]:
     """Customers who bought on or before ``cutoff`` and again in (``cutoff``, ``end``], and for each the
     distinct items bought in that window (the targets a recommender made at ``cutoff`` should hit)."""
     seen = np.zeros(lines.n_customers, bool)
     seen[lines.customer[lines.day <= cutoff]] = True
     later = (lines.day > cutoff) & (lines.day <= end) & seen[lines.customer]
-    pairs = np.unique(np.stack([lines.customer[later], lines.item[later]]), axis=1)
+    pairs = _unique_rows(lines.customer[later], lines.item[later], sizes=(lines.n_customers, lines.n_items))
     if pairs.size == 0:
         return np.zeros(0, np.int64), []
     cust, start = np.unique(pairs[0], return_index=True)
@@ -88,9 +101,12 @@ def _recent_popularity(lines: Lines, cutoff: int, window: int) -> np.ndarray:
     if not sel.any():
         sel = lines.day <= cutoff
     pop = np.zeros((lines.n_channels + 1, lines.n_items))
-    pairs = np.unique(np.stack([lines.channel[sel], lines.customer[sel], lines.item[sel]]), axis=1)
-    np.add.at(pop, (pairs[0], pairs[2]), 1.0)
-    np.add.at(pop, (np.full(pairs.shape[1], lines.n_channels), pairs[2]), 1.0)
+    pairs = _unique_rows(lines.channel[sel], lines.customer[sel], lines.item[sel],
+                         sizes=(lines.n_channels, lines.n_customers, lines.n_items))
+    # distinct buyers are whole numbers: counting them by bincount is exact
+    pop[:-1] += np.bincount(pairs[0] * lines.n_items + pairs[2],
+                            minlength=lines.n_channels * lines.n_items).reshape(lines.n_channels, lines.n_items)
+    pop[-1] += np.bincount(pairs[2], minlength=lines.n_items)
     return pop
 
 
@@ -125,7 +141,7 @@ def buy_again_scores(lines: Lines, cutoff: int, customers: np.ndarray, tau: floa
 def _cooccurrence(lines: Lines, cutoff: int) -> np.ndarray:
     """Cosine similarity of items over the customers who bought them up to ``cutoff`` (diagonal zero)."""
     sel = lines.day <= cutoff
-    pairs = np.unique(np.stack([lines.customer[sel], lines.item[sel]]), axis=1)
+    pairs = _unique_rows(lines.customer[sel], lines.item[sel], sizes=(lines.n_customers, lines.n_items))
     if pairs.size == 0:
         return np.zeros((lines.n_items, lines.n_items))
     from scipy import sparse
