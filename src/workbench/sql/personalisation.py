@@ -219,3 +219,50 @@ def purchase_lines(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), 
               WHERE i.is_valid AND {chan} AND i.order_date <= $as_of AND i.order_date > $since
                 AND i.customer_id IS NOT NULL"""
     return engine.query(ds, sql, {**params, "as_of": as_of, "since": as_of - dt.timedelta(days=days)})
+
+
+def labelled_features(ds: Dataset, cutoffs: list[tuple[dt.date, int]], horizon: int, window_days: int = 365,
+                      channels: tuple[str, ...] = ()) -> pd.DataFrame:
+    """:func:`customer_features` at several cutoffs in one statement, each with its purchase label.
+
+    ``cutoffs``: (``as_of``, ``sample_mod``) pairs. One row per cutoff and customer, the columns of
+    :func:`customer_features` but ``top_channel`` (no model term reads it) after ``cut`` (the pair's
+    position in ``cutoffs``), and ``bought``: whether the
+    customer has a valid order (in ``channels``) after ``as_of`` and up to ``as_of`` + ``horizon`` days
+    (:func:`buyers_between`). Ordered by ``cut`` and ``customer_id``; each cutoff's rows are the ones
+    :func:`customer_features` returns for it."""
+    chan, params = _channels(channels, "o.channel")
+    rows = []
+    for j, (as_of, mod) in enumerate(cutoffs):
+        rows.append(f"SELECT {j} AS cut, CAST($a{j} AS DATE) AS as_of, CAST($l{j} AS DATE) AS lo, "
+                    f"CAST($e{j} AS DATE) AS label_end, $m{j} AS mod")
+        params.update({f"a{j}": as_of, f"l{j}": as_of - dt.timedelta(days=window_days - 1),
+                       f"e{j}": as_of + dt.timedelta(days=horizon), f"m{j}": max(int(mod), 1)})
+    has_cat = ds.has("order_items") and ds.has("products", ["category"])
+    cats = ("LEFT JOIN (SELECT c.cut, i.customer_id, count(DISTINCT p.category) AS categories FROM items_cny i "
+            "JOIN products p USING (product_id) JOIN cuts c ON i.order_date BETWEEN c.lo AND c.as_of "
+            "WHERE i.is_valid AND (c.mod = 1 OR hash(i.customer_id) % c.mod = 0) "
+            "GROUP BY 1, 2) cat ON cat.cut = agg.cut AND cat.customer_id = agg.customer_id") if has_cat else ""
+    sql = f"""
+        WITH cuts AS ({' UNION ALL '.join(rows)}),
+        o AS (SELECT c.cut, c.as_of, c.lo, o.customer_id, o.order_date, o.gmv_cny, o.discount_cny, o.gross_cny
+              FROM orders_cny o JOIN cuts c ON o.order_date <= c.as_of
+              WHERE o.is_valid AND {chan} AND (c.mod = 1 OR hash(o.customer_id) % c.mod = 0)),
+        agg AS (
+            SELECT cut, customer_id, date_diff('day', max(order_date), max(as_of)) AS recency_days,
+                   count(CASE WHEN order_date >= lo THEN 1 END) AS orders_365d,
+                   COALESCE(sum(CASE WHEN order_date >= lo THEN gmv_cny END), 0) AS gmv_365d,
+                   COALESCE(sum(CASE WHEN order_date >= lo THEN discount_cny END)
+                            / nullif(sum(CASE WHEN order_date >= lo THEN gross_cny END), 0), 0) AS discount_share,
+                   date_diff('day', min(order_date), max(as_of)) AS tenure_days,
+                   count(CASE WHEN order_date > as_of - INTERVAL 90 DAY THEN 1 END) AS orders_90d
+            FROM o GROUP BY 1, 2
+        ),
+        buyers AS (SELECT DISTINCT c.cut, o.customer_id FROM orders_cny o
+                   JOIN cuts c ON o.order_date > c.as_of AND o.order_date <= c.label_end
+                   WHERE o.is_valid AND {chan})
+        SELECT agg.*{', COALESCE(cat.categories, 0) AS categories' if has_cat else ', 1 AS categories'},
+               b.customer_id IS NOT NULL AS bought
+        FROM agg {cats} LEFT JOIN buyers b ON b.cut = agg.cut AND b.customer_id = agg.customer_id
+        WHERE orders_365d > 0 ORDER BY agg.cut, agg.customer_id"""
+    return engine.query(ds, sql, params)

@@ -68,13 +68,26 @@ class HybridParams:
     window: int = 90
 
 
+def _unique_rows(*columns: np.ndarray, sizes: tuple[int, ...]) -> np.ndarray:
+    """``np.unique(np.stack(columns), axis=1)`` for non-negative integer columns below ``sizes``: each row
+    coded as one integer (mixed radix, so the codes sort as the rows do), made unique and decoded."""
+    key = np.zeros(len(columns[0]), np.int64)
+    for col, size in zip(columns, sizes):
+        key = key * int(size) + col.astype(np.int64)
+    key = np.unique(key)
+    out = np.empty((len(columns), len(key)), np.int64)
+    for j in range(len(columns) - 1, -1, -1):
+        key, out[j] = np.divmod(key, int(sizes[j]))
+    return out
+
+
 def holdout_targets(lines: Lines, cutoff: int, end: int) -> tuple[np.ndarray, list[np.ndarray]]:
     """Customers who bought on or before ``cutoff`` and again in (``cutoff``, ``end``], and for each the
     distinct items bought in that window (the targets a recommender made at ``cutoff`` should hit)."""
     seen = np.zeros(lines.n_customers, bool)
     seen[lines.customer[lines.day <= cutoff]] = True
     later = (lines.day > cutoff) & (lines.day <= end) & seen[lines.customer]
-    pairs = np.unique(np.stack([lines.customer[later], lines.item[later]]), axis=1)
+    pairs = _unique_rows(lines.customer[later], lines.item[later], sizes=(lines.n_customers, lines.n_items))
     if pairs.size == 0:
         return np.zeros(0, np.int64), []
     cust, start = np.unique(pairs[0], return_index=True)
@@ -88,9 +101,12 @@ def _recent_popularity(lines: Lines, cutoff: int, window: int) -> np.ndarray:
     if not sel.any():
         sel = lines.day <= cutoff
     pop = np.zeros((lines.n_channels + 1, lines.n_items))
-    pairs = np.unique(np.stack([lines.channel[sel], lines.customer[sel], lines.item[sel]]), axis=1)
-    np.add.at(pop, (pairs[0], pairs[2]), 1.0)
-    np.add.at(pop, (np.full(pairs.shape[1], lines.n_channels), pairs[2]), 1.0)
+    pairs = _unique_rows(lines.channel[sel], lines.customer[sel], lines.item[sel],
+                         sizes=(lines.n_channels, lines.n_customers, lines.n_items))
+    # distinct buyers are whole numbers: counting them by bincount is exact
+    pop[:-1] += np.bincount(pairs[0] * lines.n_items + pairs[2],
+                            minlength=lines.n_channels * lines.n_items).reshape(lines.n_channels, lines.n_items)
+    pop[-1] += np.bincount(pairs[2], minlength=lines.n_items)
     return pop
 
 
@@ -125,23 +141,90 @@ def buy_again_scores(lines: Lines, cutoff: int, customers: np.ndarray, tau: floa
 def _cooccurrence(lines: Lines, cutoff: int) -> np.ndarray:
     """Cosine similarity of items over the customers who bought them up to ``cutoff`` (diagonal zero)."""
     sel = lines.day <= cutoff
-    pairs = np.unique(np.stack([lines.customer[sel], lines.item[sel]]), axis=1)
+    pairs = _unique_rows(lines.customer[sel], lines.item[sel], sizes=(lines.n_customers, lines.n_items))
     if pairs.size == 0:
         return np.zeros((lines.n_items, lines.n_items))
+    from scipy import sparse
+
     cust, inv = np.unique(pairs[0], return_inverse=True)
-    basket = np.zeros((len(cust), lines.n_items), np.float32)
-    basket[inv, pairs[1]] = 1.0
-    co = (basket.T @ basket).astype(float)
+    basket = sparse.csr_matrix((np.ones(pairs.shape[1], np.int64), (inv, pairs[1])),
+                               shape=(len(cust), lines.n_items))
+    co = (basket.T @ basket).toarray().astype(float)   # customers who bought both: whole numbers, exact
     norm = np.sqrt(np.diag(co))
     co = co / np.maximum(np.outer(norm, norm), 1e-12)
     np.fill_diagonal(co, 0.0)
     return co
 
 
-def hybrid_scores(lines: Lines, cutoff: int, customers: np.ndarray, params: HybridParams = HybridParams(),
-                  co: np.ndarray | None = None) -> np.ndarray:
-    """Hybrid scores (test customers x items) as of ``cutoff``; see the module docstring."""
-    pop = _recent_popularity(lines, cutoff, params.window) + 0.5        # every item keeps a little mass
+@dataclass(eq=False)
+class _HybridParts:
+    """The pieces of :func:`hybrid_scores` that do not depend on ``m``, ``beta``, ``gamma`` or ``omega``
+    (they depend on the lines, ``cutoff``, the customers, ``tau``, ``window`` and the co-purchase matrix),
+    so that :func:`tune_hybrid` computes them once for its whole grid. Scores built from them are the
+    same numbers :func:`hybrid_scores` returns, computed by the same operations in the same order."""
+
+    lines: Lines
+    cutoff: int
+    cat: np.ndarray
+    within: np.ndarray
+    cat_mix: np.ndarray
+    own: np.ndarray
+    chan_mix: np.ndarray
+    n_lines: np.ndarray
+    own_cat: np.ndarray
+    co: np.ndarray | None
+    _log_own: np.ndarray | None = None
+    _log_co: np.ndarray | None = None
+    _by_omega: dict | None = None
+    _log_base: dict | None = None
+
+    def log_own(self) -> np.ndarray:
+        if self._log_own is None:
+            self._log_own = np.log1p(self.own)
+        return self._log_own
+
+    def log_co(self) -> np.ndarray:
+        if self._log_co is None:
+            co = _cooccurrence(self.lines, self.cutoff) if self.co is None else self.co
+            self._log_co = np.log1p(self.own @ co)
+        return self._log_co
+
+    def mixes(self, omega: float) -> tuple[np.ndarray, np.ndarray]:
+        """(prior category mix, mix @ within) for the channel weight ``omega``."""
+        if self._by_omega is None:
+            self._by_omega = {}
+        if omega not in self._by_omega:
+            n_lines = self.n_lines
+            # weight omega on the customer's own channels, the rest (and all of it without history) on all channels
+            mix = np.hstack([omega * self.chan_mix, 1 - omega + omega * (n_lines == 0)])
+            self._by_omega[omega] = (mix @ self.cat_mix, mix @ self.within)
+        return self._by_omega[omega]
+
+    def log_base(self, m: float, omega: float) -> np.ndarray:
+        """log(theta[:, category] * p(item | category, customer's channels)); kept per (m, omega)."""
+        if self._log_base is None:
+            self._log_base = {}
+        if (m, omega) not in self._log_base:
+            prior_cat, mixed_within = self.mixes(omega)
+            own_cat = self.own_cat
+            theta = (own_cat + m * prior_cat) / (own_cat.sum(1, keepdims=True) + m)
+            base = theta[:, self.cat] * mixed_within
+            self._log_base[(m, omega)] = np.log(np.maximum(base, 1e-300))
+        return self._log_base[(m, omega)]
+
+    def scores(self, params: HybridParams) -> np.ndarray:
+        score = self.log_base(params.m, params.omega).copy()
+        if params.beta:
+            score += params.beta * self.log_own()
+        if params.gamma:
+            score += params.gamma * self.log_co()
+        return score
+
+
+def _hybrid_parts(lines: Lines, cutoff: int, customers: np.ndarray, tau: float, window: int,
+                  co: np.ndarray | None = None) -> _HybridParts:
+    """The weight-free pieces of the hybrid scores (see :class:`_HybridParts`)."""
+    pop = _recent_popularity(lines, cutoff, window) + 0.5        # every item keeps a little mass
     cat = lines.item_category
     k = lines.n_categories
     cat_pop = np.zeros((pop.shape[0], k))
@@ -149,46 +232,89 @@ def hybrid_scores(lines: Lines, cutoff: int, customers: np.ndarray, params: Hybr
         cat_pop[:, c] = pop[:, cat == c].sum(1)
     within = pop / cat_pop[:, cat]                                      # p(item | category, channel)
     cat_mix = cat_pop / cat_pop.sum(1, keepdims=True)                   # p(category | channel)
-    own, chan = _own(lines, cutoff, customers, params.tau)
+    own, chan = _own(lines, cutoff, customers, tau)
     n_lines = chan.sum(1, keepdims=True)
-    mix = np.where(n_lines > 0, chan / np.maximum(n_lines, 1), 0.0)     # the customer's channel shares
-    # weight omega on the customer's own channels, the rest (and all of it without history) on all channels
-    mix = np.hstack([params.omega * mix, 1 - params.omega + params.omega * (n_lines == 0)])
-    prior_cat = mix @ cat_mix
+    chan_mix = np.where(n_lines > 0, chan / np.maximum(n_lines, 1), 0.0)     # the customer's channel shares
     own_cat = np.zeros((len(customers), k))
     for c in range(k):
         own_cat[:, c] = (own[:, cat == c] > 0).sum(1)                  # distinct items bought per category
-    theta = (own_cat + params.m * prior_cat) / (own_cat.sum(1, keepdims=True) + params.m)
-    base = theta[:, cat] * (mix @ within)
-    score = np.log(np.maximum(base, 1e-300))
-    if params.beta:
-        score += params.beta * np.log1p(own)
-    if params.gamma:
-        co = _cooccurrence(lines, cutoff) if co is None else co
-        score += params.gamma * np.log1p(own @ co)
-    return score
+    return _HybridParts(lines, cutoff, cat, within, cat_mix, own, chan_mix, n_lines, own_cat, co)
+
+
+def hybrid_scores(lines: Lines, cutoff: int, customers: np.ndarray, params: HybridParams = HybridParams(),
+                  co: np.ndarray | None = None) -> np.ndarray:
+    """Hybrid scores (test customers x items) as of ``cutoff``; see the module docstring."""
+    return _hybrid_parts(lines, cutoff, customers, params.tau, params.window, co).scores(params)
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` highest scores per row, best first (ties broken by the lower item index)."""
+    """Indices of the ``k`` highest scores per row, best first (ties broken by the lower item index).
+
+    The same lists as a stable argsort of ``-scores`` (which it falls back to when a score is nan): the
+    k-th highest score of each row is found by a partition, and only the items scoring at least that
+    much are sorted (by score, then item index)."""
     k = min(k, scores.shape[1])
-    idx = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    return idx
+    n, width = scores.shape
+    if k == 0 or n == 0 or 4 * k >= width or np.isnan(scores).any():
+        return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    neg = -scores
+    kth = np.partition(neg, k - 1, axis=1)[:, k - 1:k]
+    row, col = np.nonzero(neg <= kth)                      # at least k per row; more only with ties at the k-th
+    order = np.lexsort((col, neg[row, col], row))
+    counts = np.bincount(row, minlength=n)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    take = (first[:, None] + np.arange(k)).ravel()
+    return col[order[take]].reshape(n, k)
 
 
-def ranking_metrics(recs: np.ndarray, targets: list[np.ndarray]) -> dict[str, np.ndarray]:
+@dataclass(frozen=True, eq=False)
+class _CodedTargets:
+    """Target lists coded for :func:`ranking_metrics`: each (customer row, item) pair as one integer."""
+
+    sizes: np.ndarray
+    keys: np.ndarray       # sorted
+    width: int
+
+
+def _code_targets(targets: list[np.ndarray], width: int = 0) -> _CodedTargets:
+    n = len(targets)
+    sizes = np.fromiter((len(t) for t in targets), np.int64, n)
+    flat = np.concatenate([np.asarray(t, np.int64) for t in targets]) if n else np.zeros(0, np.int64)
+    width = max(int(width), int(flat.max(initial=0)) + 1)
+    return _CodedTargets(sizes, np.sort(np.repeat(np.arange(n, dtype=np.int64), sizes) * width + flat), width)
+
+
+def ranking_metrics(recs: np.ndarray, targets: list[np.ndarray] | _CodedTargets) -> dict[str, np.ndarray]:
     """Per customer: ``hit`` (any target in the list), ``recall`` (share of the targets in the list) and
-    ``ndcg`` (binary relevance, log2 discount) of the ranked lists ``recs`` against ``targets``."""
+    ``ndcg`` (binary relevance, log2 discount) of the ranked lists ``recs`` against ``targets``.
+
+    One pass over all customers: each (customer, item) pair is coded as one integer and the ranked
+    pairs are looked up among the target pairs (a target list holds distinct items)."""
+    recs = np.asarray(recs)
     k = recs.shape[1]
     disc = 1 / np.log2(np.arange(2, k + 2))
-    hit, recall, ndcg = (np.zeros(len(targets)) for _ in range(3))
-    for j, t in enumerate(targets):
-        rel = np.isin(recs[j], t)
-        hit[j] = rel.any()
-        recall[j] = rel.sum() / len(t)
-        ideal = disc[:min(len(t), k)].sum()
-        ndcg[j] = (disc * rel).sum() / ideal
-    return {"hit": hit, "recall": recall, "ndcg": ndcg}
+    coded = targets if isinstance(targets, _CodedTargets) else _code_targets(targets)
+    if int(recs.max(initial=0)) >= coded.width:
+        coded = _recode(coded, int(recs.max()) + 1)
+    sizes, keys, n = coded.sizes, coded.keys, len(coded.sizes)
+    if n == 0:
+        return {"hit": np.zeros(0), "recall": np.zeros(0), "ndcg": np.zeros(0)}
+    rec_keys = np.arange(n, dtype=np.int64)[:, None] * coded.width + recs[:n].astype(np.int64)
+    if len(keys):
+        pos = np.minimum(np.searchsorted(keys, rec_keys), len(keys) - 1)
+        rel = keys[pos] == rec_keys
+    else:
+        rel = np.zeros(rec_keys.shape, bool)
+    ideal = np.array([disc[:j].sum() for j in range(k + 1)])[np.minimum(sizes, k)]
+    with np.errstate(divide="ignore", invalid="ignore"):     # an empty target list: nan, as before
+        recall = rel.sum(1) / sizes
+        ndcg = (disc * rel).sum(1) / ideal
+    return {"hit": rel.any(1).astype(float), "recall": recall, "ndcg": ndcg}
+
+
+def _recode(coded: _CodedTargets, width: int) -> _CodedTargets:
+    row, item = np.divmod(coded.keys, coded.width)
+    return _CodedTargets(coded.sizes, np.sort(row * width + item), width)
 
 
 def tune_hybrid(lines: Lines, cutoff: int, horizon: int, k: int = 10,
@@ -209,12 +335,15 @@ def tune_hybrid(lines: Lines, cutoff: int, horizon: int, k: int = 10,
         cust, targets = cust[pick], [targets[i] for i in pick]
     co = _cooccurrence(lines, inner)
     simple = HybridParams(m=max(grid["m"]), beta=0.0, gamma=0.0, omega=0.0)   # the bestseller list: the fallback
+    # the pieces that no weight of the grid changes (popularity, own purchases, co-purchase) once for all of it
+    parts = _hybrid_parts(lines, inner, cust, simple.tau, simple.window, co)
+    coded = _code_targets(targets, lines.n_items)
     hits = {}
     for m, beta, gamma, omega in itertools.product(grid["m"], grid["beta"], grid["gamma"], grid["omega"]):
         p = HybridParams(m=m, beta=beta, gamma=gamma, omega=omega)
-        hits[p] = ranking_metrics(top_k(hybrid_scores(lines, inner, cust, p, co), k), targets)["hit"]
+        hits[p] = ranking_metrics(top_k(parts.scores(p), k), coded)["hit"]
     if simple not in hits:
-        hits[simple] = ranking_metrics(top_k(hybrid_scores(lines, inner, cust, simple, co), k), targets)["hit"]
+        hits[simple] = ranking_metrics(top_k(parts.scores(simple), k), coded)["hit"]
     best = max(hits, key=lambda p: (hits[p].sum(), p == simple))
     # one-standard-error rule: keep the bestseller list unless the richer scorer beats it beyond the split's noise
     gain = paired_difference(int((hits[best] > hits[simple]).sum()), int((hits[simple] > hits[best]).sum()),

@@ -58,7 +58,10 @@ def customer_features(ds: Dataset, as_of: dt.date, window_days: int = 365, chann
     Columns of :func:`workbench.sql.personalisation.customer_features` and the log features of
     :data:`FEATURES`.
     """
-    out = q.customer_features(ds, as_of, window_days, channels, sample_mod)
+    return _log_features(q.customer_features(ds, as_of, window_days, channels, sample_mod))
+
+
+def _log_features(out: pd.DataFrame) -> pd.DataFrame:
     return out.assign(log_recency=np.log1p(out["recency_days"].astype(float)),
                       log_orders=np.log(out["orders_365d"].astype(float).clip(lower=1)),
                       log_gmv=np.log1p(out["gmv_365d"].astype(float)),
@@ -333,17 +336,32 @@ PROPENSITY_FEATURES = ("log_recency", "log_orders", "log_gmv", "discount_share",
                        "log_recency_sq", "recency_x_orders")
 
 
-def _propensity_frame(ds: Dataset, cutoff: dt.date, horizon: int, channels: tuple[str, ...],
-                      sample_mod: int, label: bool) -> pd.DataFrame:
-    feat = customer_features(ds, cutoff, channels=channels, sample_mod=sample_mod)
-    feat = feat.assign(log_orders_90d=np.log1p(feat["orders_90d"].astype(float)),
+def _propensity_terms(feat: pd.DataFrame) -> pd.DataFrame:
+    return feat.assign(log_orders_90d=np.log1p(feat["orders_90d"].astype(float)),
                        # the purchase rate falls off with recency faster than a log-linear term allows
                        log_recency_sq=feat["log_recency"] ** 2,
                        recency_x_orders=feat["log_recency"] * feat["log_orders"])
+
+
+def _propensity_frame(ds: Dataset, cutoff: dt.date, horizon: int, channels: tuple[str, ...],
+                      sample_mod: int, label: bool) -> pd.DataFrame:
+    feat = _propensity_terms(customer_features(ds, cutoff, channels=channels, sample_mod=sample_mod))
     if label:
         buyers = q.buyers_between(ds, cutoff, cutoff + dt.timedelta(days=horizon), channels)
         feat["bought"] = feat["customer_id"].isin(set(buyers)).astype(int)
     return feat
+
+
+def _propensity_frames(ds: Dataset, cutoffs: list[tuple[dt.date, int]], horizon: int,
+                       channels: tuple[str, ...]) -> list[pd.DataFrame]:
+    """``_propensity_frame(ds, cutoff, horizon, channels, mod, True)`` for each (cutoff, mod) of
+    ``cutoffs``, from one statement (:func:`workbench.sql.personalisation.labelled_features`), without
+    the ``top_channel`` column (no model term reads it)."""
+    both = q.labelled_features(ds, cutoffs, horizon, channels=channels)
+    bought = both.pop("bought").astype(bool).astype(int)
+    both = _propensity_terms(_log_features(both)).assign(bought=bought)
+    cut = both.pop("cut").to_numpy()
+    return [both[cut == j].reset_index(drop=True) for j in range(len(cutoffs))]
 
 
 @dataclass
@@ -404,18 +422,23 @@ def propensity(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), hori
     n_all = q.active_customers(ds, train_cut - dt.timedelta(days=364), as_of)
     mod = max(1, math.ceil(n_all / max_rows))
     train_mod = max(1, math.ceil(n_all * stack / max_rows))
-    # training stacks several monthly cutoffs so that no single season (a campaign month) sets the base rate
-    train = pd.concat([_propensity_frame(ds, train_cut - dt.timedelta(days=horizon * i), horizon, channels,
-                                         train_mod, True) for i in range(stack)], ignore_index=True)
-    test = _propensity_frame(ds, test_cut, horizon, channels, mod, True)
+    # training stacks several monthly cutoffs so that no single season (a campaign month) sets the base rate;
+    # their frames, the hold-out's and the two seasonal checks' come from one statement
+    cuts = [(train_cut - dt.timedelta(days=horizon * i), train_mod) for i in range(stack)] + [(test_cut, mod)]
+    first = q.first_order_date(ds)
+    seasonal = [c for c in (test_cut, as_of) if _has_year(first, c, horizon)]
+    frames = _propensity_frames(ds, cuts + [(c - dt.timedelta(days=364), mod) for c in seasonal], horizon, channels)
+    train = pd.concat(frames[:stack], ignore_index=True)
+    test = frames[stack]
+    past = dict(zip(seasonal, frames[stack + 1:]))
     if len(train) < 200 or train["bought"].sum() < 20 or len(test) < 100 or test["bought"].sum() < 10:
         raise EmptyPeriodError("too few customers or buyers to fit a purchase-propensity model for this selection")
     cols = [c for c in PROPENSITY_FEATURES if train[c].std() > 0 and test[c].std() > 0]
     model = pm.fit_logit(train[cols], train["bought"])
-    shift_test = _seasonal_shift(ds, model, cols, test_cut, horizon, channels, mod)
+    shift_test = _seasonal_shift(ds, model, cols, test_cut, horizon, channels, mod, past.get(test_cut))
     p_test = pm.shifted(pm.predict(model, test[cols]), shift_test)
     final = pm.fit_logit(test[cols], test["bought"])
-    shift_now = _seasonal_shift(ds, final, cols, as_of, horizon, channels, mod)
+    shift_now = _seasonal_shift(ds, final, cols, as_of, horizon, channels, mod, past.get(as_of))
     now = _propensity_frame(ds, as_of, horizon, channels, 1, False)
     now = now.assign(p_purchase_30d=pm.shifted(pm.predict(final, now[cols]), shift_now))
     return Propensity(model, pm.odds_ratios(model, cols, level), pm.auc(test["bought"], p_test, level),
@@ -424,17 +447,23 @@ def propensity(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), hori
                       seasonal_shift=shift_test)
 
 
+def _has_year(first: dt.date | None, cutoff: dt.date, horizon: int) -> bool:
+    """Whether the data reach back to the window a year before ``cutoff`` (see :func:`_seasonal_shift`)."""
+    return first is not None and cutoff - dt.timedelta(days=364) - dt.timedelta(days=horizon) >= first
+
+
 def _seasonal_shift(ds: Dataset, model, cols: list[str], cutoff: dt.date, horizon: int, channels: tuple[str, ...],
-                    mod: int) -> float:
+                    mod: int, past: pd.DataFrame | None = None) -> float:
     """The logit shift that makes ``model`` match the purchase rate of the same ``horizon`` days a year
     before ``cutoff`` (features a year earlier, labels known before the cutoff): campaign months buy more
     than quiet ones, and a model trained over several months predicts their average. 0 without a year of
-    history (fewer than 100 customers or 10 buyers then)."""
+    history (fewer than 100 customers or 10 buyers then). ``past``: the labelled frame a year before
+    ``cutoff`` when the caller has it already (``_propensity_frame(ds, year_ago, horizon, channels, mod, True)``)."""
     year_ago = cutoff - dt.timedelta(days=364)
-    first = q.first_order_date(ds)
-    if first is None or year_ago - dt.timedelta(days=horizon) < first:
+    if not _has_year(q.first_order_date(ds), cutoff, horizon):
         return 0.0
-    past = _propensity_frame(ds, year_ago, horizon, channels, mod, True)
+    if past is None:
+        past = _propensity_frame(ds, year_ago, horizon, channels, mod, True)
     if len(past) < 100 or past["bought"].sum() < 10:
         return 0.0
     return pm.intercept_shift(pm.predict(model, past[cols]), float(past["bought"].mean()))
