@@ -40,8 +40,10 @@ BREAKDOWN_NEEDS: dict[str, dict[str, list[str]]] = queries.DIMENSIONS
 
 
 def kpis(ds: Dataset, f: Filters, keys: tuple[str, ...] = TABLE_KPIS, level: float = 0.95) -> dict[str, kpi_mod.Kpi]:
-    """The registry KPIs ``keys`` that the data can feed, by key (:func:`workbench.topics.kpi.kpi`)."""
-    return {k: kpi_mod.kpi(ds, f, k, level) for k in keys if not ds.missing(registry.metric(k).needs)}
+    """The registry KPIs ``keys`` that the data can feed, by key (:func:`workbench.topics.kpi.kpi`; read
+    together, period and comparison, as :func:`workbench.topics.kpi.kpis` does)."""
+    fed = [k for k in keys if not ds.missing(registry.metric(k).needs)]
+    return {k.key: k for k in kpi_mod.kpis(ds, f, fed, level)} if fed else {}
 
 
 def kpi_table(ds: Dataset, f: Filters, level: float = 0.95) -> pd.DataFrame:
