@@ -269,13 +269,20 @@ def campaign_context(ds: Dataset, f: Filters, level: float = 0.95) -> CampaignCo
     cur, prev = _window_days(ds, f.start, f.end), _window_days(ds, cmp_f.start, cmp_f.end)
     uneven = len(cur) != len(prev)
     reads = _Reads(ds)  # the like-for-like KPIs read the same days again: each statement runs once
+    keys = [k for k in LIKE_FOR_LIKE if not ds.missing(registry.metric(k).needs)]
+    windows = [f, cmp_f]
+    if uneven:  # and the same weekdays a year before, for against_last_year
+        cs, ce = compare_window(f.start, f.end, "last_year")
+        windows.append(replace(f, compare="last_year", compare_start=cs, compare_end=ce).comparison())
+    for window in windows:  # every metric of a window in one statement per group (metrics.many)
+        if window is not None:
+            reads.prefetch(window, keys if uneven else ["gmv"])
     cur_share = _share_on(reads.daily(f, "gmv"), cur)
     prev_share = _share_on(reads.daily(cmp_f, "gmv"), prev)
     without: dict[str, Kpi] = {}
     last: dict[str, Kpi] = {}
     if uneven:
         skip = list(cur["date"]) + list(prev["date"])
-        keys = [k for k in LIKE_FOR_LIKE if not ds.missing(registry.metric(k).needs)]
         without = {k: excluding_days(reads, f, k, skip, level) for k in keys}
         last = {k: against_last_year(reads, f, k, level) for k in keys}
         last = {k: v for k, v in last.items() if v.status != "none" or v.reason != "comparison_empty"}
