@@ -130,3 +130,21 @@ def test_holiday_days_are_left_out_and_the_price_index_is_a_control_not_a_channe
     assert m.channels == ["a", "b"]
     assert not m.daily.loc[data["holiday"].to_numpy(), "used"].any()
     assert m.daily.loc[~data["holiday"].to_numpy(), "used"].all()
+
+
+def test_response_curve_bands_are_the_quantiles_of_every_draws_steady_response():
+    """The curves' bands, computed for all draws at once, are the 2.5% and 97.5% quantiles of
+    steady_response over the posterior draws one at a time (the same numbers, to the bit)."""
+    m = R.fit_response(synth(2))
+    curves = R.response_curves(m, points=6)
+    draws = m.draws(300)
+    for j, c in enumerate(m.channels):
+        mine = curves[curves["marketing_channel"] == c]
+        assert len(mine) == 6 and mine["daily_spend"].iloc[0] == 0
+        for _, row in mine.iterrows():
+            spend = np.zeros(len(m.channels))
+            spend[j] = row["daily_spend"]
+            sims = np.array([m.steady_response(spend, th)[j] for th in draws])
+            assert row["low"] == np.quantile(sims, 0.025) and row["high"] == np.quantile(sims, 0.975)
+            assert row["response_gmv"] == m.steady_response(spend)[j]
+        assert mine["high"].iloc[-1] > mine["low"].iloc[-1] > 0

@@ -333,12 +333,18 @@ def response_curves(model: ResponseModel, points: int = 40, up_to: float = 3.0) 
     """
     rows = []
     draws = model.draws(300)
+    k = len(model.channels)
     for j, c in enumerate(model.channels):
         grid = np.linspace(0, max(model.current_spend[c], 1.0) * up_to, points)
+        # channel j's parameters in every draw, unpacked as _unpack does: the response of each draw is then
+        # one vector operation (the same arithmetic, element by element, as steady_response per draw)
+        beta = np.clip(draws[:, j], 0, None)
+        gamma = np.exp(np.clip(draws[:, k + j], -20, 30))
+        decay = np.clip(draws[:, 2 * k + j], 0, 0.99)
         for s in grid:
-            spend = np.zeros(len(model.channels))
+            spend = np.zeros(k)
             spend[j] = s
-            sims = np.array([model.steady_response(spend, th)[j] for th in draws])
+            sims = model.base_gmv * beta * saturation(s / (1 - decay), gamma)
             rows.append({"marketing_channel": c, "daily_spend": s, "response_gmv": model.steady_response(spend)[j],
                          "low": np.quantile(sims, 0.025), "high": np.quantile(sims, 0.975)})
     return pd.DataFrame(rows)
