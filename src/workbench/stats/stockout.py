@@ -36,6 +36,46 @@ class LostDemand:
     n_instock_days: int
 
 
+@dataclass(frozen=True)
+class LocalLevels:
+    """One product's baseline on every day, before any period is chosen (see :func:`local_levels`).
+
+    ``rate``: the mean units of the in-stock days within the window around each day; ``n_in``: how many
+    in-stock days that mean has; ``dispersed``: φ · mean (the variance of a day's units, floored at Poisson);
+    ``out_of_stock``: the day's flag. All indexed by date.
+    """
+
+    rate: pd.Series
+    n_in: pd.Series
+    dispersed: pd.Series
+    out_of_stock: pd.Series
+
+    def lost(self, counted: pd.Series) -> LostDemand | None:
+        """The loss on the out-of-stock days that ``counted`` (a boolean series by date) selects; None if none."""
+        out = self.out_of_stock & counted
+        if not out.any():
+            return None
+        rate = self.rate[out]
+        n_in = self.n_in[out]
+        dispersed = self.dispersed[out]
+        var = float((dispersed / n_in).sum()) if len(rate) else 0.0
+        return LostDemand(int(out.sum()), float(rate.mean()), float(rate.sum()), var, int(n_in.mean()))
+
+
+def local_levels(units: pd.Series, out_of_stock: pd.Series, in_stock: pd.Series, window: int = 28) -> LocalLevels:
+    """The baseline demand of every day of one product (a daily series indexed by date), to be summed
+    over the out-of-stock days of any period (:meth:`LocalLevels.lost`); the arguments as :func:`lost_demand`."""
+    instock = units.where(in_stock)
+    span = 2 * window + 1
+    roll_sum = instock.fillna(0).rolling(span, center=True, min_periods=1).sum()
+    roll_n = instock.notna().astype(float).rolling(span, center=True, min_periods=1).sum()
+    roll_sq = (instock ** 2).fillna(0).rolling(span, center=True, min_periods=1).sum()
+    mean = roll_sum / roll_n.where(roll_n > 0)
+    s2 = (roll_sq - roll_n * mean ** 2) / (roll_n - 1).where(roll_n > 1)
+    dispersed = np.maximum(s2.fillna(mean), mean)  # φ · mean with φ = s² / mean ≥ 1
+    return LocalLevels(mean, roll_n, dispersed, out_of_stock)
+
+
 def lost_demand(units: pd.Series, out_of_stock: pd.Series, in_stock: pd.Series, counted: pd.Series,
                 window: int = 28) -> LostDemand | None:
     """The demand lost on the ``counted`` out-of-stock days of one product (a daily series indexed by date).
@@ -44,21 +84,7 @@ def lost_demand(units: pd.Series, out_of_stock: pd.Series, in_stock: pd.Series, 
     state is unknown is neither); ``counted``: which days fall in the period asked about. None when
     no counted day is out of stock.
     """
-    instock = units.where(in_stock)
-    span = 2 * window + 1
-    roll_sum = instock.fillna(0).rolling(span, center=True, min_periods=1).sum()
-    roll_n = instock.notna().astype(float).rolling(span, center=True, min_periods=1).sum()
-    out = out_of_stock & counted
-    if not out.any():
-        return None
-    roll_sq = (instock ** 2).fillna(0).rolling(span, center=True, min_periods=1).sum()
-    mean = roll_sum / roll_n.where(roll_n > 0)
-    s2 = (roll_sq - roll_n * mean ** 2) / (roll_n - 1).where(roll_n > 1)
-    rate = mean[out]
-    n_in = roll_n[out]
-    dispersed = np.maximum(s2[out].fillna(rate), rate)  # φ · mean with φ = s² / mean ≥ 1
-    var = float((dispersed / n_in).sum()) if len(rate) else 0.0
-    return LostDemand(int(out.sum()), float(rate.mean()), float(rate.sum()), var, int(n_in.mean()))
+    return local_levels(units, out_of_stock, in_stock, window).lost(counted)
 
 
 def spell_interval(lost: np.ndarray, var: np.ndarray, days: np.ndarray, level: float = 0.95,

@@ -12,6 +12,7 @@ them with ``nb.memo``. Method notes are keys (``method.<key>`` in the catalogue)
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -375,6 +376,31 @@ def stockout_days(ds: Dataset) -> pd.DataFrame:
     return q.stockout_days(ds, ds.has("inventory", ["inbound_units"]))
 
 
+#: Per dataset and window: each product's baseline on every day (they do not depend on the period asked).
+_LEVELS: "weakref.WeakKeyDictionary[Dataset, dict]" = weakref.WeakKeyDictionary()
+
+
+def _local_levels(ds: Dataset, window: int) -> tuple[list, pd.Timestamp | None, pd.Timestamp | None]:
+    """``([(product_id, LocalLevels)], first day, last day)`` of the stock-out days of ``ds``, kept per
+    dataset (its tables are held as loaded) so that another period only sums other days."""
+    held = _LEVELS.setdefault(ds, {})
+    if window not in held:
+        days = stockout_days(ds)
+        if days.empty:
+            held[window] = ([], None, None)
+        else:
+            days["date"] = pd.to_datetime(days["date"])
+            levels = []
+            for pid, d in days.groupby("product_id", sort=False):
+                d = d.set_index("date")
+                flag = d["out_of_stock"].astype("boolean")
+                levels.append((pid, stockout_stats.local_levels(d["units"].astype(float),
+                                                                flag.fillna(False).astype(bool),
+                                                                (~flag).fillna(False).astype(bool), window)))
+            held[window] = (levels, days["date"].min(), days["date"].max())
+    return held[window]
+
+
 def stockout_losses(ds: Dataset, start: str | None = None, end: str | None = None,
                     window: int = 28, level: float = 0.95) -> StockoutEstimate:
     """Sales lost to stock-outs between ``start`` and ``end`` (ISO dates; whole history when None).
@@ -385,7 +411,6 @@ def stockout_losses(ds: Dataset, start: str | None = None, end: str | None = Non
     as over-dispersed Poisson (dispersion from the same in-stock days); bounds are clipped at 0.
     """
     ds.require(NEEDS_STOCKOUT)
-    days = stockout_days(ds)
     method = stockout_stats.METHOD
 
     def result(by: pd.DataFrame, n_days: int, units: tuple, gmv: tuple) -> StockoutEstimate:
@@ -396,18 +421,15 @@ def stockout_losses(ds: Dataset, start: str | None = None, end: str | None = Non
                                          bounds=(0.0, float("inf")), min_n=0), method, window)
 
     empty = result(pd.DataFrame(columns=BY_PRODUCT_COLUMNS), 0, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
-    if days.empty:
+    levels, first, last = _local_levels(ds, window)
+    if not levels:
         return empty
-    days["date"] = pd.to_datetime(days["date"])
-    lo_t = pd.Timestamp(start) if start else days["date"].min()
-    hi_t = pd.Timestamp(end) if end else days["date"].max()
+    lo_t = pd.Timestamp(start) if start else first
+    hi_t = pd.Timestamp(end) if end else last
     rows = []
-    for pid, d in days.groupby("product_id", sort=False):
-        d = d.set_index("date")
-        counted = pd.Series((d.index >= lo_t) & (d.index <= hi_t), index=d.index)
-        flag = d["out_of_stock"].astype("boolean")
-        lost = stockout_stats.lost_demand(d["units"].astype(float), flag.fillna(False).astype(bool),
-                                          (~flag).fillna(False).astype(bool), counted, window)
+    for pid, lv in levels:
+        index = lv.rate.index
+        lost = lv.lost(pd.Series((index >= lo_t) & (index <= hi_t), index=index))
         if lost is not None:
             rows.append({"product_id": pid, "stockout_days": lost.stockout_days,
                          "baseline_units_per_day": lost.baseline_units_per_day, "lost_units": lost.lost_units,
