@@ -116,7 +116,7 @@ def test_the_fit_reaches_the_maximum_of_the_full_likelihood():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             lbfgs = full.fit(disp=False, maxiter=100, return_params=True)
-            polish = minimize(lambda p: -full.loglike(p) if abs(p[0]) < 1 and p[1] > 0 else np.inf, ours,
+            polish = minimize(lambda p, m=full: -m.loglike(p) if abs(p[0]) < 1 and p[1] > 0 else np.inf, ours,
                               method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 4000})
         assert abs(phi - 0.4) < 0.15 and abs(np.sqrt(ours[1]) - 0.1) < 0.02   # the generating AR(1)
         assert full.loglike(ours) >= full.loglike(lbfgs) - 1e-6

@@ -74,8 +74,6 @@ def fit(series: pd.Series, train_end: pd.Timestamp, horizon: pd.DatetimeIndex,
     as are days in ``exclude``, which the Kalman filter handles). ``horizon`` starts after
     ``train_end``. Returns None with fewer than :data:`MIN_TRAIN_DAYS` usable days.
     """
-    from statsmodels.tsa.statespace.sarimax import SARIMAX
-
     s = series.astype(float)
     train = s[(s.index <= train_end) & (s.index > train_end - pd.Timedelta(days=history))].copy()
     y = np.log1p(train)
@@ -227,7 +225,8 @@ def placebos(series: pd.Series, exclude: pd.DatetimeIndex | None, days: int, his
 
     An origin is a day with at least ``min_history`` days of data before it whose next ``days`` days hold
     no excluded (event) day and no zero day; candidates are ``step`` days apart, and at most
-    ``max_origins`` of them, spread evenly over the history, are fitted (each fit takes about a second).
+    ``max_origins`` of them, spread evenly over the history, are fitted (each fit takes a tenth of a second
+    or so).
     """
     s = series.astype(float)
     bad = (s <= 0) | s.index.isin(exclude if exclude is not None else pd.DatetimeIndex([]))
