@@ -189,10 +189,13 @@ def _calibrated_band(cf: cf_model.Counterfactual, placebo: cf_model.Placebos, le
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.log(np.where(cf.paths > 0, cf.paths, np.nan))
     sd = np.nanstd(logs, axis=0)
+    quantile: dict[int, float] = {}  # the t quantile by number of placebos (the same for most days)
     for d in range(len(cf.dates)):
         z = placebo.standardized_errors(d, 1)
         if len(z) >= cf_model.MIN_PLACEBOS and np.isfinite(sd[d]) and cf.mean[d] > 0:
-            half = float(t_dist.ppf(0.5 + level / 2, len(z))) * float(np.sqrt(np.mean(z ** 2))) * sd[d]
+            if len(z) not in quantile:
+                quantile[len(z)] = float(t_dist.ppf(0.5 + level / 2, len(z)))
+            half = quantile[len(z)] * float(np.sqrt(np.mean(z ** 2))) * sd[d]
             lower[d], upper[d] = cf.mean[d] * math.exp(-half), cf.mean[d] * math.exp(half)
     return lower, upper
 
