@@ -146,13 +146,18 @@ def _frame_from_paths(dates: pd.DatetimeIndex, paths: np.ndarray, levels: Sequen
 
 
 # ----------------------------------------------------------------------------------------------- seasonal naive
+def seasonal_naive_point(y: np.ndarray, m: int, h: int) -> np.ndarray:
+    """The seasonal naive point forecast: the last ``m`` values of ``y`` repeated over ``h`` periods."""
+    return np.array([y[len(y) - m + (i % m)] for i in range(h)], dtype=float)
+
+
 def seasonal_naive(y: np.ndarray, dates: pd.DatetimeIndex, m: int, h: int, levels: Sequence[float] = LEVELS,
                    freq: str = "D", paths: int = PATHS, seed: int = 0) -> Forecast:
     """The last ``m`` values repeated over ``h`` periods; intervals from paths whose shocks are resampled
     seasonal differences of the history (k seasons ahead add k shocks), never below zero."""
     y = np.asarray(y, float)
     future = pd.date_range(dates[-1], periods=h + 1, freq=PANDAS_FREQ[freq])[1:]
-    base = np.array([y[len(y) - m + (i % m)] for i in range(h)])
+    base = seasonal_naive_point(y, m, h)
     diffs = y[m:] - y[:-m] if len(y) > m else np.zeros(1)
     rng = np.random.default_rng(seed)
     k = np.arange(h) // m + 1  # seasons ahead
@@ -486,16 +491,19 @@ def backtest(y: np.ndarray, dates: pd.DatetimeIndex, forecaster: Forecaster, h: 
         fc = forecaster(train, dates[:cut], len(test))
         if fc is None:
             continue
-        sn = seasonal_naive(train, dates[:cut], m, len(test), freq=freq)
         scale_m, hist = m, train
-        if aggregate and aggregate != freq:
+        if aggregate and aggregate != freq:  # summed periods: the naive point is the median of its summed paths
+            sn = seasonal_naive(train, dates[:cut], m, len(test), freq=freq)
             fc, sn = fc.aggregate(aggregate), sn.aggregate(aggregate)
+            naive_point = sn.frame["forecast"].to_numpy()
             _, test = sum_by_period(test, dates[cut:cut + h], aggregate)
             _, hist = sum_by_period(train, dates[:cut], aggregate)
             scale_m = SEASON[aggregate] if len(hist) > SEASON[aggregate] else 1
+        else:  # only its point is scored, and that needs no paths
+            naive_point = seasonal_naive_point(train, m, len(test))
         f = fc.frame
         scores.append(mase(test, f["forecast"].to_numpy(), hist, scale_m))
-        naive.append(mase(test, sn.frame["forecast"].to_numpy(), hist, scale_m))
+        naive.append(mase(test, naive_point, hist, scale_m))
         cov80.append(coverage(test, f["low_80"], f["high_80"]) * len(test))
         cov95.append(coverage(test, f["low_95"], f["high_95"]) * len(test))
         pts += len(test)
@@ -592,16 +600,19 @@ def choose(y: np.ndarray, dates: pd.DatetimeIndex, freq: str, h: int, events: pd
     bh = backtest_h or h
     scores = {k: b for k, f in cands.items()
               if (b := backtest(y, dates, f, bh, m, origins, freq, method=k, aggregate=aggregate))}
-    naive = seasonal_naive(y, dates, m, h, levels=tuple(sorted(set(levels) | set(LEVELS))), freq=freq)
+
+    def naive() -> Forecast:  # only when it is shown (its own generator: the same paths whenever it is made)
+        return seasonal_naive(y, dates, m, h, levels=tuple(sorted(set(levels) | set(LEVELS))), freq=freq)
+
     if not scores:
-        return Chosen(naive, None, {}, "no_backtest")
+        return Chosen(naive(), None, {}, "no_backtest")
     key = min(scores, key=lambda k: scores[k].mase)
     best = scores[key]
     if not best.beats_naive:
         nb = backtest(y, dates, lambda a, d, hh: seasonal_naive(a, d, m, hh, freq=freq), bh, m, origins, freq,
                       method="seasonal_naive", aggregate=aggregate)
-        return Chosen(naive, nb, scores, "naive_best")
+        return Chosen(naive(), nb, scores, "naive_best")
     fc = cands[key](y, dates, h)
     if fc is None:
-        return Chosen(naive, None, scores, "no_backtest")
+        return Chosen(naive(), None, scores, "no_backtest")
     return Chosen(fc, best, scores, "best_backtest")
