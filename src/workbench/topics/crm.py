@@ -459,14 +459,14 @@ def fit_clv(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), holdout
     per-customer prediction interval (:func:`workbench.stats.clv.mean_clv`). Too few customers or a
     degenerate fit give ``status`` ``too_few`` or ``failed`` with withheld Estimates, never numbers.
     """
-    from workbench.stats.clv import MIN_CUSTOMERS, choose_model, predictive_total
+    from workbench.stats.clv import MIN_CUSTOMERS, choose_model, predictive_totals
 
     f = Filters(start=as_of, end=as_of, channels=channels)
     cal_end = as_of - dt.timedelta(weeks=holdout_weeks)
     cal = q.customer_summary(ds, f, as_of, cal_end, as_of)
     n_cal, repeat = len(cal), int((cal["frequency"] > 0).sum()) if len(cal) else 0
     by_aic, fits = choose_model(cal, variants)
-    inner = _inner_split_errors(ds, f, cal_end, holdout_weeks, variants) if by_aic is not None else {}
+    inner = _inner_split_errors(ds, f, cal_end, holdout_weeks, variants, fits) if by_aic is not None else {}
     sound = {v: e for v, e in inner.items() if fits[v].ok and math.isfinite(e)}
     chosen = fits[min(sound, key=lambda v: abs(sound[v]))] if sound else by_aic
     choice = "inner-split" if sound else "aic"
@@ -495,15 +495,17 @@ def fit_clv(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), holdout
     # the model's own error, measured inside the calibration period (None without that split: the
     # interval then carries parameter and customer-level uncertainty only, and its method says so)
     model_error = inner.get(variant) if choice == "inner-split" else None
-    total = predictive_total(chosen, holdout_weeks, cal, seed=seed, model_error=model_error)
-    model_only = predictive_total(chosen, holdout_weeks, cal, seed=seed) if model_error is not None else total
+    # one simulation gives both intervals (the same seed draws the same totals; see predictive_totals)
+    total, model_only = predictive_totals(chosen, holdout_weeks, cal, seed=seed, model_error=model_error)
+    if model_error is None:
+        model_only = total
     pred = expected_purchases(chosen.vector, holdout_weeks, cal["frequency"], cal["recency"], cal["T"], variant)
     holdout = (pd.DataFrame({"calibration_purchases": cal["frequency"].clip(upper=7), "predicted": pred,
                              "actual": cal["holdout_purchases"]})
                .groupby("calibration_purchases").agg(customers=("predicted", "size"), predicted=("predicted", "mean"),
                                                      actual=("actual", "mean")).reset_index())
     full = q.customer_summary(ds, f, as_of, as_of)
-    bg = fit_bgnbd(full, variant)
+    bg = fit_bgnbd(full, variant, warm=chosen)
     gg = fit_gamma_gamma(full)
     if not (bg.ok and gg.ok):
         out = give_up(bg.status if not bg.ok else gg.status, bg.reason if not bg.ok else gg.reason, len(full))
@@ -515,16 +517,18 @@ def fit_clv(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), holdout
 
 
 def _inner_split_errors(ds: Dataset, f: Filters, cal_end: dt.date, weeks: int,
-                        variants: tuple[str, ...]) -> dict[str, float]:
+                        variants: tuple[str, ...], warm: dict | None = None) -> dict[str, float]:
     """The model choice's own test, inside the calibration period: each variant fitted on the history up
     to ``cal_end`` minus ``weeks`` predicts the ``weeks`` up to ``cal_end``; its relative error of the
-    total by variant (empty when that earlier history is too short to fit)."""
+    total by variant (empty when that earlier history is too short to fit). ``warm``: the variants' fits
+    on the calibration period, their parameters the first start of these fits (fewer steps to the same
+    maximum)."""
     inner_end = cal_end - dt.timedelta(weeks=weeks)
     summ = q.customer_summary(ds, f, cal_end, inner_end, cal_end)
     actual = float(summ["holdout_purchases"].sum()) if len(summ) else 0.0
     out = {}
     for variant in variants:
-        fit = fit_bgnbd(summ, variant)
+        fit = fit_bgnbd(summ, variant, warm=(warm or {}).get(variant))
         if fit.ok and actual:
             pred = expected_purchases(fit.vector, weeks, summ["frequency"], summ["recency"], summ["T"], variant)
             out[variant] = float(pred.sum() / actual - 1)
