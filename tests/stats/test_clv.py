@@ -256,39 +256,7 @@ def test_the_pooled_likelihoods_are_the_row_by_row_ones_bit_for_bit(cdnow) -> No
 
 
 
-# ----- analytic gradients, warm starts, the shared simulation ----------------------------------------------
-
-@pytest.mark.parametrize("name", ["_bgnbd_loglik", "_mbgnbd_loglik"])
-def test_the_analytic_gradients_are_the_numerical_ones(cdnow, name) -> None:
-    # the optimiser uses these instead of finite differences: each column must be the derivative of the
-    # likelihood it belongs to, at the published CDNOW fit and at points far from it
-    loglik, grad = getattr(clv, name), clv.GRADIENTS[name]
-    x, tx, T = (cdnow[c].to_numpy(float) for c in ("frequency", "recency", "T"))
-    rng = np.random.default_rng(3)
-    points = [np.array([0.243, 4.414, 0.793, 2.426])] + [np.exp(rng.uniform(-2, 2.5, 4)) for _ in range(5)]
-    for p in points:
-        g = grad(p, x, tx, T)
-        assert g.shape == (len(x), 4) and np.all(np.isfinite(g))
-        for i in range(4):
-            h = np.zeros(4)
-            h[i] = 1e-6 * p[i]
-            num = (loglik(p + h, x, tx, T) - loglik(p - h, x, tx, T)) / (2 * h[i])
-            np.testing.assert_allclose(g[:, i], num, rtol=1e-5, atol=1e-6 * (1 + np.abs(num).max()))
-
-
-def test_a_warm_start_reaches_the_cold_starts_maximum(cdnow) -> None:
-    # the inner split and the full history are fitted from the calibration fit's parameters: the same
-    # maximum as from the usual starts, to the optimiser's tolerance
-    short = cdnow.assign(T=cdnow["T"] - 3.0, recency=np.minimum(cdnow["recency"], cdnow["T"] - 3.0))
-    for variant in ("bgnbd", "mbgnbd", "pareto"):
-        warm = clv.fit_bgnbd(short, variant)
-        assert warm.ok, variant
-        cold, hot = clv.fit_bgnbd(cdnow, variant), clv.fit_bgnbd(cdnow, variant, warm=warm)
-        assert cold.ok and hot.ok
-        assert hot.loglik == pytest.approx(cold.loglik, abs=1e-5), variant
-        np.testing.assert_allclose(hot.vector, cold.vector, rtol=1e-4, err_msg=variant)
-        np.testing.assert_allclose(hot.cov_log, cold.cov_log, rtol=1e-3, atol=1e-8, err_msg=variant)
-
+# ----- the shared simulation, pooled Pareto/NBD predictions -----------------------------------------------
 
 def test_both_holdout_intervals_from_one_simulation_are_the_separate_calls(cdnow, fits) -> None:
     for variant, fit in fits.items():

@@ -92,50 +92,6 @@ def _mbgnbd_loglik(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndar
     return _on(x, a12, cx) + a3 + np.logaddexp(0, a4)
 
 
-def _bgnbd_grad(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
-                rows: Rows | None = None) -> np.ndarray:
-    """Per-customer gradient of :func:`_bgnbd_loglik` in (r, alpha, a, b), one column each: the
-    derivatives of its closed form (digamma for the gamma functions; the two terms of the sum weighted by
-    their shares). tests/stats/test_clv.py checks it against central differences."""
-    r, alpha, a, b = params
-    x, tx, T = (np.asarray(v, float) for v in (x, tx, T))
-    rx = r + x
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a3 = -rx * np.log(alpha + T)
-        a4 = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - rx * np.log(alpha + tx), -np.inf)
-        w = np.exp(a4 - np.logaddexp(a3, a4))          # share of the "dropped out after the last purchase" term
-        inv_b = np.where(x > 0, 1.0 / np.maximum(b + x - 1, 1e-300), 0.0)
-    dr = special.digamma(rx) - special.digamma(r) + np.log(alpha) - (1 - w) * np.log(alpha + T) \
-        - w * np.log(alpha + tx)
-    dalpha = r / alpha - (1 - w) * rx / (alpha + T) - w * rx / (alpha + tx)
-    dab = special.digamma(a + b) - special.digamma(a + b + x)
-    da = dab + w / a
-    db = dab + special.digamma(b + x) - special.digamma(b) - w * inv_b
-    return np.stack([dr, dalpha, da, db], axis=1)
-
-
-def _mbgnbd_grad(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
-                 rows: Rows | None = None) -> np.ndarray:
-    """Per-customer gradient of :func:`_mbgnbd_loglik` in (r, alpha, a, b) (as :func:`_bgnbd_grad`)."""
-    r, alpha, a, b = params
-    x, tx, T = (np.asarray(v, float) for v in (x, tx, T))
-    rx = r + x
-    log_T, log_tx = np.log(alpha + T), np.log(alpha + tx)
-    a4 = np.log(a) - np.log(b + x) + rx * (log_T - log_tx)
-    w = np.exp(a4 - np.logaddexp(0, a4))
-    dr = special.digamma(rx) - special.digamma(r) + np.log(alpha) - log_T + w * (log_T - log_tx)
-    dalpha = r / alpha - rx / (alpha + T) + w * rx * (1 / (alpha + T) - 1 / (alpha + tx))
-    dab = special.digamma(a + b) - special.digamma(a + b + x + 1)
-    da = dab + w / a
-    db = dab + special.digamma(b + x + 1) - special.digamma(b) - w / (b + x)
-    return np.stack([dr, dalpha, da, db], axis=1)
-
-
-#: Analytic gradients of the likelihoods that have one (the optimiser then needs one evaluation a step
-#: instead of five); Pareto/NBD's hypergeometric term and Gamma-Gamma keep numerical differences.
-GRADIENTS = {"_bgnbd_loglik": _bgnbd_grad, "_mbgnbd_loglik": _mbgnbd_grad}
-
-
 def _log_hyp2f1(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
     """log of the Gauss hypergeometric function for 0 <= z < 1 (scipy's series; positive in this range)."""
     with np.errstate(all="ignore"):
@@ -214,11 +170,9 @@ ABSURD = (1e-4, 1e4)
 MAX_SPAN = 1e4
 
 
-def _fit(loglik, data: tuple, start: np.ndarray, weights: np.ndarray,
-         warm: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float, bool]:
+def _fit(loglik, data: tuple, start: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, bool]:
     """Maximise a weighted log-likelihood over log-parameters; returns (params, covariance of log-params, ll,
-    converged). A start that fails is retried from a second point. ``warm`` (parameters, e.g. the same
-    model's fit on an overlapping history) is tried first; when it fails, the usual starts follow."""
+    converged). A start that fails is retried from a second point."""
     total = weights.sum()
 
     def nll(logp: np.ndarray) -> float:
@@ -226,22 +180,9 @@ def _fit(loglik, data: tuple, start: np.ndarray, weights: np.ndarray,
             val = -(weights * loglik(np.exp(logp), *data)).sum() / total
         return val if np.isfinite(val) else 1e10
 
-    grad = GRADIENTS.get(getattr(loglik, "__name__", ""))
-
-    def nll_and_grad(logp: np.ndarray) -> tuple[float, np.ndarray]:
-        val = nll(logp)
-        with np.errstate(all="ignore"):
-            p = np.exp(logp)
-            g = -(weights[:, None] * grad(p, *data)).sum(axis=0) / total * p    # d/d log-parameter
-        return val, (g if val < 1e10 and np.all(np.isfinite(g)) else np.zeros_like(g))
-
     best = None
-    starts = (np.log(start), np.log(start) + 0.7)
-    if warm is not None and np.all(np.isfinite(warm)) and np.all(np.asarray(warm) > 0):
-        starts = (np.clip(np.log(warm), BOUNDS[0] + 1.0, BOUNDS[1] - 1.0),) + starts
-    for x0 in starts:
-        res = optimize.minimize(nll if grad is None else nll_and_grad, x0, method="L-BFGS-B",
-                                jac=grad is not None, bounds=[BOUNDS] * len(start),
+    for x0 in (np.log(start), np.log(start) + 0.7):
+        res = optimize.minimize(nll, x0, method="L-BFGS-B", bounds=[BOUNDS] * len(start),
                                 options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2000})
         if best is None or res.fun < best.fun - 1e-9:
             best = res
@@ -256,19 +197,23 @@ def _fit(loglik, data: tuple, start: np.ndarray, weights: np.ndarray,
 
 
 def _hessian(fn, x0: np.ndarray, eps: float = 1e-4) -> np.ndarray:
-    """Central-difference Hessian of a scalar function. On the diagonal two of the four points are ``x0``
-    itself (``e_i - e_i`` is exactly zero): it is evaluated once, not twice per parameter."""
+    """Central-difference Hessian of a scalar function. A point met twice with the same bits (on the
+    diagonal, ``x0 + e_i - e_i`` is mostly ``x0`` exactly, as is ``x0 - e_i + e_i``) is evaluated once."""
     k = len(x0)
     h = np.zeros((k, k))
-    f0 = fn(x0)
+    seen: dict[bytes, float] = {}
+
+    def at(point: np.ndarray) -> float:
+        key = point.tobytes()
+        if key not in seen:
+            seen[key] = fn(point)
+        return seen[key]
+
     for i in range(k):
         for j in range(i, k):
             e_i, e_j = np.eye(k)[i] * eps, np.eye(k)[j] * eps
-            if i == j:
-                h[i, i] = (fn(x0 + e_i + e_j) - f0 - f0 + fn(x0 - e_i - e_j)) / (4 * eps * eps)
-            else:
-                h[i, j] = h[j, i] = (fn(x0 + e_i + e_j) - fn(x0 + e_i - e_j) - fn(x0 - e_i + e_j)
-                                     + fn(x0 - e_i - e_j)) / (4 * eps * eps)
+            h[i, j] = h[j, i] = (at(x0 + e_i + e_j) - at(x0 + e_i - e_j) - at(x0 - e_i + e_j)
+                                 + at(x0 - e_i - e_j)) / (4 * eps * eps)
     return h
 
 
@@ -377,14 +322,12 @@ def _not_fitted(names: tuple[str, ...]) -> tuple[dict, dict, np.ndarray]:
     return ({k: nan for k in names}, {k: (nan, nan) for k in names}, np.full((len(names), len(names)), np.nan))
 
 
-def fit_bgnbd(summary: pd.DataFrame, variant: str = "bgnbd", warm: "BGNBD | None" = None) -> BGNBD:
+def fit_bgnbd(summary: pd.DataFrame, variant: str = "bgnbd") -> BGNBD:
     """Fit BG/NBD (``variant="mbgnbd"``: MBG/NBD; ``"pareto"``: Pareto/NBD) to ``frequency``, ``recency``
     and ``T`` (one row per customer, see :func:`summary_from_transactions`). Identical rows are pooled
     with weights, so the fit cost grows with distinct histories, not customers. Below
     :data:`MIN_CUSTOMERS` customers or :data:`MIN_REPEAT` repeat buyers the model is not fitted
-    (``status="too_few"``); a degenerate fit comes back ``status="failed"`` with its reason. ``warm``: a
-    sound fit of the same variant (on an overlapping history) whose parameters are tried as the first
-    start; the maximum is the same to the optimiser's tolerance, reached in fewer steps."""
+    (``status="too_few"``); a degenerate fit comes back ``status="failed"`` with its reason."""
     names = MODELS[variant]
     n, repeat = len(summary), int((summary["frequency"] > 0).sum()) if len(summary) else 0
     if n < MIN_CUSTOMERS or repeat < MIN_REPEAT:
@@ -397,8 +340,7 @@ def fit_bgnbd(summary: pd.DataFrame, variant: str = "bgnbd", warm: "BGNBD | None
     scale = max(float(summary["T"].mean()) / 4, 0.5)
     start = np.array([0.5, scale, 0.6, scale]) if variant == "pareto" else np.array([0.5, scale, 0.8, 2.5])
     loglik = {"bgnbd": _bgnbd_loglik, "mbgnbd": _mbgnbd_loglik, "pareto": _pareto_loglik}[variant]
-    warm_start = warm.vector if warm is not None and warm.ok and warm.variant == variant else None
-    est, cov, ll, converged = _fit(loglik, data, start, g["size"].to_numpy(float), warm_start)
+    est, cov, ll, converged = _fit(loglik, data, start, g["size"].to_numpy(float))
     reason = fit_status(est, cov, converged)
     if reason is not None:
         params, intervals, nan_cov = _not_fitted(names)

@@ -466,7 +466,7 @@ def fit_clv(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), holdout
     cal = q.customer_summary(ds, f, as_of, cal_end, as_of)
     n_cal, repeat = len(cal), int((cal["frequency"] > 0).sum()) if len(cal) else 0
     by_aic, fits = choose_model(cal, variants)
-    inner = _inner_split_errors(ds, f, cal_end, holdout_weeks, variants, fits) if by_aic is not None else {}
+    inner = _inner_split_errors(ds, f, cal_end, holdout_weeks, variants) if by_aic is not None else {}
     sound = {v: e for v, e in inner.items() if fits[v].ok and math.isfinite(e)}
     chosen = fits[min(sound, key=lambda v: abs(sound[v]))] if sound else by_aic
     choice = "inner-split" if sound else "aic"
@@ -505,7 +505,7 @@ def fit_clv(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), holdout
                .groupby("calibration_purchases").agg(customers=("predicted", "size"), predicted=("predicted", "mean"),
                                                      actual=("actual", "mean")).reset_index())
     full = q.customer_summary(ds, f, as_of, as_of)
-    bg = fit_bgnbd(full, variant, warm=chosen)
+    bg = fit_bgnbd(full, variant)
     gg = fit_gamma_gamma(full)
     if not (bg.ok and gg.ok):
         out = give_up(bg.status if not bg.ok else gg.status, bg.reason if not bg.ok else gg.reason, len(full))
@@ -517,18 +517,16 @@ def fit_clv(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), holdout
 
 
 def _inner_split_errors(ds: Dataset, f: Filters, cal_end: dt.date, weeks: int,
-                        variants: tuple[str, ...], warm: dict | None = None) -> dict[str, float]:
+                        variants: tuple[str, ...]) -> dict[str, float]:
     """The model choice's own test, inside the calibration period: each variant fitted on the history up
     to ``cal_end`` minus ``weeks`` predicts the ``weeks`` up to ``cal_end``; its relative error of the
-    total by variant (empty when that earlier history is too short to fit). ``warm``: the variants' fits
-    on the calibration period, their parameters the first start of these fits (fewer steps to the same
-    maximum)."""
+    total by variant (empty when that earlier history is too short to fit)."""
     inner_end = cal_end - dt.timedelta(weeks=weeks)
     summ = q.customer_summary(ds, f, cal_end, inner_end, cal_end)
     actual = float(summ["holdout_purchases"].sum()) if len(summ) else 0.0
     out = {}
     for variant in variants:
-        fit = fit_bgnbd(summ, variant, warm=(warm or {}).get(variant))
+        fit = fit_bgnbd(summ, variant)
         if fit.ok and actual:
             pred = expected_purchases(fit.vector, weeks, summ["frequency"], summ["recency"], summ["T"], variant)
             out[variant] = float(pred.sum() / actual - 1)
