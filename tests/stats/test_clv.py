@@ -254,3 +254,26 @@ def test_the_pooled_likelihoods_are_the_row_by_row_ones_bit_for_bit(cdnow) -> No
                 assert np.array_equal(fn(p, x, tx, T), fn(p, x, tx, T, rows), equal_nan=True), (fn.__name__, p)
 
 
+
+
+# ----- the shared simulation, pooled Pareto/NBD predictions -----------------------------------------------
+
+def test_both_holdout_intervals_from_one_simulation_are_the_separate_calls(cdnow, fits) -> None:
+    for variant, fit in fits.items():
+        for error in (0.15, None, 0.0):
+            with_error, model_only = clv.predictive_totals(fit, 39, cdnow, seed=4, model_error=error)
+            assert with_error == clv.predictive_total(fit, 39, cdnow, seed=4, model_error=error), (variant, error)
+            assert model_only == clv.predictive_total(fit, 39, cdnow, seed=4), (variant, error)
+        assert with_error.method == f"{variant}-predictive-model-error" and model_only.method == f"{variant}-predictive"
+
+
+def test_pooled_pareto_predictions_are_the_row_by_row_ones_bit_for_bit(cdnow, fits) -> None:
+    p = fits["pareto"].vector
+    x, tx, T = (cdnow[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    pairs = clv.pareto_pairs(x, tx, T)
+    assert np.array_equal(clv.probability_alive(p, x, tx, T, "pareto"), clv.probability_alive(p, x, tx, T, "pareto", pairs))
+    assert np.array_equal(clv.expected_purchases(p, 52, x, tx, T, "pareto"),
+                          clv.expected_purchases(p, 52, x, tx, T, "pareto", pairs))
+    a = clv.simulate_purchases(p, 52, x, tx, T, "pareto", np.random.default_rng(1))
+    b = clv.simulate_purchases(p, 52, x, tx, T, "pareto", np.random.default_rng(1), pairs)
+    assert np.array_equal(a, b) and a.sum() > 0

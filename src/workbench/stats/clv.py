@@ -197,14 +197,23 @@ def _fit(loglik, data: tuple, start: np.ndarray, weights: np.ndarray) -> tuple[n
 
 
 def _hessian(fn, x0: np.ndarray, eps: float = 1e-4) -> np.ndarray:
-    """Central-difference Hessian of a scalar function."""
+    """Central-difference Hessian of a scalar function. A point met twice with the same bits (on the
+    diagonal, ``x0 + e_i - e_i`` is mostly ``x0`` exactly, as is ``x0 - e_i + e_i``) is evaluated once."""
     k = len(x0)
     h = np.zeros((k, k))
+    seen: dict[bytes, float] = {}
+
+    def at(point: np.ndarray) -> float:
+        key = point.tobytes()
+        if key not in seen:
+            seen[key] = fn(point)
+        return seen[key]
+
     for i in range(k):
         for j in range(i, k):
             e_i, e_j = np.eye(k)[i] * eps, np.eye(k)[j] * eps
-            h[i, j] = h[j, i] = (fn(x0 + e_i + e_j) - fn(x0 + e_i - e_j) - fn(x0 - e_i + e_j)
-                                 + fn(x0 - e_i - e_j)) / (4 * eps * eps)
+            h[i, j] = h[j, i] = (at(x0 + e_i + e_j) - at(x0 + e_i - e_j) - at(x0 - e_i + e_j)
+                                 + at(x0 - e_i - e_j)) / (4 * eps * eps)
     return h
 
 
@@ -367,19 +376,21 @@ def choose_model(summary: pd.DataFrame, variants: tuple[str, ...] = ("bgnbd", "m
     return (min(sound, key=lambda f: f.aic) if sound else None), fits
 
 
-def _pareto_p_alive(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """Pareto/NBD probability of being alive at T (Fader and Hardie 2005, eq. 18)."""
+def _pareto_p_alive(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
+                    pairs: tuple | None = None) -> np.ndarray:
+    """Pareto/NBD probability of being alive at T (Fader and Hardie 2005, eq. 18). ``pairs``
+    (:func:`pareto_pairs` of the same rows): the hypergeometric terms once per distinct pair, same values."""
     r, alpha, s, beta = params
     alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    a0 = np.log(s) - np.log(r + s + x) + _pareto_a0_log(params, x, tx, T)
+    a0 = np.log(s) - np.log(r + s + x) + _pareto_a0_log(params, x, tx, T, pairs)
     return np.exp(alive - np.logaddexp(alive, a0))
 
 
 def expected_purchases(params: np.ndarray, t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
-                       variant: str = "bgnbd") -> np.ndarray:
+                       variant: str = "bgnbd", pairs: tuple | None = None) -> np.ndarray:
     """Expected purchases in the next ``t`` units for customers with history (x, t_x, T)
     (BG/NBD: FHL 2005, eq. 10; MBG/NBD: Batislam et al. 2007; Pareto/NBD: Schmittlein et al. 1987,
-    in Fader and Hardie 2005, eq. 21)."""
+    in Fader and Hardie 2005, eq. 21). ``pairs``: see :func:`_pareto_p_alive` (Pareto/NBD only)."""
     x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
     if variant == "pareto":
         r, alpha, s, beta = params
@@ -388,7 +399,7 @@ def expected_purchases(params: np.ndarray, t: float, x: np.ndarray, tx: np.ndarr
             grow = (r + x) / (alpha + T) * (beta + T) * -np.log(ratio)
         else:
             grow = (r + x) * (beta + T) / ((alpha + T) * (s - 1)) * (1 - ratio ** (s - 1))
-        return grow * _pareto_p_alive(params, x, tx, T)
+        return grow * _pareto_p_alive(params, x, tx, T, pairs)
     r, alpha, a, b = params
     z = t / (alpha + T + t)
     if variant == "mbgnbd":
@@ -401,12 +412,13 @@ def expected_purchases(params: np.ndarray, t: float, x: np.ndarray, tx: np.ndarr
 
 
 def probability_alive(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
-                      variant: str = "bgnbd") -> np.ndarray:
+                      variant: str = "bgnbd", pairs: tuple | None = None) -> np.ndarray:
     """Probability that a customer with history (x, t_x, T) is still active (FHL 2005, eq. 11; MBG/NBD
-    lets a customer without a repeat purchase be inactive too; Pareto/NBD: Fader and Hardie 2005, eq. 18)."""
+    lets a customer without a repeat purchase be inactive too; Pareto/NBD: Fader and Hardie 2005, eq. 18).
+    ``pairs``: see :func:`_pareto_p_alive` (Pareto/NBD only)."""
     x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
     if variant == "pareto":
-        return _pareto_p_alive(params, x, tx, T)
+        return _pareto_p_alive(params, x, tx, T, pairs)
     r, alpha, a, b = params
     if variant == "mbgnbd":
         return 1 / (1 + a / (b + x) * ((alpha + T) / (alpha + tx)) ** (r + x))
@@ -414,15 +426,17 @@ def probability_alive(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.n
 
 
 def simulate_purchases(params: np.ndarray, t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
-                       variant: str, rng: np.random.Generator) -> np.ndarray:
+                       variant: str, rng: np.random.Generator, pairs: tuple | None = None) -> np.ndarray:
     """One draw of each customer's purchases in the next ``t`` units, from the customer's posterior:
     alive with probability :func:`probability_alive`; if alive, a purchase rate from its gamma posterior
     Gamma(r + x, alpha + T) and (BG/NBD, MBG/NBD) a drop-out probability from Beta(a, b + x) (MBG:
     b + x + 1), dropping after each purchase; (Pareto/NBD) a death rate from Gamma(s, beta + T) and an
-    exponential remaining lifetime. This is the customer-level uncertainty a mean hides."""
+    exponential remaining lifetime. This is the customer-level uncertainty a mean hides. ``pairs``
+    (:func:`pareto_pairs` of the same rows, for Pareto/NBD): the same draws, its hypergeometric terms
+    once per distinct pair."""
     x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
     n = len(x)
-    alive = rng.random(n) < probability_alive(params, x, tx, T, variant)
+    alive = rng.random(n) < probability_alive(params, x, tx, T, variant, pairs)
     r, alpha = params[0], params[1]
     lam = rng.gamma(r + x, 1.0 / (alpha + T))
     if variant == "pareto":
@@ -477,21 +491,39 @@ def predictive_total(bg: BGNBD, t: float, summary: pd.DataFrame, level: float = 
     interval a few percent wide around a prediction that is 10-30% off (``benchmarks/clv.py``).
     ``kind="prediction"``, unit ``count``, ``method="bgnbd-predictive"`` (and so on by variant;
     ``…-predictive-model-error`` with the model error). Withheld when the fit is not sound."""
+    return predictive_totals(bg, t, summary, level, draws, seed, model_error)[0]
+
+
+def predictive_totals(bg: BGNBD, t: float, summary: pd.DataFrame, level: float = 0.95, draws: int = 200,
+                      seed: int = 0, model_error: float | None = None) -> tuple[Estimate, Estimate]:
+    """:func:`predictive_total` with ``model_error`` and without it (the model-only interval), from one
+    simulation: with the same ``seed`` both draw the same totals (the model error's factors are drawn
+    after them), so each is the Estimate its own call gives, bit for bit, at half the cost. Without a
+    model error both are the same Estimate."""
     sd = model_error_sd(model_error)
-    method = f"{bg.variant}-predictive" + ("-model-error" if model_error is not None else "")
+    method = f"{bg.variant}-predictive"
+    with_error = method + ("-model-error" if model_error is not None else "")
     if not bg.ok:
-        return Estimate(math.nan, n=bg.n, method=method, unit="count", min_n=MIN_CUSTOMERS, kind="prediction")
+        def withheld(m: str) -> Estimate:
+            return Estimate(math.nan, n=bg.n, method=m, unit="count", min_n=MIN_CUSTOMERS, kind="prediction")
+        return withheld(with_error), withheld(method)
     rng = np.random.default_rng(seed)
     x, tx, T = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
-    totals = np.array([simulate_purchases(_param_draw(bg, rng), t, x, tx, T, bg.variant, rng).sum()
+    pairs = pareto_pairs(x, tx, T) if bg.variant == "pareto" else None
+    totals = np.array([simulate_purchases(_param_draw(bg, rng), t, x, tx, T, bg.variant, rng, pairs).sum()
                        for _ in range(draws)], dtype=float)
-    if sd > 0:
-        totals = totals * np.exp(rng.normal(0.0, sd, draws))
-    point = float(np.sum(expected_purchases(bg.vector, t, x, tx, T, bg.variant)))
+    point = float(np.sum(expected_purchases(bg.vector, t, x, tx, T, bg.variant, pairs)))
     a = (1 - level) / 2
-    lo, hi = np.quantile(totals, [a, 1 - a])
-    return Estimate(point, float(lo), float(hi), level, len(summary), method, "count", bounds=(0.0, math.inf),
-                    min_n=MIN_CUSTOMERS, kind="prediction")
+
+    def estimate(values: np.ndarray, m: str) -> Estimate:
+        lo, hi = np.quantile(values, [a, 1 - a])
+        return Estimate(point, float(lo), float(hi), level, len(summary), m, "count", bounds=(0.0, math.inf),
+                        min_n=MIN_CUSTOMERS, kind="prediction")
+
+    model_only = estimate(totals, method)
+    if sd > 0:
+        return estimate(totals * np.exp(rng.normal(0.0, sd, draws)), with_error), model_only
+    return (estimate(totals, with_error) if with_error != method else model_only), model_only
 
 
 def expected_spend(params: np.ndarray, x: np.ndarray, m: np.ndarray, population_mean: float) -> np.ndarray:
@@ -525,26 +557,29 @@ def mean_clv(bg: BGNBD, gg: GammaGamma, summary: pd.DataFrame, horizon: float, l
     variant = bg.variant
     pop_mean = float(summary.loc[summary["frequency"] > 0, "monetary"].mean())
     x, tx, T, m = summary["frequency"], summary["recency"], summary["T"], summary["monetary"]
-    exp_n = expected_purchases(bg.vector, horizon, x, tx, T, variant)
     spend = expected_spend(gg.vector, x, m, pop_mean)
     rng = np.random.default_rng(seed)
-    sims = np.stack([simulate_spend(gg.vector, simulate_purchases(bg.vector, horizon, x, tx, T, variant, rng),
+    xa, txa, Ta = (np.asarray(v, float) for v in (x, tx, T))
+    pairs = pareto_pairs(xa, txa, Ta) if variant == "pareto" else None
+    exp_n = expected_purchases(bg.vector, horizon, x, tx, T, variant, pairs)
+    sims = np.stack([simulate_spend(gg.vector, simulate_purchases(bg.vector, horizon, x, tx, T, variant, rng, pairs),
                                     x, m, rng) for _ in range(100)])
     c = (1 - customer_level) / 2
-    customers = summary.assign(expected_purchases=exp_n, p_alive=probability_alive(bg.vector, x, tx, T, variant),
+    customers = summary.assign(expected_purchases=exp_n, p_alive=probability_alive(bg.vector, x, tx, T, variant, pairs),
                                expected_spend=spend, clv=exp_n * spend, clv_low=np.quantile(sims, c, axis=0),
                                clv_high=np.quantile(sims, 1 - c, axis=0))
     sub = summary.iloc[rng.choice(len(summary), min(len(summary), subset), replace=False)]
     sx, stx, sT, sm_ = (sub[k].to_numpy(float) for k in ("frequency", "recency", "T", "monetary"))
-    base = float(np.mean(expected_purchases(bg.vector, horizon, sx, stx, sT, variant)
+    spairs = pareto_pairs(sx, stx, sT) if variant == "pareto" else None
+    base = float(np.mean(expected_purchases(bg.vector, horizon, sx, stx, sT, variant, spairs)
                          * expected_spend(gg.vector, sx, sm_, pop_mean)))
     ratios, future = [], []
     sd = model_error_sd(model_error)
     for _ in range(draws):
         pb, pg = _param_draw(bg, rng), _param_draw(gg, rng)
-        e = expected_purchases(pb, horizon, sx, stx, sT, variant)
+        e = expected_purchases(pb, horizon, sx, stx, sT, variant, spairs)
         ratios.append(float(np.nanmean(e * expected_spend(pg, sx, sm_, pop_mean))) / base)
-        counts = simulate_purchases(pb, horizon, sx, stx, sT, variant, rng)
+        counts = simulate_purchases(pb, horizon, sx, stx, sT, variant, rng, spairs)
         factor = math.exp(rng.normal(0.0, sd)) if sd > 0 else 1.0
         future.append(factor * float(np.mean(simulate_spend(pg, counts, sx, sm_, rng))) / base)
     mean = float(customers["clv"].mean())

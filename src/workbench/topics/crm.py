@@ -459,7 +459,7 @@ def fit_clv(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), holdout
     per-customer prediction interval (:func:`workbench.stats.clv.mean_clv`). Too few customers or a
     degenerate fit give ``status`` ``too_few`` or ``failed`` with withheld Estimates, never numbers.
     """
-    from workbench.stats.clv import MIN_CUSTOMERS, choose_model, predictive_total
+    from workbench.stats.clv import MIN_CUSTOMERS, choose_model, predictive_totals
 
     f = Filters(start=as_of, end=as_of, channels=channels)
     cal_end = as_of - dt.timedelta(weeks=holdout_weeks)
@@ -495,8 +495,10 @@ def fit_clv(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), holdout
     # the model's own error, measured inside the calibration period (None without that split: the
     # interval then carries parameter and customer-level uncertainty only, and its method says so)
     model_error = inner.get(variant) if choice == "inner-split" else None
-    total = predictive_total(chosen, holdout_weeks, cal, seed=seed, model_error=model_error)
-    model_only = predictive_total(chosen, holdout_weeks, cal, seed=seed) if model_error is not None else total
+    # one simulation gives both intervals (the same seed draws the same totals; see predictive_totals)
+    total, model_only = predictive_totals(chosen, holdout_weeks, cal, seed=seed, model_error=model_error)
+    if model_error is None:
+        model_only = total
     pred = expected_purchases(chosen.vector, holdout_weeks, cal["frequency"], cal["recency"], cal["T"], variant)
     holdout = (pd.DataFrame({"calibration_purchases": cal["frequency"].clip(upper=7), "predicted": pred,
                              "actual": cal["holdout_purchases"]})
