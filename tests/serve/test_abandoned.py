@@ -332,3 +332,26 @@ def test_a_preheated_page_closed_before_it_was_all_sent_gives_up_its_kernel_too(
         assert f"page closed before it was all sent: shutting down kernel {handed.group(1)}" in text
         for noise in ("Error at server while executing cell", "Task exception was never retrieved", "Traceback"):
             assert noise not in text, text[-3000:]
+
+
+def test_a_busy_kernel_whose_page_connected_and_left_is_reclaimed_for_the_client_s_next_page() -> None:
+    """The load test: a page shown in full (its websocket connected) and then closed while its kernel was
+    still computing kept the viewer at the cap, and the next page got 429. Such a kernel goes at once;
+    a busy kernel no page has connected to yet (its page may still be loading) stays."""
+    async def scenario() -> tuple[bool, list[str], bool, bool]:
+        budget = budget_with({"left": FakeKernel("busy"), "loading": FakeKernel("busy", idle_for=900)},
+                             {"left": "10.0.0.1", "loading": "10.0.0.2"})
+        budget.manager._kernel_connections["left"] = 1
+        budget.observe()  # the page is connected
+        held = not budget.client_has_room("10.0.0.1", 1)
+        budget.manager._kernel_connections["left"] = 0  # the viewer closes it; the kernel still computes
+        room = budget.client_has_room("10.0.0.1", 1)
+        other_kept = not budget.client_has_room("10.0.0.2", 1)
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        return held, budget.manager.shut, room, other_kept
+
+    held, shut, room, other_kept = asyncio.run(scenario())
+    assert held  # while the page is open its kernel counts
+    assert room and shut == ["left"]
+    assert other_kept  # never connected and busy: not reclaimed, whatever its idle time

@@ -182,11 +182,13 @@ class KernelBudget:
             {k for k, n in connections.items() if n > 0 and k in running}
 
     def reclaimable(self, now: float | None = None) -> list[str]:
-        """Request kernels no page is connected to and that are idle; longest idle first.
+        """Request kernels no page is connected to that may go; longest idle first.
 
-        A kernel whose page has left (it was connected, and is no more) may go at once; one that no
-        page has connected to yet only after ``reclaim_after`` idle seconds, as its page may still be
-        loading (or it served a script that fetched the page and left).
+        A kernel whose page has left (it was connected, and is no more) may go at once, even while it
+        still computes (a redraw, or cells the page asked for before it left: nobody will see them;
+        the load test found such kernels holding a viewer's cap after the viewer had closed the page).
+        One that no page has connected to yet only once it is idle and has been for ``reclaim_after``
+        seconds, as its page may still be loading (or it served a script that fetched the page and left).
         """
         if self.manager is None:
             return []
@@ -201,11 +203,13 @@ class KernelBudget:
                 kernel = self.manager.get_kernel(kid)
             except KeyError:
                 continue
-            if connections.get(kid, 0) > 0 or getattr(kernel, "execution_state", "idle") == "busy":
+            if connections.get(kid, 0) > 0:
                 continue
             last = getattr(kernel, "last_activity", None)
             idle = (now_utc - last).total_seconds() if last is not None else self.reclaim_after
-            if kid in self._connected or idle >= self.reclaim_after:
+            if kid in self._connected:  # its page has left
+                out.append((idle, kid))
+            elif getattr(kernel, "execution_state", "idle") != "busy" and idle >= self.reclaim_after:
                 out.append((idle, kid))
         return [kid for _, kid in sorted(out, reverse=True)]
 
