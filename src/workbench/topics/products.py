@@ -377,7 +377,7 @@ def stockout_days(ds: Dataset) -> pd.DataFrame:
 
 
 #: Per dataset and window: each product's baseline on every day (they do not depend on the period asked).
-_LEVELS: "weakref.WeakKeyDictionary[Dataset, dict]" = weakref.WeakKeyDictionary()
+_LEVELS: weakref.WeakKeyDictionary[Dataset, dict] = weakref.WeakKeyDictionary()
 
 
 def _local_levels(ds: Dataset, window: int) -> tuple[list, pd.Timestamp | None, pd.Timestamp | None]:
