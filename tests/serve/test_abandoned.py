@@ -24,7 +24,7 @@ from test_serve import running_server
 
 from workbench.serve import auth
 from workbench.serve.guard import Guard, HostPolicy, Limits
-from workbench.serve.kernels import KernelBudget, Page, connection_gone
+from workbench.serve.kernels import KernelBudget, Page, capped_manager_class, connection_gone
 
 
 # ----- a fake kernel manager and connections ---------------------------------------------------------
@@ -80,6 +80,8 @@ def budget_with(kernels: dict[str, FakeKernel], owners: dict[str, str], max_kern
     budget = KernelBudget(max_kernels, reclaim_after=600)
     budget.manager = FakeManager(kernels)
     budget.owners.update(owners)
+    for kid in kernels:  # started for requests (as the capped kernel manager records them)
+        budget.serves(kid)
     return budget
 
 
@@ -355,3 +357,53 @@ def test_a_busy_kernel_whose_page_connected_and_left_is_reclaimed_for_the_client
     assert held  # while the page is open its kernel counts
     assert room and shut == ["left"]
     assert other_kept  # never connected and busy: not reclaimed, whatever its idle time
+
+
+def test_a_preheated_pool_s_kernel_still_starting_takes_no_viewer_s_room() -> None:
+    """The load test refused pages while pools refilled: a pool's kernel is listed by the manager from
+    the moment its process starts, seconds before its pool entry is done, and was counted as a request
+    kernel meanwhile. Only kernels started for a request, or handed to one, count."""
+    budget = budget_with({"page": FakeKernel("busy")}, {}, max_kernels=2)
+    budget.manager.kernels["refilling"] = FakeKernel("starting")  # listed, not (yet) in a finished pool entry
+    budget.manager._kernel_connections["refilling"] = 0
+    assert budget.request_kernels() == ["page"]
+    assert budget.has_room()
+    budget.serves("refilling")  # handed to a request later: from then on it counts
+    assert sorted(budget.request_kernels()) == ["page", "refilling"] and not budget.has_room()
+
+
+def test_a_kernel_being_shut_down_by_anyone_no_longer_counts() -> None:
+    """Voila's page shuts its kernel down as it unloads (``DELETE /api/kernels/…``); a busy kernel stays
+    listed until it answers or is killed. Every shutdown through the capped manager takes it out of
+    the count at once, and the bookkeeping ends with the shutdown."""
+    seen: list[list[str]] = []
+
+    class Base:
+        def __init__(self, **kwargs: Any) -> None:
+            self.kernels = {"k1": FakeKernel("busy"), "k2": FakeKernel("busy")}
+            self._kernel_connections = {"k1": 0, "k2": 0}
+
+        def list_kernel_ids(self) -> list[str]:
+            return list(self.kernels)
+
+        def get_kernel(self, kid: str) -> FakeKernel:
+            return self.kernels[kid]
+
+        async def shutdown_kernel(self, kid: str, now: bool = False, restart: bool = False) -> None:
+            seen.append(budget.request_kernels())  # what the caps see while the kernel shuts down
+            await asyncio.sleep(0.01)
+            del self.kernels[kid]
+
+    async def scenario() -> tuple[list[str], set[str]]:
+        manager = capped_manager_class(budget, Base)()
+        assert budget.manager is manager
+        manager._workbench_watch.stop()
+        budget.serves("k1")
+        budget.serves("k2")
+        await manager.shutdown_kernel("k1")
+        return budget.request_kernels(), set(budget._closing)
+
+    budget = KernelBudget(2)
+    after, closing = asyncio.run(scenario())
+    assert seen == [["k2"]]  # while k1 shut down it was not counted
+    assert after == ["k2"] and closing == set()

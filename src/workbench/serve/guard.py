@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 import socket
 import threading
@@ -432,6 +433,11 @@ class Guard:
             await asyncio.sleep(0.25)
             refusal = self._room(client)
             if refusal is None or time.monotonic() >= deadline:
+                if refusal is not None:
+                    describe = getattr(self.kernels, "describe", None)
+                    logging.getLogger("workbench.serve").warning(
+                        "no room for a page of %s after %.0f s: %s", client, self.limits.room_wait,
+                        describe() if describe is not None else "")
                 return refusal
 
 

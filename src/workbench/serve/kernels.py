@@ -2,8 +2,9 @@
 
 A dashboard opened live needs a kernel of its own (its widgets live there). Without a cap, every
 distinct query string started one (230–350 MB each) until the machine ran out of memory.
-:class:`KernelBudget` counts the *request kernels* (every kernel except the preheated pools'
-ones, which are bounded by the preheat setting) and allows at most ``max_kernels``. When the cap
+:class:`KernelBudget` counts the *request kernels* (those started for a request or handed to one
+from a preheated pool; the pools' own kernels, starting or waiting, are bounded by the preheat setting,
+and a kernel being shut down no longer counts) and allows at most ``max_kernels``. When the cap
 is reached, kernels that no page is connected to, that are idle and have had no activity for
 ``reclaim_after`` seconds (a script that fetched a page and left), or whose page was connected and
 has left (at once), are shut down to make room; when none is, the guard answers 429 (:mod:`workbench.serve.guard`) and
@@ -104,15 +105,26 @@ class KernelBudget:
         self._connected: set[str] = set()  # kernels a page has been connected to
         self.streaming: dict[str, Page] = {}  # kernel id -> its page, while the page's HTML is being sent
         self.abandoned: set[str] = set()  # kernels shut down because their page was closed before it was all sent
+        #: kernels started for a request or handed to one from a preheated pool: the ones the caps count
+        #: (a pool's kernel still starting is listed by the manager before its pool entry is done; it
+        #: is not a request kernel and must not take a viewer's room)
+        self.requested: set[str] = set()
 
     # ----- pages being sent ----------------------------------------------------------------------------
     def attach(self, page: Page, kid: str) -> None:
         """``kid`` serves ``page`` (a kernel started for it, or a preheated one handed to it)."""
         page.kernel_id = kid
+        self.serves(kid)
         if page.abandoned:  # the viewer left while the kernel was starting
             self._abandon_kernel(kid)
         elif not page.finished:
             self.streaming[kid] = page
+
+    def serves(self, kid: str) -> None:
+        """``kid`` is a request kernel from now on (started for a request, or a preheated one handed over)."""
+        if len(self.requested) > 1000 and self.manager is not None:
+            self.requested &= set(self.manager.list_kernel_ids())
+        self.requested.add(kid)
 
     def finished(self, page: Page) -> None:
         """``page`` was all sent (or its handler ended): its kernel is an ordinary request kernel again."""
@@ -166,11 +178,15 @@ class KernelBudget:
         return n
 
     def request_kernels(self) -> list[str]:
-        """Ids of running kernels that are not waiting in a preheated pool (nor being shut down)."""
+        """Ids of running request kernels (:attr:`requested`), less those being shut down.
+
+        Counted by what they serve, not as "every kernel not in a pool": a preheated pool's kernel is
+        listed by the manager from the moment its process starts, seconds before its pool entry is
+        done (longer under load), and counting it then refused viewers while pools refilled.
+        """
         if self.manager is None:
             return []
-        pooled = self._pooled()
-        return [k for k in self.manager.list_kernel_ids() if k not in pooled and k not in self._closing]
+        return [k for k in self.manager.list_kernel_ids() if k in self.requested and k not in self._closing]
 
     def observe(self) -> None:
         """Note which kernels have a page connected now (called every second by the kernel manager)."""
@@ -221,6 +237,26 @@ class KernelBudget:
         self.sweep()
         return {"total": len(self.manager.list_kernel_ids()), "request": len(self.request_kernels()),
                 "pooled": len(self._pooled()), "ready": self.ready(), "reclaimable": len(self.reclaimable())}
+
+    def describe(self) -> str:
+        """One line on every running kernel, for the log when a page finds no room: its role (request,
+        pooled, other), state, connections, owner, whether a page has been connected, closing, streaming."""
+        if self.manager is None:
+            return "no kernel manager"
+        pooled = self._pooled()
+        connections = getattr(self.manager, "_kernel_connections", {})
+        parts = []
+        for kid in self.manager.list_kernel_ids():
+            try:
+                state = getattr(self.manager.get_kernel(kid), "execution_state", "?")
+            except KeyError:
+                state = "gone"
+            role = "request" if kid in self.requested else "pooled" if kid in pooled else "other"
+            flags = [f for f, on in (("was-connected", kid in self._connected), ("closing", kid in self._closing),
+                                     ("streaming", kid in self.streaming)) if on]
+            parts.append(f"{kid[:8]} {role} {state} ws={connections.get(kid, 0)} owner={self.owners.get(kid, '-')}"
+                         + (f" [{','.join(flags)}]" if flags else ""))
+        return f"{self.counts()}; " + "; ".join(parts)
 
     # ----- making room ---------------------------------------------------------------------------------
     def has_room(self) -> bool:
@@ -290,16 +326,78 @@ class KernelBudget:
         return self._lock
 
 
-def cap_kernels(budget: KernelBudget) -> None:
-    """Make the kernel manager class Voila builds respect ``budget`` (binds it to the manager).
+def capped_manager_class(budget: KernelBudget, manager_class: type) -> type:
+    """``manager_class`` (the kernel manager class Voila made) respecting ``budget``, which it binds to itself.
 
-    Wraps ``voila.app.voila_kernel_manager_factory`` (once per call; the server calls it once):
     ``start_kernel`` of a request waits for :meth:`KernelBudget.admit` and raises a 429 error when
-    the cap is reached. The preheated pools start their kernels through the base class and are
-    not counted.
+    the cap is reached; the kernels it starts, and preheated ones it hands to a request
+    (``get_rendered_notebook``), are request kernels (:meth:`KernelBudget.serves`). The preheated
+    pools start theirs through the base class and are not counted. ``shutdown_kernel``, whoever
+    asks for it, takes the kernel out of the count until it is gone.
     """
     import tornado.ioloop
     import tornado.web
+
+    class CappedKernelManager(manager_class):  # type: ignore[misc, valid-type]
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            budget.manager = self
+            self._workbench_watch = tornado.ioloop.PeriodicCallback(budget.observe, 1000)
+            self._workbench_watch.start()
+
+        async def start_kernel(self, *args: Any, **kwargs: Any) -> str:
+            async with budget.lock():
+                try:
+                    await budget.admit()
+                except KernelCapReached:
+                    from workbench.text.catalogue import message
+
+                    text = " · ".join(message("serve.busy.body", lang, kernels=budget.max_kernels)
+                                      for lang in ("zh", "en"))
+                    raise tornado.web.HTTPError(429, reason="Too Many Requests", log_message=text) from None
+                kid = await super().start_kernel(*args, **kwargs)
+                budget.serves(kid)
+            client = (kwargs.get("env") or {}).get(CLIENT_ENV)
+            if client:
+                budget.owners[kid] = client
+            page = _PAGE.get()
+            if page is not None:
+                budget.attach(page, kid)
+            return kid
+
+        async def shutdown_kernel(self, kernel_id: str, *args: Any, **kwargs: Any) -> Any:
+            """Every shutdown (the page's own on unload, culling, ours): the kernel stops counting at once.
+
+            A busy kernel asked to shut down politely is listed until it answers or is killed
+            (seconds under load); its viewer has left, so it must not hold their room meanwhile.
+            """
+            closing = kernel_id not in budget._closing
+            budget._closing.add(kernel_id)
+            try:
+                return await super().shutdown_kernel(kernel_id, *args, **kwargs)
+            finally:
+                if closing:
+                    budget._closing.discard(kernel_id)
+
+        if hasattr(manager_class, "get_rendered_notebook"):
+            async def get_rendered_notebook(self, *args: Any, **kwargs: Any) -> Any:
+                """A preheated kernel handed to a request: the page's kernel from now on."""
+                found = await super().get_rendered_notebook(*args, **kwargs)
+                budget.serves(found[2])
+                page = _PAGE.get()
+                if page is not None:
+                    budget.attach(page, found[2])  # (render task, rendered cells, kernel id)
+                return found
+
+    return CappedKernelManager
+
+
+def cap_kernels(budget: KernelBudget) -> None:
+    """Make the kernel manager class Voila builds respect ``budget`` (:func:`capped_manager_class`).
+
+    Wraps ``voila.app.voila_kernel_manager_factory`` (once per call; the server calls it once) and
+    patches Voila's page handler (:func:`watch_pages`).
+    """
     import voila.app
 
     factory = voila.app.voila_kernel_manager_factory
@@ -307,43 +405,7 @@ def cap_kernels(budget: KernelBudget) -> None:
     def capped_factory(base_class: type, preheat_kernel: bool, default_pool_size: int,
                        page_config_hook: Any = None) -> type:
         manager_class = factory(base_class, preheat_kernel, default_pool_size, page_config_hook=page_config_hook)
-
-        class CappedKernelManager(manager_class):  # type: ignore[misc, valid-type]
-            def __init__(self, **kwargs: Any) -> None:
-                super().__init__(**kwargs)
-                budget.manager = self
-                self._workbench_watch = tornado.ioloop.PeriodicCallback(budget.observe, 1000)
-                self._workbench_watch.start()
-
-            async def start_kernel(self, *args: Any, **kwargs: Any) -> str:
-                async with budget.lock():
-                    try:
-                        await budget.admit()
-                    except KernelCapReached:
-                        from workbench.text.catalogue import message
-
-                        text = " · ".join(message("serve.busy.body", lang, kernels=budget.max_kernels)
-                                          for lang in ("zh", "en"))
-                        raise tornado.web.HTTPError(429, reason="Too Many Requests", log_message=text) from None
-                    kid = await super().start_kernel(*args, **kwargs)
-                client = (kwargs.get("env") or {}).get(CLIENT_ENV)
-                if client:
-                    budget.owners[kid] = client
-                page = _PAGE.get()
-                if page is not None:
-                    budget.attach(page, kid)
-                return kid
-
-            if hasattr(manager_class, "get_rendered_notebook"):
-                async def get_rendered_notebook(self, *args: Any, **kwargs: Any) -> Any:
-                    """A preheated kernel handed to a request: the page's kernel from now on."""
-                    found = await super().get_rendered_notebook(*args, **kwargs)
-                    page = _PAGE.get()
-                    if page is not None:
-                        budget.attach(page, found[2])  # (render task, rendered cells, kernel id)
-                    return found
-
-        return CappedKernelManager
+        return capped_manager_class(budget, manager_class)
 
     voila.app.voila_kernel_manager_factory = capped_factory
     watch_pages(budget)
