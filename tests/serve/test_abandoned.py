@@ -407,3 +407,68 @@ def test_a_kernel_being_shut_down_by_anyone_no_longer_counts() -> None:
     after, closing = asyncio.run(scenario())
     assert seen == [["k2"]]  # while k1 shut down it was not counted
     assert after == ["k2"] and closing == set()
+
+
+def test_a_page_connected_between_two_samples_is_known_to_have_been_connected() -> None:
+    """The load test's refusals: pages shown and closed between two samples of the connection counts
+    were never seen connected, and their kernels held the viewer's room as pages still loading. The
+    capped manager notes every connection as it happens."""
+
+    class Base:
+        def __init__(self, **kwargs: Any) -> None:
+            self.kernels = {"k1": FakeKernel("idle")}
+            self._kernel_connections = {"k1": 0}
+
+        def list_kernel_ids(self) -> list[str]:
+            return list(self.kernels)
+
+        def get_kernel(self, kid: str) -> FakeKernel:
+            return self.kernels[kid]
+
+        def notify_connect(self, kid: str) -> None:
+            self._kernel_connections[kid] += 1
+
+        def notify_disconnect(self, kid: str) -> None:
+            self._kernel_connections[kid] -= 1
+
+        async def shutdown_kernel(self, kid: str, now: bool = False, restart: bool = False) -> None:
+            del self.kernels[kid]
+
+    async def scenario() -> tuple[bool, bool, list[str]]:
+        manager = capped_manager_class(budget, Base)()
+        manager._workbench_watch.stop()  # no sampling at all
+        budget.serves("k1")
+        budget.owners["k1"] = "10.0.0.1"
+        before = budget.client_has_room("10.0.0.1", 1)  # never connected, idle for less than reclaim_after
+        manager.notify_connect("k1")
+        manager.notify_disconnect("k1")  # the page came and went
+        room = budget.client_has_room("10.0.0.1", 1)
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        return before, room, list(manager.kernels)
+
+    budget = KernelBudget(2, reclaim_after=600)
+    before, room, left = asyncio.run(scenario())
+    assert not before  # a page may still be loading: its kernel is kept
+    assert room and left == []  # its page has left: reclaimed for the viewer's next page
+
+
+def test_voila_s_own_shutdown_on_unload_is_accepted_from_the_page_s_origin(tmp_path: Path) -> None:
+    """Voila's page shuts its kernel down as it unloads with a beacon POST, which has no XSRF header;
+    the server answered 403 and closed pages kept their kernels. With the page's own Origin it is
+    accepted; another Origin is refused by the guard, and no Origin still needs the XSRF token."""
+    import re
+
+    with running_server(tmp_path / "server", preheat=False, ready_timeout=180,
+                        extra=("--max-kernels", "2", "--notebooks", str(tiny_notebooks(tmp_path / "nb")))) as base:
+        code, _, page = fetch(f"{base}voila/render/01_tiny.ipynb?period=last-7d")
+        assert code == 200
+        kid = re.search(r'kernelId[^0-9a-f]+([0-9a-f-]{36})', page)
+        assert kid, page[:2000]
+        url = f"{base}voila/api/shutdown/{kid.group(1)}"
+        origin = base.rstrip("/")
+        assert fetch(url, "POST", body="")[0] == 403  # no Origin: the XSRF check stands
+        assert fetch(url, "POST", body="", headers={"Origin": "http://evil.example"})[0] == 403
+        assert status(base)["kernels"]["request"] == 1
+        assert fetch(url, "POST", body="", headers={"Origin": origin})[0] == 204
+        assert wait_for(lambda: status(base)["kernels"]["total"] == 0, 30), status(base)

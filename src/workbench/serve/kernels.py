@@ -197,6 +197,10 @@ class KernelBudget:
         self._connected = {k for k in self._connected if k in running} | \
             {k for k, n in connections.items() if n > 0 and k in running}
 
+    def connected(self, kid: str) -> None:
+        """A page has connected to ``kid`` (from the kernel manager's ``notify_connect``)."""
+        self._connected.add(kid)
+
     def reclaimable(self, now: float | None = None) -> list[str]:
         """Request kernels no page is connected to that may go; longest idle first.
 
@@ -365,6 +369,17 @@ def capped_manager_class(budget: KernelBudget, manager_class: type) -> type:
                 budget.attach(page, kid)
             return kid
 
+        def notify_connect(self, kernel_id: str) -> None:
+            """A page's websocket connected to ``kernel_id``: noted at once, not left to the sampling.
+
+            :meth:`KernelBudget.observe` samples the connection counts; a page whose websocket came and
+            went between two samples (the load test's pages, shown and closed while the server was
+            busy) was never seen connected, so its kernel was held as "page still loading" for
+            ``reclaim_after`` seconds and the viewer's next pages were refused.
+            """
+            super().notify_connect(kernel_id)
+            budget.connected(kernel_id)
+
         async def shutdown_kernel(self, kernel_id: str, *args: Any, **kwargs: Any) -> Any:
             """Every shutdown (the page's own on unload, culling, ours): the kernel stops counting at once.
 
@@ -409,6 +424,32 @@ def cap_kernels(budget: KernelBudget) -> None:
 
     voila.app.voila_kernel_manager_factory = capped_factory
     watch_pages(budget)
+    allow_unload_shutdown()
+
+
+def allow_unload_shutdown() -> bool:
+    """Let Voila's page shut its kernel down as it unloads (``POST /voila/api/shutdown/<id>``).
+
+    The page sends that request as a beacon, which carries no XSRF header, so the server refused it
+    (403 "'_xsrf' argument missing from POST", seen in the load test's log) and every closed page's
+    kernel stayed until reclaimed. A browser sends ``Origin`` with such a POST, and the guard has
+    already refused any Origin not allowed (:mod:`workbench.serve.guard`): with an Origin the XSRF
+    check is skipped; without one it stands. True if patched now (once per process).
+    """
+    from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
+
+    if getattr(VoilaShutdownKernelHandler.check_xsrf_cookie, "_workbench_fix", False):
+        return False
+    original = VoilaShutdownKernelHandler.check_xsrf_cookie
+
+    def check_xsrf_cookie(self: Any) -> Any:
+        if self.request.headers.get("Origin"):  # checked against the allowed hosts by the guard
+            return None
+        return original(self)
+
+    check_xsrf_cookie._workbench_fix = True  # type: ignore[attr-defined]
+    VoilaShutdownKernelHandler.check_xsrf_cookie = check_xsrf_cookie
+    return True
 
 
 #: The budget the patched Voila handler reports to (the server's; set by :func:`watch_pages`).
