@@ -108,6 +108,33 @@ def test_rate_limiter_counts_per_client_in_a_sliding_window() -> None:
     assert limiter.allow("a", now=10.5)  # the first hit left the window
 
 
+def test_the_pages_scripts_and_stylesheets_do_not_use_up_a_client_s_requests() -> None:
+    """The load test: pages opened without a browser cache (a fresh context each) fetch dozens of
+    scripts and stylesheets, which used up the 600 requests a minute and refused the next pages and
+    the kernels' shutdown on unload. They are counted apart, against a limit of their own."""
+    import tornado.web
+    from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
+
+    from workbench.serve.guard import Limits
+
+    guard = Guard(hosts=HostPolicy.for_address("127.0.0.1"), credentials=auth.Credentials(required=False),
+                  limits=Limits(requests_per_minute=3, assets_per_minute=50))
+
+    def status_of(path: str, method: str = "GET") -> int | None:
+        request = HTTPServerRequest(headers=HTTPHeaders({"Host": "127.0.0.1:8866"}),
+                                    start_line=RequestStartLine(method, path, "HTTP/1.1"))
+        request.remote_ip = "10.0.0.9"
+        delegate = guard.route(tornado.web.Application(), request)
+        return None if delegate is None else delegate.handler_kwargs["status"]
+
+    assets = [status_of(f"/voila/static/chunk-{i}.js") for i in range(40)]
+    assert assets == [None] * 40  # all passed on to their handlers
+    assert [status_of("/voila/api/shutdown/k1", "POST") for _ in range(3)] == [None] * 3
+    assert status_of("/voila/api/shutdown/k1", "POST") == 429  # the ordinary limit still holds
+    assert [status_of(f"/workbench/assets/p{i}.js") for i in range(10)] == [None] * 10
+    assert status_of("/workbench/assets/one-too-many.js") == 429  # and the assets' own
+
+
 def test_password_is_stored_as_a_salted_hash_readable_by_its_owner_only(tmp_path: Path) -> None:
     path = auth.set_password(PASSWORD, tmp_path / "pw.json")
     text = path.read_text()

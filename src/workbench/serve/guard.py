@@ -6,7 +6,8 @@ In order, for each request (pages, static files, kernel websockets alike):
    ``--allow-host`` values), and an ``Origin`` header, when sent, too; otherwise 403. This stops
    DNS-rebinding pages and cross-site websockets.
 2. At most ``requests_per_minute`` requests per client (its address; behind a proxy the
-   forwarded one); otherwise 429 with a bilingual message.
+   forwarded one), and apart from them at most ``assets_per_minute`` requests for the pages'
+   scripts and stylesheets; otherwise 429 with a bilingual message.
 3. When login is required (bound beyond 127.0.0.1), a valid session cookie, or the start token in
    ``?token=`` (exchanged for the cookie and removed from the address); otherwise pages are sent to
    ``/login`` and everything else (kernel channels included) gets 403.
@@ -147,6 +148,11 @@ class Limits:
     """What one client and the whole server may use (see the module's doc)."""
 
     requests_per_minute: int = 600
+    #: Scripts, stylesheets and fonts of the pages (``_PUBLIC``: they hold no data), counted apart: a
+    #: Voila page opened without a browser cache fetches dozens of them, and the load test's pages
+    #: (a fresh browser context each, two at a time) ran into the 600 of ``requests_per_minute``,
+    #: which then refused the pages themselves and their kernels' shutdown on unload.
+    assets_per_minute: int = 6000
     pages_per_minute: int = 20
     login_attempts_per_minute: int = 10
     max_kernels: int = 4
@@ -282,6 +288,7 @@ class Guard:
         from workbench.serve.snapshot import PageCache
 
         self.requests = RateLimiter(self.limits.requests_per_minute)
+        self.assets = RateLimiter(self.limits.assets_per_minute)
         self.pages = RateLimiter(self.limits.pages_per_minute)
         self.logins = RateLimiter(self.limits.login_attempts_per_minute)
         self.page_cache = PageCache(drawer=self.drawer)
@@ -310,11 +317,12 @@ class Guard:
         if not self.hosts.origin_ok(request.headers.get("Origin")):
             return answer(403, message_page(403, "serve.origin"))
         client = request.remote_ip or "?"
-        if not self.requests.allow(client):
-            wait = self.requests.retry_after(client)
+        path = request.path[len(self.base_url):] if request.path.startswith(self.base_url) else request.path.lstrip("/")
+        limiter = self.assets if path.startswith(_PUBLIC) else self.requests
+        if not limiter.allow(client):
+            wait = limiter.retry_after(client)
             return answer(429, message_page(429, "serve.rate", seconds=wait), headers={"Retry-After": str(wait)})
 
-        path = request.path[len(self.base_url):] if request.path.startswith(self.base_url) else request.path.lstrip("/")
         secure = request.protocol == "https"
         if self.credentials.required:
             denied = self._authenticate(app, request, path, answer, secure, client)
