@@ -109,6 +109,7 @@ class KernelBudget:
         #: (a pool's kernel still starting is listed by the manager before its pool entry is done; it
         #: is not a request kernel and must not take a viewer's room)
         self.requested: set[str] = set()
+        self.served = 0  #: request kernels there have been since the server started
 
     # ----- pages being sent ----------------------------------------------------------------------------
     def attach(self, page: Page, kid: str) -> None:
@@ -124,6 +125,8 @@ class KernelBudget:
         """``kid`` is a request kernel from now on (started for a request, or a preheated one handed over)."""
         if len(self.requested) > 1000 and self.manager is not None:
             self.requested &= set(self.manager.list_kernel_ids())
+        if kid not in self.requested:
+            self.served += 1
         self.requested.add(kid)
 
     def finished(self, page: Page) -> None:
@@ -235,12 +238,13 @@ class KernelBudget:
 
     def counts(self) -> dict[str, int]:
         """Running kernels: ``total``, ``request`` (capped), ``pooled``, ``ready`` (pooled and rendered)
-        and ``reclaimable``."""
+        and ``reclaimable``; and ``served``, the request kernels there have been since the start."""
         if self.manager is None:
-            return {"total": 0, "request": 0, "pooled": 0, "ready": 0, "reclaimable": 0}
+            return {"total": 0, "request": 0, "pooled": 0, "ready": 0, "reclaimable": 0, "served": self.served}
         self.sweep()
         return {"total": len(self.manager.list_kernel_ids()), "request": len(self.request_kernels()),
-                "pooled": len(self._pooled()), "ready": self.ready(), "reclaimable": len(self.reclaimable())}
+                "pooled": len(self._pooled()), "ready": self.ready(), "reclaimable": len(self.reclaimable()),
+                "served": self.served}
 
     def describe(self) -> str:
         """One line on every running kernel, for the log when a page finds no room: its role (request,
