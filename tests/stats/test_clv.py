@@ -235,6 +235,18 @@ def test_bgbb_on_too_few_or_degenerate_patterns(donations) -> None:
     odd = donations.head(3)
     fit = bgbb.fit_bgbb(odd, weights="n_custs")
     assert fit.status == "failed" and np.isnan(fit.params["alpha"])
+    # the optimiser stops part-way along a ridge towards no heterogeneity (alpha, beta in the hundreds, a
+    # Wald interval that looks finite); the likelihood stays level from there to the edge of the box
+    assert fit.reason == "edge"
+
+
+def test_a_likelihood_level_to_the_edge_along_its_weakest_direction_is_flat() -> None:
+    cov = np.diag([0.01, 4.0])
+    # rises slowly along the second parameter for ever: flat; a peak in both: not flat
+    assert clv._flat_to_edge(lambda p: -((p[0] - 1) ** 2) + 0.01 * p[1], np.array([1.0, 2.0]), cov)
+    assert not clv._flat_to_edge(lambda p: -((p[0] - 1) ** 2) - (p[1] - 2) ** 2, np.array([1.0, 2.0]), cov)
+    # no curvature: left to fit_status's own check
+    assert not clv._flat_to_edge(lambda p: 0.0, np.array([1.0, 2.0]), np.full((2, 2), np.nan))
 
 
 # ----- pooled evaluation ----------------------------------------------------------------------------------

@@ -170,9 +170,11 @@ ABSURD = (1e-4, 1e4)
 MAX_SPAN = 1e4
 
 
-def _fit(loglik, data: tuple, start: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, bool]:
+def _fit(loglik, data: tuple, start: np.ndarray, weights: np.ndarray
+         ) -> tuple[np.ndarray, np.ndarray, float, bool, bool]:
     """Maximise a weighted log-likelihood over log-parameters; returns (params, covariance of log-params, ll,
-    converged). A start that fails is retried from a second point."""
+    converged, flat): ``flat`` when the likelihood does not fall off along its weakest direction before the
+    edge of the box (see :func:`_flat_to_edge`). A start that fails is retried from a second point."""
     total = weights.sum()
 
     def nll(logp: np.ndarray) -> float:
@@ -193,7 +195,38 @@ def _fit(loglik, data: tuple, start: np.ndarray, weights: np.ndarray) -> tuple[n
         cov = np.linalg.inv(hess)
     except np.linalg.LinAlgError:
         cov = np.full_like(hess, np.nan)
-    return np.exp(best.x), cov, -best.fun * total, bool(best.success) and best.fun < 1e9
+    flat = _flat_to_edge(lambda logp: -nll(logp) * total, best.x, cov)
+    return np.exp(best.x), cov, -best.fun * total, bool(best.success) and best.fun < 1e9, flat
+
+
+#: A log-likelihood drop that bounds a parameter: the 95% likelihood-ratio cut (chi-square, 1 df, / 2).
+LR_DROP = 1.92
+
+
+def _flat_to_edge(ll, x: np.ndarray, cov: np.ndarray) -> bool:
+    """Whether the log-likelihood ``ll`` (of log-parameters) stays within :data:`LR_DROP` of its value at
+    ``x`` along the weakest direction of ``cov`` (its largest eigenvector), in either sense, all the way
+    to the edge of :data:`BOUNDS`. The likelihood-ratio interval is then unbounded on that side (the
+    profile likelihood can only lie above this line), however tight the Wald interval from the local
+    curvature looks: a ridge an optimiser stopped on part-way, such as a Beta mixing distribution
+    drifting towards no heterogeneity when only a few purchase patterns are seen."""
+    if not np.all(np.isfinite(cov)):
+        return False  # no curvature at all: fit_status says so
+    values, vectors = np.linalg.eigh((cov + cov.T) / 2)
+    if values[-1] <= 0:
+        return False
+    v, sd, top = vectors[:, -1], float(np.sqrt(values[-1])), ll(x)
+    for sense in (1.0, -1.0):
+        step = sd
+        for _ in range(16):
+            point = x + sense * step * v
+            if np.any(point < BOUNDS[0]) or np.any(point > BOUNDS[1]):
+                return True  # reached the edge without the likelihood falling off
+            with np.errstate(all="ignore"):
+                if not top - ll(point) < LR_DROP:  # fell off (a NaN counts as fallen off)
+                    break
+            step *= 2
+    return False
 
 
 def _hessian(fn, x0: np.ndarray, eps: float = 1e-4) -> np.ndarray:
@@ -217,11 +250,12 @@ def _hessian(fn, x0: np.ndarray, eps: float = 1e-4) -> np.ndarray:
     return h
 
 
-def fit_status(est: np.ndarray, cov: np.ndarray, converged: bool) -> str | None:
+def fit_status(est: np.ndarray, cov: np.ndarray, converged: bool, flat: bool = False) -> str | None:
     """Why a fit is not to be shown, as a result key, or None when it is sound.
 
     ``not_converged``: the optimiser stopped without converging; ``edge``: a parameter sits at the edge
-    of the searched space (the likelihood keeps rising towards no heterogeneity or no drop-out);
+    of the searched space, or ``flat`` (the likelihood keeps rising, or stays level, towards it: no
+    heterogeneity or no drop-out);
     ``no_curvature``: the Hessian is not positive definite (a parameter is not identified);
     ``absurd``: a parameter is absurd in size (beyond :data:`ABSURD`) or its 95% interval spans more
     than a factor :data:`MAX_SPAN`.
@@ -229,7 +263,7 @@ def fit_status(est: np.ndarray, cov: np.ndarray, converged: bool) -> str | None:
     logp = np.log(est)
     if not converged:
         return "not_converged"
-    if np.any(logp < BOUNDS[0] + 0.5) or np.any(logp > BOUNDS[1] - 0.5):
+    if flat or np.any(logp < BOUNDS[0] + 0.5) or np.any(logp > BOUNDS[1] - 0.5):
         return "edge"
     var = np.diag(cov)
     if not np.all(np.isfinite(cov)) or np.any(var <= 0) or np.any(np.linalg.eigvalsh((cov + cov.T) / 2) <= 0):
@@ -340,8 +374,8 @@ def fit_bgnbd(summary: pd.DataFrame, variant: str = "bgnbd") -> BGNBD:
     scale = max(float(summary["T"].mean()) / 4, 0.5)
     start = np.array([0.5, scale, 0.6, scale]) if variant == "pareto" else np.array([0.5, scale, 0.8, 2.5])
     loglik = {"bgnbd": _bgnbd_loglik, "mbgnbd": _mbgnbd_loglik, "pareto": _pareto_loglik}[variant]
-    est, cov, ll, converged = _fit(loglik, data, start, g["size"].to_numpy(float))
-    reason = fit_status(est, cov, converged)
+    est, cov, ll, converged, flat = _fit(loglik, data, start, g["size"].to_numpy(float))
+    reason = fit_status(est, cov, converged, flat)
     if reason is not None:
         params, intervals, nan_cov = _not_fitted(names)
         return BGNBD(params, intervals, nan_cov, n, ll, variant, repeat, "failed", reason)
@@ -358,8 +392,8 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGamma:
         return GammaGamma(params, intervals, cov, len(rep), status="too_few", reason="too_few_repeat")
     data = (rep["frequency"].to_numpy(float), rep["monetary"].to_numpy(float))
     start = np.array([2.0, 3.0, float(rep["monetary"].mean())])
-    est, cov, _, converged = _fit(_gg_loglik, data, start, np.ones(len(rep)))
-    reason = fit_status(est, cov, converged) or ("absurd" if est[1] <= 1 else None)
+    est, cov, _, converged, flat = _fit(_gg_loglik, data, start, np.ones(len(rep)))
+    reason = fit_status(est, cov, converged, flat) or ("absurd" if est[1] <= 1 else None)
     if reason is not None:
         params, intervals, nan_cov = _not_fitted(names)
         return GammaGamma(params, intervals, nan_cov, len(rep), status="failed", reason=reason)

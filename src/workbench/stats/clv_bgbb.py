@@ -73,8 +73,8 @@ def fit_bgbb(summary: pd.DataFrame, weights: str | None = None) -> BGBB:
         return BGBB(params, intervals, cov, n_cust, status="too_few",
                     reason="too_few_customers" if n_cust < MIN_CUSTOMERS else "too_few_repeat")
     data = tuple(summary[c].to_numpy(float) for c in ("frequency", "recency", "n"))
-    est, cov, ll, converged = _fit(bgbb_loglik, data, np.array([1.0, 1.0, 1.0, 1.0]), w)
-    reason = fit_status(est, cov, converged)
+    est, cov, ll, converged, flat = _fit(bgbb_loglik, data, np.array([1.0, 1.0, 1.0, 1.0]), w)
+    reason = fit_status(est, cov, converged, flat)
     if reason is not None:
         params, intervals, nan_cov = _not_fitted(NAMES)
         return BGBB(params, intervals, nan_cov, n_cust, ll, "failed", reason)
