@@ -165,6 +165,15 @@ def test_gamma_gamma_and_the_clv_intervals(cdnow, fits) -> None:
     assert (customers["clv_high"] >= customers["clv_low"]).all()
 
 
+def test_the_customers_intervals_cut_a_block_at_a_time_are_the_same(cdnow, fits, monkeypatch) -> None:
+    gg = clv.fit_gamma_gamma(cdnow)
+    whole, _, _ = clv.mean_clv(fits["bgnbd"], gg, cdnow, 52, draws=5)
+    monkeypatch.setattr(clv, "QUANTILE_BLOCK", 97)  # blocks that do not divide the customers evenly
+    blocks, _, _ = clv.mean_clv(fits["bgnbd"], gg, cdnow, 52, draws=5)
+    assert len(cdnow) > 10 * 97
+    pd.testing.assert_frame_equal(whole, blocks, check_exact=True)
+
+
 def test_choose_model_uses_the_calibration_likelihood(cdnow) -> None:
     best, fits = clv.choose_model(cdnow, ("bgnbd", "pareto"))
     assert best.variant == "bgnbd" and set(fits) == {"bgnbd", "pareto"}
