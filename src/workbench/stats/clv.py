@@ -603,7 +603,7 @@ def mean_clv(bg: BGNBD, gg: GammaGamma, summary: pd.DataFrame, horizon: float, l
     exp_n = expected_purchases(bg.vector, horizon, x, tx, T, variant, pairs)
     # 100 simulated futures per customer, a block of customers at a time from the block's own generator
     # (all at once held 100 floats per customer twice over and np.quantile sorted a third copy: 8.5 GB
-    # for the 5 million customers of a scale-100 shop); the numbers depend on the seed, not on memory
+    # for the 4.4 million customers of a scale-100 shop); the numbers depend on the seed, not on memory
     c = (1 - customer_level) / 2
     clv_low, clv_high = np.empty(len(summary)), np.empty(len(summary))
     xm = np.asarray(m, float)
