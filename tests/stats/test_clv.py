@@ -172,8 +172,8 @@ def test_the_customers_intervals_are_drawn_a_block_at_a_time(cdnow, fits, monkey
     again, _, _ = clv.mean_clv(fits["bgnbd"], gg, cdnow, 52, draws=5)
     assert len(cdnow) > 10 * 97
     pd.testing.assert_frame_equal(first, again, check_exact=True)  # the seed fixes them
-    # every block filled (np.empty left unset would show as garbage or NaN), each customer's interval
-    # around zero for a customer with no purchases to come and above it for the frequent ones
+    # every block filled (np.empty left unset would show as garbage or NaN), every interval ordered and
+    # not below zero, and above zero for nearly all frequent buyers
     assert np.isfinite(first[["clv_low", "clv_high"]].to_numpy()).all()
     assert ((first["clv_low"] >= 0) & (first["clv_high"] >= first["clv_low"])).all()
     busy = first["frequency"] >= 5
