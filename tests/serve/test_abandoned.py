@@ -409,6 +409,55 @@ def test_a_kernel_being_shut_down_by_anyone_no_longer_counts() -> None:
     assert after == ["k2"] and closing == set()
 
 
+def test_a_kernel_shut_down_while_it_starts_is_killed_without_an_interrupt_first(tmp_path: Path) -> None:
+    """CI's log showed half a ``KeyboardInterrupt`` traceback from ``ipykernel_launcher`` when a page was
+    closed while its kernel was still importing: jupyter_client's ``shutdown_kernel(now=True)`` sends
+    SIGINT before SIGKILL. The budget kills first; the only signal the process gets is SIGKILL."""
+    import json
+    import signal
+    import sys
+
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.multikernelmanager import AsyncMultiKernelManager
+    from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+
+    spec = tmp_path / "kernels" / "starting"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({  # a kernel that never gets past its imports
+        "argv": [sys.executable, "-c", "import time\nwhile True: time.sleep(0.01)", "{connection_file}"],
+        "display_name": "starting", "language": "python"}))
+    sent: list[tuple[int, int]] = []  # (pid, signal) in the order sent
+    original = LocalProvisioner.send_signal
+
+    async def spy(self: LocalProvisioner, signum: int) -> None:
+        if self.process is not None and self.process.poll() is None:  # what reaches a live process
+            sent.append((self.process.pid, signum))
+        await original(self, signum)
+
+    async def scenario() -> list[str]:
+        manager = AsyncMultiKernelManager(kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")]))
+        manager.connection_dir = str(tmp_path)
+        kid = await manager.start_kernel(kernel_name="starting")
+        budget = KernelBudget(2)
+        budget.manager = manager
+        budget.serves(kid)
+        budget._shutdown_soon(kid)
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if not budget._closing:
+                break
+        return manager.list_kernel_ids()
+
+    LocalProvisioner.send_signal = spy  # type: ignore[method-assign]
+    try:
+        left = asyncio.run(scenario())
+    finally:
+        LocalProvisioner.send_signal = original  # type: ignore[method-assign]
+    assert left == []  # shut down and forgotten
+    assert sent and sent[0][1] == signal.SIGKILL, sent  # no SIGINT while it lived
+    assert all(signum == signal.SIGKILL for _, signum in sent), sent
+
+
 def test_a_page_connected_between_two_samples_is_known_to_have_been_connected() -> None:
     """The load test's refusals: pages shown and closed between two samples of the connection counts
     were never seen connected, and their kernels held the viewer's room as pages still loading. The

@@ -305,12 +305,27 @@ class KernelBudget:
 
         async def stop() -> None:
             try:
-                with contextlib.suppress(Exception):  # already gone
-                    await self.manager.shutdown_kernel(kid, now=True)
+                await self._kill(kid)
             finally:
                 self._closing.discard(kid)
 
         asyncio.ensure_future(stop())
+
+    async def _kill(self, kid: str) -> None:
+        """Stop kernel ``kid`` at once, silently.
+
+        ``shutdown_kernel(now=True)`` of jupyter_client 8 sends SIGINT before it kills: a kernel still
+        importing its modules (a page closed seconds after it was asked for) then prints a half
+        ``KeyboardInterrupt`` traceback into the server's log before SIGKILL lands. Nobody needs that
+        kernel's last words, so its process is killed first and the manager only tidies up after it.
+        """
+        with contextlib.suppress(Exception):  # already gone
+            km = self.manager.get_kernel(kid)
+            if getattr(km, "provisioner", None) is not None:
+                await km.provisioner.kill()
+                await asyncio.wait_for(km.provisioner.wait(), 10)  # reaped: the manager sends it nothing more
+        with contextlib.suppress(Exception):  # already gone
+            await self.manager.shutdown_kernel(kid, now=True)
 
     async def admit(self) -> None:
         """Before a request kernel starts: reclaim to make room, or raise :class:`KernelCapReached`."""
@@ -320,8 +335,7 @@ class KernelBudget:
         for kid in self.reclaimable():
             self._closing.add(kid)
             try:
-                with contextlib.suppress(Exception):  # already gone
-                    await self.manager.shutdown_kernel(kid, now=True)
+                await self._kill(kid)
             finally:
                 self._closing.discard(kid)
             if len(self.request_kernels()) < self.max_kernels:
