@@ -247,7 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", metavar="ENGINE", help=ENGINE_HELP)
     p.add_argument("--out", help="report folder (default: reports/<as-of date>)")
     p.add_argument("--jobs", type=int, help="notebooks run at once (default: number of cores)")
-    p.add_argument("--timeout", type=_seconds, default=600.0, help="time limit per notebook in seconds")
+    p.add_argument("--timeout", type=_seconds, default=None,
+                   help="time limit per notebook in seconds (default: 600, and 600 more per million orders "
+                        "beyond the first million)")
     p.add_argument("--notify", action="append", metavar="TARGET",
                    help="when the run ends, tell TARGET: wecom, dingtalk, feishu, lark, slack, webhook or "
                         "email:ADDRESS (repeatable; addresses and secrets come from WORKBENCH_* variables)")

@@ -232,3 +232,26 @@ def test_real_sales_notebook_runs_in_batch(tmp_path: Path) -> None:
     assert "wb.setup(" not in page
     index = (result.run_dir / "index.html").read_text(encoding="utf-8")
     assert "Sales and traffic" in index and "01_sales_traffic.html" in index
+
+
+def test_the_default_time_limit_grows_with_the_orders(tmp_path: Path) -> None:
+    """A flat 600 s stopped 12_crm on a shop of 10.5 million orders; without --timeout the limit is
+    600 s up to a million orders and grows in proportion beyond, and run.json records the one used."""
+    from workbench.run.batch import default_timeout
+    from workbench.run.parameters import check_data
+
+    assert default_timeout(0) == default_timeout(105_000) == 600.0
+    assert default_timeout(10_500_000) == pytest.approx(6300.0)
+    sample = ROOT / "data" / "sample"
+    if (sample / "orders.parquet").exists():
+        import duckdb
+        rows = duckdb.sql(f"SELECT count(*) FROM '{sample / 'orders.parquet'}'").fetchall()[0][0]
+        assert check_data(str(sample)).orders == rows > 0
+    nb = ok_notebook(tmp_path / "nbs", "01_first")
+    (tmp_path / "data").mkdir()
+    result = run.run_batch([nb], {"data": str(tmp_path / "data")}, root=tmp_path / "reports", jobs=1,
+                           progress=io.StringIO())
+    assert json.loads((result.run_dir / "run.json").read_text(encoding="utf-8"))["timeout"] == 600.0
+    from workbench.cli import build_parser
+
+    assert build_parser().parse_args(["run"]).timeout is None  # the command leaves it to the data
