@@ -8,6 +8,8 @@ whose temporary views hold the same tables:
   and privacy-tokenised tables as Parquet, built once per version of the data; a CSV dataset is
   converted there too), so Spark reads exactly what DuckDB's views show;
 - ``fx_daily`` (one rate per currency and day, computed once by the mart) is read from its Parquet;
+- the daily cubes ``cube_orders`` and ``cube_items`` (:data:`workbench.data.marts.CUBES`, built by the
+  mart) are read from their Parquet parts, as DuckDB's views of the mart read them;
 - ``orders_cny`` and ``items_cny`` are the DuckDB view definitions of :mod:`workbench.data.marts`
   transpiled with sqlglot (``read="duckdb", write="spark"``).
 
@@ -217,8 +219,8 @@ def attach(ds: "Dataset", master: str = DEFAULT_MASTER) -> SparkData:
     """Register ``ds``'s tables as temporary views of a Spark session; queries on ``ds`` run on Spark after.
 
     Builds (or reuses) the dataset's mart, reads each table's Parquet parts into a view of the same
-    name, ``fx_daily`` from its Parquet, and defines ``orders_cny`` and ``items_cny`` with the DuckDB
-    definitions transpiled to Spark SQL. Sets ``ds.engine = "spark"`` and ``ds.spark``; returns the latter.
+    name, ``fx_daily`` and the daily cubes from their Parquet, and defines ``orders_cny`` and
+    ``items_cny`` with the DuckDB definitions transpiled to Spark SQL. Sets ``ds.engine = "spark"`` and ``ds.spark``; returns the latter.
     Raises :class:`EnvironmentProblem` when Spark cannot start.
     """
     from workbench.data import marts
@@ -243,6 +245,11 @@ def attach(ds: "Dataset", master: str = DEFAULT_MASTER) -> SparkData:
             definitions["items_cny"] = marts.items_cny_sql("order_items", "orders_cny")
         for name, sql in definitions.items():
             spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {transpile(sql)[0]}")
+            data.views.append(name)
+    derived = manifest.get("derived") or {}
+    for name in marts.CUBES:  # sales.breakdown reads them on DuckDB through the mart's views
+        if derived.get(name):
+            _read_parquet(spark, [mart / p for p in derived[name]]).createOrReplaceTempView(name)
             data.views.append(name)
     ds.engine = "spark"
     ds.spark = data
