@@ -352,3 +352,21 @@ def test_the_daily_cubes_are_spark_views(shop_on_both) -> None:
         assert len(expected) > 0
         assert _same_frame(expected, sales.totals_by(on_spark, f, by)) is None, by
 
+
+@pytest.mark.spark
+@needs_spark
+def test_campaign_days_with_overlapping_campaigns_run_on_spark(shop_on_both) -> None:
+    """Spark 4.3 analysed, then failed to optimise, the campaign calendar (ClassCastException in
+    RewriteDistinctAggregates): string_agg(DISTINCT … ORDER BY …), Spark's LISTAGG … WITHIN GROUP,
+    next to count(DISTINCT …). It cost every section built on the calendar (00, 01, 03, 04, 08, 13)."""
+    from workbench.sql import calendar
+
+    duck, on_spark = shop_on_both
+    for kw in ({}, {"lead_days": 2}):
+        expected = calendar.campaign_days(duck, **kw)
+        assert _same_frame(expected, calendar.campaign_days(on_spark, **kw)) is None, kw
+    days = calendar.campaign_days(duck).set_index("date")
+    # 2025-01-04: all three run; the shared name is written once, the campaigns counted each
+    assert days.loc["2025-01-04", "campaign"] == "Brand Day / 年货节"
+    assert days.loc["2025-01-04", "campaigns"] == 3 and days.loc["2025-01-04", "campaign_id"] == "k1"
+    assert days.loc["2025-01-06", "campaign"] == "年货节" and days.loc["2025-01-06", "campaigns"] == 1

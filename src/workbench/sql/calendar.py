@@ -40,12 +40,20 @@ def campaign_days(ds: "Dataset", start: dt.date | None = None, end: dt.date | No
         params["end"] = end
     where = ("WHERE " + " AND ".join(cond)) if cond else ""
     span = f"{dialect.days_between('start_date', 'end_date')} + $lead"
+    # Each name is joined once per day: only its first row of the day (``nth = 1``) gives it, the others
+    # give NULL, which string_agg skips. Not string_agg(DISTINCT label … ORDER BY label) next to
+    # count(DISTINCT campaign_id): Spark 4.3 analyses that and then fails in its optimiser
+    # (RewriteDistinctAggregates: ClassCastException on LISTAGG's ordering) for any second DISTINCT aggregate.
     days = engine.query(ds, f"""
         WITH c AS (SELECT campaign_id, {name} AS label, start_date, {dialect.series('0', span)} AS k
-                   FROM campaigns {where})
-        SELECT start_date - CAST($lead AS INTEGER) + CAST(k AS INTEGER) AS date, min(campaign_id) AS campaign_id,
-               string_agg(DISTINCT label, ' / ' ORDER BY label) AS campaign, count(DISTINCT campaign_id) AS campaigns
-        FROM c
+                   FROM campaigns {where}),
+             d AS (SELECT start_date - CAST($lead AS INTEGER) + CAST(k AS INTEGER) AS day, campaign_id, label FROM c),
+             n AS (SELECT day, campaign_id, label,
+                          row_number() OVER (PARTITION BY day, label ORDER BY campaign_id) AS nth FROM d)
+        SELECT day AS date, min(campaign_id) AS campaign_id,
+               string_agg(CASE WHEN nth = 1 THEN label END, ' / ' ORDER BY label) AS campaign,
+               count(DISTINCT campaign_id) AS campaigns
+        FROM n
         GROUP BY 1 ORDER BY 1
     """, params)
     if days.empty:

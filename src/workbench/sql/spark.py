@@ -309,6 +309,8 @@ DUCKDB_ONLY = (
     (r"\bdate_trunc\s*\(", "date_trunc() (a timestamp in Spark, a date in DuckDB)"),
     (r"\bstruct_pack\b|\blist_\w+\s*\(|\blist\s*\(|\bunnest\s*\(", "lists/structs"),
     (r"::", "x::TYPE casts"),
+    (r"(?s)^(?=(?:.*?\(\s*DISTINCT\b){2})(?=.*\b(?:string_agg|listagg)\s*\(\s*DISTINCT\b[^)]*\bORDER\s+BY)",
+     "string_agg(DISTINCT … ORDER BY …) with another DISTINCT aggregate (Spark's optimiser fails on it)"),
 )
 
 
