@@ -370,3 +370,29 @@ def test_campaign_days_with_overlapping_campaigns_run_on_spark(shop_on_both) -> 
     assert days.loc["2025-01-04", "campaign"] == "Brand Day / 年货节"
     assert days.loc["2025-01-04", "campaigns"] == 3 and days.loc["2025-01-04", "campaign_id"] == "k1"
     assert days.loc["2025-01-06", "campaign"] == "年货节" and days.loc["2025-01-06", "campaigns"] == 1
+
+
+@pytest.mark.skipif(not spark._importable("sqlglot"), reason="sqlglot is not installed (pip install 'workbench[spark]')")
+def test_a_division_is_a_double_division_on_spark() -> None:
+    """DuckDB's ``/`` divides as DOUBLE; Spark divided ``seconds / 3600.0`` (a DECIMAL literal) as a DECIMAL,
+    rounded to 6 decimals (05/slow_category's median hours)."""
+    from workbench.sql import dialect
+
+    text, _ = spark.transpile("SELECT date_diff('second', created_at, resolved_at) / 3600.0 AS h FROM tickets")
+    assert "CAST(DATEDIFF(SECOND, created_at, resolved_at) AS DOUBLE) / CAST(3600.0 AS DOUBLE)" in text
+    text, _ = spark.transpile(f"SELECT {dialect.days_elapsed('a', 'b')} / (x / 2) FROM t")
+    assert text.count("AS DOUBLE") >= 4 and "/ CAST(86400000000.0 AS DOUBLE)" in text
+
+
+@pytest.mark.spark
+@needs_spark
+def test_divisions_keep_duckdbs_fractions_on_spark(shop_on_both) -> None:
+    from workbench.sql import engine
+
+    duck, on_spark = shop_on_both
+    for sql in ("SELECT 7 / 3600.0 AS h",
+                "SELECT sum(date_diff('second', DATE '2025-01-01', ordered_at) / 3600.0) AS h FROM orders",
+                "SELECT avg(date_diff('microsecond', DATE '2025-01-01', ordered_at) / 86400000000.0) AS d FROM orders",
+                "SELECT CAST(1 AS DECIMAL(10, 2)) / CAST(3 AS DECIMAL(10, 2)) AS third"):
+        a, b = engine.scalar(duck, sql), engine.scalar(on_spark, sql)
+        assert isinstance(b, float) and math.isclose(a, b, rel_tol=1e-15), (sql, a, b)

@@ -286,6 +286,13 @@ def transpile(sql: str) -> tuple[str, tuple[str, ...]]:
             target = target.parent
         if not isinstance(target.parent, exp.Cast):
             target.replace(exp.cast(target.copy(), "DOUBLE"))
+    for node in reversed(list(tree.find_all(exp.Div))):  # inner divisions first: an outer one copies them
+        # DuckDB's ``/`` divides as DOUBLE whatever the operands; Spark divides a DECIMAL (``3600.0`` is a
+        # DECIMAL literal) as a DECIMAL of scale 6 or more, so ``seconds / 3600.0`` came back rounded to
+        # 6 decimals. Operands as DOUBLE give DuckDB's division.
+        for operand in (node.this, node.expression):
+            if not (isinstance(operand, exp.Cast) and operand.to.is_type(exp.DataType.Type.DOUBLE)):
+                operand.replace(exp.cast(operand.copy(), "DOUBLE"))
     return tree.sql(dialect="spark"), names
 
 
