@@ -107,6 +107,25 @@ def test_hybrid_beats_bestsellers_and_buy_again_where_affinity_is_planted(tmp_pa
     assert ((table["low"] <= table["value"]) & (table["value"] <= table["high"])).all()
 
 
+def test_a_large_hold_out_is_scored_on_a_fixed_random_sample_with_the_sample_s_intervals(ds, as_of) -> None:
+    """At 10.5 million orders the 253,000 hold-out customers took 4.6 GB and 187 s to score; beyond
+    ``max_customers`` a random sample is scored, the page says how many of how many, and its figures are
+    the full comparison's within the sampling noise."""
+    full = pz.compare_recommenders(ds, as_of)
+    assert full.eligible == full.n  # the sample shop is below the default cap: every customer scored
+    part = pz.compare_recommenders(ds, as_of, max_customers=1000)
+    again = pz.compare_recommenders(ds, as_of, max_customers=1000)
+    assert part.n == 1000 and part.eligible == full.n
+    assert part.metrics.equals(again.metrics)  # the sample is fixed by the seed
+    for name in pz.RECOMMENDERS:
+        a, b = full.estimates[(name, "hit_rate")], part.estimates[(name, "hit_rate")]
+        # a sample of 1000 of N: its rate differs from the whole's with sd sqrt(p(1-p)(1/1000 - 1/N))
+        sd = (a.estimate * (1 - a.estimate) * (1 / 1000 - 1 / full.n)) ** 0.5
+        assert abs(b.estimate - a.estimate) < 4 * sd, (name, a, b)
+        assert (b.high - b.low) > (a.high - a.low)  # the sample's interval, wider than the whole's
+        assert b.n == 1000
+
+
 def test_the_comparison_on_the_sample_is_honest_about_noise(ds, as_of) -> None:
     cmp = pz.compare_recommenders(ds, as_of)
     assert cmp.n > 1000 and cmp.validation_n > 1000

@@ -237,6 +237,9 @@ class Comparison:
     params: object
     validation_n: int
     method: str = "time-holdout"
+    #: customers who bought before and in the hold-out; ``n`` of them (a random sample when more than
+    #: ``max_customers``) were scored
+    eligible: int = 0
 
     @property
     def fell_back(self) -> bool:
@@ -264,9 +267,11 @@ def _lines(frame: pd.DataFrame) -> tuple:
     with the product ids in item order."""
     from workbench.stats.recommend import Lines
 
-    cust, ci = np.unique(frame["customer_id"].to_numpy(str), return_inverse=True)
-    items, ii = np.unique(frame["product_id"].to_numpy(str), return_inverse=True)
-    chans, chi = np.unique(frame["channel"].to_numpy(str), return_inverse=True)
+    # sorted codes as np.unique gives them, without a fixed-width copy of every id (1.3 GB for 20 M lines)
+    ci, cust = pd.factorize(frame["customer_id"], sort=True)
+    ii, items = pd.factorize(frame["product_id"], sort=True)
+    chi, chans = pd.factorize(frame["channel"], sort=True)
+    ci, ii, chi, items = ci.astype(np.int64), ii.astype(np.int64), chi.astype(np.int64), np.asarray(items, str)
     cat_of = frame.groupby("product_id")["category"].first().reindex(items).fillna("").to_numpy(str)
     _, cat_i = np.unique(cat_of, return_inverse=True)
     day = -frame["day"].to_numpy(np.int64)            # days relative to as_of: 0 is as_of, negative before
@@ -274,7 +279,8 @@ def _lines(frame: pd.DataFrame) -> tuple:
 
 
 def compare_recommenders(ds: Dataset, as_of: dt.date, k: int = 10, horizon_days: int = 28,
-                         channels: tuple[str, ...] = (), level: float = 0.95, seed: int = 0) -> Comparison:
+                         channels: tuple[str, ...] = (), level: float = 0.95, seed: int = 0,
+                         max_customers: int = 20_000) -> Comparison:
     """Hybrid recommender against the bestseller list and "buy again", on a time-based hold-out.
 
     Recommendations are made at ``cutoff`` = ``as_of`` - ``horizon_days`` from the history up to it,
@@ -282,7 +288,11 @@ def compare_recommenders(ds: Dataset, as_of: dt.date, k: int = 10, horizon_days:
     when it holds a product the customer bought in the hold-out. The hybrid's weights are tuned on
     the ``horizon_days`` before the cutoff (:func:`workbench.stats.recommend.tune_hybrid`), so the
     hold-out only reports. Bestsellers are the products with most buyers in the 90 days before the
-    cutoff. Raises :class:`EmptyPeriodError` with fewer than 50 customers to evaluate.
+    cutoff. Beyond ``max_customers`` such customers a random sample of that many (fixed by ``seed``) is
+    scored: the intervals are those of the sample (about ±0.6 points for a hit rate near 30% at 20,000),
+    and the memory and time no longer grow with the customer base (at 10.5 million orders, 253,000
+    customers scored took 187 s and 4.6 GB). Raises :class:`EmptyPeriodError` with fewer than 50
+    customers to evaluate.
     """
     from workbench.stats import recommend as rc
 
@@ -295,6 +305,10 @@ def compare_recommenders(ds: Dataset, as_of: dt.date, k: int = 10, horizon_days:
     if len(cust) < 50:
         raise EmptyPeriodError(f"only {len(cust)} customers bought both before and in the last {horizon_days} days; "
                                "the recommenders cannot be compared")
+    eligible = len(cust)
+    if eligible > max_customers:
+        pick = np.sort(np.random.default_rng([seed, 2]).choice(eligible, max_customers, replace=False))
+        cust, targets = cust[pick], [targets[i] for i in pick]
     params, n_val = rc.tune_hybrid(lines, cutoff, horizon_days, k, seed=seed)
     scores = {"hybrid": rc.hybrid_scores(lines, cutoff, cust, params),
               "buy_again": rc.buy_again_scores(lines, cutoff, cust, params.tau, params.window),
@@ -315,7 +329,8 @@ def compare_recommenders(ds: Dataset, as_of: dt.date, k: int = 10, horizon_days:
 
     return Comparison(k, as_of - dt.timedelta(days=horizon_days), horizon_days, len(cust), pd.DataFrame(rows),
                       estimates, hit_diff("popular"), hit_diff("buy_again"),
-                      rc.paired_mean_difference(per["hybrid"]["ndcg"], per["popular"]["ndcg"], level), params, n_val)
+                      rc.paired_mean_difference(per["hybrid"]["ndcg"], per["popular"]["ndcg"], level), params, n_val,
+                      eligible=eligible)
 
 
 def _mean_share(values: np.ndarray, level: float) -> Estimate:
