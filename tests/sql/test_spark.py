@@ -36,8 +36,14 @@ MASTER = "local[2]"
 RTOL = 1e-9
 FIGURES = ("estimate", "low", "high", "n", "change")
 
-#: Findings whose figures may differ between the engines, and why (none so far).
-DIFFERENT_BY_DESIGN: dict[str, str] = {}
+#: Findings whose figures may differ between the engines, and why.
+DIFFERENT_BY_DESIGN: dict[str, str] = {
+    # the per-customer summaries (crm.customer_summary) agree to 5e-16 relative: monetary and
+    # holdout_value are sums and means of doubles, added in another order on Spark. The CLV fits and
+    # their simulation amplify that: on DuckDB alone, moving 5% of those values by one ulp moves the
+    # estimate by ~1e-6 relative; Spark's is 2.3e-7 off DuckDB's on the sample
+    "12_crm/clv": "CLV fits amplify last-bit differences of summed money (~1e-7 relative)",
+}
 
 
 def _why_unavailable() -> str | None:
