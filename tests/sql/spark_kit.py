@@ -87,11 +87,11 @@ def run(engine: str, data: Path, notebooks: list[str] | None = None, language: s
     originals = (executor.query, executor.scalar)
 
     def recorder(kind: str, original: Any) -> Any:
-        def call(ds: Any, sql: str, params: dict[str, Any] | None = None) -> Any:
+        def call(ds: Any, sql: str, params: dict[str, Any] | None = None, **how: Any) -> Any:
             st = Statement(current["stem"], kind, sql, dict(params or {}))
             t0 = time.perf_counter()
             try:
-                st.result = original(ds, sql, params)
+                st.result = original(ds, sql, params, **how)
                 return st.result
             except BaseException as exc:
                 st.error = exc

@@ -90,3 +90,20 @@ def test_inside_reusing_a_repeated_statement_is_answered_once_and_callers_get_th
     assert other["channel"].tolist() == ["jd"] and total == again == int(other.loc[0, "n"])
     engine.query(ds, sql, {"c": "tmall"})  # outside the block every statement runs again
     assert len(calls) == 4
+
+
+def test_an_arrow_fetch_gives_the_same_frame_for_text_and_integers_without_a_warning(ds: workbench.Dataset) -> None:
+    """``query(..., arrow=True)`` (long results of ids: 18 M purchase lines took 4.6 GB more through
+    ``df()``) answers with the frame ``df()`` gives: the same values and dtypes, bound parameters alike."""
+    import warnings
+
+    import pandas as pd
+
+    sql = ("SELECT customer_id, product_id, CAST(quantity AS INTEGER) AS units FROM items_cny "
+           "WHERE channel = $channel ORDER BY order_id, product_id LIMIT 5000")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # duckdb warns of an extra copy when a DB-API result goes to Arrow
+        fast = engine.query(ds, sql, {"channel": "tmall", "unused": 1}, arrow=True)
+    plain = engine.query(ds, sql, {"channel": "tmall"})
+    assert len(fast) == 5000
+    pd.testing.assert_frame_equal(fast, plain)

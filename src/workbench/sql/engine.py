@@ -18,10 +18,14 @@ if TYPE_CHECKING:
     from workbench.data.loader import Dataset
 
 
-def query(ds: "Dataset", sql: str, params: dict[str, Any] | None = None) -> "pd.DataFrame":
+def query(ds: "Dataset", sql: str, params: dict[str, Any] | None = None, *, arrow: bool = False) -> "pd.DataFrame":
     """Run ``sql`` over the dataset's views with ``params`` bound; a pandas frame comes back.
 
     Only the parameters that the statement names are passed (a shared filter may bind more).
+    ``arrow``: fetch through an Arrow table, for long results of text and integer columns: the
+    same frame (the same dtypes for those), without the transient copy of every text value as a
+    Python object that DuckDB's ``df()`` makes (at 10.5 million orders, 18 M purchase lines took
+    4.6 GB more that way). Not for dates or decimals, which Arrow hands to pandas as objects.
     """
     if getattr(ds, "engine", "duckdb") == "spark":  # workbench.sql.spark: the same statement on Spark
         from workbench.sql import spark
@@ -30,13 +34,19 @@ def query(ds: "Dataset", sql: str, params: dict[str, Any] | None = None) -> "pd.
     used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
     for seen in _RECORDINGS:
         seen.append((sql, used))
-    key = _reuse_key(ds, "df", sql, used)
+
+    def fetch() -> "pd.DataFrame":
+        if arrow:  # a relation's own Arrow output (a DB-API result's makes one more copy, and warns so)
+            return ds.con.sql(sql, params=used).to_arrow_table().to_pandas()
+        return ds.con.execute(sql, used).df()
+
+    key = _reuse_key(ds, "arrow" if arrow else "df", sql, used)
     if key is not None:
         store = _REUSE[-1]
         if key not in store:
-            store[key] = ds.con.execute(sql, used).df()
+            store[key] = fetch()
         return store[key].copy()  # a caller may change its frame; the kept one stays as the database returned it
-    return ds.con.execute(sql, used).df()
+    return fetch()
 
 
 def scalar(ds: "Dataset", sql: str, params: dict[str, Any] | None = None) -> Any:
