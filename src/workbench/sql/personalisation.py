@@ -218,7 +218,7 @@ def purchase_lines(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), 
               FROM items_cny i {join}
               WHERE i.is_valid AND {chan} AND i.order_date <= $as_of AND i.order_date > $since
                 AND i.customer_id IS NOT NULL"""
-    return engine.query(ds, sql, {**params, "as_of": as_of, "since": as_of - dt.timedelta(days=days)}, arrow=True)
+    return engine.query(ds, sql, {**params, "as_of": as_of, "since": as_of - dt.timedelta(days=days)}, chunked=True)
 
 
 def labelled_features(ds: Dataset, cutoffs: list[tuple[dt.date, int]], horizon: int, window_days: int = 365,
