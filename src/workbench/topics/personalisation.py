@@ -300,6 +300,7 @@ def compare_recommenders(ds: Dataset, as_of: dt.date, k: int = 10, horizon_days:
     if frame.empty:
         raise EmptyPeriodError("no purchases to learn recommendations from in this selection")
     lines, _ = _lines(frame)
+    del frame  # the coded lines hold all that is needed (at 10.5 M orders the text frame is about 0.8 GB)
     cutoff, end = -horizon_days, 0
     cust, targets = rc.holdout_targets(lines, cutoff, end)
     if len(cust) < 50:
