@@ -91,6 +91,8 @@ def recommend(f):
     wide = cmp.metrics.pivot(index="recommender", columns="metric", values="value").reindex(pz.RECOMMENDERS)
     nb.table(wide.reset_index()[["recommender", *pz.RANK_METRICS]],
              units={m: "share" for m in pz.RANK_METRICS}, values=["recommender"])
+    if cmp.eligible > cmp.n:  # a large customer base: the hold-out is scored on a random sample of it
+        nb.say("note.scored_sample", n=cmp.n, eligible=cmp.eligible, days=cmp.horizon_days)
     affinity = nb.text("affinity.off") if cmp.params.m >= 1e6 else nb.text("affinity.on", m=cmp.params.m)
     nb.say("note.hybrid", affinity=affinity, beta=cmp.params.beta, gamma=cmp.params.gamma, omega=cmp.params.omega,
            n=cmp.validation_n, days=cmp.horizon_days)
