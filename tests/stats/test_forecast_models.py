@@ -190,3 +190,61 @@ def test_calendar_design_cut_from_a_kept_span_equals_the_design_computed_afresh(
     cold = fc.choose(y, dates, "D", 56, events, origins=2, only=("calendar",))
     pd.testing.assert_frame_equal(warm.forecast.frame, cold.forecast.frame, check_exact=True)
     assert warm.backtest == cold.backtest
+
+
+def test_column_quantiles_equal_numpy_quantile_to_the_bit():
+    """The one-sort quantiles are np.quantile's (linear method) exactly, for any number of draws, ties,
+    infinities, and the quantiles a forecast frame asks; a column with NaN is np.quantile's NaN."""
+    rng = np.random.default_rng(7)
+    qs = [0.5, 0.1, 0.9, 0.025, 0.975, 0.0, 1.0, 1 / 3]
+    for n in (1, 2, 3, 7, 40, 999, 1000):
+        for x in (rng.gamma(2.0, 1000.0, (n, 13)), np.floor(rng.gamma(1.0, 3.0, (n, 5)))):
+            np.testing.assert_array_equal(fc.column_quantiles(x, qs), np.quantile(x, qs, axis=0))
+    x = rng.normal(size=(50, 4))
+    x[3, 1], x[7, 2] = np.inf, -np.inf
+    with np.errstate(invalid="ignore"):  # inf - inf on the way, in both
+        np.testing.assert_array_equal(fc.column_quantiles(x, qs), np.quantile(x, qs, axis=0))
+        x[5, 0] = np.nan
+        np.testing.assert_array_equal(fc.column_quantiles(x, qs), np.quantile(x, qs, axis=0))
+
+
+def test_design_values_are_the_design_frames_values():
+    """The design as an array (the model's columns, zeros for columns the events lack) holds the values of
+    the frame the model's design gives, laid out alike, for days inside, after and around the kept span and
+    for days that are not consecutive; a simulation from it equals one from the frame's values."""
+    dates, y, events, _ = _shop(6)
+    model = fc.fit_calendar(y, dates, events)
+    fewer = events.iloc[:2]  # the autumn kind's columns are missing from this calendar
+    spans = [dates[:300], pd.date_range(dates[-1] + pd.Timedelta(days=1), periods=56, freq="D"),
+             pd.date_range(dates[0] - pd.Timedelta(days=30), periods=60, freq="D"),
+             pd.DatetimeIndex([dates[0], dates[3], dates[9]])]
+    for d in spans:
+        for ev in (events, fewer, None):
+            frame = model.design(d, ev).to_numpy()
+            values = model.design_values(d, ev)
+            np.testing.assert_array_equal(values, frame)
+            assert values.flags.f_contiguous == frame.flags.f_contiguous
+    full, names = fc.design_values(dates, dates[0], 3, events)
+    direct = pd.concat([fc.base_features(dates, dates[0], 3), fc.event_features(dates, events)], axis=1)
+    assert names == list(direct.columns)
+    np.testing.assert_array_equal(full, direct.to_numpy())
+    # the simulation's draws as before, from the frame's values (the straightforward way)
+    ahead = pd.concat([events, pd.DataFrame({"kind": ["mid"], "start": [pd.Timestamp("2026-01-10")],
+                                             "end": [pd.Timestamp("2026-01-16")]})], ignore_index=True)
+    sim = model.simulate(ahead, 56, seed=3)
+    future = pd.date_range(dates[-1] + pd.Timedelta(days=1), periods=56, freq="D")
+    x = model.design(future, ahead)
+    rng = np.random.default_rng(3)
+    is_event = x.filter(like="ev.").to_numpy().sum(axis=1) > 0
+    calm = rng.choice(model.shocks_calm, size=(fc.PATHS, 56))
+    assert len(model.shocks_event) >= 10 and is_event.any()  # event days ahead draw event days' shocks
+    eps = np.where(is_event[None, :], rng.choice(model.shocks_event, size=(fc.PATHS, 56)), calm)
+    draws = model.beta[:, None] + model.beta_chol @ rng.standard_normal((len(model.beta), fc.PATHS))
+    mu = (x.to_numpy() @ draws).T
+    e = np.empty((fc.PATHS, 56))
+    prev = np.full(fc.PATHS, model.last_resid)
+    for t in range(56):
+        prev = model.phi * prev + eps[:, t]
+        e[:, t] = prev
+    np.testing.assert_array_equal(sim.paths, np.maximum(np.expm1(mu + e), 0.0))
+    np.testing.assert_array_equal(sim.frame["forecast"], np.quantile(sim.paths, 0.5, axis=0))

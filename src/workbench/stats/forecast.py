@@ -136,9 +136,34 @@ def level_tag(level: float) -> str:
     return f"{round(level * 100):d}" if abs(level * 100 - round(level * 100)) < 1e-9 else f"{level * 100:g}"
 
 
+def column_quantiles(paths: np.ndarray, qs: Sequence[float]) -> np.ndarray:
+    """``np.quantile(paths, qs, axis=0)`` (its default, linear method) to the bit, from one sort of the columns.
+
+    ``paths`` is 2-d (draws × periods); returns len(qs) × periods. One sort serves every quantile, where
+    ``np.quantile`` partitions around each of their neighbouring ranks (slower for the five a forecast
+    frame needs). Columns holding NaN are left to ``np.quantile`` (it returns NaN for them).
+    """
+    paths = np.asarray(paths, dtype=float)
+    if paths.ndim != 2 or paths.shape[0] == 0 or np.isnan(paths).any():
+        return np.quantile(paths, qs, axis=0)
+    s = np.sort(paths, axis=0)
+    n = s.shape[0]
+    v = (n - 1) * np.asarray(qs, dtype=float)  # numpy's virtual index, then its _lerp
+    lo = np.floor(v)
+    above, below = v >= n - 1, v < 0
+    lo_i = np.where(above, n - 1, np.where(below, 0, lo)).astype(np.intp)
+    hi_i = np.where(above, n - 1, np.where(below, 0, lo + 1)).astype(np.intp)
+    g = (v - np.where(above, -1.0, np.where(below, 0.0, lo)))[:, None]
+    a, b = s[lo_i], s[hi_i]
+    d = b - a
+    out = a + d * g
+    np.subtract(b, d * (1 - g), out=out, where=np.broadcast_to(g >= 0.5, out.shape))
+    return out
+
+
 def _frame_from_paths(dates: pd.DatetimeIndex, paths: np.ndarray, levels: Sequence[float]) -> pd.DataFrame:
     qs = [0.5] + [q for lv in levels for q in ((1 - lv) / 2, (1 + lv) / 2)]
-    at = np.quantile(paths, qs, axis=0)
+    at = column_quantiles(paths, qs)
     out = {"date": dates, "forecast": at[0]}
     for i, lv in enumerate(levels):
         out[f"low_{level_tag(lv)}"], out[f"high_{level_tag(lv)}"] = at[1 + 2 * i], at[2 + 2 * i]
@@ -212,18 +237,59 @@ def base_features(dates: pd.DatetimeIndex, origin: pd.Timestamp, yearly: int) ->
     return pd.DataFrame(x, index=dates)
 
 
+def _ns(values: pd.Series) -> list[int]:
+    return pd.DatetimeIndex(values).as_unit("ns").asi8.tolist()
+
+
 def _events_key(events: pd.DataFrame | None) -> tuple:
+    """The events as a hashable key: (kind as text, start and end in ns) per row, in order."""
     if events is None or len(events) == 0:
         return ()
-    return tuple((str(k), pd.Timestamp(a).value, pd.Timestamp(b).value)
-                 for k, a, b in zip(events["kind"], events["start"], events["end"]))
+    return tuple(zip([str(k) for k in events["kind"].tolist()], _ns(events["start"]), _ns(events["end"])))
 
 
-#: Calendar designs computed so far, by (origin, yearly terms, events): the frame over a span of days. A
-#: backtest fits on prefixes of one history and simulates the days after each: one design of the whole
-#: span serves them all (each row depends only on its own day, the origin and the events).
-_DESIGNS: dict[tuple, pd.DataFrame] = {}
+#: Calendar designs computed so far, by (origin, yearly terms, events): the frame over a span of days, its
+#: values (as the frame's ``to_numpy()`` lays them out) and each column's position. A backtest fits on
+#: prefixes of one history and simulates the days after each: one design of the whole span serves them
+#: all (each row depends only on its own day, the origin and the events).
+_DESIGNS: dict[tuple, tuple[pd.DataFrame, np.ndarray, dict[str, int]]] = {}
 _DESIGNS_KEPT = 32
+
+
+def _consecutive_days(dates: pd.DatetimeIndex) -> np.ndarray | None:
+    """The dates as day numbers when they are consecutive midnights, else None."""
+    if not len(dates):
+        return None
+    d = dates.to_numpy()
+    days = d.astype("datetime64[D]")
+    if not (days == d).all():
+        return None
+    n = days.astype(np.int64)
+    return n if bool((np.diff(n) == 1).all()) else None
+
+
+def _span(dates: pd.DatetimeIndex, origin: pd.Timestamp, yearly: int, events: pd.DataFrame | None
+          ) -> tuple[tuple[pd.DataFrame, np.ndarray, dict[str, int]], int] | None:
+    """The kept design span holding consecutive daily ``dates`` (widened or computed first) and the row of
+    ``dates[0]`` in it; None when the dates are not consecutive midnights."""
+    days = _consecutive_days(dates)
+    if days is None:
+        return None
+    key = (pd.Timestamp(origin).value, yearly, _events_key(events))
+    held = _DESIGNS.get(key)
+    first = None if held is None else int(held[0].index[0].to_numpy().astype("datetime64[D]").astype(np.int64))
+    if held is None or days[0] < first or days[-1] >= first + len(held[0]):
+        lo = dates[0] if held is None else min(dates[0], held[0].index[0])
+        hi = dates[-1] if held is None else max(dates[-1], held[0].index[-1])
+        span = pd.date_range(lo, hi, freq="D")
+        frame = pd.concat([base_features(span, origin, yearly), event_features(span, events)], axis=1)
+        held = (frame, frame.to_numpy(), {c: i for i, c in enumerate(frame.columns)})
+        first = int(frame.index[0].to_numpy().astype("datetime64[D]").astype(np.int64))
+        _DESIGNS.pop(key, None)
+        while len(_DESIGNS) >= _DESIGNS_KEPT:
+            _DESIGNS.pop(next(iter(_DESIGNS)))
+        _DESIGNS[key] = held
+    return held, int(days[0] - first)
 
 
 def calendar_design(dates: pd.DatetimeIndex, origin: pd.Timestamp, yearly: int,
@@ -235,25 +301,39 @@ def calendar_design(dates: pd.DatetimeIndex, origin: pd.Timestamp, yearly: int,
     widened first when ``dates`` reach beyond it. Returns a new frame indexed by ``dates``.
     """
     dates = pd.DatetimeIndex(dates)
-    daily = len(dates) > 0 and bool((dates == dates.normalize()).all()) and \
-        bool((np.diff(dates.to_numpy().astype("datetime64[D]").astype(np.int64)) == 1).all())
-    if not daily:
+    found = _span(dates, origin, yearly, events)
+    if found is None:
         return pd.concat([base_features(dates, origin, yearly), event_features(dates, events)], axis=1)
-    key = (pd.Timestamp(origin).value, yearly, _events_key(events))
-    held = _DESIGNS.get(key)
-    if held is None or dates[0] < held.index[0] or dates[-1] > held.index[-1]:
-        lo = dates[0] if held is None else min(dates[0], held.index[0])
-        hi = dates[-1] if held is None else max(dates[-1], held.index[-1])
-        span = pd.date_range(lo, hi, freq="D")
-        held = pd.concat([base_features(span, origin, yearly), event_features(span, events)], axis=1)
-        _DESIGNS.pop(key, None)
-        while len(_DESIGNS) >= _DESIGNS_KEPT:
-            _DESIGNS.pop(next(iter(_DESIGNS)))
-        _DESIGNS[key] = held
-    at = (dates[0] - held.index[0]).days
+    (held, _, _), at = found
     out = held.iloc[at:at + len(dates)].copy()
     out.index = dates
     return out
+
+
+def design_values(dates: pd.DatetimeIndex, origin: pd.Timestamp, yearly: int, events: pd.DataFrame | None,
+                  columns: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
+    """The values of :func:`calendar_design` (in ``columns``, 0 for a column it lacks; all of its columns
+    when None) and their names, without building a frame: the rows cut from the kept span.
+
+    The array is laid out as ``calendar_design(...).reindex(columns=...).to_numpy()`` lays it out (column
+    major), so that products with it are those of that frame's values to the bit.
+    """
+    dates = pd.DatetimeIndex(dates)
+    found = _span(dates, origin, yearly, events)
+    if found is None:
+        x = calendar_design(dates, origin, yearly, events)
+        if columns is not None:
+            x = x.reindex(columns=list(columns), fill_value=0.0)
+        return x.to_numpy(), list(x.columns)
+    (held, values, pos), at = found
+    rows = values[at:at + len(dates)]
+    if columns is None:
+        return np.asfortranarray(rows), list(held.columns)
+    idx = np.array([pos.get(c, -1) for c in columns], dtype=np.intp)
+    out = np.zeros((len(dates), len(idx)), order="F")
+    have = idx >= 0
+    out[:, have] = rows[:, idx[have]]
+    return out, list(columns)
 
 
 @dataclass
@@ -274,16 +354,20 @@ class CalendarModel:
     beta_chol: np.ndarray | None = field(repr=False, default=None)
 
     def design(self, dates: pd.DatetimeIndex, events: pd.DataFrame | None) -> pd.DataFrame:
+        """The model's design on ``dates`` with ``events``: its columns (0 where the events lack one)."""
         x = calendar_design(dates, self.origin, self.yearly, events)
         return x.reindex(columns=self.columns, fill_value=0.0)
 
+    def design_values(self, dates: pd.DatetimeIndex, events: pd.DataFrame | None) -> np.ndarray:
+        """``self.design(dates, events).to_numpy()``, the same values and layout, without the frame."""
+        return design_values(dates, self.origin, self.yearly, events, self.columns)[0]
+
     def event_index(self, dates: pd.DatetimeIndex, events: pd.DataFrame | None) -> np.ndarray:
         """The multiplier the known events put on each day (1 on a day without events): exp of the event terms."""
-        x = self.design(dates, events)
         cols = [i for i, c in enumerate(self.columns) if c.startswith(("ev.", "pre."))]
         if not cols:
             return np.ones(len(dates))
-        return np.exp(x.to_numpy()[:, cols] @ self.beta[cols])
+        return np.exp(self.design_values(dates, events)[:, cols] @ self.beta[cols])
 
     def event_lift(self, dates: pd.DatetimeIndex, events: pd.DataFrame | None, without: pd.DataFrame | None,
                    draws: int = PATHS, seed: int = 0) -> np.ndarray:
@@ -291,8 +375,8 @@ class CalendarModel:
         calendar less the events whose lift is asked): sum(exp(x₁β)) / sum(exp(x₀β)) − 1 per coefficient draw
         (the point value alone when the covariance is not available). The AR noise is the same in both and
         cancels out of the ratio."""
-        x1 = self.design(dates, events).to_numpy()
-        x0 = self.design(dates, without).to_numpy()
+        x1 = self.design_values(dates, events)
+        x0 = self.design_values(dates, without)
         if self.beta_chol is None:
             betas = self.beta[:, None]
         else:
@@ -304,9 +388,10 @@ class CalendarModel:
                  levels: Sequence[float] = LEVELS) -> Forecast:
         """Simulate ``h`` days after the last training day; the forecast is the paths' median."""
         future = pd.date_range(self.last_date + pd.Timedelta(days=1), periods=h, freq="D")
-        x = self.design(future, events)
-        mu = x.to_numpy() @ self.beta
-        is_event = (x.filter(like="ev.").to_numpy().sum(axis=1) > 0) if any(c.startswith("ev.") for c in x) \
+        xm = self.design_values(future, events)
+        mu = xm @ self.beta
+        ev_cols = [i for i, c in enumerate(self.columns) if "ev." in c]  # as DataFrame.filter(like="ev.")
+        is_event = (xm[:, ev_cols].sum(axis=1) > 0) if any(c.startswith("ev.") for c in self.columns) \
             else np.zeros(h, bool)
         rng = np.random.default_rng(seed)
         calm = rng.choice(self.shocks_calm, size=(paths, h))
@@ -317,7 +402,7 @@ class CalendarModel:
             eps = calm
         if self.beta_chol is not None:  # the coefficients' own uncertainty: one draw per path
             draws = self.beta[:, None] + self.beta_chol @ rng.standard_normal((len(self.beta), paths))
-            mu = (x.to_numpy() @ draws).T
+            mu = (xm @ draws).T
         e = np.empty((paths, h))
         prev = np.full(paths, self.last_resid)
         for t in range(h):
@@ -339,18 +424,19 @@ def fit_calendar(y: np.ndarray, dates: pd.DatetimeIndex, events: pd.DataFrame | 
     n = len(y)
     yearly = 3 if n >= 540 else (2 if n >= 365 else 0)
     origin = dates[0]
-    x = calendar_design(dates, origin, yearly, events)
-    x = x.loc[:, (x != 0).any(axis=0) | x.columns.isin(["const"])]
+    full, names = design_values(dates, origin, yearly, events)
+    keep = (full != 0).any(axis=0) | np.array([c == "const" for c in names], dtype=bool)
+    columns = [c for c, k in zip(names, keep) if k]
+    xm = np.asfortranarray(full[:, keep])  # laid out as the frame's to_numpy() would be
     z = np.log1p(np.maximum(y, 0.0))
-    xm = x.to_numpy()
-    pen = np.array([ridge if c.startswith(("ev.", "pre.")) else 0.0 for c in x.columns])
+    pen = np.array([ridge if c.startswith(("ev.", "pre.")) else 0.0 for c in columns])
     gram_inv = np.linalg.inv(xm.T @ xm + np.diag(pen) + 1e-8 * np.eye(xm.shape[1]))
     beta = gram_inv @ (xm.T @ z)
     fitted = xm @ beta
     r = z - fitted
     phi = float(np.clip(np.dot(r[1:], r[:-1]) / max(np.dot(r[:-1], r[:-1]), 1e-12), 0.0, 0.95)) if n > 2 else 0.0
     shocks = np.r_[r[0], r[1:] - phi * r[:-1]]
-    ev_cols = [i for i, c in enumerate(x.columns) if c.startswith("ev.")]
+    ev_cols = [i for i, c in enumerate(columns) if c.startswith("ev.")]
     is_event = (xm[:, ev_cols].sum(axis=1) > 0) if ev_cols else np.zeros(n, bool)
     # in-sample residuals understate out-of-sample error by the parameters fitted, most on event days
     # (shrunk by their own dummies): each is widened by its leverage h, r / sqrt(1 - h)
@@ -369,7 +455,7 @@ def fit_calendar(y: np.ndarray, dates: pd.DatetimeIndex, events: pd.DataFrame | 
         chol = np.linalg.cholesky(cov + 1e-12 * np.eye(len(beta)))
     except np.linalg.LinAlgError:
         chol = None
-    return CalendarModel(list(x.columns), beta, phi, calm, event, float(r[-1]), origin,
+    return CalendarModel(columns, beta, phi, calm, event, float(r[-1]), origin,
                          yearly, dates[-1], n, fitted, chol)
 
 
