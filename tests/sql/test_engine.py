@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import workbench
@@ -111,3 +112,42 @@ def test_a_chunked_fetch_gives_the_same_frame_as_one_df_without_a_warning(ds: wo
             part = engine.query(ds, statement, {"channel": "tmall", "unused": 1}, chunked=True)
         assert len(part) == limit
         pd.testing.assert_frame_equal(part, engine.query(ds, statement, {"channel": "tmall"}))
+
+
+def _direct(ds: workbench.Dataset, f: Filters, key: str) -> tuple[pd.DataFrame, dict]:
+    """Metric ``key`` for ``f`` read by its own statements (the straightforward reading the cube replaces)."""
+    sql, params = metrics._statement(metrics.metric(key), ds, f, by_day=True)
+    frame = engine.query(ds, sql, params)
+    frame["date"] = pd.to_datetime(frame["date"])
+    days = pd.DataFrame({"date": pd.date_range(f.start, f.end, freq="D")}).merge(frame, on="date", how="left")
+    sql, params = metrics._statement(metrics.metric(key), ds, f, by_day=False)
+    row = engine.query(ds, sql, params).iloc[0]
+    return days, {k: (None if pd.isna(row[k]) else float(row[k])) for k in ("num", "den", "n")}
+
+
+@pytest.mark.parametrize("f", [
+    Filters(dt.date(2025, 11, 1), dt.date(2025, 11, 30)),
+    Filters(dt.date(2025, 3, 3), dt.date(2025, 6, 1), channels=("tmall", "cross_border")),
+    Filters(dt.date(2024, 1, 1), dt.date(2024, 1, 7), channels=("wechat_mini",)),
+    Filters(dt.date(2031, 1, 1), dt.date(2031, 1, 31)),  # after the data: an empty period
+    Filters(dt.date(2025, 1, 1), dt.date(2025, 1, 31), channels=("x' OR '1'='1",)),  # no such channel
+], ids=["month", "two-channels", "week-one-channel", "empty", "unknown-channel"])
+def test_every_metric_read_from_the_cube_equals_its_own_statement(ds: workbench.Dataset, f: Filters) -> None:
+    keys = metrics.available(ds)
+    assert any(metrics.additive(metrics.metric(k)) for k in keys) and not all(
+        metrics.additive(metrics.metric(k)) for k in keys)  # both paths are exercised
+    days, whole = metrics.many(ds, f, keys)
+    for key in keys:
+        want_days, want_whole = _direct(ds, f, key)
+        got = days[key]
+        assert list(got["date"]) == list(want_days["date"]), key
+        for part in ("num", "n") + (("den",) if metrics.metric(key).den else ()):
+            want = want_days[part].astype(float).fillna(0.0).to_numpy()
+            assert got[part].to_numpy() == pytest.approx(want, rel=1e-12, abs=1e-6), (key, part)
+        if metrics.metric(key).den is None:
+            assert got["den"].isna().all() and whole[key]["den"] is None, key
+        for part in ("num", "den", "n"):
+            if want_whole[part] is None:
+                assert whole[key][part] is None, (key, part)
+            else:
+                assert whole[key][part] == pytest.approx(want_whole[part], rel=1e-12, abs=1e-6), (key, part)

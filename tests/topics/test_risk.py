@@ -115,6 +115,20 @@ def test_concentration_and_cover(ds):
     assert (cover["cover_low"] <= cover["cover_days"]).all() and (cover["cover_days"] <= cover["cover_high"]).all()
 
 
+def test_stock_cover_is_the_whole_shops_stock_over_every_channels_demand(ds):
+    """The stock has no channel: choosing channels, or another start, leaves the cover as it is; it is
+    shorter than the chosen channels' own demand would make it."""
+    end = dt.date(2025, 6, 28)
+    every = risk.inventory_cover(ds, Filters(dt.date(2025, 6, 1), end))
+    one = risk.inventory_cover(ds, Filters(dt.date(2025, 3, 1), end, channels=("jd",)))
+    pd.testing.assert_frame_equal(every, one)
+    rep = risk.forecast.replenishment(ds, risk.forecast.origin_filters(Filters(dt.date(2025, 6, 1), end,
+                                                                               channels=("jd",))))
+    jd = every.merge(rep[["product_id", "days_of_cover"]], on="product_id")
+    assert len(jd) and (jd["cover_days"] <= jd["days_of_cover"] + 1e-9).all()
+    assert (jd["cover_days"] < jd["days_of_cover"]).mean() > 0.5
+
+
 def test_currency_exposure_sees_the_yen_move(ds, truth):
     fx = truth["fx_move"]
     f = Filters(dt.date.fromisoformat(fx["start"]), dt.date.fromisoformat(fx["end"]))

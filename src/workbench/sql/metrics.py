@@ -21,6 +21,7 @@ Definitions worth knowing (the choices that pages used to make differently):
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -145,48 +146,123 @@ def _statement(m: Metric, ds: "Dataset", f: Filters, by_day: bool) -> tuple[str,
 
 def period(ds: "Dataset", f: Filters, key: str) -> dict[str, float | None]:
     """``{num, den, n}`` of metric ``key`` over the whole period of ``f`` (None where absent)."""
-    sql, params = _statement(metric(key), ds, f, by_day=False)
-    row = engine.query(ds, sql, params).iloc[0]
-    return {k: (None if pd.isna(row[k]) else round(float(row[k]), _DIGITS)) for k in ("num", "den", "n")}
+    return many(ds, f, [key])[1][key]
 
 
 def daily(ds: "Dataset", f: Filters, key: str) -> pd.DataFrame:
     """``date``, ``num``, ``den``, ``n`` of metric ``key`` per day of the period (every day present)."""
-    sql, params = _statement(metric(key), ds, f, by_day=True)
-    frame = engine.query(ds, sql, params)
-    frame[["num", "den", "n"]] = frame[["num", "den", "n"]].astype(float).round(_DIGITS)
-    frame["date"] = pd.to_datetime(frame["date"])
-    calendar = pd.DataFrame({"date": pd.date_range(f.start, f.end, freq="D")})
-    out = calendar.merge(frame, on="date", how="left")
-    out[["num", "n"]] = out[["num", "n"]].fillna(0.0)
-    if metric(key).den is not None:
-        out["den"] = out["den"].fillna(0.0)
-    return out
+    return many(ds, f, [key])[0][key]
+
+
+def additive(m: Metric) -> bool:
+    """Whether the sums of ``m`` add up over days and channels (no distinct count among them), so that
+    any period and channel selection is a sum of the cells of :func:`cube`."""
+    return "DISTINCT" not in " ".join((m.num, m.den or "", m.n)).upper()
+
+
+def _is_count(expr: str) -> bool:
+    return expr.strip().lower().startswith("count(")
 
 
 def _columns(m: Metric, i: int) -> str:
     return f"{m.num} AS num_{i}, {m.den or 'NULL'} AS den_{i}, {m.n} AS n_{i}"
 
 
+def _channel_column(m: Metric, ds: "Dataset") -> str | None:
+    return m.channel if m.channel and (not m.channel.startswith("r.") or ds.has("reviews", ["channel"])) else None
+
+
 def _groups(ds: "Dataset", keys: list[str]) -> dict[tuple, list[str]]:
-    """``keys`` grouped by what their statements share (source, date and channel columns): one group,
-    one statement."""
+    """``keys`` grouped by what their statements share (source, date and channel columns, and whether
+    they add up over days and channels): one group, one statement."""
     groups: dict[tuple, list[str]] = {}
     for key in keys:
         m = metric(key)
-        chan = m.channel if m.channel and (not m.channel.startswith("r.") or ds.has("reviews", ["channel"])) else None
-        groups.setdefault((m.source, m.date, chan), []).append(key)
+        groups.setdefault((m.source, m.date, _channel_column(m, ds), additive(m)), []).append(key)
     return groups
 
 
-def many(ds: "Dataset", f: Filters, keys: list[str]) -> tuple[dict[str, pd.DataFrame], dict[str, dict]]:
-    """:func:`daily` and :func:`period` of every metric of ``keys`` for ``f``, in one statement per group of
-    metrics over the same rows (and one for their period totals): the same figures as the single reads,
-    with fewer passes over the data. Returns ``(daily by key, period by key)``."""
+#: Per dataset: the cube of each group of additive metrics (:func:`cube`), computed once. A loaded
+#: dataset does not change (a changed folder is loaded again as another Dataset).
+_CUBES: "weakref.WeakKeyDictionary[Dataset, dict[tuple, pd.DataFrame]]" = weakref.WeakKeyDictionary()
+
+
+def cube(ds: "Dataset", source: str, date: str, chan: str | None) -> pd.DataFrame:
+    """The sums of every additive metric over ``source`` (date column ``date``, channel column ``chan``)
+    by day and channel over all the data: columns ``date``, ``channel`` and ``num_<key>``, ``den_<key>``,
+    ``n_<key>``; rows without a date are left out (no period holds them). Computed once per dataset
+    in one statement and kept with it; every period and channel selection is then a sum of its rows."""
+    keys = [k for k, m in METRICS.items()
+            if (m.source, m.date, _channel_column(m, ds)) == (source, date, chan) and additive(m)]
+    kept = _CUBES.setdefault(ds, {})
+    ident = (source, date, chan)
+    if ident not in kept:
+        cols = ", ".join(f"{metric(k).num} AS num_{k}, {metric(k).den or 'NULL'} AS den_{k}, {metric(k).n} AS n_{k}"
+                         for k in keys)
+        chan_sql = chan if chan else "NULL"
+        frame = engine.query(ds, f"SELECT {date} AS date, {chan_sql} AS channel, {cols} "
+                                 f"FROM {source.format(where='TRUE')} GROUP BY 1, 2", {})
+        frame = frame[frame["date"].notna()].copy()
+        frame["date"] = pd.to_datetime(frame["date"])
+        values = [c for c in frame.columns if c not in ("date", "channel")]
+        frame[values] = frame[values].astype(float)
+        kept[ident] = frame.sort_values(["date", "channel"], na_position="last", kind="stable").reset_index(drop=True)
+    return kept[ident]
+
+
+def _from_cube(ds: "Dataset", f: Filters, source: str, date: str, chan: str | None, group: list[str],
+               calendar: pd.DatetimeIndex) -> tuple[dict[str, pd.DataFrame], dict[str, dict]]:
+    """:func:`many`'s figures of the additive metrics ``group`` for ``f``, summed from :func:`cube`."""
+    c = cube(ds, source, date, chan)
+    d = c["date"].to_numpy()
+    mask = (d >= calendar[0].to_datetime64()) & (d <= calendar[-1].to_datetime64())
+    if chan and f.channels:
+        mask &= c["channel"].isin(list(f.channels)).to_numpy()
+    rows = c.loc[mask]
+    cols = [f"{part}_{k}" for k in group for part in ("num", "den", "n")]
+    by_day = rows.groupby("date")[cols].sum().reindex(calendar, fill_value=0.0)
+    whole = rows[cols].sum(min_count=1)
     days_out: dict[str, pd.DataFrame] = {}
     whole_out: dict[str, dict] = {}
-    calendar = pd.DataFrame({"date": pd.date_range(f.start, f.end, freq="D")})
-    for (source, date, chan), group in _groups(ds, keys).items():
+    for key in group:
+        has_den = metric(key).den is not None
+        out = pd.DataFrame({"date": calendar,
+                            "num": by_day[f"num_{key}"].to_numpy().round(_DIGITS),
+                            "den": by_day[f"den_{key}"].to_numpy().round(_DIGITS) if has_den else float("nan"),
+                            "n": by_day[f"n_{key}"].to_numpy().round(_DIGITS)})
+        days_out[key] = out
+        m = metric(key)
+        period: dict[str, float | None] = {}
+        for part, expr in (("num", m.num), ("den", m.den), ("n", m.n)):
+            value = whole[f"{part}_{key}"]
+            if expr is None:
+                period[part] = None
+            elif pd.isna(value):  # no row (or only NULLs): a count is 0, a sum is NULL, as the statement gives
+                period[part] = 0.0 if _is_count(expr) else None
+            else:
+                period[part] = round(float(value), _DIGITS)
+        whole_out[key] = period
+    return days_out, whole_out
+
+
+def many(ds: "Dataset", f: Filters, keys: list[str]) -> tuple[dict[str, pd.DataFrame], dict[str, dict]]:
+    """The daily history (``date``, ``num``, ``den``, ``n`` for every day of the period) and the period's
+    ``{num, den, n}`` (None where absent) of every metric of ``keys`` for ``f``.
+
+    Metrics whose sums add up over days and channels are summed from the dataset's :func:`cube`
+    (computed once; a new period or channel selection then runs no statement); the others (distinct
+    counts) run one statement per group of metrics over the same rows, and one for their period.
+    Sums are rounded to :data:`_DIGITS` decimals. Returns ``(daily by key, period by key)``.
+    """
+    days_out: dict[str, pd.DataFrame] = {}
+    whole_out: dict[str, dict] = {}
+    calendar = pd.date_range(f.start, f.end, freq="D")
+    for (source, date, chan, adds), group in _groups(ds, keys).items():
+        if adds:
+            days, whole = _from_cube(ds, f, source, date, chan, group, calendar)
+            days_out.update(days)
+            whole_out.update(whole)
+            continue
         where, params = f.bind(date, chan)
         cols = ", ".join(_columns(metric(k), i) for i, k in enumerate(group))
         body = source.format(where=where)
@@ -197,7 +273,7 @@ def many(ds: "Dataset", f: Filters, keys: list[str]) -> tuple[dict[str, pd.DataF
             part = frame[["date", f"num_{i}", f"den_{i}", f"n_{i}"]].rename(
                 columns={f"num_{i}": "num", f"den_{i}": "den", f"n_{i}": "n"})
             part[["num", "den", "n"]] = part[["num", "den", "n"]].astype(float).round(_DIGITS)
-            out = calendar.merge(part, on="date", how="left")
+            out = pd.DataFrame({"date": calendar}).merge(part, on="date", how="left")
             out[["num", "n"]] = out[["num", "n"]].fillna(0.0)
             if metric(key).den is not None:
                 out["den"] = out["den"].fillna(0.0)

@@ -29,6 +29,8 @@ Methods
 from __future__ import annotations
 
 import datetime as dt
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -317,6 +319,31 @@ def customer_refund_outliers(ds: Dataset, f: Filters, min_orders: int = 3, alpha
 # ------------------------------------------------------------------------------------------------
 # stock-out risk
 # ------------------------------------------------------------------------------------------------
+#: Per dataset: the replenishment forecasts :func:`inventory_cover` used, by their arguments (the
+#: forecast depends on the day of stock and the channels, not on the period's start: a new start
+#: date refits nothing). The last few are kept; a loaded dataset does not change.
+_REPLENISHMENT: weakref.WeakKeyDictionary[Dataset, OrderedDict] = weakref.WeakKeyDictionary()
+_REPLENISHMENT_KEPT = 16
+
+
+def _replenishment(ds: Dataset, origin: Filters, lead_time_days: int, service_level: float) -> pd.DataFrame | None:
+    """:func:`workbench.topics.forecast.replenishment` for ``origin`` (None when the data give no
+    forecast), computed once per dataset and arguments; callers must not modify the frame."""
+    kept = _REPLENISHMENT.setdefault(ds, OrderedDict())
+    key = (origin, lead_time_days, float(service_level))
+    if key in kept:
+        kept.move_to_end(key)
+        return kept[key]
+    try:
+        rep = forecast.replenishment(ds, origin, lead_time_days, service_level)
+    except (DataError, EmptyPeriodError):
+        rep = None
+    kept[key] = rep
+    while len(kept) > _REPLENISHMENT_KEPT:
+        kept.popitem(last=False)
+    return rep
+
+
 def inventory_cover(ds: Dataset, f: Filters, sales_days: int = 28, level: float = 0.95, lead_time_days: int = 14,
                     service_level: float = 0.95) -> pd.DataFrame:
     """Days of cover per product on the period's last day with stock data, from the forecast page's demand.
@@ -332,18 +359,20 @@ def inventory_cover(ds: Dataset, f: Filters, sales_days: int = 28, level: float 
     ``sales_days`` days), ``reorder_point`` and ``reorder_now`` (NaN/False without a forecast), ``level``
     (alert below 7 days, watch below 14, ok), sorted by cover; ``attrs['as_of']``. Products that did not
     sell in the last ``sales_days`` days are left out (no sales, no stock-out risk).
+
+    The stock is the whole shop's (the inventory table has no channel), so the cover is that stock over
+    every channel's demand whatever the channel filter: the demand of chosen channels alone would make
+    the cover look longer than it is. Only the period's end matters.
     """
     ds.require(NEEDS_STOCK)
+    f = Filters(f.start, f.end, (), compare="none")  # every channel draws on the same stock
     day = sql.last_stock_day(ds, f.end)
     if day is None:
         raise EmptyPeriodError("no inventory records on or before the end of the period; "
                                "export the daily stock (inventory) for the period")
     frame = sql.stock_and_sales(ds, f, day, sales_days)
-    origin = Filters(min(f.start, day), day, f.channels, compare="none")
-    try:
-        rep = forecast.replenishment(ds, origin, lead_time_days, service_level)
-    except (DataError, EmptyPeriodError):
-        rep = None
+    origin = forecast.origin_filters(Filters(min(f.start, day), day, f.channels, compare="none"))
+    rep = _replenishment(ds, origin, lead_time_days, service_level)
     if rep is not None:
         cols = ["product_id", "units_per_day", "days_of_cover", "cover_low", "cover_high", "reorder_point",
                 "reorder_now"]
