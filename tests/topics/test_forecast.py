@@ -195,3 +195,64 @@ def test_a_forecast_depends_on_the_filters_only_through_their_origin_filters(ds,
     pd.testing.assert_frame_equal(a.forecast, b.forecast)
     assert a.total == b.total and a.method == b.method
     pd.testing.assert_frame_equal(fc.replenishment(ds, f, horizon_days=28), fc.replenishment(ds, o, horizon_days=28))
+
+
+def test_widen_equals_the_pivot_table_it_replaces():
+    """Days × keys from (date, key, value) rows, as pivot_table, reindexed to every day and 0-filled, gives:
+    absent pairs and NULL values 0, keys sorted, days from the first row to the end (rows after it dropped)."""
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2025-01-01", periods=90, freq="D")
+    keys = ["tmall", "jd", "douyin", "cross_border", "apparel & shoes"]
+    pairs = [(d, k) for d in days for k in keys if rng.random() < 0.6]
+    long = pd.DataFrame({"date": [d for d, _ in pairs], "key": [k for _, k in pairs]})
+    long["gmv"] = rng.gamma(2.0, 500.0, len(long))
+    long.loc[rng.random(len(long)) < 0.05, "gmv"] = np.nan
+    long = long.sample(frac=1.0, random_state=1).reset_index(drop=True)  # any row order
+    for end in (days[-1], days[-1] + pd.Timedelta(days=10), days[60]):
+        expected = long.pivot_table(index="date", columns="key", values="gmv", aggfunc="sum")
+        expected = expected.reindex(pd.date_range(expected.index.min(), end, freq="D", name="date")).fillna(0.0)
+        pd.testing.assert_frame_equal(fc.widen(long, "gmv", end.date()), expected, check_exact=True)
+
+
+def test_known_events_kept_equal_the_calendar_made_afresh(ds, last_day):
+    until = pd.Timestamp(last_day) + pd.Timedelta(days=56)
+    fc._CALENDARS.clear()
+    first = fc.known_events(ds, until)
+    assert fc._CALENDARS
+    first.loc[0, "name"] = "changed by a caller"  # a copy: the kept calendar is not changed
+    again = fc.known_events(ds, until)
+    fresh = fc._known_events(fc.sql.campaign_spans(ds), until)
+    pd.testing.assert_frame_equal(again, fresh, check_exact=True)
+    assert len(fc.known_events(ds, until + pd.Timedelta(days=400))) > len(again)  # another day, another calendar
+
+
+def test_forecast_values_kept_only_for_the_same_series_events_and_arguments(ds, last_day):
+    """A forecast kept from before is the one computed afresh; any change of the values, the events (also
+    only a name) or the arguments computes it again."""
+    wide = fc.daily_history(ds, Filters(last_day, last_day), "orders")
+    y, dates = wide["total"].to_numpy(float), pd.DatetimeIndex(wide.index)
+    events = fc.known_events(ds, dates[-1] + pd.Timedelta(days=28))
+    fc._FORECASTS.clear()
+    a = fc.forecast_values(y, dates, events, "orders", 28, "W", origins=2)
+    b = fc.forecast_values(y, dates, events, "orders", 28, "W", origins=2)
+    assert len(fc._FORECASTS) == 1
+    fresh = fc._forecast_values(y, dates, events, "orders", 28, "W", "total", 2)
+    for r in (a, b):
+        pd.testing.assert_frame_equal(r.forecast, fresh.forecast, check_exact=True)
+        pd.testing.assert_frame_equal(r.history, fresh.history, check_exact=True)
+        assert (r.total, r.backtest, r.model_backtest, r.method) == (fresh.total, fresh.backtest,
+                                                                     fresh.model_backtest, fresh.method)
+    b.forecast.loc[0, "forecast"] = -1.0  # a copy per call
+    assert fc.forecast_values(y, dates, events, "orders", 28, "W", origins=2).forecast.loc[0, "forecast"] >= 0
+    y2 = y.copy()
+    y2[-1] += 1.0
+    renamed = events.assign(name=events["name"].where(events.index != len(events) - 1, "renamed"))
+    variants = [(y2, events, "W", 2), (y, renamed, "W", 2), (y, events, "D", 2), (y, events, "W", 3)]
+    for yy, ev, freq, origins in variants:
+        got = fc.forecast_values(yy, dates, ev, "orders", 28, freq, origins=origins)
+        want = fc._forecast_values(yy, dates, ev, "orders", 28, freq, "total", origins)
+        pd.testing.assert_frame_equal(got.forecast, want.forecast, check_exact=True)
+        pd.testing.assert_frame_equal(got.events, want.events, check_exact=True)
+        assert got.backtest == want.backtest
+    assert len(fc._FORECASTS) == 1 + len(variants)
+    assert not fc.forecast_values(y2, dates, events, "orders", 28, "W", origins=2).forecast.equals(a.forecast)

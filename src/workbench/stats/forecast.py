@@ -238,7 +238,7 @@ def base_features(dates: pd.DatetimeIndex, origin: pd.Timestamp, yearly: int) ->
 
 
 def _ns(values: pd.Series) -> list[int]:
-    return pd.DatetimeIndex(values).as_unit("ns").asi8.tolist()
+    return np.asarray(values.to_numpy(), dtype="datetime64[ns]").view(np.int64).tolist()
 
 
 def _events_key(events: pd.DataFrame | None) -> tuple:

@@ -23,6 +23,7 @@ it. Method keys: ``calendar`` (stats.forecast's calendar regression), ``seasonal
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from dataclasses import dataclass, replace
 
@@ -70,12 +71,36 @@ def _festival(year: int) -> pd.Timestamp | None:
 
 
 # ----------------------------------------------------------------------------------------------- calendar
+#: Calendars made so far, by the campaigns table's spans (kind, name, start, end of each row) and ``until``.
+_CALENDARS: dict[tuple, pd.DataFrame] = {}
+_CALENDARS_KEPT = 64
+
+
 def known_events(ds: Dataset, until: dt.date | pd.Timestamp) -> pd.DataFrame:
     """Every known event up to ``until``: ``kind``, ``name``, ``start``, ``end`` (datetime64) and ``source``
     (``campaigns``: in the table; ``projected``: a recurring kind a year after its last run, when the table
-    holds no run of it within 60 days of that date; ``holiday``: the Spring Festival window)."""
+    holds no run of it within 60 days of that date; ``holiday``: the Spring Festival window).
+
+    The calendar depends only on the campaigns table's spans and ``until``: one made before from the same
+    spans and day is returned again (a copy), so only the spans are read per call."""
     until = pd.Timestamp(until)
     camp = sql.campaign_spans(ds)
+    key = (until.value, tuple(camp["kind"].tolist()), tuple(camp["name"].tolist()),
+           tuple(fc._ns(camp["start"])), tuple(fc._ns(camp["end"])))
+    try:
+        held = _CALENDARS.get(key)
+    except TypeError:  # a value that cannot be hashed: made afresh
+        return _known_events(camp, until)
+    if held is None:
+        held = _known_events(camp, until)
+        while len(_CALENDARS) >= _CALENDARS_KEPT:
+            _CALENDARS.pop(next(iter(_CALENDARS)))
+        _CALENDARS[key] = held
+    return held.copy()
+
+
+def _known_events(camp: pd.DataFrame, until: pd.Timestamp) -> pd.DataFrame:
+    """:func:`known_events` from the campaigns' spans (:func:`workbench.sql.forecast.campaign_spans`)."""
     rows = [{"kind": (k if isinstance(k, str) and k else "campaign"), "name": n, "start": s, "end": e,
              "source": "campaigns"} for k, n, s, e in zip(camp["kind"], camp["name"], camp["start"], camp["end"])]
     for kind in RECURRING:
@@ -140,9 +165,24 @@ def daily_history(ds: Dataset, f: Filters, metric: str, by: str = "total") -> pd
     long = sql.daily_series(ds, _history_filters(f), by)
     if long.empty:
         return pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
-    wide = long.pivot_table(index="date", columns="key", values=metric, aggfunc="sum")
-    days = pd.date_range(wide.index.min(), pd.Timestamp(f.end), freq="D", name="date")
-    return wide.reindex(days).fillna(0.0)
+    return widen(long, metric, f.end)
+
+
+def widen(long: pd.DataFrame, metric: str, end: dt.date) -> pd.DataFrame:
+    """Rows of ``date``, ``key`` and ``metric`` (unique date and key pairs) as a frame of days × keys: every
+    day from the first to ``end``, keys in sorted order, 0 where a pair is absent or NULL.
+
+    The frame ``long.pivot_table(index="date", columns="key", values=metric, aggfunc="sum")`` reindexed to
+    those days with NaN filled by 0 gives, built with one scatter of the values instead."""
+    dates = pd.DatetimeIndex(long["date"]).normalize()
+    first = dates.min()
+    days = pd.date_range(first, pd.Timestamp(end), freq="D", name="date")
+    keys, codes = np.unique(long["key"].to_numpy(dtype=object), return_inverse=True)
+    row = ((dates - first) // pd.Timedelta(days=1)).to_numpy()
+    values = np.zeros((len(days), len(keys)))
+    inside = row < len(days)
+    np.add.at(values, (row[inside], codes[inside]), np.nan_to_num(long[metric].to_numpy(float)[inside], nan=0.0))
+    return pd.DataFrame(values, index=days, columns=pd.Index(keys.tolist(), name="key"))
 
 
 @dataclass
@@ -214,10 +254,56 @@ def _event_names(dates: pd.DatetimeIndex, freq: str, events: pd.DataFrame) -> li
     return [" ".join(dict.fromkeys(kinds[row])) for row in hit]
 
 
+#: Forecasts made so far, by everything one depends on: the series' values and days, the events, the metric,
+#: horizon, frequency, key and origins. A channel's series is the same whichever other channels a viewer
+#: picks, so a change of the channel filter refits only the series that changed.
+_FORECASTS: dict[tuple, SeriesForecast] = {}
+_FORECASTS_KEPT = 128
+
+
+def _series_key(y: np.ndarray, dates: pd.DatetimeIndex) -> tuple:
+    """The values and days of a series as a short key (a digest of their bytes, and the length)."""
+    h = hashlib.blake2b(digest_size=20)
+    h.update(np.ascontiguousarray(y, dtype=float).tobytes())
+    h.update(np.asarray(pd.DatetimeIndex(dates).to_numpy(), dtype="datetime64[ns]").view(np.int64).tobytes())
+    return (len(y), h.digest())
+
+
+def _frame_key(frame: pd.DataFrame) -> tuple:
+    """Every column of a small frame (the events) as a hashable key: names, dtypes and values."""
+    cols = []
+    for c in frame.columns:
+        col = frame[c]
+        values = fc._ns(col) if pd.api.types.is_datetime64_any_dtype(col) else col.tolist()
+        cols.append((c, str(col.dtype), tuple(values)))
+    return tuple(cols)
+
+
 def forecast_values(y: np.ndarray, dates: pd.DatetimeIndex, events: pd.DataFrame, metric: str,
                     horizon_days: int = HORIZON_DAYS, freq: str = "D", key: str = "total",
                     origins: int = 3) -> SeriesForecast:
-    """Forecast a daily series ``y`` on consecutive ``dates`` (see :func:`forecast`)."""
+    """Forecast a daily series ``y`` on consecutive ``dates`` (see :func:`forecast`).
+
+    The same series, events and arguments give the forecast made before for them (its frames copied):
+    the result depends on nothing else (its simulations are seeded)."""
+    y = np.asarray(y, dtype=float)
+    dates = pd.DatetimeIndex(dates)
+    cache_key = (_series_key(y, dates), _frame_key(events), metric, int(horizon_days), freq, key, int(origins))
+    try:
+        held = _FORECASTS.get(cache_key)
+    except TypeError:  # an event value that cannot be hashed: computed afresh
+        return _forecast_values(y, dates, events, metric, horizon_days, freq, key, origins)
+    if held is None:
+        held = _forecast_values(y, dates, events, metric, horizon_days, freq, key, origins)
+        while len(_FORECASTS) >= _FORECASTS_KEPT:
+            _FORECASTS.pop(next(iter(_FORECASTS)))
+        _FORECASTS[cache_key] = held
+    return replace(held, history=held.history.copy(), forecast=held.forecast.copy(), events=held.events.copy())
+
+
+def _forecast_values(y: np.ndarray, dates: pd.DatetimeIndex, events: pd.DataFrame, metric: str,
+                     horizon_days: int, freq: str, key: str, origins: int) -> SeriesForecast:
+    """:func:`forecast_values` computed."""
     if freq not in FREQS:
         raise DataError(f"unknown frequency {freq!r}; choose one of {', '.join(FREQS)}")
     if len(y) < MIN_HISTORY_DAYS:
