@@ -130,8 +130,11 @@ def _direct(ds: workbench.Dataset, f: Filters, key: str) -> tuple[pd.DataFrame, 
     Filters(dt.date(2025, 3, 3), dt.date(2025, 6, 1), channels=("tmall", "cross_border")),
     Filters(dt.date(2024, 1, 1), dt.date(2024, 1, 7), channels=("wechat_mini",)),
     Filters(dt.date(2031, 1, 1), dt.date(2031, 1, 31)),  # after the data: an empty period
+    Filters(dt.date(2023, 11, 1), dt.date(2024, 1, 20), channels=("jd", "douyin")),  # across the first day
+    Filters(dt.date(2025, 12, 1), dt.date(2026, 3, 1)),  # across the last day
     Filters(dt.date(2025, 1, 1), dt.date(2025, 1, 31), channels=("x' OR '1'='1",)),  # no such channel
-], ids=["month", "two-channels", "week-one-channel", "empty", "unknown-channel"])
+], ids=["month", "two-channels", "week-one-channel", "empty", "before-and-into", "into-and-after",
+                       "unknown-channel"])
 def test_every_metric_read_from_the_cube_equals_its_own_statement(ds: workbench.Dataset, f: Filters) -> None:
     keys = metrics.available(ds)
     assert any(metrics.additive(metrics.metric(k)) for k in keys) and not all(

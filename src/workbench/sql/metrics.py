@@ -21,10 +21,12 @@ Definitions worth knowing (the choices that pages used to make differently):
 
 from __future__ import annotations
 
+import datetime as dt
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from workbench.sql import engine
@@ -182,31 +184,76 @@ def _groups(ds: "Dataset", keys: list[str]) -> dict[tuple, list[str]]:
     return groups
 
 
+@dataclass(frozen=True)
+class Cube:
+    """The sums of a group of additive metrics by day and channel, as a dense array.
+
+    ``values[d, c, j]`` is column ``columns[j]`` (``num_<key>``, ``den_<key>``, ``n_<key>``) on day
+    ``first + d`` in channel ``channels[c]`` (None: rows without a channel, or a source without a
+    channel column); NaN where no row was found or the sum was NULL.
+    """
+
+    first: dt.date | None
+    channels: tuple[str | None, ...]
+    columns: tuple[str, ...]
+    values: np.ndarray
+
+    def select(self, start: dt.date, end: dt.date, channels: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
+        """``(daily, period)`` for the days ``start``..``end`` and ``channels`` (all when empty):
+        ``daily`` one row per day of the period (0 where nothing was found), ``period`` the sums over
+        it (NaN where no cell had a value, as SQL's sum over no rows)."""
+        n_days = (end - start).days + 1
+        daily = np.zeros((n_days, len(self.columns)))
+        period = np.full(len(self.columns), np.nan)
+        if self.first is None or n_days <= 0:
+            return daily, period
+        lo = (start - self.first).days
+        hi = min(lo + n_days, self.values.shape[0])
+        cut = self.values[max(lo, 0):max(hi, 0)]
+        if channels:
+            cut = cut[:, [i for i, c in enumerate(self.channels) if c in set(channels)]]
+        if cut.size == 0:
+            return daily, period
+        with np.errstate(invalid="ignore"):
+            days = np.nansum(cut, axis=1)
+        daily[max(lo, 0) - lo:max(lo, 0) - lo + len(days)] = days
+        found = ~np.isnan(cut).all(axis=(0, 1))
+        period[found] = days[:, found].sum(axis=0)
+        return daily, period
+
+
 #: Per dataset: the cube of each group of additive metrics (:func:`cube`), computed once. A loaded
 #: dataset does not change (a changed folder is loaded again as another Dataset).
-_CUBES: "weakref.WeakKeyDictionary[Dataset, dict[tuple, pd.DataFrame]]" = weakref.WeakKeyDictionary()
+_CUBES: "weakref.WeakKeyDictionary[Dataset, dict[tuple, Cube]]" = weakref.WeakKeyDictionary()
 
 
-def cube(ds: "Dataset", source: str, date: str, chan: str | None) -> pd.DataFrame:
+def cube(ds: "Dataset", source: str, date: str, chan: str | None) -> Cube:
     """The sums of every additive metric over ``source`` (date column ``date``, channel column ``chan``)
-    by day and channel over all the data: columns ``date``, ``channel`` and ``num_<key>``, ``den_<key>``,
-    ``n_<key>``; rows without a date are left out (no period holds them). Computed once per dataset
-    in one statement and kept with it; every period and channel selection is then a sum of its rows."""
-    keys = [k for k, m in METRICS.items()
-            if (m.source, m.date, _channel_column(m, ds)) == (source, date, chan) and additive(m)]
+    by day and channel over all the data (a :class:`Cube`); rows without a date are left out (no period
+    holds them). Computed once per dataset in one statement and kept with it; every period and channel
+    selection is then a sum of its cells."""
     kept = _CUBES.setdefault(ds, {})
     ident = (source, date, chan)
     if ident not in kept:
+        keys = [k for k, m in METRICS.items()
+                if (m.source, m.date, _channel_column(m, ds)) == ident and additive(m)]
         cols = ", ".join(f"{metric(k).num} AS num_{k}, {metric(k).den or 'NULL'} AS den_{k}, {metric(k).n} AS n_{k}"
                          for k in keys)
-        chan_sql = chan if chan else "NULL"
-        frame = engine.query(ds, f"SELECT {date} AS date, {chan_sql} AS channel, {cols} "
+        frame = engine.query(ds, f"SELECT {date} AS date, {chan or 'NULL'} AS channel, {cols} "
                                  f"FROM {source.format(where='TRUE')} GROUP BY 1, 2", {})
-        frame = frame[frame["date"].notna()].copy()
-        frame["date"] = pd.to_datetime(frame["date"])
-        values = [c for c in frame.columns if c not in ("date", "channel")]
-        frame[values] = frame[values].astype(float)
-        kept[ident] = frame.sort_values(["date", "channel"], na_position="last", kind="stable").reset_index(drop=True)
+        frame = frame[frame["date"].notna()]
+        columns = tuple(c for c in frame.columns if c not in ("date", "channel"))
+        if frame.empty:
+            kept[ident] = Cube(None, (), columns, np.full((0, 0, len(columns)), np.nan))
+        else:
+            days = pd.to_datetime(frame["date"]).dt.normalize()
+            first = days.min()
+            day_index = ((days - first) // pd.Timedelta(days=1)).to_numpy(dtype=np.int64)
+            codes, names = pd.factorize(frame["channel"].astype(object), use_na_sentinel=False, sort=False)
+            values = np.full((int(day_index.max()) + 1, len(names), len(columns)), np.nan)
+            values[day_index, codes] = frame[list(columns)].astype(float).to_numpy()
+            labels = tuple(None if pd.isna(c) else str(c) for c in names)
+            kept[ident] = Cube(first.date(), labels, columns, values)
     return kept[ident]
 
 
@@ -214,30 +261,22 @@ def _from_cube(ds: "Dataset", f: Filters, source: str, date: str, chan: str | No
                calendar: pd.DatetimeIndex) -> tuple[dict[str, pd.DataFrame], dict[str, dict]]:
     """:func:`many`'s figures of the additive metrics ``group`` for ``f``, summed from :func:`cube`."""
     c = cube(ds, source, date, chan)
-    d = c["date"].to_numpy()
-    mask = (d >= calendar[0].to_datetime64()) & (d <= calendar[-1].to_datetime64())
-    if chan and f.channels:
-        mask &= c["channel"].isin(list(f.channels)).to_numpy()
-    rows = c.loc[mask]
-    cols = [f"{part}_{k}" for k in group for part in ("num", "den", "n")]
-    by_day = rows.groupby("date")[cols].sum().reindex(calendar, fill_value=0.0)
-    whole = rows[cols].sum(min_count=1)
+    daily, whole = c.select(f.start, f.end, tuple(f.channels) if chan else ())
+    daily = daily.round(_DIGITS)
+    at = {name: j for j, name in enumerate(c.columns)}
     days_out: dict[str, pd.DataFrame] = {}
     whole_out: dict[str, dict] = {}
     for key in group:
-        has_den = metric(key).den is not None
-        out = pd.DataFrame({"date": calendar,
-                            "num": by_day[f"num_{key}"].to_numpy().round(_DIGITS),
-                            "den": by_day[f"den_{key}"].to_numpy().round(_DIGITS) if has_den else float("nan"),
-                            "n": by_day[f"n_{key}"].to_numpy().round(_DIGITS)})
-        days_out[key] = out
         m = metric(key)
+        days_out[key] = pd.DataFrame({"date": calendar, "num": daily[:, at[f"num_{key}"]],
+                                      "den": daily[:, at[f"den_{key}"]] if m.den is not None else np.nan,
+                                      "n": daily[:, at[f"n_{key}"]]})
         period: dict[str, float | None] = {}
         for part, expr in (("num", m.num), ("den", m.den), ("n", m.n)):
-            value = whole[f"{part}_{key}"]
+            value = whole[at[f"{part}_{key}"]]
             if expr is None:
                 period[part] = None
-            elif pd.isna(value):  # no row (or only NULLs): a count is 0, a sum is NULL, as the statement gives
+            elif np.isnan(value):  # no row (or only NULLs): a count is 0, a sum is NULL, as the statement gives
                 period[part] = 0.0 if _is_count(expr) else None
             else:
                 period[part] = round(float(value), _DIGITS)

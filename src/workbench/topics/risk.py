@@ -438,11 +438,14 @@ def _concentration(daily: pd.DataFrame, dimension: str, weight: str, n_boot: int
     """HHI from a frame of ``date``, ``group``, ``weight``, ``n`` (count behind the weight)."""
     if daily.empty or daily[weight].sum() <= 0:
         return None
-    wide = daily.astype({weight: float}).pivot_table(index="date", columns="group", values=weight, aggfunc="sum",
-                                                     fill_value=0.0)
-    totals = wide.sum()
+    rows = daily[daily["group"].notna() & daily["date"].notna()]
+    dates, di = np.unique(rows["date"].to_numpy(), return_inverse=True)
+    groups, gi = np.unique(rows["group"].astype(str).to_numpy(dtype=object), return_inverse=True)
+    wide = np.zeros((len(dates), len(groups)))  # days x groups, both sorted (as a pivot table orders them)
+    np.add.at(wide, (di, gi), rows[weight].to_numpy(dtype=float))
+    totals = pd.Series(wide.sum(axis=0), index=pd.Index(groups, name="group"))
     shares = (totals / totals.sum()).sort_values(ascending=False)
-    low, high = hhi_interval(wide.to_numpy(), level, n_boot, seed)
+    low, high = hhi_interval(wide, level, n_boot, seed)
     return Concentration(dimension, hhi(totals.to_numpy()), float(low), float(high), str(shares.index[0]),
                          float(shares.iloc[0]), len(shares), int(daily["n"].sum()),
                          shares.rename("share").rename_axis(dimension).reset_index())
