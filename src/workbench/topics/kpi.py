@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
 from workbench.data.loader import Dataset
@@ -67,11 +68,12 @@ class _Reads:
         # the daily frame spans the calendar of f (every day present), so its bounds are in the key too
         return (key, by_day, sql, repr(sorted(params.items())), f.start, f.end)
 
-    def daily(self, f: Filters, key: str) -> pd.DataFrame:
+    def daily(self, f: Filters, key: str, copy: bool = True) -> pd.DataFrame:
+        """The daily frame of ``key`` for ``f``; ``copy=False`` for a caller that only reads it."""
         k = self._key(f, key, True)
         if k not in self._seen:
             self._seen[k] = registry.daily(self.ds, f, key)
-        return self._seen[k].copy()
+        return self._seen[k].copy() if copy else self._seen[k]
 
     def period(self, f: Filters, key: str) -> dict[str, float | None]:
         k = self._key(f, key, False)
@@ -99,24 +101,26 @@ def estimate(ds: Dataset, f: Filters, key: str, level: float = 0.95) -> tuple[Es
     """The value of metric ``key`` for ``f`` as an :class:`Estimate`, and its daily history."""
     reads = _reads(ds)
     m = registry.metric(key)
-    days = reads.daily(f, key)
+    days = reads.daily(f, key, copy=False)
     whole = reads.period(f, key)
     n = int(whole["n"] or 0)
+    num = days["num"].to_numpy(dtype=float)
     if m.den is None:
         est = total(whole["num"] or 0.0, n, m.unit)
-        days = days.assign(value=days["num"])
-    elif m.interval == "wilson":
-        est = Estimate.proportion(whole["num"] or 0.0, whole["den"] or 0.0, level=level, min_n=m.min_n)
-        est = Estimate(est.estimate, est.low, est.high, level, n, "wilson", m.unit, m.bounds, m.min_n)
-        days = days.assign(value=days["num"] / days["den"].where(days["den"] > 0))
+        value = num.copy()
     else:
-        est = clustered_ratio(days["num"], days["den"], n=n, level=level, unit=m.unit, bounds=m.bounds,
-                              min_n=m.min_n)
-        if whole["den"]:  # distinct counts are not additive over days: the period's own ratio is the value
-            est = Estimate(whole["num"] / whole["den"], est.low, est.high, level, n, est.method, m.unit, m.bounds,
-                           m.min_n)
-        days = days.assign(value=days["num"] / days["den"].where(days["den"] > 0))
-    return est, days[["date", "value"]]
+        den = days["den"].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        if m.interval == "wilson":
+            est = Estimate.proportion(whole["num"] or 0.0, whole["den"] or 0.0, level=level, min_n=m.min_n)
+            est = Estimate(est.estimate, est.low, est.high, level, n, "wilson", m.unit, m.bounds, m.min_n)
+        else:
+            est = clustered_ratio(num, den, n=n, level=level, unit=m.unit, bounds=m.bounds, min_n=m.min_n)
+            if whole["den"]:  # distinct counts are not additive over days: the period's own ratio is the value
+                est = Estimate(whole["num"] / whole["den"], est.low, est.high, level, n, est.method, m.unit,
+                               m.bounds, m.min_n)
+    return est, pd.DataFrame({"date": days["date"].to_numpy(), "value": value})
 
 
 def status_of(m: registry.Metric, value: Estimate, comparison: Estimate | None,
