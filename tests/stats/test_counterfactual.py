@@ -136,3 +136,23 @@ def test_fit_simulates_the_baseline_over_the_horizon():
     assert np.all(lower < out.mean) and np.all(out.mean < upper)
     again = cf.fit(series, days[385], horizon, reps=120, seed=2)
     np.testing.assert_array_equal(out.paths, again.paths)
+
+
+def test_placebo_origins_equal_the_scan_of_every_window():
+    """The running-count walk finds the origins a scan of the whole series per day finds: zero days,
+    excluded days, gaps in the index, windows reaching the last day, steps and history lengths."""
+    rng = np.random.default_rng(11)
+    for trial in range(6):
+        dates = pd.date_range("2024-01-01", periods=500 + 40 * trial, freq="D")
+        if trial % 2:
+            dates = dates.delete(rng.choice(len(dates), 25, replace=False))  # days missing from the index
+        s = pd.Series(rng.poisson(30.0, len(dates)).astype(float), index=dates)
+        s[rng.random(len(s)) < 0.02] = 0.0
+        exclude = pd.DatetimeIndex(rng.choice(dates, 30, replace=False)).sort_values()
+        for days, step, min_history in ((16, 21, 120), (30, 7, 60), (5, 1, 10)):
+            bad = np.asarray((s <= 0) | s.index.isin(exclude))
+            first = s.index.min() + pd.Timedelta(days=min_history)
+            want = cf._placebo_origins_scan(s.index, bad, first, days, step)
+            got = cf.placebo_origins(s, exclude, days, step, min_history)
+            assert got == want and len(want) > 0
+    assert cf.placebo_origins(pd.Series([], dtype=float, index=pd.DatetimeIndex([])), None, 10) == []

@@ -218,6 +218,51 @@ class Placebos:
         return z[np.isfinite(z)]
 
 
+def placebo_origins(series: pd.Series, exclude: pd.DatetimeIndex | None, days: int, step: int = 21,
+                    min_history: int = 120) -> list[pd.Timestamp]:
+    """The candidate placebo origins of :func:`placebos`, in date order.
+
+    Walking from ``min_history`` days after the first day of ``series`` (a daily series indexed by date): a day
+    whose next ``days`` days (within the series) hold no excluded day and no day at or below zero is a
+    candidate, and the walk jumps ``step`` days on; otherwise it moves one day. Each window is checked with
+    a running count of the bad days (two binary searches), not a scan of the whole series.
+    """
+    s = series
+    bad = np.asarray((s <= 0) | s.index.isin(exclude if exclude is not None else pd.DatetimeIndex([])), dtype=bool)
+    first = s.index.min() + pd.Timedelta(days=min_history)
+    if not len(s) or not s.index.is_monotonic_increasing:
+        return _placebo_origins_scan(s.index, bad, first, days, step)
+    ns = np.asarray(s.index.to_numpy(), dtype="datetime64[ns]").view(np.int64)
+    count = np.concatenate([[0], np.cumsum(bad)])
+    day = 86_400_000_000_000
+    t0, last, span = int(np.datetime64(first.to_datetime64(), "ns").view(np.int64)), int(ns[-1]), days * day
+    candidates, k = [], 0
+    while t0 + k * day + span <= last:
+        t = t0 + k * day
+        lo, hi = np.searchsorted(ns, t, "right"), np.searchsorted(ns, t + span, "right")
+        if count[hi] == count[lo]:
+            candidates.append(first + pd.Timedelta(days=k))
+            k += step
+        else:
+            k += 1
+    return candidates
+
+
+def _placebo_origins_scan(index: pd.Index, bad: np.ndarray, first: pd.Timestamp, days: int,
+                          step: int) -> list[pd.Timestamp]:
+    """:func:`placebo_origins` by a scan of the whole index per day walked (any order of the index)."""
+    candidates = []
+    t = first
+    while t + pd.Timedelta(days=days) <= index.max():
+        window = (index > t) & (index <= t + pd.Timedelta(days=days))
+        if not bad[window].any():
+            candidates.append(t)
+            t += pd.Timedelta(days=step)
+        else:
+            t += pd.Timedelta(days=1)
+    return candidates
+
+
 def placebos(series: pd.Series, exclude: pd.DatetimeIndex | None, days: int, history: int = 365,
              reps: int = 200, step: int = 21, max_origins: int = 12, min_history: int = 120,
              seed: int = 1) -> Placebos:
@@ -229,17 +274,7 @@ def placebos(series: pd.Series, exclude: pd.DatetimeIndex | None, days: int, his
     or so).
     """
     s = series.astype(float)
-    bad = (s <= 0) | s.index.isin(exclude if exclude is not None else pd.DatetimeIndex([]))
-    first = s.index.min() + pd.Timedelta(days=min_history)
-    candidates = []
-    t = first
-    while t + pd.Timedelta(days=days) <= s.index.max():
-        window = (s.index > t) & (s.index <= t + pd.Timedelta(days=days))
-        if not bad[window].any():
-            candidates.append(t)
-            t += pd.Timedelta(days=step)
-        else:
-            t += pd.Timedelta(days=1)
+    candidates = placebo_origins(s, exclude, days, step, min_history)
     if len(candidates) > max_origins:
         pick = np.unique(np.round(np.linspace(0, len(candidates) - 1, max_origins)).astype(int))
         candidates = [candidates[i] for i in pick]
