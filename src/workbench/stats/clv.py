@@ -31,7 +31,7 @@ from workbench.stats.result import Estimate
 @dataclass(frozen=True)
 class Rows:
     """The distinct values of x, t_x and T among a fit's rows (and each row's index among them), and the
-    distinct (x, t_x) and (x, T) pairs (:func:`pareto_pairs`): the likelihoods evaluate each term that
+    distinct (x, t_x) and (x, T) pairs together (:func:`pareto_pairs`): the likelihoods evaluate each term that
     depends on one of them once per distinct value and gather it to the rows. A customer base has far
     fewer distinct values than rows, and the values are the same as row by row, bit for bit
     (tests/stats/test_clv.py)."""
@@ -98,17 +98,18 @@ def _log_hyp2f1(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> n
         return np.log(special.hyp2f1(a, b, c, z))
 
 
-def _pairs(x: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The distinct (x, v) rows and the index of each row among them: ``(ux, uv, inverse)``."""
-    keys, inverse = np.unique(np.stack([x, v], axis=1), axis=0, return_inverse=True)
-    return keys[:, 0], keys[:, 1], inverse.reshape(-1)
-
-
-def pareto_pairs(x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> tuple:
+def pareto_pairs(x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """What :func:`_pareto_a0_log` needs to evaluate its two hypergeometric terms once per distinct
-    (x, t_x) and (x, T) instead of once per row (a customer base has far fewer of those than of
-    (x, t_x, T) rows); the values are the same, each row gathers its own."""
-    return _pairs(np.asarray(x, float), np.asarray(tx, float)) + _pairs(np.asarray(x, float), np.asarray(T, float))
+    (x, v) pair, v being a t_x or a T: ``(ux, uv, inv_tx, inv_T)``, the distinct pairs among the
+    (x, t_x) and (x, T) of the rows together (both are on the same grid of weeks, so many (x, t_x) are
+    also an (x, T)) and each row's index among them for its (x, t_x) and its (x, T). A customer base has
+    far fewer of those than rows; the term is elementwise, so each row gathers the very value it would
+    have computed itself."""
+    x, tx, T = (np.asarray(v, float).reshape(-1) for v in (x, tx, T))
+    n = len(x)
+    keys, inverse = np.unique(np.stack([np.r_[x, x], np.r_[tx, T]], axis=1), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    return keys[:, 0], keys[:, 1], inverse[:n], inverse[n:]
 
 
 def _pareto_a0_term(params: np.ndarray, x: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -130,8 +131,9 @@ def _pareto_a0_log(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndar
     if pairs is None:
         l1, l2 = _pareto_a0_term(params, x, tx), _pareto_a0_term(params, x, T)
     else:
-        ux1, utx, inv1, ux2, uT, inv2 = pairs
-        l1, l2 = _pareto_a0_term(params, ux1, utx)[inv1], _pareto_a0_term(params, ux2, uT)[inv2]
+        ux, uv, inv_tx, inv_T = pairs
+        term = _pareto_a0_term(params, ux, uv)
+        l1, l2 = term[inv_tx], term[inv_T]
     with np.errstate(all="ignore"):
         return l1 + np.log1p(-np.exp(np.minimum(l2 - l1, 0.0)))   # log(e^l1 - e^l2), l1 >= l2
 
@@ -460,17 +462,21 @@ def probability_alive(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.n
 
 
 def simulate_purchases(params: np.ndarray, t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
-                       variant: str, rng: np.random.Generator, pairs: tuple | None = None) -> np.ndarray:
+                       variant: str, rng: np.random.Generator, pairs: tuple | None = None,
+                       p_alive: np.ndarray | None = None) -> np.ndarray:
     """One draw of each customer's purchases in the next ``t`` units, from the customer's posterior:
     alive with probability :func:`probability_alive`; if alive, a purchase rate from its gamma posterior
     Gamma(r + x, alpha + T) and (BG/NBD, MBG/NBD) a drop-out probability from Beta(a, b + x) (MBG:
     b + x + 1), dropping after each purchase; (Pareto/NBD) a death rate from Gamma(s, beta + T) and an
     exponential remaining lifetime. This is the customer-level uncertainty a mean hides. ``pairs``
     (:func:`pareto_pairs` of the same rows, for Pareto/NBD): the same draws, its hypergeometric terms
-    once per distinct pair."""
+    once per distinct pair. ``p_alive``: :func:`probability_alive` of these ``params`` and rows, when the
+    caller draws many futures from the same parameters (the same draws, computed once)."""
     x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
     n = len(x)
-    alive = rng.random(n) < probability_alive(params, x, tx, T, variant, pairs)
+    if p_alive is None:
+        p_alive = probability_alive(params, x, tx, T, variant, pairs)
+    alive = rng.random(n) < p_alive
     r, alpha = params[0], params[1]
     lam = rng.gamma(r + x, 1.0 / (alpha + T))
     if variant == "pareto":
@@ -613,9 +619,10 @@ def mean_clv(bg: BGNBD, gg: GammaGamma, summary: pd.DataFrame, horizon: float, l
         bpairs = pareto_pairs(bx, btx, bT) if variant == "pareto" else None
         brng = np.random.default_rng([seed, 1, b])
         sims = np.empty((100, len(bx)))
+        b_alive = probability_alive(bg.vector, bx, btx, bT, variant, bpairs)   # the same for all 100 futures
         for i in range(100):
             sims[i] = simulate_spend(gg.vector, simulate_purchases(bg.vector, horizon, bx, btx, bT, variant, brng,
-                                                                   bpairs), bx, bm, brng)
+                                                                   bpairs, b_alive), bx, bm, brng)
         clv_low[block], clv_high[block] = np.quantile(sims, [c, 1 - c], axis=0)
     customers = summary.assign(expected_purchases=exp_n, p_alive=probability_alive(bg.vector, x, tx, T, variant, pairs),
                                expected_spend=spend, clv=exp_n * spend, clv_low=clv_low, clv_high=clv_high)
