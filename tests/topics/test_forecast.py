@@ -256,3 +256,22 @@ def test_forecast_values_kept_only_for_the_same_series_events_and_arguments(ds, 
         assert got.backtest == want.backtest
     assert len(fc._FORECASTS) == 1 + len(variants)
     assert not fc.forecast_values(y2, dates, events, "orders", 28, "W", origins=2).forecast.equals(a.forecast)
+
+
+def test_product_matrix_equals_the_pivot_table_it_replaces():
+    rng = np.random.default_rng(5)
+    days = pd.date_range("2025-03-01", periods=60, freq="D")
+    pairs = [(p, d) for p in [f"P{i:03d}" for i in rng.permutation(40)] for d in days if rng.random() < 0.2]
+    units = pd.DataFrame({"product_id": [p for p, _ in pairs], "date": [d for _, d in pairs],
+                          "units": rng.integers(1, 9, len(pairs)).astype(float)})
+    units.loc[rng.random(len(units)) < 0.03, "units"] = np.nan
+    ids = sorted(set(units["product_id"]))
+    expected = (units.pivot_table(index="product_id", columns="date", values="units", aggfunc="sum")
+                .reindex(index=ids, columns=days).fillna(0.0).to_numpy())
+    got_ids, got = fc.product_matrix(units, days)
+    assert got_ids == ids
+    np.testing.assert_array_equal(got, expected)
+    later = days[10:]  # rows before the first day are left out
+    np.testing.assert_array_equal(fc.product_matrix(units, later)[1],
+                                  units.pivot_table(index="product_id", columns="date", values="units",
+                                                    aggfunc="sum").reindex(index=ids, columns=later).fillna(0.0))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from workbench.sql import engine
+from workbench.sql.common import relations
 from workbench.sql.filters import Filters
 
 if TYPE_CHECKING:
@@ -39,6 +40,18 @@ def daily_series(ds: Dataset, f: Filters, by: str = "total") -> pd.DataFrame:
                    count(DISTINCT i.order_id) AS orders, sum(i.quantity) AS units
             FROM items_cny i LEFT JOIN products p USING (product_id)
             WHERE i.is_valid AND {where} GROUP BY 1, 2 ORDER BY 1, 2""", params)
+    elif has_items and "items_cny" in relations(ds):
+        # orders and units aggregated apart and joined by day and key: the same sums as joining every order to
+        # its lines' units first (items_cny holds each line with its order's day, channel and validity)
+        key = "'total'" if by == "total" else "COALESCE(CAST(o.channel AS VARCHAR), 'unknown')"
+        where, params = f.bind("o.order_date", "o.channel")
+        out = engine.query(ds, f"""
+            WITH d AS (SELECT o.order_date AS date, {key} AS key, sum(o.gmv_cny) AS gmv, count(*) AS orders
+                       FROM orders_cny o WHERE o.is_valid AND {where} GROUP BY 1, 2),
+                 u AS (SELECT o.order_date AS date, {key} AS key, sum(o.quantity) AS units
+                       FROM items_cny o WHERE o.is_valid AND {where} GROUP BY 1, 2)
+            SELECT d.date, d.key, d.gmv, d.orders, u.units FROM d LEFT JOIN u USING (date, key)
+            ORDER BY 1, 2""", params)
     else:
         key = "'total'" if by == "total" else "COALESCE(CAST(o.channel AS VARCHAR), 'unknown')"
         where, params = f.bind("o.order_date", "o.channel")

@@ -459,9 +459,7 @@ def product_demand(ds: Dataset, f: Filters, horizon_days: int = HORIZON_DAYS, hi
     idx_future = model.event_index(future, events)
     units = sql.daily_product_units(ds, Filters(first.date(), f.end, f.channels, compare="none"))
     names = sql.products(ds)
-    ids = sorted(set(units["product_id"]))
-    matrix = (units.pivot_table(index="product_id", columns="date", values="units", aggfunc="sum")
-              .reindex(index=ids, columns=hist_dates).fillna(0.0).to_numpy())
+    ids, matrix = product_matrix(units, hist_dates)
     r = intermittent.rates(matrix / idx_hist[None, :])
     daily = r.rate[:, None] * idx_future[None, :]
     table = pd.DataFrame({"product_id": ids, "method": r.method, "rate": r.rate, "sigma": r.sigma, "adi": r.adi,
@@ -469,6 +467,18 @@ def product_demand(ds: Dataset, f: Filters, horizon_days: int = HORIZON_DAYS, hi
     table = table.merge(names, on="product_id", how="left")
     cols = ["product_id", "name", "category", "method", "rate", "sigma", "adi", "units_per_day", "horizon_units"]
     return ProductDemand(table[cols], daily, future, idx_future)
+
+
+def product_matrix(units: pd.DataFrame, days: pd.DatetimeIndex) -> tuple[list[str], np.ndarray]:
+    """Rows of ``product_id``, ``date``, ``units`` as products × ``days`` (consecutive days): the sorted
+    product ids and the matrix, 0 where a product sold nothing (or NULL) that day; rows outside ``days``
+    are left out. As ``pivot_table`` (sum) reindexed to those ids and days and 0-filled, by one scatter."""
+    ids, codes = np.unique(units["product_id"].to_numpy(dtype=object), return_inverse=True)
+    col = ((pd.DatetimeIndex(units["date"]) - days[0]) // pd.Timedelta(days=1)).to_numpy()
+    matrix = np.zeros((len(ids), len(days)))
+    inside = (col >= 0) & (col < len(days))
+    np.add.at(matrix, (codes[inside], col[inside]), np.nan_to_num(units["units"].to_numpy(float)[inside], nan=0.0))
+    return ids.tolist(), matrix
 
 
 def replenishment(ds: Dataset, f: Filters, lead_time_days: int = 14, service_level: float = 0.95,
