@@ -91,8 +91,10 @@ def run(engine: str, data: Path, notebooks: list[str] | None = None, language: s
             st = Statement(current["stem"], kind, sql, dict(params or {}))
             t0 = time.perf_counter()
             try:
-                st.result = original(ds, sql, params, **how)
-                return st.result
+                out = original(ds, sql, params, **how)
+                # kept as the statement gave it: a caller may add columns to the frame it gets
+                st.result = out.copy() if hasattr(out, "copy") else out
+                return out
             except BaseException as exc:
                 st.error = exc
                 raise

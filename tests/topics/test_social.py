@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 import workbench
@@ -96,3 +97,12 @@ def test_sql_binds_values_so_a_quote_in_a_channel_name_is_harmless(ds):
     assert social_sql.referrers(ds, f).empty
     assert social_sql.valid_orders(ds, f) == 0
     assert social_sql.stream_units(ds, f).empty
+
+
+def test_the_roi_intervals_do_not_depend_on_the_order_the_engine_returns_rows_in(ds, monkeypatch):
+    """Spark returns a statement's rows in another order than DuckDB; the bootstrap must not see it."""
+    first = social.kol_ranking(ds, ALL).table
+    given = social.sql.stream_units
+    monkeypatch.setattr(social.sql, "stream_units", lambda *a, **k: given(*a, **k).iloc[::-1].reset_index(drop=True))
+    again = social.kol_ranking(ds, ALL).table
+    pd.testing.assert_frame_equal(first, again)

@@ -63,7 +63,7 @@ def _landmark_customers(private: bool) -> str:
         last AS (SELECT max(ordered_at) AS last_at FROM orders_cny),
         per AS (
             SELECT f.customer_id, f.first_channel, strftime(f.first_at, '%Y-%m') AS first_month, {band}
-                   {treated} AS treated,
+                   CAST({treated} AS BIGINT) AS treated,  -- one integer type on every engine
                    max(CASE WHEN o.ordered_at >= f.first_at + $landmark * INTERVAL 1 DAY
                              AND o.ordered_at < f.first_at + $until * INTERVAL 1 DAY
                             THEN 1.0 ELSE 0.0 END) AS outcome_repeat,

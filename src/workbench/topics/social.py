@@ -82,6 +82,8 @@ def kol_ranking(ds: Dataset, f: Filters, min_units: int = 3, n_boot: int = N_BOO
         kols["commission_rate"] = 0.0
     kols["commission_rate"] = kols["commission_rate"].fillna(0.0)
     units = units.merge(kols[["kol_id", "commission_rate"]], on="kol_id", how="left").fillna({"commission_rate": 0.0})
+    # the bootstrap draws rows by position: the same rows in the same order on every engine
+    units = units.sort_values(["kol_id", "unit"], kind="stable").reset_index(drop=True)
     rng = np.random.default_rng(seed)
     rows = []
     for kol, g in units.groupby("kol_id", sort=True):
