@@ -156,3 +156,12 @@ def test_placebo_origins_equal_the_scan_of_every_window():
             got = cf.placebo_origins(s, exclude, days, step, min_history)
             assert got == want and len(want) > 0
     assert cf.placebo_origins(pd.Series([], dtype=float, index=pd.DatetimeIndex([])), None, 10) == []
+
+
+def test_design_values_are_the_design_frames_values():
+    for start, n, yearly in (("2024-01-01", 400, True), ("2025-02-27", 30, False), ("2023-12-25", 1, True)):
+        dates = pd.date_range(start, periods=n, freq="D")
+        frame = cf.design(dates, pd.Timestamp("2023-06-01"), yearly).to_numpy()
+        values = cf.design_values(dates, pd.Timestamp("2023-06-01"), yearly)
+        np.testing.assert_array_equal(values, frame)
+        assert values.flags.f_contiguous == frame.flags.f_contiguous

@@ -50,6 +50,24 @@ def design(dates: pd.DatetimeIndex, origin: pd.Timestamp, yearly: bool) -> pd.Da
     return pd.DataFrame(x, index=dates)
 
 
+def design_values(dates: pd.DatetimeIndex, origin: pd.Timestamp, yearly: bool) -> np.ndarray:
+    """``design(dates, origin, yearly).to_numpy()``: the same values, laid out alike (column major), no frame."""
+    days = (dates - origin).days.to_numpy()
+    k = 12 if yearly else 8
+    x = np.empty((len(dates), k), order="F")
+    x[:, 0] = 1.0
+    x[:, 1] = days / 365.25
+    dow = dates.day_of_week.to_numpy()
+    for j in range(1, 7):
+        x[:, 1 + j] = (dow == j).astype(float)
+    if yearly:
+        doy = dates.day_of_year.to_numpy() / 365.25
+        for h in (1, 2):
+            x[:, 6 + 2 * h] = np.sin(2 * np.pi * h * doy)
+            x[:, 7 + 2 * h] = np.cos(2 * np.pi * h * doy)
+    return x
+
+
 @dataclass
 class Counterfactual:
     """A baseline forecast over a window: ``dates``, the mean per day, simulated paths (reps × days), training days."""
@@ -86,16 +104,16 @@ def fit(series: pd.Series, train_end: pd.Timestamp, horizon: pd.DatetimeIndex,
     yearly = usable >= 300
     origin = train.index.min()
     steps = pd.date_range(train_end + pd.Timedelta(days=1), horizon.max(), freq="D")  # the AR error runs on
-    x_train, x_future = design(train.index, origin, yearly), design(steps, origin, yearly)
+    x_train, x_future = design_values(train.index, origin, yearly), design_values(steps, origin, yearly)
     # The same model and likelihood as before, maximised in two one-dimensional steps instead of by lbfgs
     # on the log-likelihood per day (which stops early on this flat likelihood, up to 0.04 off in the AR
     # coefficient): the AR coefficient from the likelihood with sigma2 profiled out, then sigma2 from
     # the full likelihood at that coefficient (the profiled sigma2 itself can be a few per cent off,
     # as the approximate-diffuse start of the regression states enters the two likelihoods differently).
     # No parameter covariance is used, so none is computed, and the smoother is not run.
-    model, params = _mle(y.to_numpy(), x_train.to_numpy())
+    model, params = _mle(y.to_numpy(), x_train)
     res = model.filter(params, cov_type="none")
-    paths = np.expm1(_simulate(res, x_future.to_numpy(), reps, np.random.default_rng(seed)))
+    paths = np.expm1(_simulate(res, x_future, reps, np.random.default_rng(seed)))
     keep = steps.isin(horizon)
     return Counterfactual(steps[keep], paths[:, keep].mean(axis=0), paths[:, keep], usable)
 
