@@ -225,3 +225,19 @@ def test_assess_on_given_registry_kpis_is_the_same_assessment(ds, truth):
         [(k.key, k.value, k.comparison, k.status) for k in b.registry]
     assert [(x.key, x.level, x.value) for x in a.alerts] == [(x.key, x.level, x.value) for x in b.alerts]
     assert {x.key for x in b.alerts} >= {"kpi", "refund_spike"}
+
+
+def test_the_parts_read_later_are_those_of_the_assessments_filters(ds):
+    """Concentration, currency exposure and the indicator table are computed when first read, for the
+    assessment's own filters: the same as computing them directly."""
+    f = Filters(dt.date(2025, 6, 1), dt.date(2025, 6, 28), channels=("tmall", "jd"), compare_start=dt.date(2025, 5, 4),
+                compare_end=dt.date(2025, 5, 31))
+    a = risk.assess(ds, f)
+    assert a._kept == {}  # nothing of them computed yet
+    direct = risk.concentration(ds, f)
+    assert [(c.dimension, c.hhi, c.low, c.high) for c in a.concentration] == \
+        [(c.dimension, c.hhi, c.low, c.high) for c in direct]
+    pd.testing.assert_frame_equal(a.currency, risk.currency_exposure(ds, f))
+    want = risk.indicator_table(direct, a.cover, a.rings, a.refunds, a.kpis, risk.currency_exposure(ds, f), a.total_gmv)
+    pd.testing.assert_frame_equal(a.indicators, want)
+    assert a.indicators is a.indicators  # computed once

@@ -680,7 +680,12 @@ def registry_alerts(items: list[kpi_mod.Kpi]) -> list[Alert]:
 # ------------------------------------------------------------------------------------------------
 @dataclass
 class Assessment:
-    """Every risk indicator of one filter setting; a part is None when its tables are absent."""
+    """Every risk indicator of one filter setting; a part is None when its tables are absent.
+
+    ``concentration``, ``currency`` and ``indicators`` (the register's indicator table) feed no alert:
+    they are computed when first read, so a page that shows only the alerts (the overview) does not
+    wait for them.
+    """
 
     kpis: pd.DataFrame | None
     refunds: pd.DataFrame | None
@@ -689,17 +694,43 @@ class Assessment:
     rings: pd.DataFrame | None
     refund_outliers: pd.DataFrame | None
     cover: pd.DataFrame | None
-    concentration: list[Concentration]
-    currency: pd.DataFrame | None
     total_gmv: float
-    indicators: pd.DataFrame
     alerts: list[Alert]
     registry: list[kpi_mod.Kpi] = field(default_factory=list)
+    dataset: Dataset | None = field(default=None, repr=False, compare=False)
+    filters: Filters | None = field(default=None, repr=False, compare=False)
+    _kept: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_alerts(self) -> int:
         """Alerts (red), as against watches (amber)."""
         return sum(a.level == "alert" for a in self.alerts)
+
+    @property
+    def concentration(self) -> list[Concentration]:
+        """:func:`concentration` for the filters (empty without orders)."""
+        if "concentration" not in self._kept:
+            ds = self.dataset
+            self._kept["concentration"] = ((_maybe(concentration, ds, self.filters) or [])
+                                           if ds is not None and ds.has("orders") else [])
+        return self._kept["concentration"]
+
+    @property
+    def currency(self) -> pd.DataFrame | None:
+        """:func:`currency_exposure` for the filters (None without rates or orders)."""
+        if "currency" not in self._kept:
+            ds = self.dataset
+            self._kept["currency"] = (_maybe(currency_exposure, ds, self.filters)
+                                      if ds is not None and ds.has("fx_rates") and ds.has("orders") else None)
+        return self._kept["currency"]
+
+    @property
+    def indicators(self) -> pd.DataFrame:
+        """:func:`indicator_table` of every part."""
+        if "indicators" not in self._kept:
+            self._kept["indicators"] = indicator_table(self.concentration, self.cover, self.rings, self.refunds,
+                                                       self.kpis, self.currency, self.total_gmv)
+        return self._kept["indicators"]
 
 
 def _maybe(fn, *args, **kw):
@@ -710,7 +741,8 @@ def _maybe(fn, *args, **kw):
 
 
 def assess(ds: Dataset, f: Filters, registry: list[kpi_mod.Kpi] | None = None) -> Assessment:
-    """Compute every indicator the data allow for the filters, the alerts and the indicator table.
+    """Compute every alert the data allow for the filters (the indicator table, concentration and currency
+    exposure when first read: :class:`Assessment`).
 
     A history reaching back before the comparison period is used for the robust baselines, so the
     comparison period's refund rate is read from the same daily frame. Missing tables leave their
@@ -737,12 +769,9 @@ def assess(ds: Dataset, f: Filters, registry: list[kpi_mod.Kpi] | None = None) -
         "orders", ["coupon_code"]) else None
     outliers = _maybe(customer_refund_outliers, ds, f) if ds.has("orders") else None
     cover = _maybe(inventory_cover, ds, f) if ds.has("inventory") and ds.has("order_items") else None
-    conc = (_maybe(concentration, ds, f) or []) if ds.has("orders") else []
-    fx = _maybe(currency_exposure, ds, f) if ds.has("fx_rates") and ds.has("orders") else None
     total = 0.0
     if daily is not None:
         total = float(daily.loc[daily["date"].between(pd.Timestamp(f.start), pd.Timestamp(f.end)), "gmv"].sum())
-    indicators = indicator_table(conc, cover, rings, refunds, kpis, fx, total)
     alerts: list[Alert] = registry_alerts(registry)
     if refunds is not None:
         alerts += refund_alerts(refunds, where, spikes["date"].iloc[0] if len(spikes) else None)
@@ -767,5 +796,4 @@ def assess(ds: Dataset, f: Filters, registry: list[kpi_mod.Kpi] | None = None) -
         alerts.append(Alert("refund_customers", "watch",
                             {"customers": len(flagged), "shop_rate": outliers.attrs["shop_rate"],
                              "p": 0.001 / tested, "tested": tested}, value=float(len(flagged))))
-    return Assessment(kpis, refunds, summary, where, rings, outliers, cover, conc, fx, total, indicators, alerts,
-                      registry)
+    return Assessment(kpis, refunds, summary, where, rings, outliers, cover, total, alerts, registry, ds, f)
