@@ -304,3 +304,14 @@ def test_pooled_pareto_predictions_are_the_row_by_row_ones_bit_for_bit(cdnow, fi
     a = clv.simulate_purchases(p, 52, x, tx, T, "pareto", np.random.default_rng(1))
     b = clv.simulate_purchases(p, 52, x, tx, T, "pareto", np.random.default_rng(1), pairs)
     assert np.array_equal(a, b) and a.sum() > 0
+
+
+def test_the_customers_intervals_on_request_are_those_computed_with_the_rest(cdnow, fits) -> None:
+    """Left out of mean_clv (intervals=False), the customers' intervals computed afterwards are the same
+    figures, and nothing else of mean_clv changes."""
+    gg = clv.fit_gamma_gamma(cdnow)
+    with_them, value, predicted = clv.mean_clv(fits["bgnbd"], gg, cdnow, 52, draws=5, seed=3)
+    without, value2, predicted2 = clv.mean_clv(fits["bgnbd"], gg, cdnow, 52, draws=5, seed=3, intervals=False)
+    assert "clv_low" not in without and (value, predicted) == (value2, predicted2)
+    low, high = clv.customer_intervals(fits["bgnbd"], gg, cdnow, 52, seed=3)
+    pd.testing.assert_frame_equal(without.assign(clv_low=low, clv_high=high), with_them, check_exact=True)

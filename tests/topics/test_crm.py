@@ -282,3 +282,13 @@ def test_clv_results_are_kept_by_data_arguments_and_code(tiny_shop: Path, tmp_pa
     crm.clv(tiny, day)
     crm.clv(tiny, day)
     assert len(calls) == 7
+
+
+def test_each_customers_interval_comes_on_request_from_the_kept_fit(ds) -> None:
+    res = crm.clv(ds, _last(ds))
+    assert "clv_low" not in res.customers  # not computed for the page, which shows none of them
+    one = res.customer_intervals()
+    assert len(one) == len(res.customers) and np.isfinite(one[["clv_low", "clv_high"]].to_numpy()).all()
+    assert ((one["clv_low"] >= 0) & (one["clv_low"] <= one["clv_high"])).all()
+    assert (one["clv_low"] <= one["clv"] + 1e-9).mean() > 0.9
+    pd.testing.assert_frame_equal(one, res.customer_intervals(), check_exact=True)  # seeded

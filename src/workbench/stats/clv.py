@@ -580,9 +580,40 @@ def expected_spend(params: np.ndarray, x: np.ndarray, m: np.ndarray, population_
 QUANTILE_BLOCK = 200_000
 
 
+def customer_intervals(bg: BGNBD, gg: GammaGamma, summary: pd.DataFrame, horizon: float, seed: int = 0,
+                       customer_level: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer's own prediction interval of CLV over ``horizon`` at ``customer_level``: the central
+    quantiles of 100 simulated futures (customer-level uncertainty, the fitted parameters held fixed).
+
+    ``summary`` has ``frequency``, ``recency``, ``T``, ``monetary`` (one row per customer). Returns
+    ``(low, high)`` arrays aligned with its rows. Customers are simulated a block of
+    :data:`QUANTILE_BLOCK` at a time, each block from its own generator seeded by ``seed`` and the
+    block's number, so the figures depend on the seed, not on memory, nor on anything else drawn before.
+    """
+    variant = bg.variant
+    xa, txa, Ta, xm = (summary[k].to_numpy(float) for k in ("frequency", "recency", "T", "monetary"))
+    # 100 simulated futures per customer, a block of customers at a time from the block's own generator
+    # (all at once held 100 floats per customer twice over and np.quantile sorted a third copy: 8.5 GB
+    # for the 4.4 million customers of a scale-100 shop)
+    c = (1 - customer_level) / 2
+    clv_low, clv_high = np.empty(len(summary)), np.empty(len(summary))
+    for b, lo in enumerate(range(0, len(summary), QUANTILE_BLOCK)):
+        block = slice(lo, lo + QUANTILE_BLOCK)
+        bx, btx, bT, bm = xa[block], txa[block], Ta[block], xm[block]
+        bpairs = pareto_pairs(bx, btx, bT) if variant == "pareto" else None
+        brng = np.random.default_rng([seed, 1, b])
+        sims = np.empty((100, len(bx)))
+        b_alive = probability_alive(bg.vector, bx, btx, bT, variant, bpairs)   # the same for all 100 futures
+        for i in range(100):
+            sims[i] = simulate_spend(gg.vector, simulate_purchases(bg.vector, horizon, bx, btx, bT, variant, brng,
+                                                                   bpairs, b_alive), bx, bm, brng)
+        clv_low[block], clv_high[block] = np.quantile(sims, [c, 1 - c], axis=0)
+    return clv_low, clv_high
+
+
 def mean_clv(bg: BGNBD, gg: GammaGamma, summary: pd.DataFrame, horizon: float, level: float = 0.95,
              seed: int = 0, draws: int = 200, subset: int = 3000,
-             customer_level: float = 0.8, model_error: float | None = None
+             customer_level: float = 0.8, model_error: float | None = None, intervals: bool = True
              ) -> tuple[pd.DataFrame, Estimate, Estimate]:
     """Each customer's expected purchases, probability active, spend and CLV over ``horizon``, and the mean CLV.
 
@@ -595,7 +626,9 @@ def mean_clv(bg: BGNBD, gg: GammaGamma, summary: pd.DataFrame, horizon: float, l
     jointly, so the customer-level uncertainty is in it; given ``model_error``, the purchase model's
     relative error on a split inside the calibration period, also the model's own error as in
     :func:`predictive_total`, ``method="clv-predictive-model-error"``). Both are evaluated on a fixed random subset
-    of at most ``subset`` customers and scaled to the full mean. Raises ``ValueError`` on an unsound fit.
+    of at most ``subset`` customers and scaled to the full mean. With ``intervals=False`` the customers'
+    own intervals are left out (:func:`customer_intervals` gives them, the same figures, when asked):
+    the rest is unchanged. Raises ``ValueError`` on an unsound fit.
     """
     if not (bg.ok and gg.ok):
         raise ValueError(f"lifetime value needs sound fits, got {bg.variant} {bg.status} and gamma-gamma {gg.status}")
@@ -607,25 +640,12 @@ def mean_clv(bg: BGNBD, gg: GammaGamma, summary: pd.DataFrame, horizon: float, l
     xa, txa, Ta = (np.asarray(v, float) for v in (x, tx, T))
     pairs = pareto_pairs(xa, txa, Ta) if variant == "pareto" else None
     exp_n = expected_purchases(bg.vector, horizon, x, tx, T, variant, pairs)
-    # 100 simulated futures per customer, a block of customers at a time from the block's own generator
-    # (all at once held 100 floats per customer twice over and np.quantile sorted a third copy: 8.5 GB
-    # for the 4.4 million customers of a scale-100 shop); the numbers depend on the seed, not on memory
-    c = (1 - customer_level) / 2
-    clv_low, clv_high = np.empty(len(summary)), np.empty(len(summary))
-    xm = np.asarray(m, float)
-    for b, lo in enumerate(range(0, len(summary), QUANTILE_BLOCK)):
-        block = slice(lo, lo + QUANTILE_BLOCK)
-        bx, btx, bT, bm = xa[block], txa[block], Ta[block], xm[block]
-        bpairs = pareto_pairs(bx, btx, bT) if variant == "pareto" else None
-        brng = np.random.default_rng([seed, 1, b])
-        sims = np.empty((100, len(bx)))
-        b_alive = probability_alive(bg.vector, bx, btx, bT, variant, bpairs)   # the same for all 100 futures
-        for i in range(100):
-            sims[i] = simulate_spend(gg.vector, simulate_purchases(bg.vector, horizon, bx, btx, bT, variant, brng,
-                                                                   bpairs, b_alive), bx, bm, brng)
-        clv_low[block], clv_high[block] = np.quantile(sims, [c, 1 - c], axis=0)
+    if intervals:
+        clv_low, clv_high = customer_intervals(bg, gg, summary, horizon, seed, customer_level)
     customers = summary.assign(expected_purchases=exp_n, p_alive=probability_alive(bg.vector, x, tx, T, variant, pairs),
-                               expected_spend=spend, clv=exp_n * spend, clv_low=clv_low, clv_high=clv_high)
+                               expected_spend=spend, clv=exp_n * spend)
+    if intervals:
+        customers = customers.assign(clv_low=clv_low, clv_high=clv_high)
     sub = summary.iloc[rng.choice(len(summary), min(len(summary), subset), replace=False)]
     sx, stx, sT, sm_ = (sub[k].to_numpy(float) for k in ("frequency", "recency", "T", "monetary"))
     spairs = pareto_pairs(sx, stx, sT) if variant == "pareto" else None

@@ -321,6 +321,19 @@ class CLVResult:
     choice: str = "inner-split"                         # how the model was chosen: inner-split, or aic without one
     #: the hold-out total's interval without the model's own error (parameter and customer-level uncertainty only)
     holdout_model_only: Estimate = field(default_factory=lambda: Estimate(math.nan, kind="prediction"))
+    seed: int = 0                                       # of the simulations (customer_intervals draws with it)
+
+    def customer_intervals(self, level: float = 0.8) -> pd.DataFrame:
+        """:attr:`customers` with each customer's own prediction interval of CLV at ``level``, ``clv_low``
+        and ``clv_high`` (:func:`workbench.stats.clv.customer_intervals`: 100 simulated futures each;
+        about a second on the sample shop, so only on request). Empty without a sound fit."""
+        from workbench.stats.clv import customer_intervals
+
+        if not self.ok or self.bgnbd is None or self.gamma_gamma is None:
+            return self.customers.assign(clv_low=np.nan, clv_high=np.nan)
+        low, high = customer_intervals(self.bgnbd, self.gamma_gamma, self.customers, self.horizon_weeks,
+                                       self.seed, level)
+        return self.customers.assign(clv_low=low, clv_high=high)
 
     @property
     def ok(self) -> bool:
@@ -511,9 +524,11 @@ def fit_clv(ds: Dataset, as_of: dt.date, channels: tuple[str, ...] = (), holdout
         out = give_up(bg.status if not bg.ok else gg.status, bg.reason if not bg.ok else gg.reason, len(full))
         out.holdout, out.holdout_total, out.holdout_model_only = holdout, total, model_only
         return out
-    customers, value, predicted = mean_clv(bg, gg, full, horizon_weeks, seed=seed, model_error=model_error)
+    # the customers' own intervals are shown nowhere on the page: CLVResult.customer_intervals() on request
+    customers, value, predicted = mean_clv(bg, gg, full, horizon_weeks, seed=seed, model_error=model_error,
+                                           intervals=False)
     return CLVResult(bg, gg, customers, holdout, total, actual_total, errors, cal_end, as_of, horizon_weeks, value,
-                     predicted, len(full), fits, "ok", None, repeat, inner, choice, model_only)
+                     predicted, len(full), fits, "ok", None, repeat, inner, choice, model_only, seed)
 
 
 def _inner_split_errors(ds: Dataset, f: Filters, cal_end: dt.date, weeks: int,
