@@ -203,3 +203,21 @@ def test_an_extended_mart_holds_exactly_the_rows_of_a_full_build(
     rates = [pd.read_parquet(Path(d.mart["path"]) / "fx_daily.parquet").sort_values(["currency", "date"])
              .reset_index(drop=True) for d in (new, fresh)]
     pd.testing.assert_frame_equal(*rates, check_exact=False, rtol=1e-12)
+
+
+def test_the_order_facts_are_stored_by_order_date_so_a_period_reads_only_its_row_groups(
+        shops: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "shuffled"  # the same shop, its orders and lines exported in no particular order
+    shutil.copytree(shops["full"], work)
+    for name in ("orders", "order_items"):
+        frame = pd.read_parquet(work / f"{name}.parquet")
+        frame.sample(frac=1.0, random_state=1).to_parquet(work / f"{name}.parquet", index=False)
+    ds = _load(work, monkeypatch, tmp_path / "m", on=True)
+    import json
+
+    root = Path(ds.mart["path"])
+    manifest = json.loads((root / "mart.json").read_text(encoding="utf-8"))
+    for name in ("orders_cny", "items_cny"):
+        for part in manifest["derived"][name]:
+            days = pd.read_parquet(root / part, columns=["order_date"])["order_date"]
+            assert len(days) > 100 and days.is_monotonic_increasing, (name, part)
