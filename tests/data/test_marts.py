@@ -221,3 +221,28 @@ def test_the_order_facts_are_stored_by_order_date_so_a_period_reads_only_its_row
         for part in manifest["derived"][name]:
             days = pd.read_parquet(root / part, columns=["order_date"])["order_date"]
             assert len(days) > 100 and days.is_monotonic_increasing, (name, part)
+
+
+@pytest.mark.parametrize("damage", ["older_layout", "no_manifest"])
+def test_a_mart_of_an_older_layout_or_damaged_is_rebuilt_in_its_place(
+        shops: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
+    """The same data under a new mart layout (an upgrade) or after a crash: rebuilt, never an error."""
+    import json
+
+    from workbench.data import marts
+
+    first = _load(shops["full"], monkeypatch, tmp_path, on=True)
+    root = Path(first.mart["path"])
+    plain = _figures(first)
+    del first
+    manifest = root / "mart.json"
+    if damage == "older_layout":
+        old = json.loads(manifest.read_text(encoding="utf-8"))
+        manifest.write_text(json.dumps({**old, "version": marts.VERSION - 1}), encoding="utf-8")
+    else:
+        manifest.unlink()
+    again = _load(shops["full"], monkeypatch, tmp_path, on=True)
+    assert again.mart["build"]["kind"] == "full" and Path(again.mart["path"]) == root
+    assert json.loads(manifest.read_text(encoding="utf-8"))["version"] == marts.VERSION
+    assert _figures(again) == plain
+    assert not [p.name for p in root.parent.iterdir() if p.name.startswith((".tmp-", ".stale-"))]

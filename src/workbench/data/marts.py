@@ -321,6 +321,11 @@ def ensure(ds: "Dataset") -> tuple[Path, dict[str, Any]]:
             manifest = _build(ds, tmp, previous)
             manifest["build"]["seconds"] = round(time.monotonic() - t0, 2)
             (tmp / "mart.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+            if target.exists():  # a mart of an older layout, or a damaged one, for the same data: set aside
+                stale = base / f".stale-{fp}-{os.getpid()}"
+                shutil.rmtree(stale, ignore_errors=True)
+                os.replace(target, stale)
+                shutil.rmtree(stale, ignore_errors=True)
             os.replace(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
