@@ -166,7 +166,7 @@ def _is_count(expr: str) -> bool:
     return expr.strip().lower().startswith("count(")
 
 
-def _columns(m: Metric, i: int) -> str:
+def _columns(m: Metric, i: int | str) -> str:
     return f"{m.num} AS num_{i}, {m.den or 'NULL'} AS den_{i}, {m.n} AS n_{i}"
 
 
@@ -211,7 +211,8 @@ class Cube:
         hi = min(lo + n_days, self.values.shape[0])
         cut = self.values[max(lo, 0):max(hi, 0)]
         if channels:
-            cut = cut[:, [i for i, c in enumerate(self.channels) if c in set(channels)]]
+            wanted = set(channels)
+            cut = cut[:, [i for i, c in enumerate(self.channels) if c in wanted]]
         if cut.size == 0:
             return daily, period
         with np.errstate(invalid="ignore"):
@@ -237,8 +238,7 @@ def cube(ds: "Dataset", source: str, date: str, chan: str | None) -> Cube:
     if ident not in kept:
         keys = [k for k, m in METRICS.items()
                 if (m.source, m.date, _channel_column(m, ds)) == ident and additive(m)]
-        cols = ", ".join(f"{metric(k).num} AS num_{k}, {metric(k).den or 'NULL'} AS den_{k}, {metric(k).n} AS n_{k}"
-                         for k in keys)
+        cols = ", ".join(_columns(metric(k), k) for k in keys)
         frame = engine.query(ds, f"SELECT {date} AS date, {chan or 'NULL'} AS channel, {cols} "
                                  f"FROM {source.format(where='TRUE')} GROUP BY 1, 2", {})
         frame = frame[frame["date"].notna()]
