@@ -371,7 +371,7 @@ def inventory_cover(ds: Dataset, f: Filters, sales_days: int = 28, level: float 
         raise EmptyPeriodError("no inventory records on or before the end of the period; "
                                "export the daily stock (inventory) for the period")
     frame = sql.stock_and_sales(ds, f, day, sales_days)
-    origin = forecast.origin_filters(Filters(min(f.start, day), day, f.channels, compare="none"))
+    origin = forecast.origin_filters(Filters(day, day, (), compare="none"))  # the history up to the stock day
     rep = _replenishment(ds, origin, lead_time_days, service_level)
     if rep is not None:
         cols = ["product_id", "units_per_day", "days_of_cover", "cover_low", "cover_high", "reorder_point",
